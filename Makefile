@@ -1,0 +1,78 @@
+# The T² companion book. `make book` and `make test` are all anyone needs on a fresh machine.
+# Chapters are executed by papermill (one target each), then Jupyter Book renders the staged,
+# already-executed notebooks with warnings as errors. `make -j2 book` executes two at a time.
+
+SHELL := /bin/bash
+.DELETE_ON_ERROR:
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+STAGE := _build/stage
+HTML := _build/html
+MATHJAX_VERSION := 3.2.2
+MATHJAX := $(STAGE)/_static/mathjax/tex-svg-full.js
+
+CHAPTERS := $(sort $(basename $(notdir $(wildcard chapters/*.md))))
+EXECUTED := $(CHAPTERS:%=$(STAGE)/chapters/%.ipynb)
+PAGES := _config.yml _toc.yml intro.md references.md references.bib
+STAGED_PAGES := $(PAGES:%=$(STAGE)/%)
+LIBRARY := $(shell find t2lib -name '*.py') pyproject.toml
+DATA := $(shell find data -type f 2>/dev/null)
+
+.PHONY: help setup book test chapter bench clean
+
+help:
+	@echo "make book      set up .venv, execute every chapter, build the HTML book into $(HTML)"
+	@echo "make test      set up .venv, run the unit tests and every chapter in fast mode"
+	@echo "make chapter NAME=<chapter> DATA=<suite folder> [OUT=<dir>]   rerun one chapter on other data"
+	@echo "make bench     time the paper's fitting recipe against the fast one"
+	@echo "make clean     remove everything built (keeps .venv)"
+
+setup: $(INSTALLED)
+
+# The pinned stack (requirements.txt) plus t2lib itself, editable. Reinstalled when either changes.
+$(INSTALLED): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+# One target per chapter: re-executed when its source, the library or the data change.
+$(STAGE)/chapters/%.ipynb: chapters/%.md $(LIBRARY) $(DATA) scripts/run_chapter.py $(INSTALLED)
+	$(PY) scripts/run_chapter.py $< $@
+
+$(STAGED_PAGES): $(STAGE)/%: %
+	@mkdir -p $(@D)
+	cp $< $@
+
+# MathJax 3 from the npm registry, so the book renders math with no CDN.
+$(MATHJAX):
+	@mkdir -p _build/vendor $(@D)
+	cd _build/vendor && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null
+	tar -xzf _build/vendor/mathjax-$(MATHJAX_VERSION).tgz -C _build/vendor package/es5/tex-svg-full.js
+	cp _build/vendor/package/es5/tex-svg-full.js $@
+
+book: $(EXECUTED) $(STAGED_PAGES) $(MATHJAX)
+	$(VENV)/bin/jupyter-book build -W -n --keep-going --path-output . $(STAGE)
+	@echo "The book is at $(abspath $(HTML))/index.html"
+
+# pytest exits 5 when it collected nothing: say so rather than fail silently.
+test: $(INSTALLED)
+	$(PY) -m pytest $(PYTEST_ARGS) || { rc=$$?; [ $$rc -ne 5 ] || echo "make test: pytest collected no tests" >&2; exit $$rc; }
+
+# Rerun one chapter on another suite: make chapter NAME=pass_at_k DATA=path/to/suite OUT=out/
+OUT ?= _build/chapter-runs
+chapter: $(INSTALLED)
+	@test -n "$(NAME)" || { echo "usage: make chapter NAME=<chapter> DATA=<suite folder> [OUT=<dir>]"; exit 2; }
+	@test -f chapters/$(NAME).md || { echo "no chapter named '$(NAME)'; choose one of: $(CHAPTERS)"; exit 2; }
+	$(PY) scripts/run_chapter.py chapters/$(NAME).md $(OUT)/$(NAME).ipynb --figures $(OUT) \
+	  $(if $(DATA),-p suite $(DATA))
+
+bench: $(INSTALLED)
+	$(PY) -m t2lib.bench
+
+clean:
+	rm -rf _build

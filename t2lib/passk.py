@@ -1,0 +1,135 @@
+"""pass@k from likelihoods, from samples, and under a Beta model (REFERENCE.md §2 and §4).
+
+pass@k for one question with single-sample success probability p is 1 − (1 − p)^k.
+Everything here is computed in a form that stays accurate where the naive formula
+cancels or underflows: p → 0, p → 1, k up to 10^12 and NLLs up to 10^4 nats.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.special import betaln
+
+from t2lib import checks
+
+_LN2 = float(np.log(2.0))
+# Above this NLL, p = exp(-nll) < 5e-44 and -log(1 - p) equals p to double precision.
+_TINY_P_NLL = 100.0
+# Below this x, log(1 - exp(-x)) is evaluated from its series log(x) - x/2 + x²/24.
+_SERIES_X = 1e-5
+
+
+def _log1mexp(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """log(1 − exp(−x)) for x > 0, accurate at both ends (Mächler 2012)."""
+    small = x <= _LN2
+    out = np.empty_like(x)
+    out[small] = np.log(-np.expm1(-x[small]))
+    out[~small] = np.log1p(-np.exp(-x[~small]))
+    return out
+
+
+def pass_at_k(p: ArrayLike, k: ArrayLike) -> NDArray[np.float64]:
+    """Exact per-question pass@k = 1 − (1 − p)^k, for p in [0, 1] and real k ≥ 1.
+
+    Evaluated as −expm1(k·log1p(−p)), which keeps full relative accuracy when k·p is tiny.
+    """
+    p = checks.probability("p", p)
+    k = checks.sample_count("k", k)
+    p, k = np.broadcast_arrays(p, k)
+    certain = p == 1.0
+    log_miss = np.log1p(-np.where(certain, 0.0, p))
+    return np.where(certain, 1.0, -np.expm1(k * log_miss))
+
+
+def log_pass_at_k(nll: ArrayLike, k: ArrayLike) -> NDArray[np.float64]:
+    """log pass@k for a question whose gold answer has negative log-likelihood nll (p = e^−nll).
+
+    Works in log space throughout: with x = −k·log(1 − p), log pass@k = log(1 − e^−x).
+    log x = log k + log(−log(1 − p)) is formed without ever computing p when p underflows,
+    so the result stays finite (≈ log k − nll) for nll of 10^4 nats and k of 10^12.
+    """
+    nll = checks.nonnegative("nll", nll)
+    k = checks.sample_count("k", k)
+    nll, k = np.broadcast_arrays(nll, k)
+    nll = nll.astype(float, copy=True)
+    k = k.astype(float, copy=True)
+    certain = nll == 0.0
+    tiny = nll > _TINY_P_NLL
+    moderate = ~certain & ~tiny
+
+    log_neg_log_miss = np.empty_like(nll)  # log(−log(1 − p))
+    log_neg_log_miss[tiny] = -nll[tiny]
+    log_neg_log_miss[moderate] = np.log(-_log1mexp(nll[moderate]))
+    log_x = np.log(k) + log_neg_log_miss
+
+    out = np.zeros_like(nll)  # certain questions: pass@k = 1
+    series = ~certain & (log_x < np.log(_SERIES_X))
+    x = np.exp(log_x[series])
+    out[series] = log_x[series] - x / 2.0 + x * x / 24.0
+    # exp(−x) underflows to 0 (log pass@k = 0 exactly) long before x overflows; cap the exponent.
+    direct = ~certain & ~series
+    out[direct] = _log1mexp(np.exp(np.minimum(log_x[direct], 700.0)))
+    return out
+
+
+def _per_question_log_pass(nll: ArrayLike, k: ArrayLike) -> NDArray[np.float64]:
+    """log pass@k on a (question, k) grid: rows are questions, columns follow k's shape."""
+    nll = checks.nonnegative("nll", nll)
+    if nll.ndim != 1 or nll.size == 0:
+        raise ValueError(f"nll must be a non-empty 1-D array of per-question NLLs; got shape {nll.shape}")
+    k = checks.sample_count("k", k)
+    return log_pass_at_k(nll.reshape((-1,) + (1,) * k.ndim), k)
+
+
+def task_nll(nll: ArrayLike, k: ArrayLike) -> NDArray[np.float64]:
+    """Approach 1's target: the mean over questions of −log pass@k (one checkpoint, one task)."""
+    return -_per_question_log_pass(nll, k).mean(axis=0)
+
+
+def task_pass_at_k(nll: ArrayLike, k: ArrayLike) -> NDArray[np.float64]:
+    """Mean over questions of pass@k (one checkpoint, one task): the benchmark's pass@k."""
+    return np.exp(_per_question_log_pass(nll, k)).mean(axis=0)
+
+
+def pass_at_k_unbiased(n: ArrayLike, c: ArrayLike, k: ArrayLike) -> NDArray[np.float64]:
+    """Chen et al.'s unbiased pass@k from n samples of which c are correct: 1 − C(n−c, k)/C(n, k).
+
+    Computed as 1 − ∏_{i=n−c+1}^{n} (1 − k/i) in log space, never with raw binomials.
+    """
+    n_arr, c_arr, k_arr = (_counts(name, v) for name, v in (("n", n), ("c", c), ("k", k)))
+    n_arr, c_arr, k_arr = np.broadcast_arrays(n_arr, c_arr, k_arr)
+    checks.reject_first("c", c_arr, c_arr > n_arr, "<= n")
+    checks.reject_first("k", k_arr, (k_arr > n_arr) | (k_arr < 1), "in [1, n] (pass@k is undefined for k > n)")
+    out = np.empty(n_arr.shape, dtype=float)
+    for index in np.ndindex(n_arr.shape):
+        ni, ci, ki = int(n_arr[index]), int(c_arr[index]), int(k_arr[index])
+        if ni - ci < ki:
+            out[index] = 1.0
+        else:
+            i = np.arange(ni - ci + 1, ni + 1, dtype=float)
+            out[index] = -np.expm1(np.sum(np.log1p(-ki / i)))
+    return out
+
+
+def _counts(name: str, value: ArrayLike) -> NDArray[np.int64]:
+    array = checks.finite(name, value)
+    checks.reject_first(name, array, (array < 0) | (array != np.round(array)), "a non-negative integer")
+    return array.astype(np.int64)
+
+
+def beta_pass_at_k(a: ArrayLike, b: ArrayLike, k: ArrayLike) -> NDArray[np.float64]:
+    """Mean pass@k when p ~ Beta(a, b): 1 − B(a, b + k)/B(a, b), through log-Beta.
+
+    scipy's betaln switches to an asymptotic expansion for very unequal arguments,
+    so the ratio stays accurate for k up to 10^12.
+    """
+    a = checks.positive("a", a)
+    b = checks.positive("b", b)
+    k = checks.sample_count("k", k)
+    return -np.expm1(betaln(a, b + k) - betaln(a, b))
+
+
+def naive_pass_at_k(mean_accuracy: ArrayLike, k: ArrayLike) -> NDArray[np.float64]:
+    """The plug-in 1 − (1 − mean accuracy)^k. Biased upwards (Jensen): kept for teaching."""
+    return pass_at_k(checks.probability("mean_accuracy", mean_accuracy), k)
