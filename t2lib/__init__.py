@@ -6,8 +6,12 @@ training and an inference budget. Conventions follow REFERENCE.md of the paper
 """
 
 from t2lib.costs import inference_flops, samples_for_budget, tokens_for_budget, train_flops
+from t2lib.fit import FitResult, fit_chinchilla, fit_t2_accuracy, fit_t2_loss, isoflop_weights, objective_of
+from t2lib.frontier import Allocation, frontier, macro_value, optimal_allocation, value_at
+from t2lib.laws import HOFFMANN_2022, Chinchilla, T2Accuracy, T2Loss
 from t2lib.passk import (
     beta_pass_at_k,
+    log_beta_ratio,
     log_pass_at_k,
     naive_pass_at_k,
     pass_at_k,
@@ -17,10 +21,25 @@ from t2lib.passk import (
 )
 
 __all__ = [
+    "HOFFMANN_2022",
+    "Allocation",
+    "Chinchilla",
+    "FitResult",
+    "T2Accuracy",
+    "T2Loss",
     "beta_pass_at_k",
+    "fit_chinchilla",
+    "fit_t2_accuracy",
+    "fit_t2_loss",
+    "frontier",
     "inference_flops",
+    "isoflop_weights",
+    "log_beta_ratio",
     "log_pass_at_k",
+    "macro_value",
     "naive_pass_at_k",
+    "objective_of",
+    "optimal_allocation",
     "pass_at_k",
     "pass_at_k_unbiased",
     "samples_for_budget",
@@ -28,4 +47,5 @@ __all__ = [
     "task_pass_at_k",
     "tokens_for_budget",
     "train_flops",
+    "value_at",
 ]

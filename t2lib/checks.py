@@ -23,7 +23,7 @@ def reject_first(name: str, array: NDArray, bad: NDArray, requirement: str) -> N
     if np.any(bad):
         index = tuple(int(i) for i in np.argwhere(bad)[0])
         where = f"{name}[{', '.join(map(str, index))}]" if array.ndim else name
-        raise ValueError(f"{name} must be {requirement}; got {where} = {array[index]!r}")
+        raise ValueError(f"{name} must be {requirement}; got {where} = {array[index].item()!r}")
 
 
 def finite(name: str, value: ArrayLike) -> NDArray[np.float64]:

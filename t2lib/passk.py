@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import betaln
+from scipy.special import digamma, gammaln, polygamma
 
 from t2lib import checks
 
@@ -119,15 +119,68 @@ def _counts(name: str, value: ArrayLike) -> NDArray[np.int64]:
 
 
 def beta_pass_at_k(a: ArrayLike, b: ArrayLike, k: ArrayLike) -> NDArray[np.float64]:
-    """Mean pass@k when p ~ Beta(a, b): 1 − B(a, b + k)/B(a, b), through log-Beta.
+    """Mean pass@k when p ~ Beta(a, b): 1 − B(a, b + k)/B(a, b), through the log of the ratio.
 
-    scipy's betaln switches to an asymptotic expansion for very unequal arguments,
-    so the ratio stays accurate for k up to 10^12.
+    The log-ratio is formed so that its large parts cancel analytically (see `log_beta_ratio`),
+    which keeps it accurate for k up to 10^12 and for a, b from 10^-300 to 10^18.
     """
     a = checks.positive("a", a)
     b = checks.positive("b", b)
     k = checks.sample_count("k", k)
-    return -np.expm1(betaln(a, b + k) - betaln(a, b))
+    return -np.expm1(log_beta_ratio(a, b, k))
+
+
+_HALF_LOG_2PI = 0.5 * float(np.log(2.0 * np.pi))
+# Above this argument the Stirling remainder and digamma use their asymptotic series.
+_ASYMPTOTIC_X = 15.0
+# Below this a/b, the log-ratio is a Taylor series in a (third order: truncation below 1e-15).
+_SMALL_A_OVER_B = 1e-5
+
+
+def _stirling_remainder(x: NDArray) -> NDArray:
+    """lgamma(x) − [(x − ½)·log x − x + ½·log 2π], small and smooth for large x."""
+    out = np.empty_like(x)
+    big = x >= _ASYMPTOTIC_X
+    r = 1.0 / x[big]
+    r2 = r * r
+    out[big] = r * (1 / 12 - r2 * (1 / 360 - r2 * (1 / 1260 - r2 * (1 / 1680 - r2 / 1188))))
+    xs = x[~big]
+    out[~big] = gammaln(xs) - ((xs - 0.5) * np.log(xs) - xs + _HALF_LOG_2PI)
+    return out
+
+
+def _digamma_difference(x: NDArray, k: NDArray) -> NDArray:
+    """ψ(x + k) − ψ(x), without the cancellation of the direct difference at large x."""
+    out = np.empty_like(x)
+    big = x >= _ASYMPTOTIC_X
+    xb, kb = x[big], k[big]
+    y = xb + kb
+    out[big] = (np.log1p(kb / xb) + kb / (2 * xb * y) + kb * (2 * xb + kb) / (12 * xb * xb * y * y)
+                - (1 / xb**4 - 1 / y**4) / 120 + (1 / xb**6 - 1 / y**6) / 252)
+    out[~big] = digamma(x[~big] + k[~big]) - digamma(x[~big])
+    return out
+
+
+def log_beta_ratio(a: ArrayLike, b: ArrayLike, k: ArrayLike) -> NDArray[np.float64]:
+    """log B(a, b + k) − log B(a, b) = log E[(1 − p)^k] for p ~ Beta(a, b); always ≤ 0.
+
+    Written with Stirling's formula, the lgamma terms cancel analytically:
+    (b − ½)·log1p(k/b) − (a + b − ½)·log1p(k/(a + b)) − k·log1p(a/(b + k)) + remainders.
+    When a ≪ b that difference still cancels, so there the Taylor series in a of
+    −[F(b + a) − F(b)], F(x) = lgamma(x + k) − lgamma(x), is used instead.
+    """
+    shape = np.broadcast_shapes(np.shape(a), np.shape(b), np.shape(k))
+    a, b, k = (np.array(v, dtype=float).ravel() for v in np.broadcast_arrays(a, b, k))
+    s = a + b
+    out = ((b - 0.5) * np.log1p(k / b) - (s - 0.5) * np.log1p(k / s) - k * np.log1p(a / (b + k))
+           + _stirling_remainder(b + k) - _stirling_remainder(b) - _stirling_remainder(s + k)
+           + _stirling_remainder(s))
+    small = a < _SMALL_A_OVER_B * b
+    A, B, K = a[small], b[small], k[small]
+    out[small] = -(A * _digamma_difference(B, K) + A * A / 2 * (polygamma(1, B + K) - polygamma(1, B))
+                   + A**3 / 6 * (polygamma(2, B + K) - polygamma(2, B)))
+    # The ratio is at most 1; rounding can put its log a few ulps above 0.
+    return np.minimum(out, 0.0).reshape(shape)
 
 
 def naive_pass_at_k(mean_accuracy: ArrayLike, k: ArrayLike) -> NDArray[np.float64]:

@@ -1,0 +1,145 @@
+"""The scaling laws: Chinchilla, and the two T² laws (REFERENCE.md §3–§5).
+
+Each law is a frozen dataclass whose methods broadcast over numpy arrays of N, D and k.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.special import expit
+
+from t2lib import checks
+from t2lib.passk import beta_pass_at_k
+
+
+def _require(law: object, name: str, ok: bool, requirement: str) -> None:
+    if not ok:
+        raise ValueError(f"{type(law).__name__}.{name} must be {requirement}; got {getattr(law, name)!r}")
+
+
+def _check_fields(law: object, positive: tuple[str, ...], nonnegative: tuple[str, ...] = ()) -> None:
+    for f in fields(law):
+        value = getattr(law, f.name)
+        if isinstance(value, (int, float, np.number)):
+            _require(law, f.name, math.isfinite(value), "finite")
+    for name in positive:
+        _require(law, name, getattr(law, name) > 0, "> 0")
+    for name in nonnegative:
+        _require(law, name, getattr(law, name) >= 0, ">= 0")
+
+
+@dataclass(frozen=True)
+class Chinchilla:
+    """L(N, D) = E + A/N^alpha + B/D^beta (Hoffmann et al. 2022)."""
+
+    E: float
+    A: float
+    B: float
+    alpha: float
+    beta: float
+
+    def __post_init__(self) -> None:
+        _check_fields(self, positive=("alpha", "beta"), nonnegative=("E", "A", "B"))
+
+    def loss(self, N: ArrayLike, D: ArrayLike) -> NDArray[np.float64]:
+        """Predicted loss of a model with N parameters trained on D tokens."""
+        N = checks.positive("N", N)
+        D = checks.positive("D", D)
+        return self.E + self.A * N**-self.alpha + self.B * D**-self.beta
+
+    def compute_optimal(self, c_train: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """The closed-form loss-minimising (N, D) under 6·N·D = c_train."""
+        c = checks.positive("c_train", c_train) / 6.0
+        a, b = self.alpha, self.beta
+        G = (a * self.A / (b * self.B)) ** (1.0 / (a + b))
+        N = G * c ** (b / (a + b))
+        return N, c / N
+
+
+@dataclass(frozen=True)
+class T2Loss:
+    """Approach 1: L(N, D, k) = E + A/N^alpha + B/D^beta + G/k^gamma (a task's −log pass@k)."""
+
+    E: float
+    A: float
+    B: float
+    G: float
+    alpha: float
+    beta: float
+    gamma: float
+
+    def __post_init__(self) -> None:
+        _check_fields(self, positive=("alpha", "beta", "gamma"), nonnegative=("E", "A", "B", "G"))
+
+    def loss(self, N: ArrayLike, D: ArrayLike, k: ArrayLike) -> NDArray[np.float64]:
+        """Predicted task loss (mean −log pass@k) at size N, tokens D and k samples."""
+        N = checks.positive("N", N)
+        D = checks.positive("D", D)
+        k = checks.sample_count("k", k)
+        return self.E + self.A * N**-self.alpha + self.B * D**-self.beta + self.G * k**-self.gamma
+
+    @property
+    def single_pass(self) -> Chinchilla:
+        """The law at k = 1: Chinchilla with floor E + G."""
+        return Chinchilla(E=self.E + self.G, A=self.A, B=self.B, alpha=self.alpha, beta=self.beta)
+
+
+@dataclass(frozen=True)
+class T2Accuracy:
+    """Approach 2: per-question accuracy p ~ Beta(mu·nu, (1 − mu)·nu), driven by a Chinchilla task loss.
+
+    mu = theta2 / (1 + exp(theta1·(L̂ − theta0))), nu = exp(theta3 + theta4·L̂),
+    pass@k = 1 − B(a, b + k)/B(a, b).
+    """
+
+    chinchilla: Chinchilla
+    theta0: float
+    theta1: float
+    theta2: float
+    theta3: float
+    theta4: float
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.chinchilla, Chinchilla):
+            raise ValueError(f"T2Accuracy.chinchilla must be a Chinchilla law; got {self.chinchilla!r}")
+        _check_fields(self, positive=("theta2",))
+        _require(self, "theta2", self.theta2 <= 1, "<= 1 (it is the upper asymptote of the mean accuracy)")
+
+    def mean_from_loss(self, task_loss: ArrayLike) -> NDArray[np.float64]:
+        """Mean per-question accuracy mu at a given Chinchilla task loss."""
+        return self.theta2 * expit(-self.theta1 * (np.asarray(task_loss, dtype=float) - self.theta0))
+
+    def concentration_from_loss(self, task_loss: ArrayLike) -> NDArray[np.float64]:
+        """Beta concentration nu = a + b at a given Chinchilla task loss."""
+        return np.exp(self.theta3 + self.theta4 * np.asarray(task_loss, dtype=float))
+
+    def mean(self, N: ArrayLike, D: ArrayLike) -> NDArray[np.float64]:
+        """Mean single-sample accuracy mu(N, D)."""
+        return self.mean_from_loss(self.chinchilla.loss(N, D))
+
+    def concentration(self, N: ArrayLike, D: ArrayLike) -> NDArray[np.float64]:
+        """Beta concentration nu(N, D) = a + b."""
+        return self.concentration_from_loss(self.chinchilla.loss(N, D))
+
+    def pass_at_k_from_loss(self, task_loss: ArrayLike, k: ArrayLike) -> NDArray[np.float64]:
+        """Mean pass@k at a given Chinchilla task loss."""
+        mu = self.mean_from_loss(task_loss)
+        nu = self.concentration_from_loss(task_loss)
+        # a or b can underflow to 0 at extreme losses; the Beta is then degenerate at 0 or 1.
+        a = np.maximum(mu * nu, np.finfo(float).tiny)
+        b = np.maximum((1.0 - mu) * nu, np.finfo(float).tiny)
+        return beta_pass_at_k(a, b, k)
+
+    def pass_at_k(self, N: ArrayLike, D: ArrayLike, k: ArrayLike) -> NDArray[np.float64]:
+        """Predicted mean pass@k at size N, tokens D and k samples."""
+        return self.pass_at_k_from_loss(self.chinchilla.loss(N, D), checks.sample_count("k", k))
+
+
+Law = Chinchilla | T2Loss | T2Accuracy
+
+# Published fit of Hoffmann et al. (2022), REFERENCE.md §5.
+HOFFMANN_2022 = Chinchilla(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28)

@@ -1,0 +1,80 @@
+"""Optimal allocation: agreement with closed forms and with a dense brute-force grid."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import t2lib
+from t2lib import HOFFMANN_2022, Chinchilla, T2Accuracy, T2Loss
+
+T2_LOSS = T2Loss(E=1.0, A=300.0, B=900.0, G=3.0, alpha=0.3, beta=0.3, gamma=0.4)
+T2_ACC = T2Accuracy(Chinchilla(E=2.0, A=300.0, B=900.0, alpha=0.3, beta=0.3), 3.5, 2.0, 0.8, 0.5, -0.3)
+
+
+def brute_force(law, c_train: float, c_inf: float | None, points: int = 50_001) -> float:
+    hi = c_train / 6 if c_inf is None else min(c_train / 6, c_inf / 2)
+    N = np.logspace(3, np.log10(hi), points)
+    value = t2lib.value_at(law, N, c_train, c_inf)
+    return float(N[np.argmax(value) if isinstance(law, T2Accuracy) else np.argmin(value)])
+
+
+def test_single_pass_chinchilla_matches_the_closed_form() -> None:
+    c = np.logspace(18, 25, 15)
+    allocation = t2lib.optimal_allocation(HOFFMANN_2022, c)
+    N, D = HOFFMANN_2022.compute_optimal(c)
+    np.testing.assert_allclose(allocation.N, N, rtol=1e-6)
+    np.testing.assert_allclose(allocation.D, D, rtol=1e-6)
+    assert np.all(allocation.k == 1.0)
+    assert set(allocation.constraint) == {"interior"}
+
+
+@settings(max_examples=25, deadline=None)
+@given(log_c=st.floats(17.0, 25.0), log_c_inf=st.floats(9.0, 13.0), accuracy=st.booleans())
+def test_optimal_allocation_matches_dense_brute_force(log_c: float, log_c_inf: float, accuracy: bool) -> None:
+    law = T2_ACC if accuracy else T2_LOSS
+    c, c_inf = 10.0**log_c, 10.0**log_c_inf
+    allocation = t2lib.optimal_allocation(law, c, c_inf)
+    best_grid_N = brute_force(law, c, c_inf)
+    value = float(t2lib.value_at(law, allocation.N[0], c, c_inf))
+    grid_value = float(t2lib.value_at(law, best_grid_N, c, c_inf))
+    # Never worse than the dense grid's best, and at the same place (grid spacing ~2e-4 decades).
+    assert (value >= grid_value - 1e-12) if accuracy else (value <= grid_value + 1e-12)
+    assert np.log10(allocation.N[0]) == pytest.approx(np.log10(best_grid_N), abs=2e-3)
+
+
+def test_k_floor_binds_when_inference_budget_is_tiny() -> None:
+    allocation = t2lib.optimal_allocation(HOFFMANN_2022, 1e22, c_inf=2e6)
+    assert allocation.N[0] == pytest.approx(1e6)
+    assert allocation.k[0] == pytest.approx(1.0)
+    assert allocation.constraint[0] == "k >= 1"
+
+
+def test_macro_average_of_laws() -> None:
+    other = T2Loss(E=1.5, A=200.0, B=1500.0, G=1.0, alpha=0.35, beta=0.25, gamma=0.3)
+    N, c, c_inf = np.array([1e7, 1e8]), 1e20, 2e9
+    np.testing.assert_allclose(t2lib.value_at([T2_LOSS, other], N, c, c_inf),
+                               (t2lib.value_at(T2_LOSS, N, c, c_inf) + t2lib.value_at(other, N, c, c_inf)) / 2)
+    macro = t2lib.optimal_allocation([T2_LOSS, other], 1e20, c_inf).N[0]
+    assert brute_force([T2_LOSS, other], 1e20, c_inf) == pytest.approx(macro, rel=5e-3)
+
+
+def test_frontier_has_one_row_per_budget() -> None:
+    table = t2lib.frontier(T2_LOSS, np.logspace(18, 25, 50), c_inf=1.4e11)
+    assert list(table.columns) == ["c_train", "c_inf", "N", "D", "k", "tokens_per_param", "value", "constraint"]
+    assert len(table) == 50
+    np.testing.assert_allclose(6 * table.N * table.D, table.c_train, rtol=1e-12)
+    np.testing.assert_allclose(2 * table.N * table.k, 1.4e11, rtol=1e-12)
+    assert table.value.is_monotonic_decreasing  # more training compute never hurts the T² optimum
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: t2lib.optimal_allocation(HOFFMANN_2022, -1.0), r"c_train must be > 0"),
+    (lambda: t2lib.optimal_allocation(HOFFMANN_2022, 1e20, c_inf=0.0), r"c_inf must be > 0"),
+    (lambda: t2lib.optimal_allocation([], 1e20), r"law_or_laws is empty"),
+    (lambda: t2lib.optimal_allocation([T2_LOSS, T2_ACC], 1e20), r"mixes accuracy laws"),
+    (lambda: t2lib.value_at(T2_LOSS, 1e9, 1e20, c_inf=2e8), r"N must be <= c_inf / 2"),
+])
+def test_bad_input(call, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        call()
