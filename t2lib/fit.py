@@ -40,6 +40,8 @@ PAPER_CHINCHILLA_E_VALUES = 40
 PAPER_CHINCHILLA_RESTARTS = 50
 PAPER_MAXITER = 5000
 PAPER_TOL = 1e-15
+# Approach 2, fast: local solves from this many of the best-screened grid starts.
+FAST_ACCURACY_STARTS = 3
 
 
 @dataclass(frozen=True)
@@ -323,16 +325,28 @@ def _fit_t2_loss_paper(data: _PowerLawData, seed: int):
 # Approach 2: θ of the Beta model, with the Chinchilla task-loss law given.
 
 
-def _accuracy_residual_and_jacobian(theta: NDArray, task_loss: NDArray, k: NDArray,
-                                    observed: NDArray) -> tuple[NDArray, NDArray]:
-    """Residuals Acc(θ) − observed and their analytic Jacobian with respect to θ0…θ4."""
+def _beta_parameters(theta: NDArray, task_loss: NDArray) -> tuple[NDArray, ...]:
+    """s = sigmoid part of mu, mu, nu and the Beta parameters a, b of Approach 2 at these losses."""
     t0, t1, t2, t3, t4 = theta
     s = expit(-t1 * (task_loss - t0))
     mu = t2 * s
     nu = np.exp(t3 + t4 * task_loss)
     tiny = np.finfo(float).tiny
-    a = np.maximum(mu * nu, tiny)
-    b = np.maximum((1.0 - mu) * nu, tiny)
+    return s, mu, nu, np.maximum(mu * nu, tiny), np.maximum((1.0 - mu) * nu, tiny)
+
+
+def _accuracy_sse(theta: NDArray, task_loss: NDArray, k: NDArray, observed: NDArray) -> float:
+    """The Approach 2 objective alone (no Jacobian): cheap enough to screen many starts."""
+    *_, a, b = _beta_parameters(theta, task_loss)
+    residual = beta_pass_at_k(a, b, k) - observed
+    return float(residual @ residual)
+
+
+def _accuracy_residual_and_jacobian(theta: NDArray, task_loss: NDArray, k: NDArray,
+                                    observed: NDArray) -> tuple[NDArray, NDArray]:
+    """Residuals Acc(θ) − observed and their analytic Jacobian with respect to θ0…θ4."""
+    t0, t1, t2, _, _ = theta
+    s, mu, nu, a, b = _beta_parameters(theta, task_loss)
     acc = beta_pass_at_k(a, b, k)
     ratio = 1.0 - acc  # B(a, b + k) / B(a, b)
     psi_ab, psi_abk = digamma(a + b), digamma(a + b + k)
@@ -350,6 +364,20 @@ def _accuracy_residual_and_jacobian(theta: NDArray, task_loss: NDArray, k: NDArr
         d_acc_dnu * nu * task_loss,
     ])
     return acc - observed, jac
+
+
+class _Memo:
+    """Remember the last evaluation, so that residuals and Jacobian at one θ cost one call."""
+
+    def __init__(self, function):
+        self.function = function
+        self.x = None
+        self.value = None
+
+    def __call__(self, x: NDArray):
+        if self.x is None or not np.array_equal(x, self.x):
+            self.x, self.value = np.array(x, copy=True), self.function(x)
+        return self.value
 
 
 def _naive_sigmoid_seed(task_loss: NDArray, k: NDArray, observed: NDArray) -> NDArray:
@@ -382,8 +410,9 @@ def fit_t2_accuracy(N: ArrayLike, D: ArrayLike, k: ArrayLike, pass_at_k: ArrayLi
     The Chinchilla task-loss law (stage 1, `fit_chinchilla` on the k = 1 task NLL) is given.
     Both methods start from a grid seeded by the naive sigmoid fit of the k = 1 accuracy.
     `method="paper"`: L-BFGS-B from every start of a 7 × 7 grid over (θ3, θ4);
-    `method="fast"`: a trust-region least-squares solver with the analytic Jacobian from a
-    3 × 3 grid, then the best start polished by L-BFGS-B on the same objective.
+    `method="fast"`: the same grid screened by one evaluation per start, a trust-region
+    least-squares solver with the analytic Jacobian from the 3 best, then the best end
+    polished by L-BFGS-B on the same objective.
     """
     _check_method(method)
     arrays = _inputs(N, D, "pass_at_k", pass_at_k, k=k)
@@ -401,10 +430,10 @@ def fit_t2_accuracy(N: ArrayLike, D: ArrayLike, k: ArrayLike, pass_at_k: ArrayLi
         r, J = _accuracy_residual_and_jacobian(theta, task_loss, k_arr, observed)
         return float(r @ r), 2.0 * (r @ J)
 
+    grid_starts = _theta_starts(seed_theta, list(np.linspace(-6.0, 6.0, 7)), list(np.linspace(-1.5, 1.5, 7)))
     if method == "paper":
         rng = np.random.default_rng(seed)
-        grid = np.linspace(-6.0, 6.0, 7)
-        starts = _theta_starts(seed_theta, list(grid), list(np.linspace(-1.5, 1.5, 7)))
+        starts = grid_starts.copy()
         starts[:, :3] *= rng.uniform(0.9, 1.1, size=(len(starts), 3))  # jitter the seeded θ0..θ2
         starts = np.clip(starts, lower, upper)
         best = None
@@ -419,13 +448,14 @@ def fit_t2_accuracy(N: ArrayLike, D: ArrayLike, k: ArrayLike, pass_at_k: ArrayLi
         status = _lbfgsb_status(best, bounds, PAPER_MAXITER)
         message, n_starts = str(best.message), len(starts)
     else:
-        starts = _theta_starts(seed_theta, [-3.0, 0.0, 3.0], [-0.5, 0.0, 0.5])
+        # Screen the same grid by one evaluation each; solve only from the most promising starts.
+        screened = np.array([_accuracy_sse(start, task_loss, k_arr, observed) for start in grid_starts])
+        starts = grid_starts[np.argsort(screened)[:FAST_ACCURACY_STARTS]]
         best = None
         converged = 0
+        evaluate = _Memo(lambda t: _accuracy_residual_and_jacobian(t, task_loss, k_arr, observed))
         for start in starts:
-            result = least_squares(lambda t: _accuracy_residual_and_jacobian(t, task_loss, k_arr, observed)[0],
-                                   start, jac=lambda t: _accuracy_residual_and_jacobian(t, task_loss, k_arr,
-                                                                                         observed)[1],
+            result = least_squares(lambda t: evaluate(t)[0], start, jac=lambda t: evaluate(t)[1],
                                    bounds=(lower, upper), method="trf", x_scale="jac", ftol=1e-15, xtol=1e-15,
                                    gtol=1e-15, max_nfev=2000)
             converged += result.status > 0
