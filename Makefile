@@ -17,17 +17,18 @@ MATHJAX := $(STAGE)/_static/mathjax/tex-svg-full.js
 
 CHAPTERS := $(sort $(basename $(notdir $(wildcard chapters/*.md))))
 EXECUTED := $(CHAPTERS:%=$(STAGE)/chapters/%.ipynb)
-PAGES := _config.yml _toc.yml intro.md references.md references.bib
+PAGES := _config.yml _toc.yml intro.md references.md references.bib appendix/suite_format.md data/README.md
 STAGED_PAGES := $(PAGES:%=$(STAGE)/%)
 LIBRARY := $(shell find t2lib -name '*.py') pyproject.toml
 DATA := $(shell find data -type f 2>/dev/null)
 
-.PHONY: help setup book test chapter bench clean
+.PHONY: help setup book test chapter data checksums bench clean
 
 help:
 	@echo "make book      set up .venv, execute every chapter, build the HTML book into $(HTML)"
 	@echo "make test      set up .venv, run the unit tests and every chapter in fast mode"
 	@echo "make chapter NAME=<chapter> DATA=<suite folder> [OUT=<dir>]   rerun one chapter on other data"
+	@echo "make data      regenerate the simulated suite data/t2_suite (deterministic) and data/SHA256SUMS"
 	@echo "make bench     time the paper's fitting recipe against the fast one"
 	@echo "make clean     remove everything built (keeps .venv)"
 
@@ -70,6 +71,14 @@ chapter: $(INSTALLED)
 	@test -f chapters/$(NAME).md || { echo "no chapter named '$(NAME)'; choose one of: $(CHAPTERS)"; exit 2; }
 	$(PY) scripts/run_chapter.py chapters/$(NAME).md $(OUT)/$(NAME).ipynb --figures $(OUT) \
 	  $(if $(DATA),-p suite $(DATA))
+
+# The simulated suite is generated here, never by `make book`; the same seed gives the same bytes.
+data: $(INSTALLED)
+	$(PY) -m t2lib.simulate --out data/t2_suite --seed 0
+	$(MAKE) checksums
+
+checksums:
+	cd data && find . -type f ! -name SHA256SUMS -printf '%P\n' | LC_ALL=C sort | xargs sha256sum > SHA256SUMS
 
 bench: $(INSTALLED)
 	$(PY) -m t2lib.bench

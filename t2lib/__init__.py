@@ -9,7 +9,9 @@ from t2lib.costs import inference_flops, samples_for_budget, tokens_for_budget, 
 from t2lib.fit import FitResult, fit_chinchilla, fit_t2_accuracy, fit_t2_loss, isoflop_weights, objective_of
 from t2lib.frontier import Allocation, frontier, macro_value, optimal_allocation, value_at
 from t2lib.laws import HOFFMANN_2022, Chinchilla, T2Accuracy, T2Loss
+from t2lib.lm_eval import LmEvalError, import_lm_eval
 from t2lib.passk import (
+    beta_from_moments,
     beta_pass_at_k,
     log_beta_ratio,
     log_pass_at_k,
@@ -19,27 +21,37 @@ from t2lib.passk import (
     task_nll,
     task_pass_at_k,
 )
+from t2lib.suite import Suite, SuiteError, load_suite, write_suite
+from t2lib.tables import compare_with_paper, overtrained_vs_chinchilla
 
 __all__ = [
     "HOFFMANN_2022",
     "Allocation",
     "Chinchilla",
     "FitResult",
+    "LmEvalError",
+    "Suite",
+    "SuiteError",
     "T2Accuracy",
     "T2Loss",
+    "beta_from_moments",
     "beta_pass_at_k",
+    "compare_with_paper",
     "fit_chinchilla",
     "fit_t2_accuracy",
     "fit_t2_loss",
     "frontier",
+    "import_lm_eval",
     "inference_flops",
     "isoflop_weights",
+    "load_suite",
     "log_beta_ratio",
     "log_pass_at_k",
     "macro_value",
     "naive_pass_at_k",
     "objective_of",
     "optimal_allocation",
+    "overtrained_vs_chinchilla",
     "pass_at_k",
     "pass_at_k_unbiased",
     "samples_for_budget",
@@ -48,4 +60,5 @@ __all__ = [
     "tokens_for_budget",
     "train_flops",
     "value_at",
+    "write_suite",
 ]

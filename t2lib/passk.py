@@ -183,6 +183,16 @@ def log_beta_ratio(a: ArrayLike, b: ArrayLike, k: ArrayLike) -> NDArray[np.float
     return np.minimum(out, 0.0).reshape(shape)
 
 
+def beta_from_moments(p: ArrayLike) -> tuple[float, float]:
+    """The Beta(a, b) with the same mean and variance as the per-question probabilities p."""
+    p = checks.probability("p", p)
+    mean, variance = float(p.mean()), float(p.var())
+    if p.size < 2 or variance <= 0.0 or variance >= mean * (1.0 - mean):
+        raise ValueError(f"p must hold at least two distinct values in (0, 1); got mean {mean:g}, variance {variance:g}")
+    concentration = mean * (1.0 - mean) / variance - 1.0
+    return mean * concentration, (1.0 - mean) * concentration
+
+
 def naive_pass_at_k(mean_accuracy: ArrayLike, k: ArrayLike) -> NDArray[np.float64]:
     """The plug-in 1 − (1 − mean accuracy)^k. Biased upwards (Jensen): kept for teaching."""
     return pass_at_k(checks.probability("mean_accuracy", mean_accuracy), k)

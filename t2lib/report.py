@@ -25,3 +25,21 @@ def glue_values(**values: object) -> None:
         if isinstance(value, numbers.Number) and not np.isfinite(value):
             raise ValueError(f"refusing to glue a non-finite number into the prose: {name} = {value}")
         glue(name, value, display=False)
+
+
+def data_note(suite) -> str:
+    """A MyST admonition saying whether the suite is real or simulated, where it came from and
+    its checksum; chapters display it as Markdown at the top of every page that shows data."""
+    sources = sorted(set(suite.tasks["source"]) - {""})
+    described = "; ".join(sources) if sources else "no source given in tasks.csv"
+    if suite.simulated_tasks:
+        kind, css, intro = "Simulated data", "warning", (
+            f"**Simulated** per-question likelihoods for {len(suite.simulated_tasks)} of {len(suite.tasks)} tasks "
+            f"({described}).")
+    else:
+        kind, css, intro = "Real data", "note", f"**Real** evaluation data ({described})."
+    if "loss_kind" in suite.checkpoints:
+        kinds = suite.base["loss_kind"].value_counts()
+        intro += " Checkpoint losses: " + ", ".join(f"{n} {kind}" for kind, n in kinds.items()) + "."
+    return (f":::{{admonition}} {kind}\n:class: {css}\n{intro}\n\n"
+            f"`{suite.summary()}` (full sha256 `{suite.sha256}`)\n:::\n")

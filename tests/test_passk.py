@@ -163,3 +163,11 @@ def test_task_nll_bounds_minus_log_task_pass_at_k(nll: list[float], k: float) ->
 def test_bad_input_names_the_argument_and_value(call, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_beta_from_moments_recovers_a_planted_beta() -> None:
+    p = np.random.default_rng(4).beta(0.4, 3.0, size=400_000)
+    a, b = t2lib.beta_from_moments(p)
+    assert a == pytest.approx(0.4, rel=0.02) and b == pytest.approx(3.0, rel=0.03)
+    with pytest.raises(ValueError, match="at least two distinct values"):
+        t2lib.beta_from_moments([0.3, 0.3])

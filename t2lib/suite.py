@@ -1,0 +1,241 @@
+"""The evaluation-suite format and its validating loader (documented in data/README.md).
+
+A suite is a folder with
+- `checkpoints.csv`: checkpoint, params (N), tokens (D), train_flops, source, stage
+  (base / ft / sft) and base_checkpoint (the base of a post-trained checkpoint, else empty);
+- `nll.parquet`: one row per (checkpoint, task, question) with `nll`, the negative
+  log-likelihood in nats of the gold answer summed over its tokens (p = exp(−nll));
+- optionally `tasks.csv`: task, display_name, group (real / synthetic), n_questions, source.
+
+`load_suite` rejects anything malformed with a `SuiteError` naming the file, the column and
+the first offending row and value. Nothing is dropped or repaired silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+CHECKPOINT_COLUMNS = ["checkpoint", "params", "tokens", "train_flops", "source", "stage", "base_checkpoint"]
+NLL_COLUMNS = ["checkpoint", "task", "question", "nll"]
+TASK_COLUMNS = ["task", "display_name", "group", "n_questions", "source"]
+STAGES = ("base", "ft", "sft")
+TASK_GROUPS = ("real", "synthetic")
+# train_flops must equal 6·N·D within this relative tolerance.
+FLOPS_RTOL = 0.01
+
+
+class SuiteError(ValueError):
+    """A suite file that does not follow the documented format."""
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A validated suite: its tables, where it came from, and the checksum of what was loaded."""
+
+    path: Path
+    checkpoints: pd.DataFrame
+    nll: pd.DataFrame
+    tasks: pd.DataFrame
+    sha256: str
+    file_sha256: dict[str, str]
+
+    @property
+    def base(self) -> pd.DataFrame:
+        """The base (pretrained only) checkpoints."""
+        return self.checkpoints[self.checkpoints["stage"] == "base"]
+
+    def task_nll(self, checkpoint: str, task: str) -> np.ndarray:
+        """The per-question NLLs of one checkpoint on one task, ordered by question."""
+        rows = self.nll[(self.nll["checkpoint"] == checkpoint) & (self.nll["task"] == task)]
+        if rows.empty:
+            raise KeyError(f"{self.path}: no NLLs for checkpoint {checkpoint!r} on task {task!r}")
+        return rows.sort_values("question")["nll"].to_numpy(dtype=float)
+
+    def nll_matrices(self, task: str, stage: str = "base") -> tuple[pd.DataFrame, np.ndarray]:
+        """For one task and stage: the checkpoints (rows of checkpoints.csv) and an array of
+        shape (checkpoints, questions) of their NLLs, questions in a common order."""
+        chosen = self.checkpoints[self.checkpoints["stage"] == stage]
+        rows = self.nll[(self.nll["task"] == task) & self.nll["checkpoint"].isin(chosen["checkpoint"])]
+        if rows.empty:
+            raise KeyError(f"{self.path}: no NLLs for task {task!r} at stage {stage!r}")
+        table = rows.pivot(index="checkpoint", columns="question", values="nll")
+        if table.isna().any().any():
+            raise SuiteError(f"{self.path}: task {task!r} has different questions across {stage} checkpoints")
+        meta = chosen.set_index("checkpoint").loc[table.index].reset_index()
+        return meta, table.to_numpy(dtype=float)
+
+    @property
+    def simulated_tasks(self) -> list[str]:
+        """Tasks whose `source` in tasks.csv says they are simulated."""
+        simulated = self.tasks["source"].str.contains("simulated", case=False, na=False)
+        return list(self.tasks.loc[simulated, "task"])
+
+    def summary(self) -> str:
+        """One line saying what was loaded, with its checksum (chapters print it)."""
+        stages = self.checkpoints["stage"].value_counts().reindex(list(STAGES), fill_value=0)
+        return (f"suite {self.path.name}: {stages['base']} base checkpoints (+{stages['ft']} ft, {stages['sft']} sft), "
+                f"{self.nll['task'].nunique()} tasks, {len(self.nll):,} NLL rows; sha256 {self.sha256[:16]}…")
+
+
+def _fail(file: Path, message: str) -> SuiteError:
+    return SuiteError(f"{file}: {message}")
+
+
+def _first_bad_row(file: Path, frame: pd.DataFrame, column: str, bad: pd.Series, requirement: str) -> None:
+    if bad.any():
+        index = int(np.flatnonzero(np.asarray(bad))[0])
+        value = frame[column].iloc[index]
+        value = value.item() if hasattr(value, "item") else value
+        raise _fail(file, f"column '{column}', row {index}: {requirement}; got {value!r}")
+
+
+def _require_columns(file: Path, frame: pd.DataFrame, columns: list[str]) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise _fail(file, f"missing column '{missing[0]}' (found: {', '.join(map(str, frame.columns))})")
+
+
+def _require_numeric(file: Path, frame: pd.DataFrame, column: str) -> pd.Series:
+    values = pd.to_numeric(frame[column], errors="coerce")
+    _first_bad_row(file, frame, column, values.isna() & frame[column].notna(), "must be a number")
+    return values.astype(float)
+
+
+def _require_strings(file: Path, frame: pd.DataFrame, column: str) -> pd.Series:
+    values = frame[column]
+    blank = values.isna() | (values.astype(str).str.strip() == "")
+    _first_bad_row(file, frame, column, blank, "must be a non-empty id")
+    return values.astype(str)
+
+
+def _read_checkpoints(file: Path) -> pd.DataFrame:
+    frame = pd.read_csv(file, dtype={"checkpoint": str, "source": str, "stage": str, "base_checkpoint": str},
+                        keep_default_na=False, na_values={"params": [""], "tokens": [""], "train_flops": [""]})
+    _require_columns(file, frame, CHECKPOINT_COLUMNS)
+    frame["checkpoint"] = _require_strings(file, frame, "checkpoint")
+    for column in ("params", "tokens", "train_flops"):
+        frame[column] = _require_numeric(file, frame, column)
+        _first_bad_row(file, frame, column, ~np.isfinite(frame[column]) | (frame[column] <= 0), "must be > 0")
+    _first_bad_row(file, frame, "checkpoint", frame["checkpoint"].duplicated(), "duplicate checkpoint id")
+    _first_bad_row(file, frame, "stage", ~frame["stage"].isin(STAGES), f"must be one of {', '.join(STAGES)}")
+    expected = 6.0 * frame["params"] * frame["tokens"]
+    _first_bad_row(file, frame, "train_flops", (frame["train_flops"] / expected - 1).abs() > FLOPS_RTOL,
+                   f"must equal 6·params·tokens within {FLOPS_RTOL:.0%}")
+    post = frame["stage"] != "base"
+    bases = set(frame.loc[~post, "checkpoint"])
+    _first_bad_row(file, frame, "base_checkpoint", post & ~frame["base_checkpoint"].isin(bases),
+                   "a post-trained checkpoint must name a base checkpoint of this file")
+    _first_bad_row(file, frame, "base_checkpoint", ~post & (frame["base_checkpoint"] != ""),
+                   "must be empty for a base checkpoint")
+    return frame
+
+
+def _read_nll(file: Path, checkpoint_ids: set[str]) -> pd.DataFrame:
+    try:
+        frame = pd.read_parquet(file)
+    except Exception as error:  # pyarrow raises several types for a file that is not parquet
+        raise _fail(file, f"cannot be read as parquet ({error})") from error
+    _require_columns(file, frame, NLL_COLUMNS)
+    frame = frame[NLL_COLUMNS].copy()
+    frame["checkpoint"] = _require_strings(file, frame, "checkpoint")
+    frame["task"] = _require_strings(file, frame, "task")
+    frame["question"] = _require_numeric(file, frame, "question")
+    _first_bad_row(file, frame, "question", frame["question"] != np.round(frame["question"]),
+                   "must be an integer question index")
+    frame["question"] = frame["question"].astype(np.int64)
+    frame["nll"] = _require_numeric(file, frame, "nll")
+    _first_bad_row(file, frame, "nll", ~np.isfinite(frame["nll"]), "must be finite")
+    _first_bad_row(file, frame, "nll", frame["nll"] < 0, "must be >= 0 (it is a negative log-likelihood)")
+    _first_bad_row(file, frame, "checkpoint", ~frame["checkpoint"].isin(checkpoint_ids),
+                   "unknown checkpoint (not in checkpoints.csv)")
+    _first_bad_row(file, frame, "question", frame.duplicated(["checkpoint", "task", "question"]),
+                   "duplicate (checkpoint, task, question) row")
+    return frame
+
+
+def _check_question_sets(file: Path, nll: pd.DataFrame) -> None:
+    """Every checkpoint that answers a task must answer the same questions of it."""
+    checkpoints_per_task = nll.groupby("task")["checkpoint"].nunique()
+    answered = nll.groupby(["task", "question"]).size()
+    expected = checkpoints_per_task.loc[answered.index.get_level_values("task")].to_numpy()
+    missing = answered[answered.to_numpy() != expected]
+    if len(missing):
+        task, question = missing.index[0]
+        raise _fail(file, f"task '{task}' is answered by different question sets across checkpoints: question "
+                          f"{question} is answered by {missing.iloc[0]} of its {checkpoints_per_task[task]} "
+                          "checkpoints (pass allow_varying_questions=True to accept)")
+
+
+def _read_tasks(file: Path, nll: pd.DataFrame) -> pd.DataFrame:
+    if not file.exists():
+        counts = nll.groupby("task")["question"].nunique()
+        return pd.DataFrame({"task": counts.index, "display_name": counts.index, "group": "",
+                             "n_questions": counts.to_numpy(), "source": ""})
+    frame = pd.read_csv(file, dtype={"task": str, "display_name": str, "group": str, "source": str},
+                        keep_default_na=False)
+    _require_columns(file, frame, TASK_COLUMNS)
+    frame["task"] = _require_strings(file, frame, "task")
+    frame["n_questions"] = _require_numeric(file, frame, "n_questions")
+    _first_bad_row(file, frame, "group", ~frame["group"].isin(TASK_GROUPS), f"must be one of {', '.join(TASK_GROUPS)}")
+    found = nll.groupby("task")["question"].nunique()
+    _first_bad_row(file, frame, "task", ~frame["task"].isin(found.index), "task has no rows in nll.parquet")
+    _first_bad_row(file, frame, "n_questions", frame["n_questions"].to_numpy() != found.loc[frame["task"]].to_numpy(),
+                   "differs from the number of questions in nll.parquet")
+    undeclared = sorted(set(found.index) - set(frame["task"]))
+    if undeclared:
+        raise _fail(file, f"task '{undeclared[0]}' appears in nll.parquet but not here")
+    return frame
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_suite(path: str | Path, *, allow_varying_questions: bool = False) -> Suite:
+    """Load and validate a suite folder; see the module docstring and data/README.md."""
+    folder = Path(path)
+    if not folder.is_dir():
+        raise SuiteError(f"{folder}: suite folder not found")
+    files = {"checkpoints.csv": folder / "checkpoints.csv", "nll.parquet": folder / "nll.parquet"}
+    for name, file in files.items():
+        if not file.is_file():
+            raise SuiteError(f"{file}: missing ({name} is required in a suite folder)")
+    checkpoints = _read_checkpoints(files["checkpoints.csv"])
+    nll = _read_nll(files["nll.parquet"], set(checkpoints["checkpoint"]))
+    if not allow_varying_questions:
+        _check_question_sets(files["nll.parquet"], nll)
+    tasks = _read_tasks(folder / "tasks.csv", nll)
+    if (folder / "tasks.csv").exists():
+        files["tasks.csv"] = folder / "tasks.csv"
+    file_sha = {name: _sha256(file) for name, file in sorted(files.items())}
+    combined = hashlib.sha256("".join(f"{name}:{sha}\n" for name, sha in file_sha.items()).encode()).hexdigest()
+    return Suite(folder, checkpoints, nll, tasks, combined, file_sha)
+
+
+def write_suite(folder: str | Path, checkpoints: pd.DataFrame, nll: pd.DataFrame,
+                tasks: pd.DataFrame | None = None) -> Path:
+    """Write tables in the suite format, byte-for-byte reproducibly; return the folder.
+
+    Columns of checkpoints.csv beyond the required ones are kept after them."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    extra = [c for c in checkpoints.columns if c not in CHECKPOINT_COLUMNS]
+    checkpoints[CHECKPOINT_COLUMNS + extra].to_csv(folder / "checkpoints.csv", index=False, float_format="%.10g",
+                                                   lineterminator="\n")
+    table = pa.Table.from_pandas(nll[NLL_COLUMNS], preserve_index=False).replace_schema_metadata(None)
+    pq.write_table(table, folder / "nll.parquet", compression="zstd", compression_level=9, use_dictionary=True,
+                   write_statistics=False)
+    if tasks is not None:
+        tasks[TASK_COLUMNS].to_csv(folder / "tasks.csv", index=False, lineterminator="\n")
+    return folder
