@@ -66,7 +66,7 @@ def macro_value(law_or_laws: Law | Sequence[Law], N: ArrayLike, D: ArrayLike, k:
     total = 0.0
     for law in laws:
         if isinstance(law, Chinchilla):
-            total = total + law.loss(N, D) + 0.0 * np.asarray(k, dtype=float)
+            total = total + np.broadcast_arrays(law.loss(N, D), np.asarray(k, dtype=float))[0]  # k has no effect
         elif isinstance(law, T2Loss):
             total = total + law.loss(N, D, k)
         else:
