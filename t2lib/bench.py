@@ -1,7 +1,9 @@
 """`make bench`: wall time and objective of the paper's recipes against the fast methods.
 
-Run as `python -m t2lib.bench`. Data: noisy planted laws on the paper's 106-cell grid of
-(N, C_train) and k = 1, 2, …, 1024, so both methods face the same, realistic problem.
+Run as `python -m t2lib.bench`. Two problems, each given to both methods:
+- planted: noisy planted laws on the paper's grid of (N, C_train) and k = 1, 2, …, 1024;
+- suite: one task of the project's default suite (data/t2_suite, base checkpoints), its
+  measured task NLL and pass@k at k = 1, 2, …, 1024 — the data the chapters fit.
 """
 
 from __future__ import annotations
@@ -35,6 +37,20 @@ def planted_problem(seed: int = 0) -> dict[str, np.ndarray]:
     return {"N": N, "D": D, "C": C, "task_loss": task.loss(N, D) * noise(len(N)), "NK": NK, "DK": DK, "KK": KK,
             "t2_loss": t2.loss(NK, DK, KK) * noise(len(NK)),
             "pass_at_k": np.clip(acc.pass_at_k(NK, DK, KK) * noise(len(NK)), 0, 1)}
+
+
+def suite_problem(path: str = "data/t2_suite", task: str = "lambada_openai") -> dict[str, np.ndarray]:
+    """The targets the chapters fit, for one task of a suite: task NLL at k = 1 (Chinchilla
+    stage), task NLL over k (Approach 1) and pass@k over k (Approach 2)."""
+    from t2lib.suite import load_suite
+
+    meta, nll = load_suite(path).nll_matrices(task)
+    N, D, C = (meta[c].to_numpy(dtype=float) for c in ("params", "tokens", "train_flops"))
+    t2_loss = np.array([t2lib.task_nll(row, KS) for row in nll])
+    pass_at_k = np.array([t2lib.task_pass_at_k(row, KS) for row in nll])
+    return {"N": N, "D": D, "C": C, "task_loss": t2_loss[:, 0], "NK": np.repeat(N, len(KS)),
+            "DK": np.repeat(D, len(KS)), "KK": np.tile(KS, len(N)), "t2_loss": t2_loss.ravel(),
+            "pass_at_k": pass_at_k.ravel()}
 
 
 def compare_fits(data: dict[str, np.ndarray]) -> list[dict[str, object]]:
@@ -82,12 +98,13 @@ def compare_frontier(data: dict[str, np.ndarray], n_budgets: int = 1000) -> dict
 
 
 def main() -> None:
-    data = planted_problem()
-    rows = compare_fits(data) + [compare_frontier(data)]
-    table = pd.DataFrame(rows)
-    with pd.option_context("display.width", 200, "display.max_columns", 20, "display.float_format", "{:.6g}".format):
-        print("Paper recipe vs fast method on planted data (1% noise), same objective:\n")
-        print(table.to_string(index=False))
+    problems = {"planted data (1% noise)": planted_problem(), "data/t2_suite, task lambada_openai": suite_problem()}
+    for name, data in problems.items():
+        table = pd.DataFrame(compare_fits(data) + [compare_frontier(data)])
+        with pd.option_context("display.width", 200, "display.max_columns", 20, "display.float_format",
+                               "{:.6g}".format):
+            print(f"Paper recipe vs fast method on {name}, same objective:\n")
+            print(table.to_string(index=False), end="\n\n", flush=True)
 
 
 if __name__ == "__main__":

@@ -177,6 +177,18 @@ def _fit_exponents_fast(data: _PowerLawData, grid: list[float]) -> tuple[NDArray
     return best.x, float(best.fun), status, len(starts), str(best.message), converged_count
 
 
+def _with_coefficient_bounds(status: Status, message: str, data: _PowerLawData, coef: NDArray,
+                             names: str) -> tuple[Status, str]:
+    """A coefficient solved onto its bound (E at an end of its range, or a term's weight at 0)
+    is a fit on the edge of its search space too: say so, and which."""
+    at_lower = np.isclose(coef, data.coef_lower, rtol=1e-9, atol=1e-12)
+    at_upper = np.isfinite(data.coef_upper) & np.isclose(coef, data.coef_upper, rtol=1e-9, atol=1e-12)
+    hit = [name for name, lo, hi in zip(names.split(), at_lower, at_upper) if lo or hi]
+    if status == "converged" and hit:
+        return "hit a bound", f"{message}; coefficient {', '.join(hit)} at its bound"
+    return status, message
+
+
 def _linear_law(kind: type, coef: NDArray, exponents: NDArray) -> Law:
     if kind is Chinchilla:
         return Chinchilla(E=coef[0], A=coef[1], B=coef[2], alpha=exponents[0], beta=exponents[1])
@@ -217,6 +229,7 @@ def fit_chinchilla(N: ArrayLike, D: ArrayLike, loss: ArrayLike, *, weights: Arra
     if method == "fast":
         exponents, objective, status, n_starts, message, ok = _fit_exponents_fast(data, [0.1, 0.3, 0.6, 1.0])
         coef = data.solve_coefficients(exponents)
+        status, message = _with_coefficient_bounds(status, message, data, coef, "E A B")
     else:
         coef, exponents, objective, status, n_starts, message, ok = _fit_chinchilla_paper(data, e_lo, e_hi, seed)
     law = _linear_law(Chinchilla, coef, exponents)
@@ -296,6 +309,7 @@ def fit_t2_loss(N: ArrayLike, D: ArrayLike, k: ArrayLike, loss: ArrayLike, *, me
     if method == "fast":
         exponents, objective, status, n_starts, message, ok = _fit_exponents_fast(data, [0.1, 0.4, 1.0])
         coef = data.solve_coefficients(exponents)
+        status, message = _with_coefficient_bounds(status, message, data, coef, "E A B G")
     else:
         coef, exponents, objective, status, n_starts, message, ok = _fit_t2_loss_paper(data, seed)
     law = _linear_law(T2Loss, coef, exponents)

@@ -136,3 +136,11 @@ def test_isoflop_weights_are_inverse_group_variances() -> None:
     w = t2lib.isoflop_weights(c, loss)
     assert w.mean() == pytest.approx(1.0)
     assert w[3] / w[0] == pytest.approx(np.var(loss[:3], ddof=1) / np.var(loss[3:], ddof=1))
+
+
+def test_a_coefficient_on_its_bound_is_reported() -> None:
+    """With no irreducible term (E = 0), the exact coefficients sit on E's lower bound of 0."""
+    law = T2Loss(E=0.0, A=300.0, B=900.0, G=3.0, alpha=0.3, beta=0.3, gamma=0.4)
+    result = t2lib.fit_t2_loss(NK, DK, KK, law.loss(NK, DK, KK) - 0.5)  # a floor below zero: E clamps at 0
+    assert result.status == "hit a bound"
+    assert "coefficient E at its bound" in result.message
