@@ -40,17 +40,15 @@ def planted_problem(seed: int = 0) -> dict[str, np.ndarray]:
 
 
 def suite_problem(path: str = "data/t2_suite", task: str = "lambada_openai") -> dict[str, np.ndarray]:
-    """The targets the chapters fit, for one task of a suite: task NLL at k = 1 (Chinchilla
-    stage), task NLL over k (Approach 1) and pass@k over k (Approach 2)."""
+    """The targets the chapters fit, for one task of a suite (`t2lib.analysis.measure`): task
+    NLL at k = 1 (Chinchilla stage), task NLL over k (Approach 1) and pass@k over k (Approach 2)."""
+    from t2lib.analysis import measure
     from t2lib.suite import load_suite
 
-    meta, nll = load_suite(path).nll_matrices(task)
-    N, D, C = (meta[c].to_numpy(dtype=float) for c in ("params", "tokens", "train_flops"))
-    t2_loss = np.array([t2lib.task_nll(row, KS) for row in nll])
-    pass_at_k = np.array([t2lib.task_pass_at_k(row, KS) for row in nll])
-    return {"N": N, "D": D, "C": C, "task_loss": t2_loss[:, 0], "NK": np.repeat(N, len(KS)),
-            "DK": np.repeat(D, len(KS)), "KK": np.tile(KS, len(N)), "t2_loss": t2_loss.ravel(),
-            "pass_at_k": pass_at_k.ravel()}
+    measured = measure(load_suite(path), task, ks=KS)
+    NK, DK, KK = measured.long()
+    return {"N": measured.N, "D": measured.D, "C": measured.c_train, "task_loss": measured.task_nll[:, 0],
+            "NK": NK, "DK": DK, "KK": KK, "t2_loss": measured.task_nll.ravel(), "pass_at_k": measured.pass_at_k.ravel()}
 
 
 def compare_fits(data: dict[str, np.ndarray]) -> list[dict[str, object]]:

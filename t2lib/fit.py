@@ -57,6 +57,7 @@ class FitResult:
     n_points: int
     message: str = ""
     starts_converged: int = field(default=0)
+    on_bounds: tuple[str, ...] = ()  # e.g. ("E = 0 (lower bound)",): parameters that ended on a bound
 
     @property
     def converged(self) -> bool:
@@ -177,16 +178,21 @@ def _fit_exponents_fast(data: _PowerLawData, grid: list[float]) -> tuple[NDArray
     return best.x, float(best.fun), status, len(starts), str(best.message), converged_count
 
 
-def _with_coefficient_bounds(status: Status, message: str, data: _PowerLawData, coef: NDArray,
-                             names: str) -> tuple[Status, str]:
-    """A coefficient solved onto its bound (E at an end of its range, or a term's weight at 0)
-    is a fit on the edge of its search space too: say so, and which."""
-    at_lower = np.isclose(coef, data.coef_lower, rtol=1e-9, atol=1e-12)
-    at_upper = np.isfinite(data.coef_upper) & np.isclose(coef, data.coef_upper, rtol=1e-9, atol=1e-12)
-    hit = [name for name, lo, hi in zip(names.split(), at_lower, at_upper) if lo or hi]
-    if status == "converged" and hit:
-        return "hit a bound", f"{message}; coefficient {', '.join(hit)} at its bound"
-    return status, message
+def _note_bounds(status: Status, message: str, names: list[str], values: ArrayLike, lower: ArrayLike,
+                 upper: ArrayLike) -> tuple[Status, str, tuple[str, ...]]:
+    """A parameter that ends at an end of its range (an exponent on the search box, E at an end
+    of its profile range, a coefficient solved onto 0, θ2 at 1) is a fit on the edge of its
+    search space: the status says "hit a bound" and the message names the parameters."""
+    values, lower, upper = (np.asarray(v, dtype=float) for v in (values, lower, upper))
+    width = np.where(np.isfinite(upper), upper - lower, 0.0)
+    tolerance = np.maximum(1e-7 * width, 1e-12 + 1e-9 * np.abs(values))
+    at_lower = values - lower <= tolerance
+    at_upper = np.isfinite(upper) & (upper - values <= tolerance)
+    hits = [f"{name} = {value:.4g} ({'lower' if low else 'upper'} bound)"
+            for name, value, low, high in zip(names, values, at_lower, at_upper) if low or high]
+    if not hits:
+        return status, message, ()
+    return "hit a bound", f"{message}; on a bound: {', '.join(hits)}", tuple(hits)
 
 
 def _linear_law(kind: type, coef: NDArray, exponents: NDArray) -> Law:
@@ -229,12 +235,17 @@ def fit_chinchilla(N: ArrayLike, D: ArrayLike, loss: ArrayLike, *, weights: Arra
     if method == "fast":
         exponents, objective, status, n_starts, message, ok = _fit_exponents_fast(data, [0.1, 0.3, 0.6, 1.0])
         coef = data.solve_coefficients(exponents)
-        status, message = _with_coefficient_bounds(status, message, data, coef, "E A B")
+        coef_lower, coef_upper = data.coef_lower, data.coef_upper
     else:
         coef, exponents, objective, status, n_starts, message, ok = _fit_chinchilla_paper(data, e_lo, e_hi, seed)
+        coef_lower = np.array([e_lo, *np.exp([LOG_COEF_BOUNDS[0]] * 2)])
+        coef_upper = np.array([e_hi, *np.exp([LOG_COEF_BOUNDS[1]] * 2)])
+    status, message, on_bounds = _note_bounds(status, message, ["E", "A", "B", "alpha", "beta"], np.concatenate([coef, exponents]),
+                                   np.concatenate([coef_lower, [EXPONENT_BOUNDS[0]] * 2]),
+                                   np.concatenate([coef_upper, [EXPONENT_BOUNDS[1]] * 2]))
     law = _linear_law(Chinchilla, coef, exponents)
     return FitResult(law, objective, status, n_starts, time.perf_counter() - start_time, method, len(target),
-                     message, ok)
+                     message, ok, on_bounds)
 
 
 def _fit_chinchilla_paper(data: _PowerLawData, e_lo: float, e_hi: float, seed: int):
@@ -309,12 +320,17 @@ def fit_t2_loss(N: ArrayLike, D: ArrayLike, k: ArrayLike, loss: ArrayLike, *, me
     if method == "fast":
         exponents, objective, status, n_starts, message, ok = _fit_exponents_fast(data, [0.1, 0.4, 1.0])
         coef = data.solve_coefficients(exponents)
-        status, message = _with_coefficient_bounds(status, message, data, coef, "E A B G")
+        coef_lower, coef_upper = data.coef_lower, data.coef_upper
     else:
         coef, exponents, objective, status, n_starts, message, ok = _fit_t2_loss_paper(data, seed)
+        coef_lower, coef_upper = np.exp(np.full(4, LOG_COEF_BOUNDS[0])), np.exp(np.full(4, LOG_COEF_BOUNDS[1]))
+    status, message, on_bounds = _note_bounds(status, message, ["E", "A", "B", "G", "alpha", "beta", "gamma"],
+                                   np.concatenate([coef, exponents]),
+                                   np.concatenate([coef_lower, [EXPONENT_BOUNDS[0]] * 3]),
+                                   np.concatenate([coef_upper, [EXPONENT_BOUNDS[1]] * 3]))
     law = _linear_law(T2Loss, coef, exponents)
     return FitResult(law, objective, status, n_starts, time.perf_counter() - start_time, method, len(target),
-                     message, ok)
+                     message, ok, on_bounds)
 
 
 def _fit_t2_loss_paper(data: _PowerLawData, seed: int):
@@ -481,9 +497,10 @@ def fit_t2_accuracy(N: ArrayLike, D: ArrayLike, k: ArrayLike, pass_at_k: ArrayLi
         objective, theta = min((2.0 * best.cost, best.x), (float(polish.fun), polish.x), key=lambda c: c[0])
         status = _status(best.status > 0, best.status == 0, _on_edge(theta, bounds))
         message, n_starts = str(best.message), len(starts)
+    status, message, on_bounds = _note_bounds(status, message, [f"theta{i}" for i in range(5)], theta, lower, upper)
     law = T2Accuracy(chinchilla, *map(float, theta))
     return FitResult(law, objective, status, n_starts, time.perf_counter() - start_time, method, len(observed),
-                     message, converged)
+                     message, converged, on_bounds)
 
 
 def objective_of(law: Law, N: ArrayLike, D: ArrayLike, target: ArrayLike, k: ArrayLike | None = None,

@@ -171,3 +171,21 @@ def frontier(law_or_laws: Law | Sequence[Law], c_train_values: ArrayLike, c_inf:
         "value": allocation.value,
         "constraint": allocation.constraint,
     })
+
+
+def single_pass_choice(law_or_laws: Law | Sequence[Law], c_train_values: ArrayLike, c_inf: float) -> pd.DataFrame:
+    """The "standard Chinchilla" comparator (REFERENCE.md §5): N chosen by single-pass quality
+    (the law at k = 1), then priced at the k = C_inf/(2N) the inference budget buys it.
+
+    Where the chosen model is too large for even one sample (N > C_inf/2) it cannot be run
+    within the budget: `affordable` is False and `value` is NaN rather than a made-up price.
+    """
+    c_inf = float(checks.positive("c_inf", c_inf))
+    choice = frontier(law_or_laws, c_train_values)
+    affordable = (choice["N"] <= c_inf / 2.0).to_numpy()
+    value = np.full(len(choice), np.nan)
+    if affordable.any():
+        value[affordable] = value_at(law_or_laws, choice["N"].to_numpy()[affordable],
+                                     choice["c_train"].to_numpy()[affordable], c_inf)
+    return choice.assign(c_inf=c_inf, k=c_inf / (2.0 * choice["N"]), single_pass_value=choice["value"],
+                         value=value, affordable=affordable)

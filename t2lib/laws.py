@@ -13,7 +13,10 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.special import expit
 
 from t2lib import checks
-from t2lib.passk import beta_pass_at_k
+from t2lib.passk import beta_pass_at_k, pass_at_k
+
+# Beyond |log nu| = 700 the Beta concentration nu is outside double precision (e^709.8 overflows).
+_LOG_NU_LIMIT = 700.0
 
 
 def _require(law: object, name: str, ok: bool, requirement: str) -> None:
@@ -114,8 +117,9 @@ class T2Accuracy:
         return self.theta2 * expit(-self.theta1 * (np.asarray(task_loss, dtype=float) - self.theta0))
 
     def concentration_from_loss(self, task_loss: ArrayLike) -> NDArray[np.float64]:
-        """Beta concentration nu = a + b at a given Chinchilla task loss."""
-        return np.exp(self.theta3 + self.theta4 * np.asarray(task_loss, dtype=float))
+        """Beta concentration nu = a + b at a given Chinchilla task loss (inf beyond double range)."""
+        with np.errstate(over="ignore"):  # exp overflows to inf, which is the answer in floating point
+            return np.exp(self.theta3 + self.theta4 * np.asarray(task_loss, dtype=float))
 
     def mean(self, N: ArrayLike, D: ArrayLike) -> NDArray[np.float64]:
         """Mean single-sample accuracy mu(N, D)."""
@@ -126,13 +130,29 @@ class T2Accuracy:
         return self.concentration_from_loss(self.chinchilla.loss(N, D))
 
     def pass_at_k_from_loss(self, task_loss: ArrayLike, k: ArrayLike) -> NDArray[np.float64]:
-        """Mean pass@k at a given Chinchilla task loss."""
-        mu = self.mean_from_loss(task_loss)
-        nu = self.concentration_from_loss(task_loss)
-        # a or b can underflow to 0 at extreme losses; the Beta is then degenerate at 0 or 1.
-        a = np.maximum(mu * nu, np.finfo(float).tiny)
-        b = np.maximum((1.0 - mu) * nu, np.finfo(float).tiny)
-        return beta_pass_at_k(a, b, k)
+        """Mean pass@k at a given Chinchilla task loss.
+
+        Far outside the fitted range nu = exp(theta3 + theta4·L̂) leaves floating point. The Beta
+        then has its limits, used exactly: as nu → ∞ every question has p = mu, so pass@k =
+        1 − (1 − mu)^k; as nu → 0, p is 1 with probability mu and 0 otherwise, so pass@k = mu.
+        """
+        loss = np.asarray(task_loss, dtype=float)
+        k = checks.sample_count("k", k)
+        loss, k = np.broadcast_arrays(loss, k)
+        mu = self.mean_from_loss(loss)
+        log_nu = self.theta3 + self.theta4 * loss
+        huge, vanishing = log_nu > _LOG_NU_LIMIT, log_nu < -_LOG_NU_LIMIT
+        regular = ~(huge | vanishing)
+        out = np.empty(loss.shape)
+        out[huge] = pass_at_k(mu[huge], k[huge])
+        out[vanishing] = mu[vanishing]
+        nu, m = np.exp(log_nu[regular]), mu[regular]
+        # a or b can underflow to 0 when mu is 0 or 1 to double precision; the Beta is then
+        # degenerate at 0 or 1 and the tiny floor gives that limit.
+        a = np.maximum(m * nu, np.finfo(float).tiny)
+        b = np.maximum((1.0 - m) * nu, np.finfo(float).tiny)
+        out[regular] = beta_pass_at_k(a, b, k[regular])
+        return out
 
     def pass_at_k(self, N: ArrayLike, D: ArrayLike, k: ArrayLike) -> NDArray[np.float64]:
         """Predicted mean pass@k at size N, tokens D and k samples."""

@@ -154,11 +154,42 @@ def _digamma_difference(x: NDArray, k: NDArray) -> NDArray:
     out = np.empty_like(x)
     big = x >= _ASYMPTOTIC_X
     xb, kb = x[big], k[big]
-    y = xb + kb
-    out[big] = (np.log1p(kb / xb) + kb / (2 * xb * y) + kb * (2 * xb + kb) / (12 * xb * xb * y * y)
-                - (1 / xb**4 - 1 / y**4) / 120 + (1 / xb**6 - 1 / y**6) / 252)
+    # Written in 1/x and 1/(x + k), which underflow harmlessly, so that x up to 1e308 is fine.
+    rx, ry = 1.0 / xb, 1.0 / (xb + kb)
+    share = kb * ry  # k / (x + k), in [0, 1)
+    out[big] = (np.log1p(kb * rx) + share * rx / 2 + share * (2 * xb * ry + share) * rx * rx / 12
+                - (rx**4 - ry**4) / 120 + (rx**6 - ry**6) / 252)
     out[~big] = digamma(x[~big] + k[~big]) - digamma(x[~big])
     return out
+
+
+def _scaled_inverse_power_differences(x: NDArray, k: NDArray, n_max: int, m: int) -> list[NDArray]:
+    """[x^m·(1/x^n − 1/(x + k)^n) for n = 0 … n_max], without cancellation, overflow or
+    underflow of the scaled value: 1/x^n − 1/y^n = (k/y)·x^−n·(1 + q + … + q^(n−1)), q = x/y."""
+    rx, ry = 1.0 / x, 1.0 / (x + k)
+    share, q = k * ry, x * ry
+    out, partial, q_power = [np.zeros_like(x)], np.zeros_like(x), np.ones_like(x)
+    for n in range(1, n_max + 1):
+        partial = partial + q_power
+        q_power = q_power * q
+        out.append(share * partial * (rx ** (n - m) if n >= m else x ** (m - n)))
+    return out
+
+
+def _scaled_polygamma_differences(x: NDArray, k: NDArray) -> tuple[NDArray, NDArray]:
+    """x·[ψ'(x + k) − ψ'(x)] and x²·[ψ''(x + k) − ψ''(x)], both O(k/(x + k)). At large x the
+    asymptotic series is differenced term by term, since the direct difference of two nearly
+    equal ψ' values keeps no correct digit once x ≳ 1e16; the scaling keeps x up to 1e308."""
+    trigamma, tetragamma = np.empty_like(x), np.empty_like(x)
+    big = x >= _ASYMPTOTIC_X
+    d = _scaled_inverse_power_differences(x[big], k[big], 9, 1)
+    trigamma[big] = -(d[1] + d[2] / 2 + d[3] / 6 - d[5] / 30 + d[7] / 42 - d[9] / 30)
+    d = _scaled_inverse_power_differences(x[big], k[big], 10, 2)
+    tetragamma[big] = d[2] + d[3] + d[4] / 2 - d[6] / 6 + d[8] / 6 - 3 * d[10] / 10
+    xs, ks = x[~big], k[~big]
+    trigamma[~big] = xs * (polygamma(1, xs + ks) - polygamma(1, xs))
+    tetragamma[~big] = xs * xs * (polygamma(2, xs + ks) - polygamma(2, xs))
+    return trigamma, tetragamma
 
 
 def log_beta_ratio(a: ArrayLike, b: ArrayLike, k: ArrayLike) -> NDArray[np.float64]:
@@ -177,8 +208,9 @@ def log_beta_ratio(a: ArrayLike, b: ArrayLike, k: ArrayLike) -> NDArray[np.float
            + _stirling_remainder(s))
     small = a < _SMALL_A_OVER_B * b
     A, B, K = a[small], b[small], k[small]
-    out[small] = -(A * _digamma_difference(B, K) + A * A / 2 * (polygamma(1, B + K) - polygamma(1, B))
-                   + A**3 / 6 * (polygamma(2, B + K) - polygamma(2, B)))
+    trigamma, tetragamma = _scaled_polygamma_differences(B, K)
+    r = A / B  # < 1e-5: the series is in powers of a/b, never of a alone (a may be ~1e300)
+    out[small] = -A * (_digamma_difference(B, K) + r * trigamma / 2 + r * r * tetragamma / 6)
     # The ratio is at most 1; rounding can put its log a few ulps above 0.
     return np.minimum(out, 0.0).reshape(shape)
 

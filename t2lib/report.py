@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+import pandas as pd
 
 
 def plain(value: object) -> object:
@@ -43,3 +44,28 @@ def data_note(suite) -> str:
         intro += " Checkpoint losses: " + ", ".join(f"{n} {kind}" for kind, n in kinds.items()) + "."
     return (f":::{{admonition}} {kind}\n:class: {css}\n{intro}\n\n"
             f"`{suite.summary()}` (full sha256 `{suite.sha256}`)\n:::\n")
+
+
+def number_row(quantity: str, paper: float, ours: float, fmt: str = ".3g", note: str = "") -> dict[str, str]:
+    """A row of a "Paper vs this book" table comparing two numbers: both, and their difference."""
+    paper, ours = float(plain(paper)), float(plain(ours))
+    if not np.isfinite(ours):
+        raise ValueError(f"{quantity}: our value is not finite ({ours})")
+    difference = f"{ours - paper:+{fmt}}"
+    if paper != 0:
+        difference += f" ({ours / paper:.2g}× the paper's)"
+    return {"quantity": quantity, "paper": f"{paper:{fmt}}", "this book": f"{ours:{fmt}}",
+            "difference": difference, "note": note}
+
+
+def claim_row(quantity: str, paper: str, ours: str, agrees: bool, note: str = "") -> dict[str, str]:
+    """A row comparing a qualitative finding: the paper's, ours, and whether they agree."""
+    return {"quantity": quantity, "paper": paper, "this book": ours,
+            "difference": "agrees" if agrees else "differs", "note": note}
+
+
+def paper_vs_book(rows: list[dict[str, str]]) -> pd.DataFrame:
+    """The "Paper vs this book" table every chapter ends with, one row per reported number."""
+    if not rows:
+        raise ValueError("a Paper vs this book table needs at least one row")
+    return pd.DataFrame(rows, columns=["quantity", "paper", "this book", "difference", "note"]).set_index("quantity")

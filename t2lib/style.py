@@ -19,6 +19,7 @@ def use_house_style() -> None:
         {
             "figure.figsize": (7.0, 4.2),
             "figure.dpi": 110,
+            "figure.constrained_layout.use": True,
             "savefig.dpi": 110,
             "axes.titlesize": "medium",
             "axes.titleweight": "bold",

@@ -112,6 +112,7 @@ def test_a_fit_that_ends_on_a_bound_says_so() -> None:
     law = Chinchilla(E=1.0, A=1e30, B=800.0, alpha=4.0, beta=0.29)
     result = t2lib.fit_chinchilla(N, D, law.loss(N, D))
     assert result.status == "hit a bound"
+    assert "alpha = 3 (upper bound)" in result.message
     assert not result.converged
     with pytest.raises(RuntimeError, match="hit a bound"):
         result.require_converged()
@@ -143,4 +144,12 @@ def test_a_coefficient_on_its_bound_is_reported() -> None:
     law = T2Loss(E=0.0, A=300.0, B=900.0, G=3.0, alpha=0.3, beta=0.3, gamma=0.4)
     result = t2lib.fit_t2_loss(NK, DK, KK, law.loss(NK, DK, KK) - 0.5)  # a floor below zero: E clamps at 0
     assert result.status == "hit a bound"
-    assert "coefficient E at its bound" in result.message
+    assert "on a bound: E = 0 (lower bound)" in result.message
+
+
+def test_accuracy_fit_names_a_theta_on_its_bound() -> None:
+    # Accuracy that keeps rising towards 1: the asymptote theta2 runs into its bound of 1.
+    law = T2Accuracy(TASK_LAW, theta0=3.3, theta1=1.7, theta2=1.0, theta3=0.8, theta4=-0.2)
+    result = t2lib.fit_t2_accuracy(NK, DK, KK, law.pass_at_k(NK, DK, KK), chinchilla=TASK_LAW)
+    assert result.status == "hit a bound"
+    assert "theta2 = 1 (upper bound)" in result.message

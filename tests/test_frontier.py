@@ -78,3 +78,17 @@ def test_frontier_has_one_row_per_budget() -> None:
 def test_bad_input(call, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_single_pass_choice_is_priced_at_its_affordable_k() -> None:
+    c = np.array([1e18, 1e26])
+    choice = t2lib.single_pass_choice(T2_LOSS, c, c_inf=1.4e11)
+    single = t2lib.frontier(T2_LOSS, c)
+    np.testing.assert_allclose(choice["N"], single["N"])
+    np.testing.assert_allclose(choice["single_pass_value"], single["value"])
+    assert choice["affordable"].tolist() == [True, False]  # at 1e26 the k = 1 optimum (6.5e11) exceeds C_inf/2
+    assert choice["value"][0] == pytest.approx(float(T2_LOSS.loss(single["N"][0], single["D"][0],
+                                                                  1.4e11 / (2 * single["N"][0]))))
+    assert np.isnan(choice["value"][1])
+    # The T² optimum is never worse than the single-pass choice priced the same way.
+    assert t2lib.frontier(T2_LOSS, c[:1], c_inf=1.4e11)["value"][0] <= choice["value"][0]

@@ -60,6 +60,22 @@ def test_t2_accuracy_mean_concentration_and_pass_at_k() -> None:
     assert law.pass_at_k(N, D, 1) == pytest.approx(mu)
 
 
+def test_t2_accuracy_at_concentrations_beyond_double_precision() -> None:
+    # Far outside the fitted range (tiny N, large theta4) nu = exp(theta3 + theta4·L) is not a
+    # double; the prediction must still be the Beta's limit, continuous with the regular range.
+    chin = Chinchilla(E=2.0, A=300.0, B=900.0, alpha=0.3, beta=0.3)
+    law = T2Accuracy(chin, theta0=3.5, theta1=0.5, theta2=0.8, theta3=0.0, theta4=1.0)
+    loss = np.array([650.0, 699.0, 701.0, 5000.0])
+    k = np.array([1.0, 10.0, 1e6])[:, None]
+    predicted = law.pass_at_k_from_loss(loss, k)
+    mu = law.mean_from_loss(loss)
+    np.testing.assert_allclose(predicted, t2lib.pass_at_k(mu, k), rtol=1e-9)  # nu → ∞: p = mu for all
+    assert np.isinf(law.concentration_from_loss(5000.0))
+    vanishing = T2Accuracy(chin, theta0=3.5, theta1=0.5, theta2=0.8, theta3=0.0, theta4=-1.0)
+    np.testing.assert_allclose(vanishing.pass_at_k_from_loss(loss[2:], k), np.broadcast_to(
+        vanishing.mean_from_loss(loss[2:]), (3, 2)), rtol=1e-12)  # nu → 0: p is 0 or 1, pass@k = mu
+
+
 @pytest.mark.parametrize("make,message", [
     (lambda: Chinchilla(E=1.0, A=1.0, B=1.0, alpha=-0.3, beta=0.3), r"Chinchilla.alpha must be > 0"),
     (lambda: Chinchilla(E=np.nan, A=1.0, B=1.0, alpha=0.3, beta=0.3), r"Chinchilla.E must be finite"),

@@ -83,8 +83,8 @@ def test_unbiased_estimator_rejects_bad_counts(n, c, k, bad: str) -> None:
         t2lib.pass_at_k_unbiased(n, c, k)
 
 
-def mp_beta_pass(a: float, b: float, k: float) -> float:
-    with mp.workdps(120):
+def mp_beta_pass(a: float, b: float, k: float, digits: int = 120) -> float:
+    with mp.workdps(digits):
         a_, b_, k_ = mp.mpf(a), mp.mpf(b), mp.mpf(k)
         log_ratio = mp.loggamma(b_ + k_) - mp.loggamma(b_) - mp.loggamma(a_ + b_ + k_) + mp.loggamma(a_ + b_)
         return float(-mp.expm1(log_ratio))
@@ -94,6 +94,14 @@ def mp_beta_pass(a: float, b: float, k: float) -> float:
 def test_beta_pass_at_k_matches_high_precision(a: float) -> None:
     for b, k in itertools.product([1e-8, 0.1, 1.0, 10.0, 1e3, 1e6, 1e10, 1e18], [1, 3, 100, 1e6, 1e12]):
         assert t2lib.beta_pass_at_k(a, b, k) == pytest.approx(mp_beta_pass(a, b, k), rel=1e-9), (a, b, k)
+
+
+@pytest.mark.parametrize("b", [20.0, 1e12, 1e18, 1e30, 1e100, 1e200, 1e300])
+def test_beta_pass_at_k_for_astronomical_concentration(b: float) -> None:
+    # Approach 2 fits reach nu = exp(theta3 + theta4·L) far beyond 1e18 at large losses. Both
+    # absolute a and a just below the small-a/b series threshold (1e-5·b) are checked.
+    for a, k in itertools.product([1e-12, 1e-3, 1.0, 1e-6 * b, 9.9e-6 * b], [1, 10, 1e6, 1e12]):
+        assert t2lib.beta_pass_at_k(a, b, k) == pytest.approx(mp_beta_pass(a, b, k, digits=650), rel=1e-10), (a, b, k)
 
 
 @pytest.mark.parametrize("a,b,k", [(0.3, 2.0, 1), (0.3, 2.0, 50), (2.0, 5.0, 7.5), (0.05, 0.5, 1000)])

@@ -1,0 +1,226 @@
+"""From a suite to fitted laws: the measured targets of each task and the three fits per task.
+
+The chapters only call these functions. For one task and stage, `measure` computes what the
+laws are fitted to (REFERENCE.md §3–4): per checkpoint, the task NLL E_i[−log pass@k_i] and the
+benchmark pass@k at k = 1, 2, 4, …, 1024 ([convention] of §3). `fit_task` then fits
+- the Chinchilla task-loss law on the k = 1 task NLL, with inverse-variance isoFLOP weights;
+- Approach 1 (`T2Loss`) on the task NLL over all k;
+- Approach 2 (`T2Accuracy`) on pass@k over all k, given that Chinchilla law.
+Every fit keeps its `FitResult`, so a chapter can report how each one ended.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+
+from t2lib.frontier import frontier, single_pass_choice, value_at
+from t2lib.fit import FitResult, Method, fit_chinchilla, fit_t2_accuracy, fit_t2_loss, isoflop_weights
+from t2lib.laws import Law, T2Accuracy, T2Loss
+from t2lib.passk import task_nll, task_pass_at_k
+from t2lib.suite import Suite
+
+# [convention] REFERENCE.md §3: the k values the laws are fitted on.
+FIT_KS = 2.0 ** np.arange(11)
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One task at one stage: its checkpoints and their measured targets on a grid of k."""
+
+    task: str
+    stage: str
+    checkpoints: pd.DataFrame  # rows of checkpoints.csv, in the order of the arrays below
+    ks: NDArray[np.float64]
+    task_nll: NDArray[np.float64]  # (checkpoints, ks): E_i[−log pass@k_i]
+    pass_at_k: NDArray[np.float64]  # (checkpoints, ks): E_i[pass@k_i]
+
+    @property
+    def N(self) -> NDArray[np.float64]:
+        return self.checkpoints["params"].to_numpy(dtype=float)
+
+    @property
+    def D(self) -> NDArray[np.float64]:
+        return self.checkpoints["tokens"].to_numpy(dtype=float)
+
+    @property
+    def c_train(self) -> NDArray[np.float64]:
+        return self.checkpoints["train_flops"].to_numpy(dtype=float)
+
+    def long(self) -> tuple[NDArray[np.float64], ...]:
+        """N, D, k flattened to one row per (checkpoint, k), matching task_nll/pass_at_k.ravel()."""
+        n_k = len(self.ks)
+        return np.repeat(self.N, n_k), np.repeat(self.D, n_k), np.tile(self.ks, len(self.N))
+
+
+def measure(suite: Suite, task: str, *, stage: str = "base", checkpoints: Collection[str] | None = None,
+            ks: ArrayLike = FIT_KS) -> Measured:
+    """The measured fit targets of one task: every checkpoint of `stage`, or only those named."""
+    meta, nll = suite.nll_matrices(task, stage)
+    if checkpoints is not None:
+        wanted = set(checkpoints)
+        unknown = sorted(wanted - set(meta["checkpoint"]))
+        if unknown:
+            raise KeyError(f"{suite.path}: no {stage} NLLs of task {task!r} for checkpoint {unknown[0]!r}")
+        keep = meta["checkpoint"].isin(wanted).to_numpy()
+        meta, nll = meta[keep].reset_index(drop=True), nll[keep]
+    ks = np.asarray(ks, dtype=float)
+    return Measured(task, stage, meta, ks, np.array([task_nll(row, ks) for row in nll]),
+                    np.array([task_pass_at_k(row, ks) for row in nll]))
+
+
+def measure_at_budget(suite: Suite, task: str, c_inf: float, *, stage: str = "base",
+                      checkpoints: Collection[str] | None = None) -> pd.DataFrame:
+    """Each checkpoint's measured task NLL and pass@k, single-pass (k = 1) and at its own
+    k = C_inf/(2N): one row per checkpoint, the rows of checkpoints.csv plus those columns."""
+    meta, nll = suite.nll_matrices(task, stage)
+    if checkpoints is not None:
+        keep = meta["checkpoint"].isin(set(checkpoints)).to_numpy()
+        meta, nll = meta[keep].reset_index(drop=True), nll[keep]
+    N = meta["params"].to_numpy(dtype=float)
+    too_big = N > c_inf / 2
+    if too_big.any():
+        raise ValueError(f"c_inf = {c_inf:g} buys fewer than one sample for checkpoint "
+                         f"{meta['checkpoint'][int(np.argmax(too_big))]!r} ({N[too_big][0]:.3g} parameters)")
+    k = c_inf / (2.0 * N)
+    return meta.assign(
+        task=task, k=k,
+        task_nll_single=[float(task_nll(row, 1.0)) for row in nll],
+        pass_single=[float(task_pass_at_k(row, 1.0)) for row in nll],
+        task_nll=[float(task_nll(row, kk)) for row, kk in zip(nll, k)],
+        pass_at_k=[float(task_pass_at_k(row, kk)) for row, kk in zip(nll, k)],
+    )
+
+
+def macro_measured(suite: Suite, tasks: Sequence[str], c_inf: float, *, stage: str = "base") -> pd.DataFrame:
+    """`measure_at_budget` averaged over tasks per checkpoint (the macro average of §5)."""
+    per_task = pd.concat([measure_at_budget(suite, task, c_inf, stage=stage) for task in tasks])
+    values = ["task_nll_single", "pass_single", "task_nll", "pass_at_k"]
+    keys = [c for c in per_task.columns if c not in values + ["task"]]
+    counts = per_task.groupby("checkpoint")["task"].nunique()
+    incomplete = counts[counts < len(tasks)]
+    if len(incomplete):
+        raise ValueError(f"{suite.path}: checkpoint {incomplete.index[0]!r} lacks NLLs for some of the tasks {list(tasks)}")
+    return per_task.groupby(keys, as_index=False, dropna=False)[values].mean()
+
+
+@dataclass(frozen=True)
+class TaskFits:
+    """The three fits of one task: Chinchilla (stage 1 of Approach 2), Approach 1, Approach 2."""
+
+    task: str
+    stage: str
+    chinchilla: FitResult
+    approach1: FitResult
+    approach2: FitResult
+
+    def results(self) -> dict[str, FitResult]:
+        return {"Chinchilla (k = 1)": self.chinchilla, "Approach 1": self.approach1, "Approach 2": self.approach2}
+
+
+def fit_task(measured: Measured, *, method: Method = "fast", seed: int = 0) -> TaskFits:
+    """Fit the Chinchilla task-loss law, Approach 1 and Approach 2 to one task's measurements."""
+    single = np.flatnonzero(measured.ks == 1.0)
+    if single.size != 1:
+        raise ValueError(f"task {measured.task!r}: the fit grid of k must contain k = 1; got {measured.ks}")
+    loss_k1 = measured.task_nll[:, single[0]]
+    weights = isoflop_weights(measured.c_train, loss_k1)
+    chinchilla = fit_chinchilla(measured.N, measured.D, loss_k1, weights=weights, method=method, seed=seed)
+    N, D, k = measured.long()
+    approach1 = fit_t2_loss(N, D, k, measured.task_nll.ravel(), method=method, seed=seed)
+    approach2 = fit_t2_accuracy(N, D, k, measured.pass_at_k.ravel(), chinchilla=chinchilla.law, method=method,
+                                seed=seed)
+    return TaskFits(measured.task, measured.stage, chinchilla, approach1, approach2)
+
+
+def fit_suite(suite: Suite, tasks: Sequence[str] | None = None, *, stage: str = "base",
+              checkpoints: Collection[str] | None = None, ks: ArrayLike = FIT_KS, method: Method = "fast",
+              seed: int = 0) -> dict[str, TaskFits]:
+    """`fit_task` for each task (default: every task of the suite), keyed by task."""
+    tasks = list(suite.tasks["task"]) if tasks is None else list(tasks)
+    return {task: fit_task(measure(suite, task, stage=stage, checkpoints=checkpoints, ks=ks), method=method,
+                           seed=seed) for task in tasks}
+
+
+def approach1_laws(fits: Mapping[str, TaskFits]) -> list[T2Loss]:
+    """The Approach 1 law of every task, for macro averages and frontiers."""
+    return [fit.approach1.law for fit in fits.values()]
+
+
+def approach2_laws(fits: Mapping[str, TaskFits]) -> list[T2Accuracy]:
+    """The Approach 2 law of every task, for macro averages and frontiers."""
+    return [fit.approach2.law for fit in fits.values()]
+
+
+def fit_report(fits: Mapping[str, TaskFits]) -> pd.DataFrame:
+    """How every fit ended: one row per task and law, with status, objective and time."""
+    rows = []
+    for task, fit in fits.items():
+        for law, result in fit.results().items():
+            rows.append({"task": task, "stage": fit.stage, "law": law, "status": result.status,
+                         "on a bound": ", ".join(result.on_bounds), "objective": result.objective,
+                         "points": result.n_points, "seconds": round(result.seconds, 2), "message": result.message})
+    return pd.DataFrame(rows)
+
+
+def isoflop_profiles(laws: Law | Sequence[Law], budgets: ArrayLike, c_inf: float,
+                     sizes: ArrayLike) -> pd.DataFrame:
+    """The laws' macro prediction along each isoFLOP curve: one row per (budget, N), single
+    pass (k = 1) and inference-corrected (k = C_inf/(2N)); sizes above C_inf/2 are left out."""
+    sizes = np.asarray(sizes, dtype=float)
+    sizes = sizes[sizes <= c_inf / 2]
+    rows = []
+    for c in np.atleast_1d(np.asarray(budgets, dtype=float)):
+        rows.append(pd.DataFrame({"c_train": c, "N": sizes, "k": c_inf / (2 * sizes),
+                                  "single_pass": value_at(laws, sizes, c),
+                                  "corrected": value_at(laws, sizes, c, c_inf)}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def isoflop_optima(laws: Law | Sequence[Law], budgets: ArrayLike, c_inf: float) -> pd.DataFrame:
+    """Per budget: the single-pass (Chinchilla) choice, its value at k = 1 and at its affordable
+    k, and the T² optimum under C_inf — the black and red points of the isoFLOP figures."""
+    chinchilla = single_pass_choice(laws, budgets, c_inf)
+    t2 = frontier(laws, budgets, c_inf)
+    return pd.DataFrame({
+        "c_train": t2["c_train"], "chinchilla_N": chinchilla["N"],
+        "chinchilla_single_pass": chinchilla["single_pass_value"], "chinchilla_corrected": chinchilla["value"],
+        "t2_N": t2["N"], "t2_k": t2["k"], "t2_tokens_per_param": t2["tokens_per_param"],
+        "t2_corrected": t2["value"], "t2_constraint": t2["constraint"],
+    })
+
+
+def predictions_at_budget(suite: Suite, fits: Mapping[str, TaskFits], c_inf: float, *, stage: str = "base",
+                          checkpoints: Collection[str] | None = None) -> pd.DataFrame:
+    """Measured and predicted values of every task at each checkpoint's k = C_inf/(2N):
+    Approach 1's task NLL and Approach 2's pass@k, one row per (task, checkpoint)."""
+    rows = []
+    for task, fit in fits.items():
+        table = measure_at_budget(suite, task, c_inf, stage=stage, checkpoints=checkpoints)
+        N, D, k = (table[c].to_numpy(dtype=float) for c in ("params", "tokens", "k"))
+        rows.append(table.assign(predicted_task_nll=fit.approach1.law.loss(N, D, k),
+                                 predicted_pass_at_k=fit.approach2.law.pass_at_k(N, D, k)))
+    return pd.concat(rows, ignore_index=True)
+
+
+def extrapolation_errors(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Relative errors of the predictions, (predicted − measured)/measured, summarised two ways:
+    over every (task, checkpoint) pair, and on the macro average over tasks per checkpoint.
+    `overestimates` is the share of predictions that promise better performance than measured
+    (a lower task NLL, a higher pass@k)."""
+    macro = predictions.groupby("checkpoint")[["task_nll", "predicted_task_nll", "pass_at_k",
+                                               "predicted_pass_at_k"]].mean()
+    rows = []
+    for level, table in (("per task and checkpoint", predictions), ("macro average per checkpoint", macro)):
+        for law, measured, predicted, better in (("Approach 1 (task NLL)", "task_nll", "predicted_task_nll", -1),
+                                                 ("Approach 2 (pass@k)", "pass_at_k", "predicted_pass_at_k", 1)):
+            relative = (table[predicted] - table[measured]) / table[measured]
+            rows.append({"law": law, "level": level, "points": len(table),
+                         "mean |relative error|": float(np.mean(np.abs(relative))),
+                         "median relative error": float(np.median(relative)),
+                         "overestimates": float(np.mean(better * relative > 0))})
+    return pd.DataFrame(rows)

@@ -1,0 +1,40 @@
+"""Figures shared by several chapters, drawn in the house style (t2lib.style)."""
+
+from __future__ import annotations
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from t2lib.style import APPROACH2, CHINCHILLA
+
+
+def budget_colours(budgets: np.ndarray) -> tuple[mpl.colors.Colormap, mpl.colors.Normalize]:
+    """One colour per training budget, on a log scale, shared by every isoFLOP panel."""
+    return mpl.colormaps["viridis"], mpl.colors.LogNorm(vmin=np.min(budgets), vmax=np.max(budgets))
+
+
+def isoflop_panel(ax: plt.Axes, profiles: pd.DataFrame, optima: pd.DataFrame, observed: pd.DataFrame | None,
+                  *, curve: str, chinchilla: str, t2: str | None, observed_column: str | None) -> None:
+    """One isoFLOP panel: a fitted curve per budget (column `curve` of `profiles`), the
+    measured checkpoints as dots, the single-pass choice in black and the T² optimum in red."""
+    cmap, norm = budget_colours(profiles["c_train"].to_numpy())
+    for c, group in profiles.groupby("c_train"):
+        ax.plot(group["N"], group[curve], color=cmap(norm(c)), lw=1.4)
+    if observed is not None and observed_column is not None:
+        ax.scatter(observed["params"], observed[observed_column], c=cmap(norm(observed["train_flops"])), s=14,
+                   edgecolor="white", linewidth=0.4, zorder=3)
+    ax.scatter(optima["chinchilla_N"], optima[chinchilla], marker="D", s=26, color=CHINCHILLA, zorder=4,
+               label="Chinchilla choice (best at k = 1)")
+    if t2 is not None:
+        ax.scatter(optima["t2_N"], optima[t2], marker="*", s=80, color=APPROACH2, zorder=5, label="T² optimum")
+    ax.set_xscale("log")
+    ax.set_xlabel("parameters $N$")
+
+
+def budget_colourbar(fig: plt.Figure, axes, budgets: np.ndarray) -> None:
+    """A colour bar naming the training budget of each isoFLOP curve."""
+    cmap, norm = budget_colours(budgets)
+    bar = fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes, shrink=0.8, pad=0.02)
+    bar.set_label(r"training budget $C_\mathrm{train}$ (FLOPs)")

@@ -1,0 +1,99 @@
+"""From a suite to fitted laws: the measured targets, planted-law recovery, and the fit report."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import t2lib
+from t2lib import T2Accuracy, T2Loss, analysis
+from t2lib.bench import BUDGETS, SIZES
+
+KS = analysis.FIT_KS
+T2_LOSS = T2Loss(E=0.5, A=300.0, B=900.0, G=3.0, alpha=0.3, beta=0.3, gamma=0.4)
+# Stage 1 of Approach 2 is fitted on the k = 1 task NLL, i.e. on T2_LOSS at k = 1.
+TASK_LAW = T2_LOSS.single_pass
+T2_ACC = T2Accuracy(TASK_LAW, theta0=4.5, theta1=2.0, theta2=0.8, theta3=0.5, theta4=-0.3)
+
+
+def small_suite(tmp_path: Path) -> t2lib.Suite:
+    rng = np.random.default_rng(1)
+    checkpoints = pd.DataFrame({
+        "checkpoint": [f"m{i}" for i in range(4)], "params": [1e7, 2e7, 4e7, 8e7], "tokens": [4e9, 2e9, 1e9, 5e8],
+        "train_flops": [2.4e17] * 4, "source": ["porian", "porian", "porian", "overtrained"], "stage": ["base"] * 4,
+        "base_checkpoint": [""] * 4,
+    })
+    nll = pd.DataFrame([{"checkpoint": c, "task": "t", "question": q, "nll": float(rng.exponential(3.0))}
+                        for c in checkpoints["checkpoint"] for q in range(50)])
+    tasks = pd.DataFrame({"task": ["t"], "display_name": ["T"], "group": ["real"], "n_questions": [50],
+                          "source": ["made up for a test"]})
+    return t2lib.load_suite(t2lib.write_suite(tmp_path / "suite", checkpoints, nll, tasks))
+
+
+def test_measure_gives_task_nll_and_pass_at_k_per_checkpoint(tmp_path: Path) -> None:
+    suite = small_suite(tmp_path)
+    measured = analysis.measure(suite, "t")
+    assert measured.task_nll.shape == measured.pass_at_k.shape == (4, len(KS))
+    row = suite.task_nll("m2", "t")
+    np.testing.assert_allclose(measured.task_nll[2], t2lib.task_nll(row, KS))
+    np.testing.assert_allclose(measured.pass_at_k[2], t2lib.task_pass_at_k(row, KS))
+    N, D, k = measured.long()
+    assert len(N) == measured.task_nll.size and k[: len(KS)].tolist() == KS.tolist() and N[len(KS)] == 2e7
+
+
+def test_measure_keeps_only_the_checkpoints_named(tmp_path: Path) -> None:
+    suite = small_suite(tmp_path)
+    measured = analysis.measure(suite, "t", checkpoints=["m3", "m0"])
+    assert measured.checkpoints["checkpoint"].tolist() == ["m0", "m3"]
+    with pytest.raises(KeyError, match="no base NLLs of task 't' for checkpoint 'nope'"):
+        analysis.measure(suite, "t", checkpoints=["m0", "nope"])
+
+
+def test_measure_at_budget_uses_each_checkpoints_own_k(tmp_path: Path) -> None:
+    suite = small_suite(tmp_path)
+    table = analysis.measure_at_budget(suite, "t", c_inf=2e9)
+    np.testing.assert_allclose(table["k"], 2e9 / (2 * table["params"]))
+    assert table["pass_at_k"][1] == pytest.approx(float(t2lib.task_pass_at_k(suite.task_nll("m1", "t"), 50.0)))
+    with pytest.raises(ValueError, match="fewer than one sample for checkpoint .m3."):
+        analysis.measure_at_budget(suite, "t", c_inf=1e8)
+
+
+def planted_measurement() -> analysis.Measured:
+    N, C = (a.ravel() for a in np.meshgrid(SIZES, BUDGETS))
+    D = C / (6 * N)
+    keep = (D / N >= 1) & (D / N <= 1e4)
+    meta = pd.DataFrame({"checkpoint": np.arange(keep.sum()).astype(str), "params": N[keep], "tokens": D[keep],
+                         "train_flops": C[keep]})
+    N_grid, k_grid = np.meshgrid(N[keep], KS, indexing="ij")
+    D_grid = np.meshgrid(D[keep], KS, indexing="ij")[0]
+    return analysis.Measured("planted", "base", meta, KS, T2_LOSS.loss(N_grid, D_grid, k_grid),
+                             T2_ACC.pass_at_k(N_grid, D_grid, k_grid))
+
+
+def test_fit_task_recovers_planted_laws() -> None:
+    fits = analysis.fit_task(planted_measurement())
+    assert fits.approach1.converged, fits.approach1.message
+    for name in ("E", "A", "B", "G", "alpha", "beta", "gamma"):
+        assert getattr(fits.approach1.law, name) == pytest.approx(getattr(T2_LOSS, name), rel=1e-4), name
+    # Stage 1 sees the k = 1 task NLL, which is Chinchilla with floor E + G.
+    assert fits.chinchilla.law.E == pytest.approx(T2_LOSS.E + T2_LOSS.G, rel=1e-4)
+    assert fits.approach2.converged, fits.approach2.message
+    for i in range(5):
+        assert getattr(fits.approach2.law, f"theta{i}") == pytest.approx(getattr(T2_ACC, f"theta{i}"), rel=1e-3)
+
+
+def test_fit_report_has_a_status_for_every_fit() -> None:
+    fits = {"planted": analysis.fit_task(planted_measurement())}
+    report = analysis.fit_report(fits)
+    assert report["law"].tolist() == ["Chinchilla (k = 1)", "Approach 1", "Approach 2"]
+    assert set(report["status"]) <= {"converged", "hit a bound", "reached max iterations", "failed"}
+    assert analysis.approach1_laws(fits)[0] is fits["planted"].approach1.law
+
+
+def test_fit_task_needs_k_equal_to_one() -> None:
+    measured = planted_measurement()
+    without_one = analysis.Measured("planted", "base", measured.checkpoints, KS[1:], measured.task_nll[:, 1:],
+                                    measured.pass_at_k[:, 1:])
+    with pytest.raises(ValueError, match="must contain k = 1"):
+        analysis.fit_task(without_one)
