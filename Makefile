@@ -17,7 +17,8 @@ MATHJAX := $(STAGE)/_static/mathjax/tex-svg-full.js
 
 CHAPTERS := $(sort $(basename $(notdir $(wildcard chapters/*.md))))
 EXECUTED := $(CHAPTERS:%=$(STAGE)/chapters/%.ipynb)
-PAGES := _config.yml _toc.yml intro.md references.md references.bib appendix/suite_format.md data/README.md
+PAGES := _config.yml _toc.yml intro.md references.md references.bib appendix/suite_format.md data/README.md \
+  appendix/simulated_suite.md data/t2_suite/README.md
 STAGED_PAGES := $(PAGES:%=$(STAGE)/%)
 LIBRARY := $(shell find t2lib -name '*.py') pyproject.toml
 DATA := $(shell find data -type f 2>/dev/null)
@@ -27,7 +28,7 @@ DATA := $(shell find data -type f 2>/dev/null)
 help:
 	@echo "make book      set up .venv, execute every chapter, build the HTML book into $(HTML)"
 	@echo "make test      set up .venv, run the unit tests and every chapter in fast mode"
-	@echo "make chapter NAME=<chapter> DATA=<suite folder> [OUT=<dir>]   rerun one chapter on other data"
+	@echo "make chapter NAME=<chapter> DATA=<suite folder> [OUT=<dir>] [FAST=1]   rerun one chapter on other data"
 	@echo "make data      regenerate the simulated suite data/t2_suite (deterministic) and data/SHA256SUMS"
 	@echo "make bench     time the paper's fitting recipe against the fast one"
 	@echo "make clean     remove everything built (keeps .venv)"
@@ -44,6 +45,10 @@ $(INSTALLED): requirements.txt pyproject.toml
 # One target per chapter: re-executed when its source, the library or the data change.
 $(STAGE)/chapters/%.ipynb: chapters/%.md $(LIBRARY) $(DATA) scripts/run_chapter.py $(INSTALLED)
 	$(PY) scripts/run_chapter.py $< $@
+
+# The execution-statistics page reports the other chapters' build records, so it runs after them.
+STATISTICS := $(STAGE)/chapters/execution_statistics.ipynb
+$(STATISTICS): $(filter-out $(STATISTICS),$(EXECUTED))
 
 $(STAGED_PAGES): $(STAGE)/%: %
 	@mkdir -p $(@D)
@@ -64,13 +69,13 @@ book: $(EXECUTED) $(STAGED_PAGES) $(MATHJAX)
 test: $(INSTALLED)
 	$(PY) -m pytest $(PYTEST_ARGS) || { rc=$$?; [ $$rc -ne 5 ] || echo "make test: pytest collected no tests" >&2; exit $$rc; }
 
-# Rerun one chapter on another suite: make chapter NAME=pass_at_k DATA=path/to/suite OUT=out/
+# Rerun one chapter on another suite: make chapter NAME=pass_at_k DATA=path/to/suite OUT=out/ [FAST=1]
 OUT ?= _build/chapter-runs
 chapter: $(INSTALLED)
 	@test -n "$(NAME)" || { echo "usage: make chapter NAME=<chapter> DATA=<suite folder> [OUT=<dir>]"; exit 2; }
 	@test -f chapters/$(NAME).md || { echo "no chapter named '$(NAME)'; choose one of: $(CHAPTERS)"; exit 2; }
 	$(PY) scripts/run_chapter.py chapters/$(NAME).md $(OUT)/$(NAME).ipynb --figures $(OUT) \
-	  $(if $(DATA),-p suite $(DATA))
+	  $(if $(DATA),-p suite $(DATA)) $(if $(FAST),-p fast true)
 
 # The simulated suite is generated here, never by `make book`; the same seed gives the same bytes.
 data: $(INSTALLED)

@@ -8,7 +8,8 @@ place only when every cell ran, so a failed chapter never leaves an output that
 make would take as up to date. Parameter values are parsed as YAML (`-p fast true`,
 `-p seed 3`, `-p suite data/other`), like papermill's own `-y`. With `--figures`,
 every PNG the notebook displayed is also written to DIR as NAME-figN.png.
-A sidecar OUTPUT.json records the wall time and the parameters used.
+A sidecar OUTPUT.json records the wall time, the parameters given, and the suite the chapter
+read with its checksum (the execution-statistics page of the book shows them).
 """
 
 from __future__ import annotations
@@ -55,6 +56,30 @@ def check_parameter_names(notebook, parameters: dict[str, object], source: Path)
     unknown = sorted(set(parameters) - declared)
     if unknown:
         raise SystemExit(f"{source}: unknown parameter {unknown[0]!r}; the chapter declares {sorted(declared)}")
+
+
+def default_parameters(notebook) -> dict[str, object]:
+    """The literal values assigned in the chapter's parameters cell."""
+    cell = next(c for c in notebook.cells if "parameters" in c.get("metadata", {}).get("tags", []))
+    values = {}
+    for node in ast.parse(cell.source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            try:
+                values[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError:
+                continue  # not a literal: nothing to record
+    return values
+
+
+def suite_record(source: Path, parameters: dict[str, object]) -> dict[str, object]:
+    """Which suite the chapter read (given or default) and its checksum, as load_suite computes it."""
+    from t2lib.suite import suite_sha256
+
+    suite = parameters.get("suite", default_parameters(jupytext.read(source)).get("suite"))
+    if suite is None:
+        return {}
+    path = Path(str(suite))
+    return {"suite": str(suite), "suite_sha256": suite_sha256(path if path.is_absolute() else REPO_ROOT / path)}
 
 
 def absolutise_paths(parameters: dict[str, object]) -> dict[str, object]:
@@ -123,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"FAILED {args.source}: {error.ename}: {error.evalue}", file=sys.stderr)
         return 1
     args.output.with_suffix(".json").write_text(
-        json.dumps({"chapter": args.source.stem, "seconds": round(seconds, 2), "parameters": parameters}, indent=1)
+        json.dumps({"chapter": args.source.stem, "seconds": round(seconds, 2), "parameters": parameters,
+                    **suite_record(args.source, parameters)}, indent=1)
     )
     print(f"executed {args.source} -> {args.output} in {seconds:.1f} s")
     if args.figures:

@@ -38,3 +38,18 @@ def budget_colourbar(fig: plt.Figure, axes, budgets: np.ndarray) -> None:
     cmap, norm = budget_colours(budgets)
     bar = fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=cmap), ax=axes, shrink=0.8, pad=0.02)
     bar.set_label(r"training budget $C_\mathrm{train}$ (FLOPs)")
+
+
+def table_bars(ax: plt.Axes, comparison: pd.DataFrame, title: str = "") -> None:
+    """Table 1/2 as bars: pass@k of the Chinchilla-optimal and the best overtrained checkpoint
+    per task, this book's (filled) beside the paper's (outlined)."""
+    x = np.arange(len(comparison))
+    width = 0.2
+    cells = (("chinchilla_opt", CHINCHILLA, "Chinchilla-optimal"), ("best_overtrained", APPROACH2, "best overtrained"))
+    for i, (cell, colour, name) in enumerate(cells):
+        ax.bar(x + (2 * i - 1.5) * width, comparison[f"{cell}_pass_at_k_ours"], width, color=colour,
+               label=f"{name}, this book")
+        ax.bar(x + (2 * i - 0.5) * width, comparison[f"{cell}_pass_at_k_paper"], width, facecolor="white",
+               edgecolor=colour, hatch="//", label=f"{name}, paper")
+    ax.set_xticks(x, comparison["task"], rotation=30, ha="right")
+    ax.set(yscale="log", ylabel="pass@k at $k = C_\\mathrm{inf}/(2N)$", title=title)

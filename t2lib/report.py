@@ -69,3 +69,32 @@ def paper_vs_book(rows: list[dict[str, str]]) -> pd.DataFrame:
     if not rows:
         raise ValueError("a Paper vs this book table needs at least one row")
     return pd.DataFrame(rows, columns=["quantity", "paper", "this book", "difference", "note"]).set_index("quantity")
+
+
+def table_rows(comparison: pd.DataFrame, label: str = "") -> list[dict[str, str]]:
+    """"Paper vs this book" rows for a Table 1/2 comparison (`tables.compare_with_paper`):
+    both pass@k cells, the sizes chosen and the winner, per task."""
+    rows = []
+    for _, row in comparison.iterrows():
+        name = f"{label}{row['task']}"
+        for cell, title in (("best_overtrained", "best overtrained"), ("chinchilla_opt", "Chinchilla-optimal")):
+            rows.append(number_row(f"{name}: {title} pass@k", row[f"{cell}_pass_at_k_paper"],
+                                   row[f"{cell}_pass_at_k_ours"], ".3g"))
+            rows.append(claim_row(f"{name}: {title} size", row[f"{cell}_size_paper"], row[f"{cell}_size_ours"],
+                                  row[f"{cell}_size_paper"] == row[f"{cell}_size_ours"]))
+        rows.append(claim_row(f"{name}: winner", row["winner_paper"], row["winner_ours"],
+                              row["winner_paper"] == row["winner_ours"]))
+    return rows
+
+
+def calibration_note(suite, table: str) -> str:
+    """A MyST warning, when the suite's tasks say they were calibrated to this paper table, that
+    agreement with it is by construction; an empty string otherwise."""
+    calibrated = suite.tasks.loc[suite.tasks["source"].str.contains(f"calibrated to the paper's {table}",
+                                                                    regex=False, na=False), "task"]
+    if calibrated.empty:
+        return ""
+    return (":::{admonition} Agreement here is by construction\n:class: warning\n"
+            f"The suite's simulator was calibrated so that this very comparison reproduces the paper's {table} "
+            f"for {len(calibrated)} task(s) ({', '.join(calibrated)}). Matching numbers below are a check of that "
+            "calibration, not evidence for the paper's claim.\n:::\n")

@@ -219,8 +219,21 @@ def load_suite(path: str | Path, *, allow_varying_questions: bool = False) -> Su
     if (folder / "tasks.csv").exists():
         files["tasks.csv"] = folder / "tasks.csv"
     file_sha = {name: _sha256(file) for name, file in sorted(files.items())}
-    combined = hashlib.sha256("".join(f"{name}:{sha}\n" for name, sha in file_sha.items()).encode()).hexdigest()
-    return Suite(folder, checkpoints, nll, tasks, combined, file_sha)
+    return Suite(folder, checkpoints, nll, tasks, _combined_sha256(file_sha), file_sha)
+
+
+def _combined_sha256(file_sha: dict[str, str]) -> str:
+    return hashlib.sha256("".join(f"{name}:{sha}\n" for name, sha in sorted(file_sha.items())).encode()).hexdigest()
+
+
+def suite_sha256(path: str | Path) -> str:
+    """The checksum `load_suite` gives a suite folder (`Suite.sha256`), without loading it."""
+    folder = Path(path)
+    names = ["checkpoints.csv", "nll.parquet"] + (["tasks.csv"] if (folder / "tasks.csv").exists() else [])
+    missing = [name for name in names if not (folder / name).is_file()]
+    if missing:
+        raise SuiteError(f"{folder / missing[0]}: missing ({missing[0]} is required in a suite folder)")
+    return _combined_sha256({name: _sha256(folder / name) for name in names})
 
 
 def write_suite(folder: str | Path, checkpoints: pd.DataFrame, nll: pd.DataFrame,
@@ -239,3 +252,29 @@ def write_suite(folder: str | Path, checkpoints: pd.DataFrame, nll: pd.DataFrame
     if tasks is not None:
         tasks[TASK_COLUMNS].to_csv(folder / "tasks.csv", index=False, lineterminator="\n")
     return folder
+
+
+def write_subset(suite: Suite, folder: str | Path, *, tasks: list[str] | None = None,
+                 max_questions: int | None = None, seed: int = 0) -> Path:
+    """Write a smaller suite: some of the tasks, and at most `max_questions` questions of each
+    (drawn at random with `seed`, the same for every checkpoint). All checkpoints are kept.
+    tasks.csv says where the subset came from, keeping each task's original source."""
+    tasks = list(suite.tasks["task"]) if tasks is None else list(tasks)
+    unknown = sorted(set(tasks) - set(suite.tasks["task"]))
+    if unknown:
+        raise SuiteError(f"{suite.path}: no task {unknown[0]!r}; the suite has {list(suite.tasks['task'])}")
+    if max_questions is not None and max_questions < 2:
+        raise ValueError(f"max_questions must be at least 2; got {max_questions}")
+    rng = np.random.default_rng(seed)
+    parts, rows = [], []
+    for task in tasks:
+        nll = suite.nll[suite.nll["task"] == task]
+        questions = np.sort(nll["question"].unique())
+        if max_questions is not None and len(questions) > max_questions:
+            questions = np.sort(rng.choice(questions, size=max_questions, replace=False))
+        parts.append(nll[nll["question"].isin(questions)])
+        row = suite.tasks.set_index("task").loc[task]
+        rows.append({"task": task, "display_name": row["display_name"], "group": row["group"],
+                     "n_questions": len(questions),
+                     "source": f"{row['source']}; subset of {suite.path.name} ({len(questions)} questions, seed {seed})"})
+    return write_suite(folder, suite.checkpoints, pd.concat(parts, ignore_index=True), pd.DataFrame(rows))

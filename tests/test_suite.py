@@ -138,3 +138,29 @@ def test_bad_tasks_file_is_rejected(tmp_path: Path, change: dict, message: str) 
     _, _, t = valid_tables()
     with pytest.raises(SuiteError, match=message):
         load_suite(write(tmp_path, tasks=t.assign(**change)))
+
+
+def test_write_subset_keeps_checkpoints_and_draws_questions_reproducibly(tmp_path: Path) -> None:
+    from t2lib.suite import write_subset
+
+    checkpoints, _, tasks = valid_tables()
+    nll = pd.DataFrame([{"checkpoint": c, "task": "t", "question": q, "nll": 0.1 * q + i}
+                        for i, c in enumerate(checkpoints["checkpoint"]) for q in range(10)])
+    suite = load_suite(write(tmp_path, nll=nll, tasks=tasks.assign(n_questions=10)))
+    first = load_suite(write_subset(suite, tmp_path / "a", max_questions=4, seed=3))
+    again = load_suite(write_subset(suite, tmp_path / "b", max_questions=4, seed=3))
+    assert first.sha256 == again.sha256
+    assert len(first.checkpoints) == 3 and first.nll.groupby("checkpoint")["question"].nunique().eq(4).all()
+    assert "subset of suite (4 questions, seed 3)" in first.tasks["source"][0]
+    with pytest.raises(SuiteError, match="no task 'nope'"):
+        write_subset(suite, tmp_path / "c", tasks=["nope"])
+
+
+def test_suite_sha256_matches_the_loaded_checksum(tmp_path: Path) -> None:
+    from t2lib.suite import suite_sha256
+
+    folder = write(tmp_path)
+    assert suite_sha256(folder) == load_suite(folder).sha256
+    (folder / "nll.parquet").unlink()
+    with pytest.raises(SuiteError, match="nll.parquet: missing"):
+        suite_sha256(folder)

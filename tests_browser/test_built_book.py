@@ -73,7 +73,7 @@ def test_chapter_renders_title_math_and_figure(tmp_path: Path) -> None:
     assert "pass@k from likelihoods" in dom
     assert re.search(r"<mjx-container[^>]*>\s*<svg", dom), "MathJax did not typeset math as SVG"
     assert re.search(r'<img[^>]+src="[^"]*_images/[^"]+\.png"', dom), "the chapter's figure is missing"
-    assert "Figure 1" in dom, "figures are not numbered"
+    assert re.search(r"Figure \d+\.\d+", dom), "figures are not numbered by chapter"
     screenshot(page, "chapter-pass_at_k", tmp_path)
 
 
@@ -95,3 +95,46 @@ def test_each_chapter_offers_its_executed_notebook(pages: list[Path]) -> None:
         notebook = HTML / "_sources" / "chapters" / f"{page.stem}.ipynb"
         assert notebook.exists(), f"no downloadable notebook for {page.name}"
         assert f"_sources/chapters/{page.stem}.ipynb" in page.read_text()
+
+
+# Each paper chapter: its title, the figures (by their numbered-figure labels) it must show,
+# and whether it ends with a "Paper vs this book" table.
+CHAPTERS = {
+    "checkpoint_grid": ("The checkpoint grid", ["fig-checkpoint-grid"], True),
+    "pass_at_k": ("pass@k from likelihoods", ["fig-p-distribution", "fig-jensen-gap", "fig-power-law",
+                                              "fig-k-tradeoff"], True),
+    "isoflop_profiles": ("IsoFLOP profiles", ["fig-isoflop-profiles"], True),
+    "frontiers": ("Forecasts to", ["fig-frontiers", "fig-c-inf-sweep", "fig-chinchilla-priced"], True),
+    "extrapolation": ("Do the laws extrapolate", ["fig-extrapolation"], True),
+    "overtrained_vs_chinchilla": ("Overtrained beats Chinchilla-optimal", ["fig-table1"], True),
+    "post_training": ("After post-training", ["fig-post-training", "fig-table2"], True),
+    "isoflop_per_task": ("isoFLOP profiles per task", ["fig-isoflop-task-a1", "fig-isoflop-task-a2"], True),
+    "bring_your_own_data": ("Bring your own data", [], False),
+    "execution_statistics": ("Execution statistics", [], False),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CHAPTERS))
+def test_each_chapter_shows_its_figures_and_comparison(name: str, tmp_path: Path) -> None:
+    title, figures, compares = CHAPTERS[name]
+    page = HTML / "chapters" / f"{name}.html"
+    dom = rendered_dom(page, tmp_path)
+    assert title in dom
+    for figure in figures:
+        block = re.search(rf'<figure[^>]*id="{figure}".*?</figure>', dom, re.S)
+        assert block, f"{name}: figure {figure} is missing"
+        assert re.search(r'<img[^>]+src="[^"]*_images/[^"]+\.png"', block.group(0)), f"{name}: {figure} has no image"
+        assert re.search(r"Figure \d+", block.group(0)), f"{name}: {figure} is not numbered"
+    if compares:
+        section = dom[dom.index('id="paper-vs-this-book"'):]
+        assert re.search(r"<table", section), f"{name}: no Paper vs this book table"
+    assert "Traceback" not in dom, f"{name}: an error traceback is on the page"
+    screenshot(page, f"chapter-{name}", tmp_path)
+
+
+def test_every_chapter_is_in_the_table_of_contents() -> None:
+    sources = {p.stem for p in (REPO_ROOT / "chapters").glob("*.md")}
+    assert sources == set(CHAPTERS), "update CHAPTERS here when a chapter is added"
+    toc = (REPO_ROOT / "_toc.yml").read_text()
+    for name in sources:
+        assert f"chapters/{name}" in toc, f"{name} is not in _toc.yml"
