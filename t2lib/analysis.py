@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from t2lib.frontier import frontier, single_pass_choice, value_at
 from t2lib.fit import FitResult, Method, fit_chinchilla, fit_t2_accuracy, fit_t2_loss, isoflop_weights
+from t2lib.frontier import frontier, single_pass_choice, value_at
 from t2lib.laws import Law, T2Accuracy, T2Loss
 from t2lib.passk import task_nll, task_pass_at_k
 from t2lib.suite import Suite
@@ -57,17 +57,23 @@ class Measured:
         return np.repeat(self.N, n_k), np.repeat(self.D, n_k), np.tile(self.ks, len(self.N))
 
 
+def _nll_of(suite: Suite, task: str, stage: str, checkpoints: Collection[str] | None) -> tuple[pd.DataFrame, NDArray]:
+    """The checkpoints of one task and stage and their NLL matrix, only those named if given."""
+    meta, nll = suite.nll_matrices(task, stage)
+    if checkpoints is None:
+        return meta, nll
+    wanted = set(checkpoints)
+    unknown = sorted(wanted - set(meta["checkpoint"]))
+    if unknown:
+        raise KeyError(f"{suite.path}: no {stage} NLLs of task {task!r} for checkpoint {unknown[0]!r}")
+    keep = meta["checkpoint"].isin(wanted).to_numpy()
+    return meta[keep].reset_index(drop=True), nll[keep]
+
+
 def measure(suite: Suite, task: str, *, stage: str = "base", checkpoints: Collection[str] | None = None,
             ks: ArrayLike = FIT_KS) -> Measured:
     """The measured fit targets of one task: every checkpoint of `stage`, or only those named."""
-    meta, nll = suite.nll_matrices(task, stage)
-    if checkpoints is not None:
-        wanted = set(checkpoints)
-        unknown = sorted(wanted - set(meta["checkpoint"]))
-        if unknown:
-            raise KeyError(f"{suite.path}: no {stage} NLLs of task {task!r} for checkpoint {unknown[0]!r}")
-        keep = meta["checkpoint"].isin(wanted).to_numpy()
-        meta, nll = meta[keep].reset_index(drop=True), nll[keep]
+    meta, nll = _nll_of(suite, task, stage, checkpoints)
     ks = np.asarray(ks, dtype=float)
     return Measured(task, stage, meta, ks, np.array([task_nll(row, ks) for row in nll]),
                     np.array([task_pass_at_k(row, ks) for row in nll]))
@@ -77,10 +83,7 @@ def measure_at_budget(suite: Suite, task: str, c_inf: float, *, stage: str = "ba
                       checkpoints: Collection[str] | None = None) -> pd.DataFrame:
     """Each checkpoint's measured task NLL and pass@k, single-pass (k = 1) and at its own
     k = C_inf/(2N): one row per checkpoint, the rows of checkpoints.csv plus those columns."""
-    meta, nll = suite.nll_matrices(task, stage)
-    if checkpoints is not None:
-        keep = meta["checkpoint"].isin(set(checkpoints)).to_numpy()
-        meta, nll = meta[keep].reset_index(drop=True), nll[keep]
+    meta, nll = _nll_of(suite, task, stage, checkpoints)
     N = meta["params"].to_numpy(dtype=float)
     too_big = N > c_inf / 2
     if too_big.any():

@@ -240,9 +240,9 @@ def fit_chinchilla(N: ArrayLike, D: ArrayLike, loss: ArrayLike, *, weights: Arra
         coef, exponents, objective, status, n_starts, message, ok = _fit_chinchilla_paper(data, e_lo, e_hi, seed)
         coef_lower = np.array([e_lo, *np.exp([LOG_COEF_BOUNDS[0]] * 2)])
         coef_upper = np.array([e_hi, *np.exp([LOG_COEF_BOUNDS[1]] * 2)])
-    status, message, on_bounds = _note_bounds(status, message, ["E", "A", "B", "alpha", "beta"], np.concatenate([coef, exponents]),
-                                   np.concatenate([coef_lower, [EXPONENT_BOUNDS[0]] * 2]),
-                                   np.concatenate([coef_upper, [EXPONENT_BOUNDS[1]] * 2]))
+    status, message, on_bounds = _note_bounds(
+        status, message, ["E", "A", "B", "alpha", "beta"], np.concatenate([coef, exponents]),
+        np.concatenate([coef_lower, [EXPONENT_BOUNDS[0]] * 2]), np.concatenate([coef_upper, [EXPONENT_BOUNDS[1]] * 2]))
     law = _linear_law(Chinchilla, coef, exponents)
     return FitResult(law, objective, status, n_starts, time.perf_counter() - start_time, method, len(target),
                      message, ok, on_bounds)
@@ -324,10 +324,9 @@ def fit_t2_loss(N: ArrayLike, D: ArrayLike, k: ArrayLike, loss: ArrayLike, *, me
     else:
         coef, exponents, objective, status, n_starts, message, ok = _fit_t2_loss_paper(data, seed)
         coef_lower, coef_upper = np.exp(np.full(4, LOG_COEF_BOUNDS[0])), np.exp(np.full(4, LOG_COEF_BOUNDS[1]))
-    status, message, on_bounds = _note_bounds(status, message, ["E", "A", "B", "G", "alpha", "beta", "gamma"],
-                                   np.concatenate([coef, exponents]),
-                                   np.concatenate([coef_lower, [EXPONENT_BOUNDS[0]] * 3]),
-                                   np.concatenate([coef_upper, [EXPONENT_BOUNDS[1]] * 3]))
+    status, message, on_bounds = _note_bounds(
+        status, message, ["E", "A", "B", "G", "alpha", "beta", "gamma"], np.concatenate([coef, exponents]),
+        np.concatenate([coef_lower, [EXPONENT_BOUNDS[0]] * 3]), np.concatenate([coef_upper, [EXPONENT_BOUNDS[1]] * 3]))
     law = _linear_law(T2Loss, coef, exponents)
     return FitResult(law, objective, status, n_starts, time.perf_counter() - start_time, method, len(target),
                      message, ok, on_bounds)
