@@ -228,3 +228,14 @@ def beta_from_moments(p: ArrayLike) -> tuple[float, float]:
 def naive_pass_at_k(mean_accuracy: ArrayLike, k: ArrayLike) -> NDArray[np.float64]:
     """The plug-in 1 − (1 − mean accuracy)^k. Biased upwards (Jensen): kept for teaching."""
     return pass_at_k(checks.probability("mean_accuracy", mean_accuracy), k)
+
+
+def tail_exponent(k: ArrayLike, unsolved: ArrayLike) -> float:
+    """The log-log slope of the unsolved share 1 − pass@k against k (least squares in log space):
+    −a for a Beta law at large k; much steeper once k passes 1/p of the hardest question."""
+    k = checks.sample_count("k", k)
+    unsolved = checks.positive("unsolved", unsolved)
+    checks.same_length(k=k, unsolved=unsolved)
+    if len(k) < 2:
+        raise ValueError(f"need at least two values of k; got {len(k)}")
+    return float(np.polyfit(np.log(k), np.log(unsolved), 1)[0])

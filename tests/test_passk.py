@@ -179,3 +179,10 @@ def test_beta_from_moments_recovers_a_planted_beta() -> None:
     assert a == pytest.approx(0.4, rel=0.02) and b == pytest.approx(3.0, rel=0.03)
     with pytest.raises(ValueError, match="at least two distinct values"):
         t2lib.beta_from_moments([0.3, 0.3])
+
+
+def test_tail_exponent_recovers_a_power_law_and_rejects_zero_shares() -> None:
+    k = np.logspace(2, 6, 9)
+    assert t2lib.passk.tail_exponent(k, 3.0 * k**-0.37) == pytest.approx(-0.37)
+    with pytest.raises(ValueError, match=r"unsolved must be > 0; got unsolved\[1\] = 0.0"):
+        t2lib.passk.tail_exponent([10.0, 100.0], [0.5, 0.0])
