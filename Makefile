@@ -28,7 +28,8 @@ DATA := $(shell find data -type f 2>/dev/null)
 help:
 	@echo "make book      set up .venv, execute every chapter, build the HTML book into $(HTML)"
 	@echo "make test      set up .venv, run the unit tests and every chapter in fast mode"
-	@echo "make chapter NAME=<chapter> DATA=<suite folder> [OUT=<dir>] [FAST=1]   rerun one chapter on other data"
+	@echo "make chapter NAME=<chapter> DATA=<suite folder> [OUT=<dir>] [FAST=1] [P=\"name=value ...\"]   rerun one chapter on other data"
+	@echo "make chapter NAME=<chapter> HELP=1   list a chapter's parameters, their defaults and meaning"
 	@echo "make data      regenerate the simulated suite data/t2_suite (deterministic) and data/SHA256SUMS"
 	@echo "make bench     time the paper's fitting recipe against the fast one"
 	@echo "make clean     remove everything built (keeps .venv)"
@@ -65,17 +66,25 @@ book: $(EXECUTED) $(STAGED_PAGES) $(MATHJAX)
 	$(VENV)/bin/jupyter-book build -W -n --keep-going --path-output . $(STAGE)
 	@echo "The book is at $(abspath $(HTML))/index.html"
 
+# Two workers (pytest-xdist), one BLAS thread each: the chapter executions dominate and run two at a time.
 # pytest exits 5 when it collected nothing: say so rather than fail silently.
+PYTEST_ARGS ?= -n 2 --dist worksteal
 test: $(INSTALLED)
-	$(PY) -m pytest $(PYTEST_ARGS) || { rc=$$?; [ $$rc -ne 5 ] || echo "make test: pytest collected no tests" >&2; exit $$rc; }
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m pytest $(PYTEST_ARGS) || { rc=$$?; [ $$rc -ne 5 ] || echo "make test: pytest collected no tests" >&2; exit $$rc; }
 
 # Rerun one chapter on another suite: make chapter NAME=pass_at_k DATA=path/to/suite OUT=out/ [FAST=1]
+# [P="c_inf=1e10 seed=3"]; make chapter NAME=frontiers HELP=1 lists the chapter's parameters.
 OUT ?= _build/chapter-runs
 chapter: $(INSTALLED)
-	@test -n "$(NAME)" || { echo "usage: make chapter NAME=<chapter> DATA=<suite folder> [OUT=<dir>]"; exit 2; }
+	@test -n "$(NAME)" || { echo "usage: make chapter NAME=<chapter> DATA=<suite folder> [OUT=<dir>] [FAST=1] [P=\"name=value ...\"] [HELP=1]"; exit 2; }
 	@test -f chapters/$(NAME).md || { echo "no chapter named '$(NAME)'; choose one of: $(CHAPTERS)"; exit 2; }
+ifdef HELP
+	@$(PY) scripts/run_chapter.py chapters/$(NAME).md --list-parameters
+else
 	$(PY) scripts/run_chapter.py chapters/$(NAME).md $(OUT)/$(NAME).ipynb --figures $(OUT) \
-	  $(if $(DATA),-p suite $(DATA)) $(if $(FAST),-p fast true)
+	  $(if $(DATA),-p suite $(DATA)) $(if $(FAST),-p fast true) \
+	  $(foreach pair,$(P),$(if $(findstring =,$(pair)),-p $(firstword $(subst =, ,$(pair))) $(patsubst $(firstword $(subst =, ,$(pair)))=%,%,$(pair)),$(error P: '$(pair)' is not name=value)))
+endif
 
 # The simulated suite is generated here, never by `make book`; the same seed gives the same bytes.
 data: $(INSTALLED)

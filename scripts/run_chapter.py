@@ -2,14 +2,19 @@
 
 Usage:
     python scripts/run_chapter.py SOURCE.md OUTPUT.ipynb [-p NAME VALUE]... [--figures DIR]
+    python scripts/run_chapter.py SOURCE.md --list-parameters
 
 The executed notebook is written to a temporary file beside OUTPUT and moved into
 place only when every cell ran, so a failed chapter never leaves an output that
-make would take as up to date. Parameter values are parsed as YAML (`-p fast true`,
-`-p seed 3`, `-p suite data/other`), like papermill's own `-y`. With `--figures`,
-every PNG the notebook displayed is also written to DIR as NAME-figN.png.
+make would take as up to date. Parameter values are read as people write them (`-p fast true`,
+`-p seed 3`, `-p c_train 1.6e18`, `-p suite data/other`) and converted to the type of the
+parameter's default; a value of the wrong kind is refused before anything runs. With
+`--figures`, every PNG the notebook displayed is also written to DIR as NAME-figN.png.
 A sidecar OUTPUT.json records the wall time, the parameters given, and the suite the chapter
 read with its checksum (the execution-statistics page of the book shows them).
+
+Exit status: 0 on success, 1 if a cell failed, 2 for bad arguments, 3 if the suite lacks what
+the chapter needs (t2lib.requirements; the message names it).
 """
 
 from __future__ import annotations
@@ -17,11 +22,16 @@ from __future__ import annotations
 import argparse
 import ast
 import base64
+import io
 import json
+import math
 import os
+import re
 import sys
 import tempfile
 import time
+import tokenize
+from dataclasses import dataclass
 from pathlib import Path
 
 import jupytext
@@ -31,51 +41,103 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def parse_parameters(pairs: list[list[str]]) -> dict[str, object]:
-    """Turn [['fast', 'true'], ...] into {'fast': True, ...} (values parsed as YAML)."""
-    return {name: yaml.safe_load(value) for name, value in pairs}
+NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+NONE_WORDS = {"none", "null", "~"}
 
 
-def check_has_parameters_cell(notebook, source: Path) -> None:
-    """Refuse a chapter without a cell tagged `parameters`: it could not be rerun on other data."""
+class ParameterError(ValueError):
+    """A parameter the chapter does not declare, or a value of the wrong kind."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A parameter declared in a chapter's parameters cell: its default and its comment."""
+
+    name: str
+    default: object
+    comment: str
+
+
+def parameters_cell(notebook, source: Path):
+    """The chapter's one cell tagged `parameters`: without it, it could not be rerun on other data."""
     tagged = [c for c in notebook.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     if len(tagged) != 1:
         raise SystemExit(f"{source}: expected exactly one cell tagged 'parameters', found {len(tagged)}")
+    return tagged[0]
 
 
-def check_parameter_names(notebook, parameters: dict[str, object], source: Path) -> None:
-    """Refuse a parameter the chapter does not declare: a typo would otherwise be silently ignored."""
-    cell = next(c for c in notebook.cells if "parameters" in c.get("metadata", {}).get("tags", []))
-    declared = {
-        target.id
-        for node in ast.parse(cell.source).body
-        if isinstance(node, (ast.Assign, ast.AnnAssign))
-        for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
-        if isinstance(target, ast.Name)
-    }
-    unknown = sorted(set(parameters) - declared)
-    if unknown:
-        raise SystemExit(f"{source}: unknown parameter {unknown[0]!r}; the chapter declares {sorted(declared)}")
-
-
-def default_parameters(notebook) -> dict[str, object]:
-    """The literal values assigned in the chapter's parameters cell."""
-    cell = next(c for c in notebook.cells if "parameters" in c.get("metadata", {}).get("tags", []))
-    values = {}
-    for node in ast.parse(cell.source).body:
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+def declared_parameters(notebook, source: Path) -> dict[str, Parameter]:
+    """Every name assigned in the parameters cell, with its literal default and trailing comment."""
+    text = parameters_cell(notebook, source).source
+    comments = {token.start[0]: token.string.lstrip("# ").strip()
+                for token in tokenize.generate_tokens(io.StringIO(text).readline) if token.type == tokenize.COMMENT}
+    declared = {}
+    for node in ast.parse(text).body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             try:
-                values[node.targets[0].id] = ast.literal_eval(node.value)
+                default = ast.literal_eval(node.value)
             except ValueError:
-                continue  # not a literal: nothing to record
-    return values
+                default = None  # not a literal: values are then read as YAML, unconverted
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    declared[target.id] = Parameter(target.id, default, comments.get(node.lineno, ""))
+    return declared
+
+
+def convert(parameter: Parameter, text: str) -> object:
+    """A value written as people write it (`1.6e18`, `true`, `3`), as the type of the default."""
+    value = yaml.safe_load(text)
+    if isinstance(value, str) and NUMBER.fullmatch(value.strip()):
+        value = float(value)  # YAML 1.1 reads 1.6e18 (no dot, no sign in the exponent) as a string
+    default, expected = parameter.default, None
+    if isinstance(default, bool):
+        expected = "true or false"
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        expected = "a whole number"
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer()
+        value = int(value) if ok else value
+    elif isinstance(default, float):
+        expected = "a number"
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        value = float(value) if ok else value
+    elif isinstance(default, str):
+        return text
+    else:  # default None: None, a number, or text
+        return None if isinstance(value, str) and value.strip().lower() in NONE_WORDS else value
+    if not ok:
+        raise ParameterError(f"parameter {parameter.name!r}: expected {expected} (default {default!r}); got {text!r}")
+    return value
+
+
+def parse_parameters(pairs: list[list[str]], declared: dict[str, Parameter], source: Path) -> dict[str, object]:
+    """Turn [['fast', 'true'], ...] into {'fast': True, ...}, refusing names the chapter does not
+    declare (a typo would otherwise be silently ignored) and values of the wrong kind."""
+    parameters = {}
+    for name, text in pairs:
+        if name not in declared:
+            raise ParameterError(f"{source}: unknown parameter {name!r}; the chapter declares {sorted(declared)}")
+        try:
+            parameters[name] = convert(declared[name], text)
+        except ParameterError as error:
+            raise ParameterError(f"{source}: {error}") from None
+    return parameters
+
+
+def describe_parameters(declared: dict[str, Parameter]) -> str:
+    """The chapter's parameters, their defaults and meaning, one per line (`make chapter HELP=1`)."""
+    width = max(len(name) for name in declared)
+    shown = {p.name: f"{p.default:.4g}" if isinstance(p.default, float) else repr(p.default) for p in declared.values()}
+    return "\n".join(f"  {p.name:<{width}}  default {shown[p.name]:<16} {p.comment}" for p in declared.values())
 
 
 def suite_record(source: Path, parameters: dict[str, object]) -> dict[str, object]:
     """Which suite the chapter read (given or default) and its checksum, as load_suite computes it."""
     from t2lib.suite import suite_sha256
 
-    suite = parameters.get("suite", default_parameters(jupytext.read(source)).get("suite"))
+    declared = declared_parameters(jupytext.read(source), source)
+    suite = parameters.get("suite", declared["suite"].default if "suite" in declared else None)
     if suite is None:
         return {}
     path = Path(str(suite))
@@ -110,8 +172,6 @@ def export_figures(notebook_path: Path, figures_dir: Path) -> list[Path]:
 def execute_chapter(source: Path, output: Path, parameters: dict[str, object]) -> float:
     """Execute source into output atomically; return the wall time in seconds."""
     notebook = jupytext.read(source)
-    check_has_parameters_cell(notebook, source)
-    check_parameter_names(notebook, parameters, source)
     output.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp_name = tempfile.mkstemp(prefix=f".{output.stem}-", suffix=".ipynb", dir=output.parent)
     os.close(handle)
@@ -135,16 +195,31 @@ def execute_chapter(source: Path, output: Path, parameters: dict[str, object]) -
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source", type=Path, help="chapter source (chapters/NAME.md)")
-    parser.add_argument("output", type=Path, help="executed notebook to write (NAME.ipynb)")
+    parser.add_argument("output", type=Path, nargs="?", help="executed notebook to write (NAME.ipynb)")
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
     parser.add_argument("--figures", type=Path, help="also write the notebook's figures as PNG files here")
+    parser.add_argument("--list-parameters", action="store_true", help="print the chapter's parameters and stop")
     args = parser.parse_args(argv)
     if not args.source.is_file():
         parser.error(f"chapter source not found: {args.source}")
-    parameters = parse_parameters(args.parameter)
+    declared = declared_parameters(jupytext.read(args.source), args.source)
+    if args.list_parameters:
+        print(f"parameters of {args.source.stem} (set with -p NAME VALUE, or make chapter P=\"NAME=VALUE ...\"):")
+        print(describe_parameters(declared))
+        return 0
+    if args.output is None:
+        parser.error("the output notebook is required")
+    try:
+        parameters = parse_parameters(args.parameter, declared, args.source)
+    except ParameterError as error:
+        print(error, file=sys.stderr)
+        return 2
     try:
         seconds = execute_chapter(args.source, args.output, parameters)
     except papermill.PapermillExecutionError as error:
+        if error.ename == "SuiteRequirementError":
+            print(error.evalue, file=sys.stderr)
+            return 3
         print(f"FAILED {args.source}: {error.ename}: {error.evalue}", file=sys.stderr)
         return 1
     args.output.with_suffix(".json").write_text(

@@ -42,11 +42,16 @@ def budget_colourbar(fig: plt.Figure, axes, budgets: np.ndarray) -> None:
 
 def table_bars(ax: plt.Axes, comparison: pd.DataFrame, title: str = "") -> None:
     """Table 1/2 as bars: pass@k of the Chinchilla-optimal and the best overtrained checkpoint
-    per task, this book's (filled) beside the paper's (outlined)."""
+    per task, this book's (filled) beside the paper's (outlined) when `comparison` holds both
+    (`tables.compare_with_paper`), this book's alone for a table of ours only."""
     x = np.arange(len(comparison))
-    width = 0.2
+    with_paper = "best_overtrained_pass_at_k_paper" in comparison
+    width = 0.2 if with_paper else 0.4
     cells = (("chinchilla_opt", CHINCHILLA, "Chinchilla-optimal"), ("best_overtrained", APPROACH2, "best overtrained"))
     for i, (cell, colour, name) in enumerate(cells):
+        if not with_paper:
+            ax.bar(x + (i - 0.5) * width, comparison[f"{cell}_pass_at_k"], width, color=colour, label=name)
+            continue
         ax.bar(x + (2 * i - 1.5) * width, comparison[f"{cell}_pass_at_k_ours"], width, color=colour,
                label=f"{name}, this book")
         ax.bar(x + (2 * i - 0.5) * width, comparison[f"{cell}_pass_at_k_paper"], width, facecolor="white",

@@ -28,6 +28,13 @@ def glue_values(**values: object) -> None:
         glue(name, value, display=False)
 
 
+def number_or(value: float, fmt: str, otherwise: str) -> str:
+    """`value` formatted with `fmt`, or the sentence `otherwise` when it is not finite (a
+    quantity that does not exist for this run, such as the value of an unaffordable model)."""
+    value = float(plain(value))
+    return format(value, fmt) if np.isfinite(value) else otherwise
+
+
 def data_note(suite) -> str:
     """A MyST admonition saying whether the suite is real or simulated, where it came from and
     its checksum; chapters display it as Markdown at the top of every page that shows data."""
@@ -64,11 +71,30 @@ def claim_row(quantity: str, paper: str, ours: str, agrees: bool, note: str = ""
             "difference": "agrees" if agrees else "differs", "note": note}
 
 
-def paper_vs_book(rows: list[dict[str, str]]) -> pd.DataFrame:
-    """The "Paper vs this book" table every chapter ends with, one row per reported number."""
+def paper_vs_book(rows: list[dict[str, str]], not_comparable: str = "") -> pd.DataFrame:
+    """The "Paper vs this book" table every chapter ends with, one row per reported number.
+
+    `not_comparable` (from `requirements.comparability`) is the reason a run's settings differ
+    from the paper's; every row then reads "not comparable" instead of a difference, and the
+    table's name says why (chapters display it with `show_paper_vs_book`)."""
     if not rows:
         raise ValueError("a Paper vs this book table needs at least one row")
-    return pd.DataFrame(rows, columns=["quantity", "paper", "this book", "difference", "note"]).set_index("quantity")
+    table = pd.DataFrame(rows, columns=["quantity", "paper", "this book", "difference", "note"]).set_index("quantity")
+    if not_comparable:
+        table["difference"] = "not comparable"
+        table.columns.name = not_comparable
+    return table
+
+
+def show_paper_vs_book(rows: list[dict[str, str]], not_comparable: str = "") -> pd.DataFrame:
+    """Display, above the table, a warning naming why it is not comparable (if it is not); return the table."""
+    if not_comparable:
+        from IPython.display import Markdown, display  # only available in the book's environment
+
+        display(Markdown(f":::{{admonition}} Paper vs this book: {not_comparable}\n:class: warning\n"
+                         "The paper's numbers below come from other settings; they are shown for orientation, "
+                         "not as a test.\n:::\n"))
+    return paper_vs_book(rows, not_comparable)
 
 
 def table_rows(comparison: pd.DataFrame, label: str = "") -> list[dict[str, str]]:

@@ -18,9 +18,12 @@ TABLE_COLUMNS = ["task", "best_overtrained_pass_at_k", "best_overtrained_size", 
 
 
 def size_label(N: float) -> str:
-    """A size label in millions of parameters (37,092,096 → '37M'), for suites without a
-    `size_label` column; the simulated suite carries the paper's own labels."""
-    return f"{int(N // 1e6)}M"
+    """A short size label for suites without a `size_label` column (37,092,096 → '37.1M',
+    22,000 → '22K', 6.9e9 → '6.9B'); the simulated suite carries the paper's own labels."""
+    for scale, unit in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if N >= scale:
+            return f"{N / scale:.3g}{unit}"
+    return f"{N:.3g}"
 
 
 def overtrained_vs_chinchilla(suite: Suite, tasks: list[str], *, c_train: float = 2.56e19, c_inf: float = 2e9,

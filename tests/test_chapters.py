@@ -1,5 +1,6 @@
-"""Every chapter of the book executes under papermill in fast mode (as `make book` runs them),
-on the default suite and on a second, smaller suite given the way the book documents."""
+"""Every chapter of the book executes under papermill in fast mode (as `make book` runs them)
+on the default suite, and on small user-like suites (tests/user_suites.py) either produces its
+results or stops with one sentence naming what the suite lacks."""
 
 import json
 import os
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from t2lib import load_suite
-from t2lib.suite import write_subset
+from user_suites import USER_SUITES, write_user_suite
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = sorted((REPO_ROOT / "chapters").glob("*.md"))
@@ -30,45 +31,72 @@ def executed_without_errors(output: Path) -> dict:
     return json.loads(output.with_suffix(".json").read_text())
 
 
-@pytest.fixture(scope="module")
-def second_suite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A second suite: four of the default suite's tasks, 60 questions each, every checkpoint."""
-    default = load_suite(REPO_ROOT / "data" / "t2_suite")
-    return write_subset(default, tmp_path_factory.mktemp("second") / "suite",
-                        tasks=["lambada_openai", "arc_easy", "sciq", "openbookqa"], max_questions=60, seed=1)
-
-
 @pytest.mark.chapter
 @pytest.mark.parametrize("source", CHAPTERS, ids=[c.stem for c in CHAPTERS])
 def test_chapter_executes_in_fast_mode(source: Path, tmp_path: Path) -> None:
     output = tmp_path / f"{source.stem}.ipynb"
-    result = run_chapter(source, output, "-p", "fast", "true")
+    extra = ("-p", "workdir", str(tmp_path / "work")) if source.stem == "bring_your_own_data" else ()
+    result = run_chapter(source, output, "-p", "fast", "true", *extra)
     assert result.returncode == 0, result.stderr[-3000:]
     record = executed_without_errors(output)
-    assert record["parameters"] == {"fast": True}
+    assert record["parameters"]["fast"] is True
     if source in SUITE_CHAPTERS:
         assert record["suite_sha256"] == load_suite(REPO_ROOT / "data" / "t2_suite").sha256
+        if source.stem in PAPER_CHAPTERS:
+            assert "not comparable" not in output.read_text(), "the default suite is the paper's setting"
+
+
+# Chapters that set the suite's results beside the paper's.
+PAPER_CHAPTERS = {c.stem for c in SUITE_CHAPTERS} - {"bring_your_own_data"}
+# The user-like suites on which a chapter must stop with its named requirement; on every other
+# (suite, chapter) pair it must produce its results.
+EXPECTED_STOPS = {
+    ("few_cells", chapter) for chapter in ("extrapolation", "frontiers", "isoflop_per_task", "isoflop_profiles")
+} | {(spec.name, "post_training") for spec in USER_SUITES}
+
+
+@pytest.fixture(scope="module")
+def user_suites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("user_suites")
+    return {spec.name: write_user_suite(spec, root / spec.name) for spec in USER_SUITES}
 
 
 @pytest.mark.chapter
 @pytest.mark.parametrize("source", SUITE_CHAPTERS, ids=[c.stem for c in SUITE_CHAPTERS])
-def test_chapter_reruns_on_a_second_suite(source: Path, second_suite: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", [spec.name for spec in USER_SUITES])
+def test_chapter_on_a_user_suite_runs_or_names_its_requirement(source: Path, name: str, user_suites: dict[str, Path],
+                                                              tmp_path: Path) -> None:
+    suite = user_suites[name]
+    extra = ("-p", "workdir", str(tmp_path / "work")) if source.stem == "bring_your_own_data" else ()
     output = tmp_path / f"{source.stem}.ipynb"
-    result = run_chapter(source, output, "-p", "suite", str(second_suite), "-p", "fast", "true")
+    result = run_chapter(source, output, "-p", "suite", str(suite), "-p", "fast", "true", *extra)
+    if (name, source.stem) in EXPECTED_STOPS:
+        message = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
+        assert result.returncode == 3, result.stderr[-3000:]
+        assert message.startswith(f"The chapter '{source.stem}' cannot run on the suite {suite}: "), message
+        assert message.endswith(".") and message.count(". ") == 0, message  # one sentence
+        assert not output.exists()
+        return
     assert result.returncode == 0, result.stderr[-3000:]
     record = executed_without_errors(output)
-    assert record["suite_sha256"] == load_suite(second_suite).sha256
-    assert str(second_suite) in output.read_text(), "the rerun did not read the second suite"
+    assert record["suite_sha256"] == load_suite(suite).sha256
+    assert str(suite) in output.read_text(), "the run did not read the user suite"
+    if source.stem in PAPER_CHAPTERS:
+        assert "not comparable: this run uses" in output.read_text(), "a user suite's comparison must say why it is not"
 
 
 @pytest.mark.chapter
-def test_the_documented_make_command_reruns_a_chapter(second_suite: Path, tmp_path: Path) -> None:
+def test_the_documented_make_command_reruns_a_chapter(user_suites: dict[str, Path], tmp_path: Path) -> None:
     environment = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
-    result = subprocess.run(["make", "chapter", "NAME=checkpoint_grid", f"DATA={second_suite}", f"OUT={tmp_path}",
-                             "FAST=1"], capture_output=True, text=True, cwd=REPO_ROOT, env=environment)
+    result = subprocess.run(["make", "chapter", "NAME=overtrained_vs_chinchilla", f"DATA={user_suites['one_task']}",
+                             f"OUT={tmp_path}", "FAST=1", "P=c_train=1.6e17 c_inf=1e9"],
+                            capture_output=True, text=True, cwd=REPO_ROOT, env=environment)
     assert result.returncode == 0, result.stderr[-3000:]
-    executed_without_errors(tmp_path / "checkpoint_grid.ipynb")
-    assert (tmp_path / "checkpoint_grid-fig1.png").stat().st_size > 10_000
+    executed_without_errors(tmp_path / "overtrained_vs_chinchilla.ipynb")
+    record = json.loads((tmp_path / "overtrained_vs_chinchilla.json").read_text())
+    assert record["parameters"] == {"suite": str(user_suites["one_task"]), "fast": True, "c_train": 1.6e17,
+                                    "c_inf": 1e9}
+    assert (tmp_path / "overtrained_vs_chinchilla-fig1.png").stat().st_size > 10_000
 
 
 def test_there_are_chapters() -> None:

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from t2lib import load_suite
+from t2lib import analysis, load_suite
+from t2lib.simulate import TABLE_BUDGET, TABLE_C_INF
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA = REPO_ROOT / "data"
@@ -70,9 +71,87 @@ def test_calibration_meets_the_issue_criteria() -> None:
     assert ((ratios <= 2) & (ratios >= 0.5)).mean() >= 0.75
 
 
-def test_make_data_regenerates_identical_bytes(tmp_path: Path) -> None:
+# Regenerating the suite on another CPU may differ in the last place: numpy's vectorised exp/log
+# are not bit-identical across instruction sets (AVX2 vs AVX-512), and the calibration's
+# least-squares solve carries such differences into the stored values. Ids, columns, dtypes and
+# row order must be identical; every number must agree to REGENERATION_RTOL (relative), or
+# REGENERATION_ATOL (absolute, for values near 0). Both are far below the 3 significant digits
+# the book reports and the 0.4-nat per-question noise of the suite. The committed bytes
+# themselves are guarded by data/SHA256SUMS (test_every_data_file_is_listed_with_its_checksum).
+REGENERATION_RTOL, REGENERATION_ATOL = 1e-5, 1e-6
+# calibration.csv reports which checkpoint each Table 1/2 convention picks. The calibration
+# drives some of those picks onto exact ties between two checkpoints (the solve stops at the
+# jump where the choice changes), so a last-place difference may pick the other one of the pair.
+# Such a pick is accepted only if both checkpoints are tied in the committed suite to TIE_RTOL.
+TIE_RTOL = 1e-5
+CHOICES = {"chinchilla_opt": "pass_single", "best_overtrained": "pass_at_k"}
+
+
+def assert_same_table(regenerated: pd.DataFrame, committed: pd.DataFrame, name: str,
+                      skip: tuple[str, ...] = ()) -> None:
+    """Identical structure and non-float values; floats equal within the regeneration tolerance."""
+    assert list(regenerated.columns) == list(committed.columns), name
+    assert list(regenerated.dtypes) == list(committed.dtypes), name
+    assert len(regenerated) == len(committed), name
+    for column in (c for c in committed.columns if c not in skip):
+        ours, theirs = regenerated[column], committed[column]
+        if pd.api.types.is_float_dtype(theirs):
+            close = np.isclose(ours.to_numpy(), theirs.to_numpy(), rtol=REGENERATION_RTOL, atol=REGENERATION_ATOL,
+                               equal_nan=True)
+            if not close.all():
+                row = int(np.flatnonzero(~close)[0])
+                raise AssertionError(f"{name}, column {column!r}, row {row}: regenerated {ours.iloc[row]!r} vs "
+                                     f"committed {theirs.iloc[row]!r} ({(~close).sum()} values differ)")
+        else:
+            assert ours.equals(theirs), f"{name}, column {column!r} differs"
+
+
+def assert_same_choices(regenerated: pd.DataFrame, committed: pd.DataFrame, suite) -> None:
+    """Each Table 1/2 pick in calibration.csv is the committed one, or tied with it in the suite."""
+    for row in range(len(committed)):
+        new, old = regenerated.iloc[row], committed.iloc[row]
+        for cell, criterion in CHOICES.items():
+            if new[f"{cell}_size_ours"] == old[f"{cell}_size_ours"]:
+                assert np.isclose(new[f"{cell}_pass_at_k_ours"], old[f"{cell}_pass_at_k_ours"],
+                                  rtol=REGENERATION_RTOL), (row, cell)
+                continue
+            measured = analysis.measure_at_budget(suite, old["task"], TABLE_C_INF, stage=old["stage"])
+            at = measured[np.isclose(measured["train_flops"], TABLE_BUDGET, rtol=0.01)].set_index("size_label")
+            values = at.loc[[new[f"{cell}_size_ours"], old[f"{cell}_size_ours"]], criterion].to_numpy()
+            assert np.isclose(values[0], values[1], rtol=TIE_RTOL), (
+                f"calibration.csv row {row} ({old['table']}, {old['stage']}, {old['task']}): {cell} is "
+                f"{new[f'{cell}_size_ours']} regenerated but {old[f'{cell}_size_ours']} committed, and they are not tied "
+                f"({criterion} {values[0]:.7g} vs {values[1]:.7g})")
+
+
+def test_make_data_regenerates_the_committed_values(tmp_path: Path, suite) -> None:
     result = subprocess.run([sys.executable, "-m", "t2lib.simulate", "--out", str(tmp_path), "--seed", "0"],
                             capture_output=True, text=True, cwd=REPO_ROOT)
     assert result.returncode == 0, result.stderr
-    for name in ("checkpoints.csv", "nll.parquet", "tasks.csv", "calibration.csv"):
-        assert sha256(tmp_path / name) == sha256(DATA / "t2_suite" / name), name
+    for name in ("checkpoints.csv", "tasks.csv"):
+        assert_same_table(pd.read_csv(tmp_path / name), pd.read_csv(DATA / "t2_suite" / name), name)
+    assert_same_table(pd.read_parquet(tmp_path / "nll.parquet"), pd.read_parquet(DATA / "t2_suite/nll.parquet"),
+                      "nll.parquet")
+    regenerated, committed = pd.read_csv(tmp_path / "calibration.csv"), pd.read_csv(DATA / "t2_suite/calibration.csv")
+    chosen = tuple(c for c in committed.columns if c.endswith("_ours") or c.endswith("_ratio"))
+    assert_same_table(regenerated, committed, "calibration.csv", skip=chosen)
+    assert_same_choices(regenerated, committed, suite)
+
+
+def test_the_regeneration_check_catches_a_changed_value() -> None:
+    committed = pd.DataFrame({"id": ["a", "b"], "nll": np.array([1.0, 2.0], dtype=np.float32)})
+    assert_same_table(committed.assign(nll=committed["nll"] * np.float32(1 + 1e-7)), committed, "t")
+    with pytest.raises(AssertionError, match="row 1"):
+        assert_same_table(committed.assign(nll=np.array([1.0, 2.001], dtype=np.float32)), committed, "t")
+    with pytest.raises(AssertionError, match="'id' differs"):
+        assert_same_table(committed.assign(id=["a", "c"]), committed, "t")
+
+
+def test_the_choice_check_accepts_ties_only(suite) -> None:
+    committed = pd.read_csv(DATA / "t2_suite/calibration.csv")
+    row = int(np.flatnonzero((committed["table"] == "Table 1") & (committed["task"] == "lambada_openai"))[0])
+    changed = committed.copy()
+    other = "149M" if committed.loc[row, "chinchilla_opt_size_ours"] != "149M" else "220M"
+    changed.loc[row, "chinchilla_opt_size_ours"] = other
+    with pytest.raises(AssertionError, match="not tied"):
+        assert_same_choices(changed, committed, suite)

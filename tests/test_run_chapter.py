@@ -84,3 +84,68 @@ def test_figures_are_exported(tmp_path: Path) -> None:
     figures = list((tmp_path / "figs").glob("plot-fig*.png"))
     assert len(figures) == 1
     assert figures[0].read_bytes().startswith(b"\x89PNG")
+
+
+TYPED = """
+```{code-cell} ipython3
+:tags: [parameters]
+
+fast = False          # quick mode
+seed = 0              # the seed
+c_train = 2.56e19     # a budget (FLOPs)
+c_inf = None          # None: derived
+label = "x"           # a name
+```
+"""
+
+
+def typed_chapter(path: Path, body: str) -> Path:
+    path.write_text(HEADER + TYPED + body)
+    return path
+
+
+def test_numbers_are_read_as_people_write_them(tmp_path: Path) -> None:
+    check = code_cell("assert c_train == 1.6e18 and isinstance(c_train, float)\n"
+                      "assert c_inf == 1e10 and seed == 3 and fast is True and label == '2024'")
+    source = typed_chapter(tmp_path / "typed.md", check)
+    result = run(source, tmp_path / "typed.ipynb", "-p", "c_train", "1.6e18", "-p", "c_inf", "1e10",
+                 "-p", "seed", "3", "-p", "fast", "true", "-p", "label", "2024")
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_a_value_of_the_wrong_kind_is_refused_before_execution(tmp_path: Path) -> None:
+    source = typed_chapter(tmp_path / "typed.md", code_cell("raise RuntimeError('must not run')"))
+    for name, value, expected in (("c_train", "lots", "expected a number"), ("seed", "2.5", "expected a whole number"),
+                                  ("fast", "maybe", "expected true or false")):
+        result = run(source, tmp_path / "typed.ipynb", "-p", name, value)
+        assert result.returncode == 2
+        assert f"parameter '{name}': {expected}" in result.stderr and repr(value) in result.stderr
+        assert "must not run" not in result.stderr
+
+
+def test_parameters_are_listed_with_defaults_and_meaning(tmp_path: Path) -> None:
+    source = typed_chapter(tmp_path / "typed.md", code_cell("pass"))
+    result = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "run_chapter.py"), str(source),
+                             "--list-parameters"], capture_output=True, text=True, cwd=REPO_ROOT)
+    assert result.returncode == 0, result.stderr
+    assert "c_train" in result.stdout and "2.56e+19" in result.stdout and "a budget (FLOPs)" in result.stdout
+
+
+def test_a_missing_requirement_exits_3_with_its_sentence(tmp_path: Path) -> None:
+    raising = code_cell("from t2lib.requirements import SuiteRequirementError\n"
+                        "raise SuiteRequirementError('The chapter needs post-trained checkpoints.')")
+    result = run(write_chapter(tmp_path / "needs.md", raising), tmp_path / "needs.ipynb")
+    assert result.returncode == 3
+    assert result.stderr.strip().endswith("The chapter needs post-trained checkpoints.")
+    assert not (tmp_path / "needs.ipynb").exists()
+
+
+def test_make_chapter_takes_any_parameter_and_lists_them(tmp_path: Path) -> None:
+    environment = {"PATH": "/usr/bin:/bin"}
+    listing = subprocess.run(["make", "--no-print-directory", "chapter", "NAME=frontiers", "HELP=1"],
+                             capture_output=True, text=True, cwd=REPO_ROOT, env=environment)
+    assert listing.returncode == 0, listing.stderr
+    assert "c_inf" in listing.stdout and "inference budget" in listing.stdout
+    dry = subprocess.run(["make", "-n", "chapter", "NAME=frontiers", "P=c_inf=1e10 fast=true"],
+                         capture_output=True, text=True, cwd=REPO_ROOT, env=environment)
+    assert "-p c_inf 1e10 -p fast true" in dry.stdout

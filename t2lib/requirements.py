@@ -1,0 +1,313 @@
+"""What each chapter needs of a suite, and the settings it uses when the paper's do not apply.
+
+Every chapter calls `resolve(chapter, suite, **parameters)` in its first code cell. It either
+returns the settings the chapter runs with — the parameters given, or, where a parameter is
+left at None, the paper's value if the suite has it and else one derived from the suite (each
+such choice comes with a sentence saying so) — or raises `SuiteRequirementError`, whose
+message is one sentence naming what the suite lacks and how to provide it. The same registry
+(`CHAPTER_NEEDS`) is shown as a table in the bring-your-own-data chapter.
+
+`comparability` says whether a run's results can be set beside the paper's numbers at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from t2lib.suite import Suite
+
+# The paper's settings (REFERENCE.md §1, §6-7), used as defaults where a suite has them.
+PAPER_C_TRAIN = 2.56e19  # the budget of Tables 1 and 2
+PAPER_C_INF = 2e9  # inference budget of Figures 3-5 and Tables 1-2
+PAPER_C_INF_FORECAST = 1.4e11  # inference budget of the Figure 2 forecasts
+PAPER_TASK = "lambada_openai"
+PAPER_SPLIT = ("porian", "overtrained")  # checkpoints.csv sources of Figure 4's fit and held-out sets
+PAPER_DATA = Path(__file__).resolve().parent.parent / "data" / "paper"
+# Fitting a law needs more checkpoints than it has parameters, over several sizes and budgets.
+MIN_FIT_CHECKPOINTS, MIN_FIT_SIZES, MIN_FIT_BUDGETS = 7, 3, 2  # fit_chinchilla needs 7 points
+# Without the paper's sources, the extrapolation holds out the checkpoints above this quantile
+# of tokens per parameter (the most overtrained quarter) and fits on the rest.
+SPLIT_QUANTILE = 0.75
+# Budgets closer than this (relative) are one isoFLOP group, as everywhere in t2lib.
+BUDGET_RTOL = 0.01
+
+
+class SuiteRequirementError(ValueError):
+    """A chapter cannot run on this suite; the message is one sentence naming what is missing."""
+
+
+@dataclass
+class Resolved:
+    """The settings a chapter runs with, and a sentence for each one not given or not the paper's."""
+
+    chapter: str
+    suite: Suite
+    values: dict[str, object] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def __getitem__(self, name: str) -> object:
+        return self.values[name]
+
+    def markdown(self) -> str:
+        """A MyST note listing the settings derived from the suite (empty if none were)."""
+        if not self.notes:
+            return ""
+        items = "\n".join(f"- {note}" for note in self.notes)
+        return f":::{{admonition}} Settings derived from this suite\n:class: note\n{items}\n:::\n"
+
+
+def _fail(chapter: str, suite: Suite, lacks: str, how: str) -> SuiteRequirementError:
+    return SuiteRequirementError(f"The chapter '{chapter}' cannot run on the suite {suite.path}: {lacks}; {how}.")
+
+
+def _budgets(frame: pd.DataFrame) -> np.ndarray:
+    """The distinct training budgets of some checkpoints, merged within BUDGET_RTOL, ascending."""
+    budgets: list[float] = []
+    for c in np.sort(frame["train_flops"].to_numpy(dtype=float)):
+        if not budgets or c > budgets[-1] * (1 + BUDGET_RTOL):
+            budgets.append(float(c))
+    return np.array(budgets)
+
+
+def at_budget(frame: pd.DataFrame, c_train: float) -> pd.DataFrame:
+    """The checkpoints of `frame` trained with `c_train` FLOPs (within BUDGET_RTOL)."""
+    return frame[np.isclose(frame["train_flops"].to_numpy(dtype=float), c_train, rtol=BUDGET_RTOL)]
+
+
+def _answered(suite: Suite) -> dict[str, np.ndarray]:
+    """The checkpoints with NLLs on each task (unique values first: isin over millions of rows is slow)."""
+    return {task: group.unique() for task, group in suite.nll.groupby("task", sort=False)["checkpoint"]}
+
+
+def _base_with_nll(suite: Suite) -> pd.DataFrame:
+    base = suite.base
+    return base[base["checkpoint"].isin(np.unique(np.concatenate(list(_answered(suite).values()))))]
+
+
+def _need_base(resolved: Resolved, params: dict) -> None:
+    if _base_with_nll(resolved.suite).empty:
+        raise _fail(resolved.chapter, resolved.suite, "it has no base checkpoint with NLLs",
+                    "add rows with stage 'base' to checkpoints.csv and their NLLs to nll.parquet")
+
+
+def _need_task(resolved: Resolved, params: dict) -> None:
+    tasks = list(resolved.suite.tasks["task"])
+    task = params.get("task")
+    if task is None:
+        task = PAPER_TASK if PAPER_TASK in tasks else tasks[0]
+        if task != PAPER_TASK:
+            resolved.notes.append(f"task: {task!r}, the suite's first task (the paper's {PAPER_TASK!r} is not in it).")
+    elif task not in tasks:
+        raise _fail(resolved.chapter, resolved.suite, f"it has no task {task!r}",
+                    f"pass -p task with one of {', '.join(tasks)}")
+    resolved.values["task"] = task
+
+
+def _need_c_inf(resolved: Resolved, params: dict, paper: float = PAPER_C_INF) -> None:
+    largest = float(_base_with_nll(resolved.suite)["params"].max())
+    c_inf = params.get("c_inf")
+    if c_inf is None:
+        c_inf = paper
+        if largest > paper / 2:
+            c_inf = float(f"{2 * largest:.2g}")
+            c_inf = c_inf if c_inf >= 2 * largest else float(f"{2.1 * largest:.2g}")
+            resolved.notes.append(f"c_inf: {c_inf:.3g} FLOPs, so that the largest checkpoint ({largest:.3g} "
+                                  f"parameters) affords one sample (the paper's {paper:.3g} affords none).")
+    elif c_inf < 2 * largest:
+        raise _fail(resolved.chapter, resolved.suite,
+                    f"c_inf = {c_inf:.3g} buys fewer than one sample for its largest checkpoint ({largest:.3g} "
+                    "parameters)", f"pass -p c_inf with at least {2 * largest:.3g}")
+    resolved.values["c_inf"] = float(c_inf)
+
+
+def _need_c_inf_forecast(resolved: Resolved, params: dict) -> None:
+    _need_c_inf(resolved, params, PAPER_C_INF_FORECAST)
+
+
+def _need_c_train(resolved: Resolved, params: dict) -> None:
+    """A budget at which base checkpoints of at least two sizes were trained."""
+    base = _base_with_nll(resolved.suite)
+    usable = [c for c in _budgets(base) if at_budget(base, c)["params"].nunique() >= 2]
+    c_train = params.get("c_train")
+    if c_train is None:
+        if not usable:
+            raise _fail(resolved.chapter, resolved.suite,
+                        "no training budget has base checkpoints of two or more sizes",
+                        "add checkpoints of different sizes trained with the same FLOPs (train_flops)")
+        paper = [c for c in usable if np.isclose(c, PAPER_C_TRAIN, rtol=BUDGET_RTOL)]
+        c_train = paper[0] if paper else usable[-1]
+        if not paper:
+            resolved.notes.append(f"c_train: {c_train:.3g} FLOPs, the suite's largest budget with two or more sizes "
+                                  f"(the paper's {PAPER_C_TRAIN:.3g} is not in it).")
+    elif not any(np.isclose(c, c_train, rtol=BUDGET_RTOL) for c in usable):
+        listed = ", ".join(f"{c:.3g}" for c in usable) or "none"
+        raise _fail(resolved.chapter, resolved.suite,
+                    f"it has no base checkpoints of two or more sizes at c_train = {c_train:.3g} FLOPs",
+                    f"pass -p c_train with one of its budgets that have ({listed})")
+    resolved.values["c_train"] = float(c_train)
+
+
+def _need_fit(resolved: Resolved, params: dict) -> None:
+    """Enough base checkpoints per task to fit a law with five or more parameters."""
+    base, answered = resolved.suite.base, _answered(resolved.suite)
+    for task in resolved.suite.tasks["task"]:
+        chosen = base[base["checkpoint"].isin(answered[task])]
+        shape = (len(chosen), chosen["params"].nunique(), len(_budgets(chosen)))
+        if shape[0] < MIN_FIT_CHECKPOINTS or shape[1] < MIN_FIT_SIZES or shape[2] < MIN_FIT_BUDGETS:
+            raise _fail(resolved.chapter, resolved.suite,
+                        f"task {task!r} has {shape[0]} base checkpoints of {shape[1]} sizes at {shape[2]} budgets, "
+                        f"too few to fit the laws", f"add checkpoints until each task has at least "
+                        f"{MIN_FIT_CHECKPOINTS}, of {MIN_FIT_SIZES} sizes at {MIN_FIT_BUDGETS} budgets")
+
+
+def _need_split(resolved: Resolved, params: dict) -> None:
+    """Which checkpoints the laws are fitted on and which they must predict."""
+    base = _base_with_nll(resolved.suite)
+    fit_source, held_out_source = params.get("fit_source"), params.get("held_out_source")
+    ratio = params.get("split_tokens_per_param")
+    tpp = base["tokens"] / base["params"]
+    sources = set(base["source"])
+    if ratio is None and (fit_source, held_out_source) != (None, None):
+        missing = [s for s in (fit_source, held_out_source) if s not in sources]
+        if missing:
+            raise _fail(resolved.chapter, resolved.suite, f"no base checkpoint has source {missing[0]!r} "
+                        f"(its sources: {', '.join(sorted(sources))})",
+                        "pass -p fit_source and -p held_out_source with two of them, or -p split_tokens_per_param")
+        fit_on, held_out = base["source"] == fit_source, base["source"] == held_out_source
+        how = f"fitted on the checkpoints with source {fit_source!r}, predicting those with source {held_out_source!r}"
+    else:
+        if ratio is None:
+            if set(PAPER_SPLIT) <= sources:
+                fit_on, held_out = base["source"] == PAPER_SPLIT[0], base["source"] == PAPER_SPLIT[1]
+                resolved.values.update(fit=base[fit_on], held_out=base[held_out],
+                                       split=f"fitted on the {fit_on.sum()} checkpoints with source "
+                                             f"{PAPER_SPLIT[0]!r}, predicting the {held_out.sum()} with source "
+                                             f"{PAPER_SPLIT[1]!r} (the paper's split)")
+                return
+            ratio = float(np.quantile(tpp, SPLIT_QUANTILE))
+            resolved.notes.append(f"split: fit at or below {ratio:.3g} tokens per parameter (the "
+                                  f"{SPLIT_QUANTILE:.0%} quantile of this suite) and predict above it, since the "
+                                  f"suite has no checkpoints with the paper's sources {PAPER_SPLIT}.")
+        fit_on, held_out = tpp <= ratio, tpp > ratio
+        how = f"fitted on the checkpoints at or below {ratio:.3g} tokens per parameter, predicting those above"
+    chosen = base[fit_on]
+    if len(chosen) < MIN_FIT_CHECKPOINTS or chosen["params"].nunique() < MIN_FIT_SIZES \
+            or len(_budgets(chosen)) < MIN_FIT_BUDGETS or not held_out.any():
+        raise _fail(resolved.chapter, resolved.suite,
+                    f"the split ({how}) leaves {len(chosen)} checkpoints to fit and {int(held_out.sum())} to predict",
+                    f"choose a split that leaves at least {MIN_FIT_CHECKPOINTS} checkpoints of {MIN_FIT_SIZES} sizes "
+                    f"at {MIN_FIT_BUDGETS} budgets to fit and one or more to predict")
+    resolved.values.update(fit=chosen, held_out=base[held_out], split=f"{how} ({len(chosen)} and "
+                                                                      f"{int(held_out.sum())} checkpoints)")
+
+
+def _need_post_trained(resolved: Resolved, params: dict) -> None:
+    """Post-trained checkpoints (stage ft or sft) and the tasks they were evaluated on."""
+    suite = resolved.suite
+    post = suite.checkpoints[suite.checkpoints["stage"] != "base"]
+    rows = suite.nll[suite.nll["checkpoint"].isin(post["checkpoint"])]
+    if rows.empty:
+        raise _fail(resolved.chapter, resolved.suite, "it has no post-trained checkpoints with NLLs",
+                    "add rows with stage 'ft' or 'sft' to checkpoints.csv, each naming its base_checkpoint, "
+                    "and their NLLs to nll.parquet")
+    stages = post.set_index("checkpoint")["stage"]
+    pairs = rows.assign(stage=rows["checkpoint"].map(stages))[["task", "stage"]].drop_duplicates()
+    resolved.values["post_trained"] = pairs.sort_values(["task", "stage"]).reset_index(drop=True)
+
+
+def _need_subset_tasks(resolved: Resolved, params: dict) -> None:
+    tasks = list(resolved.suite.tasks["task"])
+    given = params.get("subset_tasks")
+    if given is None:
+        chosen = tasks[:4]
+        resolved.notes.append(f"subset_tasks: the suite's first {len(chosen)} task(s), {', '.join(chosen)}.")
+    else:
+        chosen = [t.strip() for t in str(given).split(",") if t.strip()]
+        unknown = [t for t in chosen if t not in tasks]
+        if unknown or not chosen:
+            raise _fail(resolved.chapter, resolved.suite, f"it has no task {unknown[0] if unknown else '(none given)'!r}",
+                        f"pass -p subset_tasks with a comma-separated list of {', '.join(tasks)}")
+    resolved.values["subset_tasks"] = chosen
+
+
+@dataclass(frozen=True)
+class Need:
+    """One requirement: what a chapter needs, in words, and the check that resolves it."""
+
+    what: str
+    check: Callable[[Resolved, dict], None]
+
+
+NEEDS = {
+    "base": Need("base checkpoints with NLLs", _need_base),
+    "task": Need("the task named by `task` (default: lambada_openai if present, else the suite's first task)",
+                 _need_task),
+    "c_train": Need("base checkpoints of two or more sizes at `c_train` (default: the paper's 2.56e19 if present, "
+                    "else the suite's largest such budget)", _need_c_train),
+    "c_inf": Need("`c_inf` ≥ 2·N of the largest checkpoint, so each affords k ≥ 1 (default: the paper's 2e9, "
+                  "raised to 2·N of the largest checkpoint if that is larger)", _need_c_inf),
+    "c_inf_forecast": Need("`c_inf` ≥ 2·N of the largest checkpoint (default: the paper's 1.4e11, raised likewise)",
+                           _need_c_inf_forecast),
+    "fit": Need(f"per task, at least {MIN_FIT_CHECKPOINTS} base checkpoints of {MIN_FIT_SIZES} sizes at "
+                f"{MIN_FIT_BUDGETS} budgets (to fit the laws)", _need_fit),
+    "split": Need("a fit set and a held-out set: sources `fit_source`/`held_out_source` (the paper's porian/"
+                  "overtrained), or a split at `split_tokens_per_param` (default: the most overtrained quarter "
+                  "is held out)", _need_split),
+    "post_trained": Need("post-trained checkpoints (stage ft or sft) with NLLs on at least one task", _need_post_trained),
+    "subset_tasks": Need("the tasks named by `subset_tasks` (default: the suite's first four)", _need_subset_tasks),
+}
+
+CHAPTER_NEEDS: dict[str, list[str]] = {
+    "checkpoint_grid": ["base"],
+    "pass_at_k": ["base", "task", "c_train", "c_inf"],
+    "isoflop_profiles": ["base", "fit", "c_inf"],
+    "frontiers": ["base", "fit", "c_inf_forecast"],
+    "extrapolation": ["base", "fit", "split", "c_inf"],
+    "overtrained_vs_chinchilla": ["base", "c_train", "c_inf"],
+    "post_training": ["base", "post_trained", "fit", "c_train", "c_inf"],
+    "bring_your_own_data": ["base", "subset_tasks"],
+    "isoflop_per_task": ["base", "fit", "c_inf"],
+}
+
+
+def resolve(chapter: str, suite: Suite, **parameters: object) -> Resolved:
+    """The settings `chapter` runs with on `suite`, or a SuiteRequirementError naming what it lacks."""
+    if chapter not in CHAPTER_NEEDS:
+        raise KeyError(f"no requirements registered for chapter {chapter!r}; known: {', '.join(CHAPTER_NEEDS)}")
+    resolved = Resolved(chapter, suite, values=dict(parameters))
+    for name in CHAPTER_NEEDS[chapter]:
+        NEEDS[name].check(resolved, parameters)
+    return resolved
+
+
+def needs_table() -> pd.DataFrame:
+    """What each chapter requires of a suite, one row per chapter (for the book)."""
+    return pd.DataFrame([{"chapter": chapter, "needs": "; ".join(NEEDS[n].what for n in names)}
+                         for chapter, names in CHAPTER_NEEDS.items()])
+
+
+def comparability(suite: Suite, other: list[str] | None = None, **settings: tuple[float, float]) -> str:
+    """'' when a run matches the paper's setting (its 106-checkpoint grid, its eight tasks and
+    its budgets), else "not comparable: this run uses …" naming every difference. `settings`
+    maps a budget's name to (the value used, the paper's value); `other` lists further
+    differences the chapter knows of, in words."""
+    differences = []
+    paper_grid = pd.read_csv(PAPER_DATA / "figure8_grid.csv")
+    base = suite.base
+    paper_cells = {(round(float(c), -14), s) for c, s in zip(paper_grid["train_flops"], paper_grid["size_label"])}
+    if "size_label" not in base or {(round(float(c), -14), s) for c, s in
+                                    zip(base["train_flops"], base["size_label"])} != paper_cells:
+        differences.append(f"its own checkpoint grid ({len(base)} base checkpoints, not the paper's {len(paper_grid)})")
+    tasks = set(suite.tasks["task"])
+    if tasks != set(pd.read_csv(PAPER_DATA / "table1.csv")["task"]):
+        differences.append(f"tasks {', '.join(sorted(tasks))} (not the paper's eight)")
+    for name, (used, paper) in settings.items():
+        if not np.isclose(used, paper, rtol=BUDGET_RTOL):
+            differences.append(f"{name} = {used:.3g} (the paper's: {paper:.3g})")
+    differences += other or []
+    return "not comparable: this run uses " + "; ".join(differences) if differences else ""

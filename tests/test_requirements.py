@@ -1,0 +1,79 @@
+"""What chapters need of a suite: settings derived from it, one-sentence refusals, comparability."""
+
+from pathlib import Path
+
+import pytest
+
+from t2lib import load_suite
+from t2lib.requirements import CHAPTER_NEEDS, SuiteRequirementError, comparability, needs_table, resolve
+from user_suites import USER_SUITES, write_user_suite
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SPECS = {spec.name: spec for spec in USER_SUITES}
+
+
+@pytest.fixture(scope="module")
+def suites(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("req")
+    return {name: load_suite(write_user_suite(spec, root / name)) for name, spec in SPECS.items()}
+
+
+@pytest.fixture(scope="module")
+def default():
+    return load_suite(REPO_ROOT / "data" / "t2_suite")
+
+
+def test_the_paper_settings_are_kept_where_the_suite_has_them(default) -> None:
+    settings = resolve("pass_at_k", default, task=None, c_train=None, c_inf=None)
+    assert (settings["task"], settings["c_train"], settings["c_inf"]) == ("lambada_openai", 2.56e19, 2e9)
+    assert settings.notes == [] and settings.markdown() == ""
+    assert comparability(default, c_train=(2.56e19, 2.56e19), c_inf=(2e9, 2e9)) == ""
+
+
+def test_missing_paper_settings_are_derived_and_said(suites) -> None:
+    one_task = suites["one_task"]
+    settings = resolve("pass_at_k", one_task, task=None, c_train=None, c_inf=None)
+    assert settings["task"] == "my_benchmark" and settings["c_train"] == pytest.approx(6.4e17)
+    assert settings["c_inf"] == 2e9
+    assert any("c_train: 6.4e+17 FLOPs" in note for note in settings.notes)
+    large = resolve("overtrained_vs_chinchilla", suites["large_models"], c_train=None, c_inf=None)
+    assert large["c_inf"] >= 2 * 7e9 and "affords one sample" in large.markdown()
+
+
+def test_a_split_by_tokens_per_parameter_replaces_the_paper_sources(suites) -> None:
+    settings = resolve("extrapolation", suites["one_task"], c_inf=None, fit_source=None, held_out_source=None,
+                       split_tokens_per_param=None)
+    fitted, held_out = settings["fit"], settings["held_out"]
+    assert len(fitted) + len(held_out) == 20 and len(held_out) == 5
+    assert (held_out["tokens"] / held_out["params"]).min() > (fitted["tokens"] / fitted["params"]).max()
+    given = resolve("extrapolation", suites["one_task"], split_tokens_per_param=100.0)
+    assert (given["fit"]["tokens"] / given["fit"]["params"]).max() <= 100
+
+
+@pytest.mark.parametrize(("chapter", "suite", "parameters", "says"), [
+    ("post_training", "one_task", {}, "it has no post-trained checkpoints with NLLs; add rows with stage 'ft'"),
+    ("isoflop_profiles", "few_cells", {}, "task 'qa_alpha' has 6 base checkpoints of 3 sizes at 2 budgets"),
+    ("pass_at_k", "one_task", {"task": "lambada_openai"}, "it has no task 'lambada_openai'; pass -p task with"),
+    ("pass_at_k", "one_task", {"c_train": 1e20}, "no base checkpoints of two or more sizes at c_train = 1e+20"),
+    ("pass_at_k", "large_models", {"c_inf": 2e9}, "c_inf = 2e+09 buys fewer than one sample"),
+    ("extrapolation", "one_task", {"fit_source": "porian", "held_out_source": "overtrained"},
+     "no base checkpoint has source 'porian'"),
+])
+def test_a_lacking_suite_gets_one_sentence(chapter, suite, parameters, says, suites) -> None:
+    with pytest.raises(SuiteRequirementError) as raised:
+        resolve(chapter, suites[suite], **parameters)
+    message = str(raised.value)
+    assert message.startswith(f"The chapter '{chapter}' cannot run on the suite ") and says in message
+    assert message.endswith(".") and message.count(". ") == 0
+
+
+def test_user_suites_are_not_comparable_and_say_why(suites) -> None:
+    reason = comparability(suites["one_task"], c_inf=(1e10, 2e9))
+    assert reason.startswith("not comparable: this run uses its own checkpoint grid (20 base checkpoints")
+    assert "tasks my_benchmark (not the paper's eight)" in reason and "c_inf = 1e+10 (the paper's: 2e+09)" in reason
+
+
+def test_every_chapter_with_a_suite_has_its_needs_listed() -> None:
+    chapters = {p.stem for p in (REPO_ROOT / "chapters").glob("*.md")} - {"execution_statistics"}
+    assert set(CHAPTER_NEEDS) == chapters
+    assert list(needs_table()["chapter"]) == list(CHAPTER_NEEDS)
