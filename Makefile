@@ -23,7 +23,8 @@ STAGED_PAGES := $(PAGES:%=$(STAGE)/%)
 LIBRARY := $(shell find t2lib -name '*.py') pyproject.toml
 DATA := $(shell find data -type f 2>/dev/null)
 
-.PHONY: help setup book test chapter data checksums bench clean
+.PHONY: help setup book test chapter data checksums bench clean pretrain-setup pretrain pretrain-evaluate \
+  pretrain-suite test-pretrain
 
 help:
 	@echo "make book      set up .venv, execute every chapter, build the HTML book into $(HTML)"
@@ -33,6 +34,9 @@ help:
 	@echo "make data      regenerate the simulated suite data/t2_suite (deterministic) and data/SHA256SUMS"
 	@echo "make bench     time the paper's fitting recipe against the fast one"
 	@echo "make clean     remove everything built (keeps .venv)"
+	@echo "make test-pretrain   set up .venv-pretrain (torch, lm-eval) and test the miniature-suite pipeline"
+	@echo "make pretrain [BUDGET=110] [WORKERS=2]   train pending grid cells for BUDGET minutes (resumable)"
+	@echo "make pretrain-suite  evaluate finished cells with lm-evaluation-harness and write data/real/t2mini"
 
 setup: $(INSTALLED)
 
@@ -93,6 +97,33 @@ data: $(INSTALLED)
 
 checksums:
 	cd data && find . -type f ! -name SHA256SUMS -printf '%P\n' | LC_ALL=C sort | xargs sha256sum > SHA256SUMS
+
+# The pretraining extras live in their own venv: the book never needs torch or lm-eval.
+PRETRAIN_VENV := .venv-pretrain
+PRETRAIN_PY := $(PRETRAIN_VENV)/bin/python
+PRETRAIN_INSTALLED := $(PRETRAIN_VENV)/.installed
+BUDGET ?= 110
+WORKERS ?= 2
+
+$(PRETRAIN_INSTALLED): requirements-pretrain.txt pyproject.toml
+	test -x $(PRETRAIN_PY) || $(PYTHON) -m venv $(PRETRAIN_VENV)
+	$(PRETRAIN_PY) -m pip install --quiet --disable-pip-version-check -r requirements-pretrain.txt
+	$(PRETRAIN_PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $@
+
+pretrain-setup: $(PRETRAIN_INSTALLED)
+
+# One thread per process; WORKERS processes. Rerunning continues where the last run stopped.
+pretrain: $(PRETRAIN_INSTALLED)
+	OMP_NUM_THREADS=1 $(PRETRAIN_PY) -m pretrain.grid run --budget-minutes $(BUDGET) --workers $(WORKERS)
+
+pretrain-suite: $(PRETRAIN_INSTALLED)
+	OMP_NUM_THREADS=1 $(PRETRAIN_PY) -m pretrain.suite evaluate
+	$(PRETRAIN_PY) -m pretrain.suite build
+	$(MAKE) checksums
+
+test-pretrain: $(PRETRAIN_INSTALLED)
+	OMP_NUM_THREADS=1 $(PRETRAIN_PY) -m pytest tests_pretrain || { rc=$$?; [ $$rc -ne 5 ] || echo "make test-pretrain: pytest collected no tests" >&2; exit $$rc; }
 
 bench: $(INSTALLED)
 	$(PY) -m t2lib.bench

@@ -9,7 +9,8 @@ of a model into one folder, so the date_id is what pairs them).
 
 For each question the gold continuation's log-likelihood is read from `filtered_resps`:
 the gold choice's entry for multiple-choice tasks (arc_easy, sciq, openbookqa), the only
-entry for loglikelihood tasks (lambada_openai); nll = −loglik. See shared/formats.
+entry for loglikelihood tasks (lambada_openai, and the four t2mini_* tasks of the book's
+miniature suite); nll = −loglik. See shared/formats.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ import pandas as pd
 from t2lib.suite import STAGES, write_suite
 
 SUPPORTED_TASKS = {"arc_easy": "multiple_choice", "sciq": "multiple_choice", "openbookqa": "multiple_choice",
-                   "lambada_openai": "loglikelihood"}
+                   "lambada_openai": "loglikelihood",
+                   # the book's miniature suite (pretrain/harness.py): local loglikelihood tasks
+                   "t2mini_knowledge": "loglikelihood", "t2mini_arithmetic": "loglikelihood",
+                   "t2mini_causal": "loglikelihood", "t2mini_spatial": "loglikelihood"}
 MAPPING_COLUMNS = ["run", "checkpoint", "params", "tokens"]
 
 

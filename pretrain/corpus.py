@@ -1,0 +1,238 @@
+"""The procedurally generated corpus and the four test tasks of the book's miniature suite.
+
+Everything is a pure function of a seed: the word-level vocabulary (`VOCAB_VERSION`), the world
+(which facts are true), the training stream (sequence i depends only on (seed, i)) and the test
+questions. Four task families mirror the paper's synthetic tasks, each with single-token answers:
+
+- knowledge (Simple Knowledge): 4,096 two-token people × 4 relations, each with one of 64 values.
+  The training stream states facts with Zipf(1.1) frequencies over people; test questions are
+  1,000 facts drawn log-uniformly over frequency rank. Difficulty: the person's frequency rank.
+- arithmetic (Simple Reasoning): chains of 1-3 additions/subtractions on 0-29 with every
+  intermediate in range ("4 plus 7 minus 2 equals" → 9). Difficulty: the number of operations.
+- causal (Commonsense Causal): 2-6 rules given in context ("if rain then flood ."), one of whose
+  causes then happens ("storm so" → the effect of storm). Difficulty: the number of rules.
+- spatial (Spatial Reasoning): a fixed world puts each of 64 pieces of furniture in one of 8 rooms
+  (stated in training with Zipf frequencies); a question places 1-3 objects on furniture in
+  context and asks one object's room ("the obj3 is on the furn7 . the obj3 is in the" → the
+  room of furn7): one hop in context, one from memory. Difficulty: the furniture's frequency rank.
+
+Test instances of the three generated families are kept out of the training stream by a hash
+split: an instance whose prompt hashes to 0 modulo `HOLDOUT_MODULUS` is a test instance, and the
+training generator never emits one as a document (a test prompt may still occur inside a longer
+training document, e.g. as the last rules of a causal instance with more rules, with its own
+answer there). Knowledge facts are, by design, in the training stream (the
+task is recall); what is held out there is nothing, and the README says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+VOCAB_VERSION = "t2mini-vocab-1"
+CONTEXT = 128
+HOLDOUT_MODULUS = 16
+TASKS = ("knowledge", "arithmetic", "causal", "spatial")
+DISPLAY_NAMES = {"knowledge": "Simple Knowledge (mini)", "arithmetic": "Simple Reasoning (mini)",
+                 "causal": "Commonsense Causal (mini)", "spatial": "Spatial Reasoning (mini)"}
+QUESTIONS_PER_TASK = 1000
+# The mixture of the training stream: the share of documents of each kind.
+MIXTURE = {"knowledge": 0.4, "arithmetic": 0.2, "causal": 0.2, "spatial_world": 0.1, "spatial": 0.1}
+ZIPF_EXPONENT = 1.1
+N_FIRST, N_LAST, N_RELATIONS, N_VALUES = 64, 64, 4, 64
+MAX_NUMBER = 29
+N_EVENTS, N_ROOMS, N_FURNITURE, N_OBJECTS = 48, 8, 64, 32
+
+SPECIAL = ["<pad>", "<eos>", "<unk>"]
+FUNCTION_WORDS = [".", "the", "is", "in", "on", "if", "then", "so", "plus", "minus", "equals"]
+RELATIONS = ["lives_in", "works_as", "likes", "owns"]
+
+
+def _words(prefix: str, count: int) -> list[str]:
+    return [f"{prefix}{i}" for i in range(count)]
+
+
+def vocabulary() -> list[str]:
+    """The versioned word list; a token's id is its position."""
+    return (SPECIAL + FUNCTION_WORDS + RELATIONS + _words("fn", N_FIRST) + _words("ln", N_LAST)
+            + _words("val", N_VALUES) + [str(i) for i in range(MAX_NUMBER + 1)] + _words("ev", N_EVENTS)
+            + _words("room", N_ROOMS) + _words("furn", N_FURNITURE) + _words("obj", N_OBJECTS))
+
+
+@dataclass(frozen=True)
+class Question:
+    """One test question: its prompt words, the gold answer word, and its difficulty."""
+
+    task: str
+    prompt: tuple[str, ...]
+    answer: str
+    difficulty: float
+    answer_set: int  # size of the answer's word class (chance NLL = ln of it)
+
+
+def _zipf_cdf(n: int) -> np.ndarray:
+    """The cumulative Zipf(ZIPF_EXPONENT) distribution over ranks 0..n-1."""
+    weights = 1.0 / np.arange(1, n + 1) ** ZIPF_EXPONENT
+    return np.cumsum(weights / weights.sum())
+
+
+def _draw_rank(rng: np.random.Generator, cdf: np.ndarray) -> int:
+    return min(int(np.searchsorted(cdf, rng.random(), side="right")), len(cdf) - 1)
+
+
+def _is_test_instance(words: tuple[str, ...]) -> bool:
+    digest = hashlib.sha256(" ".join(words).encode()).digest()
+    return int.from_bytes(digest[:4], "little") % HOLDOUT_MODULUS == 0
+
+
+class World:
+    """The facts that are true in this corpus, drawn from `seed`."""
+
+    def __init__(self, seed: int = 0) -> None:
+        rng = np.random.default_rng([seed, 0])
+        self.seed = seed
+        n_people = N_FIRST * N_LAST
+        # people in frequency-rank order: rank r is person order[r]
+        self.people = [(f"fn{i // N_LAST}", f"ln{i % N_LAST}") for i in rng.permutation(n_people)]
+        self.facts = rng.integers(0, N_VALUES, size=(n_people, N_RELATIONS))
+        self.person_cdf = _zipf_cdf(n_people)
+        self.furniture_room = rng.integers(0, N_ROOMS, size=N_FURNITURE)
+        self.furniture_cdf = _zipf_cdf(N_FURNITURE)
+
+    # --- documents, as word tuples ending in "." -------------------------------------------
+    def knowledge_fact(self, rank: int, relation: int) -> tuple[tuple[str, ...], str]:
+        first, last = self.people[rank]
+        return (first, last, RELATIONS[relation]), f"val{self.facts[rank, relation]}"
+
+    def spatial_world_fact(self, furniture: int) -> tuple[str, ...]:
+        return ("the", f"furn{furniture}", "is", "in", "the", f"room{self.furniture_room[furniture]}", ".")
+
+    def spatial_instance(self, rng: np.random.Generator) -> tuple[tuple[str, ...], str, int]:
+        """1-3 objects placed on furniture in context; the question asks one object's room."""
+        placed = int(rng.integers(1, 4))
+        things = rng.choice(N_OBJECTS, size=placed, replace=False)
+        furniture = [_draw_rank(rng, self.furniture_cdf) for _ in range(placed)]
+        words: list[str] = []
+        for thing, item in zip(things, furniture):
+            words += ["the", f"obj{thing}", "is", "on", "the", f"furn{item}", "."]
+        asked = int(rng.integers(placed))
+        prompt = tuple(words + ["the", f"obj{things[asked]}", "is", "in", "the"])
+        return prompt, f"room{self.furniture_room[furniture[asked]]}", furniture[asked]
+
+
+def arithmetic_instance(rng: np.random.Generator, operations: int) -> tuple[tuple[str, ...], str]:
+    """A chain of additions/subtractions with every intermediate in 0..MAX_NUMBER."""
+    value = int(rng.integers(0, MAX_NUMBER + 1))
+    words = [str(value)]
+    for _ in range(operations):
+        if rng.random() < 0.5 and value < MAX_NUMBER:
+            operand = int(rng.integers(1, MAX_NUMBER - value + 1))
+            value += operand
+            words += ["plus", str(operand)]
+        elif value > 0:
+            operand = int(rng.integers(1, value + 1))
+            value -= operand
+            words += ["minus", str(operand)]
+        else:
+            operand = int(rng.integers(1, MAX_NUMBER + 1))
+            value += operand
+            words += ["plus", str(operand)]
+    return tuple(words + ["equals"]), str(value)
+
+
+def causal_instance(rng: np.random.Generator, rules: int) -> tuple[tuple[str, ...], str]:
+    """`rules` in-context rules over distinct events, then one cause happens: its effect follows."""
+    events = rng.choice(N_EVENTS, size=2 * rules, replace=False)
+    words: list[str] = []
+    for i in range(rules):
+        words += ["if", f"ev{events[2 * i]}", "then", f"ev{events[2 * i + 1]}", "."]
+    chosen = int(rng.integers(rules))
+    return tuple(words + [f"ev{events[2 * chosen]}", "so"]), f"ev{events[2 * chosen + 1]}"
+
+
+class Corpus:
+    """The training stream and the test questions of one world; all pure functions of the seed."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+        self.world = World(seed)
+        self.words = vocabulary()
+        self.ids = {word: i for i, word in enumerate(self.words)}
+        self.kinds = list(MIXTURE)
+        self.kind_cdf = np.cumsum(list(MIXTURE.values()))
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.words)
+
+    def encode(self, words: tuple[str, ...] | list[str]) -> list[int]:
+        return [self.ids[w] for w in words]
+
+    def _document(self, kind: str, rng: np.random.Generator) -> tuple[str, ...]:
+        world = self.world
+        while True:
+            if kind == "knowledge":
+                rank = _draw_rank(rng, world.person_cdf)
+                prompt, answer = world.knowledge_fact(rank, int(rng.integers(N_RELATIONS)))
+                return prompt + (answer, ".")
+            if kind == "spatial_world":
+                return world.spatial_world_fact(_draw_rank(rng, world.furniture_cdf))
+            if kind == "arithmetic":
+                prompt, answer = arithmetic_instance(rng, int(rng.integers(1, 4)))
+            elif kind == "causal":
+                prompt, answer = causal_instance(rng, int(rng.integers(2, 7)))
+            else:
+                prompt, answer, _ = world.spatial_instance(rng)
+            document = prompt + (answer, ".")
+            if not _is_test_instance(prompt):
+                return document
+
+    def sequence(self, index: int) -> np.ndarray:
+        """Training sequence `index` (CONTEXT + 1 token ids): documents packed end to end."""
+        rng = np.random.default_rng([self.seed, 1, index])
+        tokens: list[int] = []
+        while len(tokens) < CONTEXT + 1:
+            kind = self.kinds[_draw_rank(rng, self.kind_cdf)]
+            tokens += self.encode(self._document(kind, rng)) + [self.ids["<eos>"]]
+        return np.array(tokens[: CONTEXT + 1], dtype=np.int64)
+
+    def batch(self, step: int, batch_size: int) -> np.ndarray:
+        """The batch of training step `step`: sequences step·B … step·B + B − 1."""
+        return np.stack([self.sequence(step * batch_size + i) for i in range(batch_size)])
+
+    @cached_property
+    def questions(self) -> dict[str, list[Question]]:
+        """QUESTIONS_PER_TASK test questions per task, fixed by the seed."""
+        return {task: self._questions(task) for task in TASKS}
+
+    def _questions(self, task: str) -> list[Question]:
+        rng = np.random.default_rng([self.seed, 2, TASKS.index(task)])
+        world, found, seen = self.world, [], set()
+        while len(found) < QUESTIONS_PER_TASK:
+            if task == "knowledge":
+                rank = int(np.exp(rng.uniform(0, np.log(len(world.people))))) - 1
+                relation = int(rng.integers(N_RELATIONS))
+                if (rank, relation) in seen:
+                    continue
+                seen.add((rank, relation))
+                prompt, answer = world.knowledge_fact(rank, relation)
+                found.append(Question(task, prompt, answer, float(rank + 1), N_VALUES))
+                continue
+            if task == "arithmetic":
+                depth = int(rng.integers(1, 4))
+                prompt, answer = arithmetic_instance(rng, depth)
+                question = Question(task, prompt, answer, float(depth), MAX_NUMBER + 1)
+            elif task == "causal":
+                rules = int(rng.integers(2, 7))
+                prompt, answer = causal_instance(rng, rules)
+                question = Question(task, prompt, answer, float(rules), N_EVENTS)
+            else:
+                prompt, answer, furniture = world.spatial_instance(rng)
+                question = Question(task, prompt, answer, float(furniture + 1), N_ROOMS)
+            if _is_test_instance(prompt) and prompt not in seen:
+                seen.add(prompt)
+                found.append(question)
+        return found

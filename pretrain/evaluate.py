@@ -1,0 +1,47 @@
+"""Gold-answer NLLs of the test questions, computed directly with the model (the pilot and the
+reproducibility check use it; the suite itself is evaluated through lm-evaluation-harness)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.nn import functional as F
+
+from pretrain.corpus import Corpus, Question
+from pretrain.model import TinyLM
+
+
+def answer_nll(model: TinyLM, corpus: Corpus, questions: list[Question], device: str = "cpu",
+               batch_size: int = 256) -> np.ndarray:
+    """−log p(answer | <eos> prompt) in nats for each question (answers are single tokens)."""
+    nll = np.empty(len(questions))
+    eos = corpus.ids["<eos>"]
+    with torch.no_grad():
+        for start in range(0, len(questions), batch_size):
+            chunk = questions[start:start + batch_size]
+            prompts = [[eos] + corpus.encode(q.prompt) for q in chunk]
+            width = max(len(p) for p in prompts)
+            ids = torch.full((len(chunk), width), corpus.ids["<pad>"], dtype=torch.long)
+            for row, prompt in enumerate(prompts):  # left-pad is unsafe with learned positions: right-pad
+                ids[row, : len(prompt)] = torch.tensor(prompt)
+            logits = model(ids.to(device))
+            last = torch.tensor([len(p) - 1 for p in prompts], device=device)
+            log_probs = F.log_softmax(logits[torch.arange(len(chunk), device=device), last].double(), dim=-1)
+            gold = torch.tensor([corpus.ids[q.answer] for q in chunk], device=device)
+            nll[start:start + len(chunk)] = (-log_probs[torch.arange(len(chunk), device=device), gold]).cpu().numpy()
+    return nll
+
+
+def task_report(model: TinyLM, corpus: Corpus, device: str = "cpu") -> pd.DataFrame:
+    """Per task: mean NLL, chance NLL (uniform over the answer's word class), pass@1 and the
+    Spearman correlation between NLL and recorded difficulty."""
+    rows = []
+    for task, questions in corpus.questions.items():
+        nll = answer_nll(model, corpus, questions, device)
+        difficulty = np.array([q.difficulty for q in questions])
+        rank_correlation = pd.Series(nll).corr(pd.Series(difficulty), method="spearman")
+        rows.append({"task": task, "mean_nll": nll.mean(), "chance_nll": float(np.mean([np.log(q.answer_set)
+                                                                                          for q in questions])),
+                     "pass_at_1": float(np.exp(-nll).mean()), "spearman_nll_difficulty": rank_correlation})
+    return pd.DataFrame(rows)

@@ -1,0 +1,59 @@
+"""The pilot: train a few models at the grid's smallest and a larger budget and report, per task,
+the mean gold-answer NLL against chance, so that only task designs that learn are shipped.
+
+    python -m pretrain.pilot --out pilot/ [--workers 2]
+
+Writes pilot.csv (one row per model and task) to --out; the suite's README reports it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+
+from pretrain.corpus import Corpus
+from pretrain.evaluate import task_report
+from pretrain.train import RunSpec, load_model, train
+
+# (name, width, depth, heads, training FLOPs, learning rate); D = C/(6N) with N counted by the model.
+PILOT = [
+    ("lr-3e-3", 32, 2, 4, 5e11, 3e-3), ("lr-1e-2", 32, 2, 4, 5e11, 1e-2), ("lr-3e-2", 32, 2, 4, 5e11, 3e-2),
+    ("small-183K", 64, 3, 4, 5e11, 1e-2), ("mid-42K", 32, 2, 4, 8e12, 1e-2), ("mid-183K", 64, 3, 4, 8e12, 1e-2),
+    ("mid-860K", 128, 4, 4, 8e12, 1e-2),
+]
+
+
+def spec_for(name: str, width: int, depth: int, heads: int, flops: float, lr: float) -> RunSpec:
+    from pretrain.model import TinyLM
+
+    probe = RunSpec(name, width, depth, heads, tokens=1, lr=lr)
+    params = sum(p.numel() for p in TinyLM(probe.shape(Corpus(0).vocab_size)).parameters())
+    return RunSpec(name, width, depth, heads, tokens=int(flops / (6 * params)), lr=lr)
+
+
+def run_one(args: tuple[RunSpec, Path]) -> pd.DataFrame:
+    spec, out = args
+    result = train(spec, out / spec.name)
+    report = task_report(load_model(out / spec.name), Corpus(spec.corpus_seed))
+    return report.assign(run=spec.name, params=result["params"], tokens=spec.tokens, lr=spec.lr,
+                         flops=6.0 * result["params"] * spec.tokens, validation_loss=result["validation_loss"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    specs = [spec_for(*row) for row in PILOT]
+    with ProcessPoolExecutor(args.workers) as pool:
+        frames = list(pool.map(run_one, [(spec, args.out) for spec in specs]))
+    table = pd.concat(frames, ignore_index=True)
+    table.to_csv(args.out / "pilot.csv", index=False, float_format="%.6g")
+    print(table.to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()

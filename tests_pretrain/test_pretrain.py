@@ -1,0 +1,71 @@
+"""The miniature-suite pipeline on a 20K-parameter model for a few dozen steps (CI never trains
+a real grid cell): the corpus is a pure function of its seed and keeps test questions out of
+the training stream; training is deterministic and a resumed run equals an uninterrupted one."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from pretrain.corpus import CONTEXT, QUESTIONS_PER_TASK, TASKS, Corpus, _is_test_instance
+from pretrain.evaluate import answer_nll
+from pretrain.model import count_parameters
+from pretrain.train import RunSpec, load_model, train
+
+SPEC = RunSpec("tiny", width=24, depth=1, heads=2, tokens=40 * 8 * CONTEXT, lr=1e-2, batch_size=8)
+
+
+@pytest.fixture(scope="module")
+def corpus() -> Corpus:
+    return Corpus(0)
+
+
+def test_the_stream_is_a_pure_function_of_seed_and_position(corpus: Corpus) -> None:
+    assert np.array_equal(corpus.sequence(12345), Corpus(0).sequence(12345))
+    assert not np.array_equal(corpus.sequence(12345), Corpus(1).sequence(12345))
+    assert corpus.batch(3, 4).shape == (4, CONTEXT + 1)
+    assert np.array_equal(corpus.batch(3, 4)[1], corpus.sequence(13))
+
+
+def test_each_task_has_its_questions_and_none_is_in_the_training_stream(corpus: Corpus) -> None:
+    questions = corpus.questions
+    assert set(questions) == set(TASKS)
+    for task, items in questions.items():
+        assert len(items) == QUESTIONS_PER_TASK
+        assert len({q.prompt for q in items}) == QUESTIONS_PER_TASK, task
+        if task != "knowledge":  # recall needs its facts in training; the others are held out by hash
+            assert all(_is_test_instance(q.prompt) for q in items)
+    # a question is a document: it follows <eos>, as in evaluation (a sequence starts a document too)
+    stream = " ".join("<eos> " + " ".join(corpus.words[i] for i in corpus.sequence(i)) for i in range(2000))
+    assert stream.count("<eos> ") > 20_000
+    held_out = ["<eos> " + " ".join(q.prompt) + " " for task in TASKS[1:] for q in questions[task]]
+    assert not any(prompt in stream for prompt in held_out)
+
+
+def test_training_is_deterministic_and_resumes_exactly(tmp_path: Path) -> None:
+    first = train(SPEC, tmp_path / "a")
+    again = train(SPEC, tmp_path / "b")
+    assert train(SPEC, tmp_path / "c", stop_after_steps=17) is None  # interrupted, state saved
+    resumed = train(SPEC, tmp_path / "c")
+    assert first["params"] == count_parameters(load_model(tmp_path / "a")) and first["params"] < 25_000
+    for other in (tmp_path / "b", tmp_path / "c"):
+        for (name, x), (_, y) in zip(load_model(tmp_path / "a").state_dict().items(),
+                                     load_model(other).state_dict().items()):
+            assert torch.equal(x, y), (other, name)
+    assert first["final_train_loss"] == again["final_train_loss"] == resumed["final_train_loss"]
+    assert first["final_train_loss"] < np.log(Corpus(0).vocab_size)  # it learned something
+    assert (tmp_path / "a" / "curve.csv").read_text() == (tmp_path / "c" / "curve.csv").read_text()
+
+
+def test_a_state_saved_for_another_spec_is_refused(tmp_path: Path) -> None:
+    train(SPEC, tmp_path / "run", stop_after_steps=3)
+    with pytest.raises(ValueError, match="saved for"):
+        train(RunSpec("tiny", 24, 1, 2, SPEC.tokens, lr=3e-3, batch_size=8), tmp_path / "run")
+
+
+def test_answer_nlls_are_finite_and_rank_questions(tmp_path: Path, corpus: Corpus) -> None:
+    train(SPEC, tmp_path / "run")
+    questions = corpus.questions["arithmetic"][:50]
+    nll = answer_nll(load_model(tmp_path / "run"), corpus, questions)
+    assert nll.shape == (50,) and np.isfinite(nll).all() and (nll > 0).all()
