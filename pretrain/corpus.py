@@ -9,8 +9,8 @@ questions. Four task families mirror the paper's synthetic tasks, each with sing
   1,000 facts drawn log-uniformly over frequency rank. Difficulty: the person's frequency rank.
 - arithmetic (Simple Reasoning): chains of 1-3 additions/subtractions on 0-29 with every
   intermediate in range ("4 plus 7 minus 2 equals" → 9). Difficulty: the number of operations.
-- causal (Commonsense Causal): 2-6 rules given in context ("if rain then flood ."), one of whose
-  causes then happens ("storm so" → the effect of storm). Difficulty: the number of rules.
+- causal (Commonsense Causal): 1-4 rules given in context ("if ev3 then ev9 ."), one of whose
+  causes then happens ("ev3 so" → ev9). Difficulty: the number of rules.
 - spatial (Spatial Reasoning): a fixed world puts each of 64 pieces of furniture in one of 8 rooms
   (stated in training with Zipf frequencies); a question places 1-3 objects on furniture in
   context and asks one object's room ("the obj3 is on the furn7 . the obj3 is in the" → the
@@ -40,7 +40,11 @@ DISPLAY_NAMES = {"knowledge": "Simple Knowledge (mini)", "arithmetic": "Simple R
                  "causal": "Commonsense Causal (mini)", "spatial": "Spatial Reasoning (mini)"}
 QUESTIONS_PER_TASK = 1000
 # The mixture of the training stream: the share of documents of each kind.
-MIXTURE = {"knowledge": 0.4, "arithmetic": 0.2, "causal": 0.2, "spatial_world": 0.1, "spatial": 0.1}
+MIXTURE = {"knowledge": 0.35, "arithmetic": 0.25, "causal": 0.2, "spatial_world": 0.1, "spatial": 0.1}
+# Training draws short arithmetic chains and few causal rules more often (a curriculum in the
+# mixture: pilot 1 left depth-3 chains and 5-6 rules at chance for every model it trained).
+ARITHMETIC_DEPTHS = {1: 0.5, 2: 0.3, 3: 0.2}
+CAUSAL_RULES = (1, 4)
 ZIPF_EXPONENT = 1.1
 N_FIRST, N_LAST, N_RELATIONS, N_VALUES = 64, 64, 4, 64
 MAX_NUMBER = 29
@@ -181,9 +185,10 @@ class Corpus:
             if kind == "spatial_world":
                 return world.spatial_world_fact(_draw_rank(rng, world.furniture_cdf))
             if kind == "arithmetic":
-                prompt, answer = arithmetic_instance(rng, int(rng.integers(1, 4)))
+                depth = 1 + _draw_rank(rng, np.cumsum(list(ARITHMETIC_DEPTHS.values())))
+                prompt, answer = arithmetic_instance(rng, depth)
             elif kind == "causal":
-                prompt, answer = causal_instance(rng, int(rng.integers(2, 7)))
+                prompt, answer = causal_instance(rng, int(rng.integers(CAUSAL_RULES[0], CAUSAL_RULES[1] + 1)))
             else:
                 prompt, answer, _ = world.spatial_instance(rng)
             document = prompt + (answer, ".")
@@ -226,7 +231,7 @@ class Corpus:
                 prompt, answer = arithmetic_instance(rng, depth)
                 question = Question(task, prompt, answer, float(depth), MAX_NUMBER + 1)
             elif task == "causal":
-                rules = int(rng.integers(2, 7))
+                rules = int(rng.integers(CAUSAL_RULES[0], CAUSAL_RULES[1] + 1))
                 prompt, answer = causal_instance(rng, rules)
                 question = Question(task, prompt, answer, float(rules), N_EVENTS)
             else:
