@@ -8,20 +8,25 @@ questions. Four task families mirror the paper's synthetic tasks, each with sing
   The training stream states facts with Zipf(1.1) frequencies over people; test questions are
   1,000 facts drawn log-uniformly over frequency rank. Difficulty: the person's frequency rank.
 - arithmetic (Simple Reasoning): chains of 1-3 additions/subtractions on 0-29 with every
-  intermediate in range ("4 plus 7 minus 2 equals" → 9). Difficulty: the number of operations.
-- causal (Commonsense Causal): 1-4 rules given in context ("if ev3 then ev9 ."), one of whose
-  causes then happens ("ev3 so" → ev9). Difficulty: the number of rules.
+  intermediate in range ("4 plus 7 minus 2 equals" → 9), drawn from the training distribution
+  (half of them one operation). Difficulty: the number of operations.
+- causal (Commonsense Causal): a fixed world gives each of 1,024 two-event causes one effect among
+  48 events, stated in training with Zipf frequencies ("if ev3 ev17 then ev9 ."); a question
+  repeats 1-4 true rules in context and then one of their causes happens ("ev3 ev17 so" → ev9):
+  the answer can be read from the context or recalled from memory. Difficulty: the cause's
+  frequency rank.
 - spatial (Spatial Reasoning): a fixed world puts each of 64 pieces of furniture in one of 8 rooms
   (stated in training with Zipf frequencies); a question places 1-3 objects on furniture in
   context and asks one object's room ("the obj3 is on the furn7 . the obj3 is in the" → the
   room of furn7): one hop in context, one from memory. Difficulty: the furniture's frequency rank.
 
-Test instances of the three generated families are kept out of the training stream by a hash
-split: an instance whose prompt hashes to 0 modulo `HOLDOUT_MODULUS` is a test instance, and the
-training generator never emits one as a document (a test prompt may still occur inside a longer
-training document, e.g. as the last rules of a causal instance with more rules, with its own
-answer there). Knowledge facts are, by design, in the training stream (the
-task is recall); what is held out there is nothing, and the README says so.
+Test instances of causal and spatial are kept out of the training stream by a hash split: an
+instance whose prompt hashes to 0 modulo `HOLDOUT_MODULUS` is a test instance, and the training
+generator never emits one as a document (a test prompt may still occur inside a longer training
+document, e.g. as the last rules of a causal instance with more rules). Knowledge facts and
+arithmetic chains are, by design, drawn from what the training stream contains: recall, and
+computation on chains of which the one-operation ones are all seen (there are ~10⁵ longer ones).
+Design history and the pilots that chose it: pretrain/PILOT.md.
 """
 
 from __future__ import annotations
@@ -40,15 +45,16 @@ DISPLAY_NAMES = {"knowledge": "Simple Knowledge (mini)", "arithmetic": "Simple R
                  "causal": "Commonsense Causal (mini)", "spatial": "Spatial Reasoning (mini)"}
 QUESTIONS_PER_TASK = 1000
 # The mixture of the training stream: the share of documents of each kind.
-MIXTURE = {"knowledge": 0.35, "arithmetic": 0.25, "causal": 0.2, "spatial_world": 0.1, "spatial": 0.1}
-# Training draws short arithmetic chains and few causal rules more often (a curriculum in the
-# mixture: pilot 1 left depth-3 chains and 5-6 rules at chance for every model it trained).
+MIXTURE = {"knowledge": 0.35, "arithmetic": 0.2, "causal_world": 0.1, "causal": 0.15, "spatial_world": 0.1,
+           "spatial": 0.1}
+# Short arithmetic chains are drawn more often (pilot 1 left depth-3 chains at chance).
 ARITHMETIC_DEPTHS = {1: 0.5, 2: 0.3, 3: 0.2}
 CAUSAL_RULES = (1, 4)
+HELD_OUT = ("causal", "spatial")
 ZIPF_EXPONENT = 1.1
 N_FIRST, N_LAST, N_RELATIONS, N_VALUES = 64, 64, 4, 64
 MAX_NUMBER = 29
-N_EVENTS, N_ROOMS, N_FURNITURE, N_OBJECTS = 48, 8, 64, 32
+N_EVENTS, N_CAUSES, N_ROOMS, N_FURNITURE, N_OBJECTS = 48, 1024, 8, 64, 32
 
 SPECIAL = ["<pad>", "<eos>", "<unk>"]
 FUNCTION_WORDS = [".", "the", "is", "in", "on", "if", "then", "so", "plus", "minus", "equals"]
@@ -105,11 +111,30 @@ class World:
         self.person_cdf = _zipf_cdf(n_people)
         self.furniture_room = rng.integers(0, N_ROOMS, size=N_FURNITURE)
         self.furniture_cdf = _zipf_cdf(N_FURNITURE)
+        # two-event causes in frequency-rank order, each with one effect
+        pairs = rng.permutation(N_EVENTS * N_EVENTS)[:N_CAUSES]
+        self.causes = [(f"ev{p // N_EVENTS}", f"ev{p % N_EVENTS}") for p in pairs]
+        self.effect = rng.integers(0, N_EVENTS, size=N_CAUSES)
+        self.cause_cdf = _zipf_cdf(N_CAUSES)
 
     # --- documents, as word tuples ending in "." -------------------------------------------
     def knowledge_fact(self, rank: int, relation: int) -> tuple[tuple[str, ...], str]:
         first, last = self.people[rank]
         return (first, last, RELATIONS[relation]), f"val{self.facts[rank, relation]}"
+
+    def causal_rule(self, rank: int) -> tuple[str, ...]:
+        return ("if", *self.causes[rank], "then", f"ev{self.effect[rank]}", ".")
+
+    def causal_instance(self, rng: np.random.Generator, rules: int) -> tuple[tuple[str, ...], str, int]:
+        """`rules` true rules of distinct causes in context, then one of the causes happens."""
+        ranks: list[int] = []
+        while len(ranks) < rules:
+            rank = _draw_rank(rng, self.cause_cdf)
+            if rank not in ranks:
+                ranks.append(rank)
+        words = [word for rank in ranks for word in self.causal_rule(rank)]
+        asked = ranks[int(rng.integers(rules))]
+        return tuple(words + [*self.causes[asked], "so"]), f"ev{self.effect[asked]}", asked
 
     def spatial_world_fact(self, furniture: int) -> tuple[str, ...]:
         return ("the", f"furn{furniture}", "is", "in", "the", f"room{self.furniture_room[furniture]}", ".")
@@ -147,14 +172,12 @@ def arithmetic_instance(rng: np.random.Generator, operations: int) -> tuple[tupl
     return tuple(words + ["equals"]), str(value)
 
 
-def causal_instance(rng: np.random.Generator, rules: int) -> tuple[tuple[str, ...], str]:
-    """`rules` in-context rules over distinct events, then one cause happens: its effect follows."""
-    events = rng.choice(N_EVENTS, size=2 * rules, replace=False)
-    words: list[str] = []
-    for i in range(rules):
-        words += ["if", f"ev{events[2 * i]}", "then", f"ev{events[2 * i + 1]}", "."]
-    chosen = int(rng.integers(rules))
-    return tuple(words + [f"ev{events[2 * chosen]}", "so"]), f"ev{events[2 * chosen + 1]}"
+def _arithmetic_depth(rng: np.random.Generator) -> int:
+    return 1 + _draw_rank(rng, np.cumsum(list(ARITHMETIC_DEPTHS.values())))
+
+
+def _causal_rules(rng: np.random.Generator) -> int:
+    return int(rng.integers(CAUSAL_RULES[0], CAUSAL_RULES[1] + 1))
 
 
 class Corpus:
@@ -184,11 +207,13 @@ class Corpus:
                 return prompt + (answer, ".")
             if kind == "spatial_world":
                 return world.spatial_world_fact(_draw_rank(rng, world.furniture_cdf))
+            if kind == "causal_world":
+                return world.causal_rule(_draw_rank(rng, world.cause_cdf))
             if kind == "arithmetic":
-                depth = 1 + _draw_rank(rng, np.cumsum(list(ARITHMETIC_DEPTHS.values())))
-                prompt, answer = arithmetic_instance(rng, depth)
-            elif kind == "causal":
-                prompt, answer = causal_instance(rng, int(rng.integers(CAUSAL_RULES[0], CAUSAL_RULES[1] + 1)))
+                prompt, answer = arithmetic_instance(rng, _arithmetic_depth(rng))
+                return prompt + (answer, ".")
+            if kind == "causal":
+                prompt, answer, _ = world.causal_instance(rng, _causal_rules(rng))
             else:
                 prompt, answer, _ = world.spatial_instance(rng)
             document = prompt + (answer, ".")
@@ -227,17 +252,16 @@ class Corpus:
                 found.append(Question(task, prompt, answer, float(rank + 1), N_VALUES))
                 continue
             if task == "arithmetic":
-                depth = int(rng.integers(1, 4))
+                depth = _arithmetic_depth(rng)
                 prompt, answer = arithmetic_instance(rng, depth)
                 question = Question(task, prompt, answer, float(depth), MAX_NUMBER + 1)
             elif task == "causal":
-                rules = int(rng.integers(CAUSAL_RULES[0], CAUSAL_RULES[1] + 1))
-                prompt, answer = causal_instance(rng, rules)
-                question = Question(task, prompt, answer, float(rules), N_EVENTS)
+                prompt, answer, rank = world.causal_instance(rng, _causal_rules(rng))
+                question = Question(task, prompt, answer, float(rank + 1), N_EVENTS)
             else:
                 prompt, answer, furniture = world.spatial_instance(rng)
                 question = Question(task, prompt, answer, float(furniture + 1), N_ROOMS)
-            if _is_test_instance(prompt) and prompt not in seen:
+            if (task not in HELD_OUT or _is_test_instance(prompt)) and prompt not in seen:
                 seen.add(prompt)
                 found.append(question)
         return found
