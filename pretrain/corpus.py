@@ -38,6 +38,9 @@ from functools import cached_property
 import numpy as np
 
 VOCAB_VERSION = "t2mini-vocab-1"
+# The corpus design (tasks, mixture, world): part of every run's spec, so that a saved training
+# state is never resumed on a changed corpus. History: pretrain/PILOT.md.
+CORPUS_VERSION = "t2mini-corpus-4"
 CONTEXT = 128
 HOLDOUT_MODULUS = 16
 TASKS = ("knowledge", "arithmetic", "causal", "spatial")

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from pretrain.corpus import CONTEXT, Corpus
+from pretrain.corpus import CONTEXT, CORPUS_VERSION, Corpus
 from pretrain.model import ModelShape, TinyLM, count_parameters
 
 STATE = "state.pt"
@@ -43,6 +43,7 @@ class RunSpec:
     weight_decay: float = 0.1
     model_seed: int = 0
     corpus_seed: int = 0
+    corpus_version: str = CORPUS_VERSION
 
     @property
     def steps(self) -> int:
@@ -98,7 +99,10 @@ def train(spec: RunSpec, run_dir: Path, *, device: str = "cpu", checkpoint_secon
     `deadline` on time.monotonic()) with its state saved."""
     run_dir.mkdir(parents=True, exist_ok=True)
     if (run_dir / RESULT).exists():
-        return json.loads((run_dir / RESULT).read_text())
+        result = json.loads((run_dir / RESULT).read_text())
+        if result.get("corpus_version") != spec.corpus_version:
+            raise ValueError(f"{run_dir}: trained on corpus {result.get('corpus_version')!r}, not {spec.corpus_version!r}")
+        return result
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     corpus = Corpus(spec.corpus_seed)

@@ -69,3 +69,11 @@ def test_answer_nlls_are_finite_and_rank_questions(tmp_path: Path, corpus: Corpu
     questions = corpus.questions["arithmetic"][:50]
     nll = answer_nll(load_model(tmp_path / "run"), corpus, questions)
     assert nll.shape == (50,) and np.isfinite(nll).all() and (nll > 0).all()
+
+
+def test_a_finished_run_of_another_corpus_design_is_refused(tmp_path: Path) -> None:
+    train(SPEC, tmp_path / "run")
+    from dataclasses import replace
+
+    with pytest.raises(ValueError, match="trained on corpus"):
+        train(replace(SPEC, corpus_version="t2mini-corpus-0"), tmp_path / "run")
