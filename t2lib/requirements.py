@@ -108,14 +108,19 @@ def _need_task(resolved: Resolved, params: dict) -> None:
     resolved.values["task"] = task
 
 
+def _round_up(value: float) -> float:
+    """`value` rounded up to two significant digits (1.43e10 → 1.5e10)."""
+    scale = 10.0 ** (np.floor(np.log10(value)) - 1)
+    return float(np.ceil(value / scale) * scale)
+
+
 def _need_c_inf(resolved: Resolved, params: dict, paper: float = PAPER_C_INF) -> None:
     largest = float(_base_with_nll(resolved.suite)["params"].max())
     c_inf = params.get("c_inf")
     if c_inf is None:
         c_inf = paper
         if largest > paper / 2:
-            c_inf = float(f"{2 * largest:.2g}")
-            c_inf = c_inf if c_inf >= 2 * largest else float(f"{2.1 * largest:.2g}")
+            c_inf = _round_up(2 * largest)
             resolved.notes.append(f"c_inf: {c_inf:.3g} FLOPs, so that the largest checkpoint ({largest:.3g} "
                                   f"parameters) affords one sample (the paper's {paper:.3g} affords none).")
     elif c_inf < 2 * largest:
@@ -172,7 +177,12 @@ def _need_split(resolved: Resolved, params: dict) -> None:
     ratio = params.get("split_tokens_per_param")
     tpp = base["tokens"] / base["params"]
     sources = set(base["source"])
-    if ratio is None and (fit_source, held_out_source) != (None, None):
+    if ratio is None and (fit_source is None) != (held_out_source is None):
+        raise _fail(resolved.chapter, resolved.suite, "a split by source needs both fit_source and held_out_source",
+                    "pass both, or -p split_tokens_per_param")
+    if ratio is None and fit_source is None and set(PAPER_SPLIT) <= sources:
+        fit_source, held_out_source = PAPER_SPLIT
+    if ratio is None and fit_source is not None:
         missing = [s for s in (fit_source, held_out_source) if s not in sources]
         if missing:
             raise _fail(resolved.chapter, resolved.suite, f"no base checkpoint has source {missing[0]!r} "
@@ -180,20 +190,17 @@ def _need_split(resolved: Resolved, params: dict) -> None:
                         "pass -p fit_source and -p held_out_source with two of them, or -p split_tokens_per_param")
         fit_on, held_out = base["source"] == fit_source, base["source"] == held_out_source
         how = f"fitted on the checkpoints with source {fit_source!r}, predicting those with source {held_out_source!r}"
+        resolved.values["paper_split"] = (fit_source, held_out_source) == PAPER_SPLIT
+        if resolved.values["paper_split"]:
+            how += " (the paper's split)"
     else:
         if ratio is None:
-            if set(PAPER_SPLIT) <= sources:
-                fit_on, held_out = base["source"] == PAPER_SPLIT[0], base["source"] == PAPER_SPLIT[1]
-                resolved.values.update(fit=base[fit_on], held_out=base[held_out],
-                                       split=f"fitted on the {fit_on.sum()} checkpoints with source "
-                                             f"{PAPER_SPLIT[0]!r}, predicting the {held_out.sum()} with source "
-                                             f"{PAPER_SPLIT[1]!r} (the paper's split)")
-                return
             ratio = float(np.quantile(tpp, SPLIT_QUANTILE))
             resolved.notes.append(f"split: fit at or below {ratio:.3g} tokens per parameter (the "
                                   f"{SPLIT_QUANTILE:.0%} quantile of this suite) and predict above it, since the "
                                   f"suite has no checkpoints with the paper's sources {PAPER_SPLIT}.")
         fit_on, held_out = tpp <= ratio, tpp > ratio
+        resolved.values["paper_split"] = False
         how = f"fitted on the checkpoints at or below {ratio:.3g} tokens per parameter, predicting those above"
     chosen = base[fit_on]
     if len(chosen) < MIN_FIT_CHECKPOINTS or chosen["params"].nunique() < MIN_FIT_SIZES \

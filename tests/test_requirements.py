@@ -47,7 +47,14 @@ def test_a_split_by_tokens_per_parameter_replaces_the_paper_sources(suites) -> N
     assert len(fitted) + len(held_out) == 20 and len(held_out) == 5
     assert (held_out["tokens"] / held_out["params"]).min() > (fitted["tokens"] / fitted["params"]).max()
     given = resolve("extrapolation", suites["one_task"], split_tokens_per_param=100.0)
-    assert (given["fit"]["tokens"] / given["fit"]["params"]).max() <= 100
+    assert (given["fit"]["tokens"] / given["fit"]["params"]).max() <= 100 and not given["paper_split"]
+
+
+def test_the_paper_split_is_kept_where_the_suite_has_it(default) -> None:
+    settings = resolve("extrapolation", default, c_inf=None, fit_source=None, held_out_source=None,
+                       split_tokens_per_param=None)
+    assert settings["paper_split"] and (len(settings["fit"]), len(settings["held_out"])) == (85, 21)
+    assert settings.notes == []
 
 
 @pytest.mark.parametrize(("chapter", "suite", "parameters", "says"), [
@@ -58,6 +65,7 @@ def test_a_split_by_tokens_per_parameter_replaces_the_paper_sources(suites) -> N
     ("pass_at_k", "large_models", {"c_inf": 2e9}, "c_inf = 2e+09 buys fewer than one sample"),
     ("extrapolation", "one_task", {"fit_source": "porian", "held_out_source": "overtrained"},
      "no base checkpoint has source 'porian'"),
+    ("extrapolation", "one_task", {"fit_source": "user"}, "a split by source needs both fit_source and held_out_source"),
 ])
 def test_a_lacking_suite_gets_one_sentence(chapter, suite, parameters, says, suites) -> None:
     with pytest.raises(SuiteRequirementError) as raised:
