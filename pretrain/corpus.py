@@ -4,10 +4,11 @@ Everything is a pure function of a seed: the word-level vocabulary (`VOCAB_VERSI
 (which facts are true), the training stream (sequence i depends only on (seed, i)) and the test
 questions. Four task families mirror the paper's synthetic tasks, each with single-token answers:
 
-- knowledge (Simple Knowledge): 4,096 two-token people × 4 relations, each with one of 64 values.
-  The training stream states facts with Zipf(1.1) frequencies over people; test questions are
-  1,000 facts drawn log-uniformly over frequency rank. Difficulty: the person's frequency rank.
-- arithmetic (Simple Reasoning): chains of 1-3 additions/subtractions on 0-29 with every
+- knowledge (Simple Knowledge): 1,024 two-token people × 4 relations, each with one of the 16
+  values of its relation's class (the class is the chance level). The training stream states
+  facts with Zipf(1.1) frequencies over people; test questions are 1,000 facts drawn
+  log-uniformly over frequency rank. Difficulty: the person's frequency rank.
+- arithmetic (Simple Reasoning): chains of 1-3 additions/subtractions on 0-19 with every
   intermediate in range ("4 plus 7 minus 2 equals" → 9), drawn from the training distribution
   (half of them one operation). Difficulty: the number of operations.
 - causal (Commonsense Causal): a fixed world gives each of 1,024 two-event causes one effect among
@@ -37,10 +38,10 @@ from functools import cached_property
 
 import numpy as np
 
-VOCAB_VERSION = "t2mini-vocab-1"
+VOCAB_VERSION = "t2mini-vocab-2"
 # The corpus design (tasks, mixture, world): part of every run's spec, so that a saved training
 # state is never resumed on a changed corpus. History: pretrain/PILOT.md.
-CORPUS_VERSION = "t2mini-corpus-4"
+CORPUS_VERSION = "t2mini-corpus-5"
 CONTEXT = 128
 HOLDOUT_MODULUS = 16
 TASKS = ("knowledge", "arithmetic", "causal", "spatial")
@@ -51,12 +52,13 @@ QUESTIONS_PER_TASK = 1000
 MIXTURE = {"knowledge": 0.35, "arithmetic": 0.2, "causal_world": 0.1, "causal": 0.15, "spatial_world": 0.1,
            "spatial": 0.1}
 # Short arithmetic chains are drawn more often (pilot 1 left depth-3 chains at chance).
-ARITHMETIC_DEPTHS = {1: 0.5, 2: 0.3, 3: 0.2}
+ARITHMETIC_DEPTHS = {1: 0.6, 2: 0.3, 3: 0.1}
 CAUSAL_RULES = (1, 4)
 HELD_OUT = ("causal", "spatial")
 ZIPF_EXPONENT = 1.1
-N_FIRST, N_LAST, N_RELATIONS, N_VALUES = 64, 64, 4, 64
-MAX_NUMBER = 29
+N_FIRST, N_LAST, N_RELATIONS, N_VALUES = 32, 32, 4, 64
+VALUES_PER_RELATION = N_VALUES // N_RELATIONS  # each relation has its own class of values
+MAX_NUMBER = 19
 N_EVENTS, N_CAUSES, N_ROOMS, N_FURNITURE, N_OBJECTS = 48, 1024, 8, 64, 32
 
 SPECIAL = ["<pad>", "<eos>", "<unk>"]
@@ -110,7 +112,8 @@ class World:
         n_people = N_FIRST * N_LAST
         # people in frequency-rank order: rank r is person order[r]
         self.people = [(f"fn{i // N_LAST}", f"ln{i % N_LAST}") for i in rng.permutation(n_people)]
-        self.facts = rng.integers(0, N_VALUES, size=(n_people, N_RELATIONS))
+        self.facts = (rng.integers(0, VALUES_PER_RELATION, size=(n_people, N_RELATIONS))
+                      + VALUES_PER_RELATION * np.arange(N_RELATIONS))
         self.person_cdf = _zipf_cdf(n_people)
         self.furniture_room = rng.integers(0, N_ROOMS, size=N_FURNITURE)
         self.furniture_cdf = _zipf_cdf(N_FURNITURE)
@@ -252,7 +255,7 @@ class Corpus:
                     continue
                 seen.add((rank, relation))
                 prompt, answer = world.knowledge_fact(rank, relation)
-                found.append(Question(task, prompt, answer, float(rank + 1), N_VALUES))
+                found.append(Question(task, prompt, answer, float(rank + 1), VALUES_PER_RELATION))
                 continue
             if task == "arithmetic":
                 depth = _arithmetic_depth(rng)

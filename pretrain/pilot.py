@@ -23,8 +23,8 @@ PILOT = [
     ("small-42K", 32, 2, 4, 5e11, 1e-2), ("small-110K", 48, 3, 4, 5e11, 1e-2),
     ("mid-42K", 32, 2, 4, 4e12, 1e-2), ("mid-183K", 64, 3, 4, 4e12, 1e-2),
 ]
-# Pilot 1 (tasks of corpus version 1; its table is in data/real/t2mini/README.md) also swept the
-# learning rate at the smallest level: 3e-3, 1e-2, 3e-2 gave validation losses 1.70, 1.59, 1.56.
+# The runs of pilots 2-5 (pretrain/PILOT.md); pilot 1 also swept the learning rate at the
+# smallest level: 3e-3, 1e-2, 3e-2 gave validation losses 1.70, 1.59, 1.56.
 
 
 def spec_for(name: str, width: int, depth: int, heads: int, flops: float, lr: float) -> RunSpec:
