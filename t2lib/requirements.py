@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +54,17 @@ class Resolved:
     def __getitem__(self, name: str) -> object:
         return self.values[name]
 
+    @cached_property
+    def answered(self) -> dict[str, np.ndarray]:
+        """The checkpoints with NLLs on each task (unique values first: isin over millions of rows is slow)."""
+        return {task: group.unique() for task, group in self.suite.nll.groupby("task", sort=False)["checkpoint"]}
+
+    @cached_property
+    def base_with_nll(self) -> pd.DataFrame:
+        """The base checkpoints that answered at least one task."""
+        base = self.suite.base
+        return base[base["checkpoint"].isin(np.unique(np.concatenate(list(self.answered.values()))))]
+
     def markdown(self) -> str:
         """A MyST note listing the settings derived from the suite (empty if none were)."""
         if not self.notes:
@@ -79,18 +91,8 @@ def at_budget(frame: pd.DataFrame, c_train: float) -> pd.DataFrame:
     return frame[np.isclose(frame["train_flops"].to_numpy(dtype=float), c_train, rtol=BUDGET_RTOL)]
 
 
-def _answered(suite: Suite) -> dict[str, np.ndarray]:
-    """The checkpoints with NLLs on each task (unique values first: isin over millions of rows is slow)."""
-    return {task: group.unique() for task, group in suite.nll.groupby("task", sort=False)["checkpoint"]}
-
-
-def _base_with_nll(suite: Suite) -> pd.DataFrame:
-    base = suite.base
-    return base[base["checkpoint"].isin(np.unique(np.concatenate(list(_answered(suite).values()))))]
-
-
 def _need_base(resolved: Resolved, params: dict) -> None:
-    if _base_with_nll(resolved.suite).empty:
+    if resolved.base_with_nll.empty:
         raise _fail(resolved.chapter, resolved.suite, "it has no base checkpoint with NLLs",
                     "add rows with stage 'base' to checkpoints.csv and their NLLs to nll.parquet")
 
@@ -115,7 +117,7 @@ def _round_up(value: float) -> float:
 
 
 def _need_c_inf(resolved: Resolved, params: dict, paper: float = PAPER_C_INF) -> None:
-    largest = float(_base_with_nll(resolved.suite)["params"].max())
+    largest = float(resolved.base_with_nll["params"].max())
     c_inf = params.get("c_inf")
     if c_inf is None:
         c_inf = paper
@@ -136,7 +138,7 @@ def _need_c_inf_forecast(resolved: Resolved, params: dict) -> None:
 
 def _need_c_train(resolved: Resolved, params: dict) -> None:
     """A budget at which base checkpoints of at least two sizes were trained."""
-    base = _base_with_nll(resolved.suite)
+    base = resolved.base_with_nll
     usable = [c for c in _budgets(base) if at_budget(base, c)["params"].nunique() >= 2]
     c_train = params.get("c_train")
     if c_train is None:
@@ -159,7 +161,7 @@ def _need_c_train(resolved: Resolved, params: dict) -> None:
 
 def _need_fit(resolved: Resolved, params: dict) -> None:
     """Enough base checkpoints per task to fit a law with five or more parameters."""
-    base, answered = resolved.suite.base, _answered(resolved.suite)
+    base, answered = resolved.suite.base, resolved.answered
     for task in resolved.suite.tasks["task"]:
         chosen = base[base["checkpoint"].isin(answered[task])]
         shape = (len(chosen), chosen["params"].nunique(), len(_budgets(chosen)))
@@ -172,7 +174,7 @@ def _need_fit(resolved: Resolved, params: dict) -> None:
 
 def _need_split(resolved: Resolved, params: dict) -> None:
     """Which checkpoints the laws are fitted on and which they must predict."""
-    base = _base_with_nll(resolved.suite)
+    base = resolved.base_with_nll
     fit_source, held_out_source = params.get("fit_source"), params.get("held_out_source")
     ratio = params.get("split_tokens_per_param")
     tpp = base["tokens"] / base["params"]
