@@ -16,6 +16,7 @@ import pandas as pd
 
 from pretrain.corpus import Corpus
 from pretrain.evaluate import task_report
+from pretrain.grid import parameters_of
 from pretrain.train import RunSpec, load_model, train
 
 # (name, width, depth, heads, training FLOPs, learning rate); D = C/(6N) with N counted by the model.
@@ -28,10 +29,7 @@ PILOT = [
 
 
 def spec_for(name: str, width: int, depth: int, heads: int, flops: float, lr: float) -> RunSpec:
-    from pretrain.model import TinyLM
-
-    probe = RunSpec(name, width, depth, heads, tokens=1, lr=lr)
-    params = sum(p.numel() for p in TinyLM(probe.shape(Corpus(0).vocab_size)).parameters())
+    params = parameters_of(width, depth, heads)
     return RunSpec(name, width, depth, heads, tokens=int(flops / (6 * params)), lr=lr)
 
 

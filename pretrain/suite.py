@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 import t2lib
-from pretrain.corpus import DISPLAY_NAMES, TASKS, Corpus
+from pretrain.corpus import CONTEXT, DISPLAY_NAMES, TASKS, Corpus
 from pretrain.export import export_hf
 from pretrain.grid import GRID_FILE
 from pretrain.harness import HARNESS_TASKS, run_lm_eval, write_questions, write_task_configs
@@ -59,13 +59,14 @@ def build(runs: Path, out: Path) -> t2lib.Suite:
             continue
         result = json.loads((run_dir / RESULT).read_text())
         rows.append({"run": str(found.resolve()), "checkpoint": cell, "params": result["params"],
-                     "tokens": result["steps"] * result["batch_size"] * 128, "source": SOURCE, **{
+                     "tokens": result["steps"] * result["batch_size"] * CONTEXT, "source": SOURCE, **{
                          k: result[k] for k in ("width", "depth", "heads", "lr", "steps", "batch_size",
                                                 "final_train_loss", "validation_loss", "wall_seconds", "torch", "cpu")}})
         curves.append(pd.read_csv(run_dir / CURVE).assign(checkpoint=cell))
     if not rows:
         raise SystemExit(f"{runs}: no evaluated cells (run `python -m pretrain.suite evaluate` first)")
     out.mkdir(parents=True, exist_ok=True)
+    corpus = Corpus(0)
     table = pd.DataFrame(rows)
     mapping = out / ".mapping.csv"
     table[["run", "checkpoint", "params", "tokens", "source"]].to_csv(mapping, index=False)
@@ -75,12 +76,12 @@ def build(runs: Path, out: Path) -> t2lib.Suite:
     checkpoints = suite.checkpoints.merge(table.drop(columns=["run", "params", "tokens", "source"]), on="checkpoint")
     checkpoints["train_flops"] = 6.0 * checkpoints["params"] * checkpoints["tokens"]
     tasks = pd.DataFrame({"task": HARNESS_TASKS, "display_name": [DISPLAY_NAMES[t] for t in TASKS],
-                          "group": "synthetic", "n_questions": [len(Corpus(0).questions[t]) for t in TASKS],
+                          "group": "synthetic", "n_questions": [len(corpus.questions[t]) for t in TASKS],
                           "source": "real: trained for this book (pretrain/), evaluated with lm-evaluation-harness"})
     t2lib.write_suite(out, checkpoints, suite.nll, tasks)
     pd.concat(curves, ignore_index=True).to_csv(out / "curves.csv", index=False, lineterminator="\n")
     shutil.copy(GRID_FILE, out / "grid.csv")
-    write_questions(Corpus(0), out / "questions")
+    write_questions(corpus, out / "questions")
     return t2lib.load_suite(out)
 
 

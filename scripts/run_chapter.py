@@ -90,7 +90,7 @@ def convert(parameter: Parameter, text: str) -> object:
     value = yaml.safe_load(text)
     if isinstance(value, str) and NUMBER.fullmatch(value.strip()):
         value = float(value)  # YAML 1.1 reads 1.6e18 (no dot, no sign in the exponent) as a string
-    default, expected = parameter.default, None
+    default = parameter.default
     if isinstance(default, bool):
         expected = "true or false"
         ok = isinstance(value, bool)
@@ -132,11 +132,10 @@ def describe_parameters(declared: dict[str, Parameter]) -> str:
     return "\n".join(f"  {p.name:<{width}}  default {shown[p.name]:<16} {p.comment}" for p in declared.values())
 
 
-def suite_record(source: Path, parameters: dict[str, object]) -> dict[str, object]:
+def suite_record(declared: dict[str, Parameter], parameters: dict[str, object]) -> dict[str, object]:
     """Which suite the chapter read (given or default) and its checksum, as load_suite computes it."""
     from t2lib.suite import suite_sha256
 
-    declared = declared_parameters(jupytext.read(source), source)
     suite = parameters.get("suite", declared["suite"].default if "suite" in declared else None)
     if suite is None:
         return {}
@@ -224,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     args.output.with_suffix(".json").write_text(
         json.dumps({"chapter": args.source.stem, "seconds": round(seconds, 2), "parameters": parameters,
-                    **suite_record(args.source, parameters)}, indent=1)
+                    **suite_record(declared, parameters)}, indent=1)
     )
     print(f"executed {args.source} -> {args.output} in {seconds:.1f} s")
     if args.figures:
