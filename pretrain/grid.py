@@ -6,7 +6,9 @@
 
 The grid: training budgets C = 5e11 · 2^i FLOPs (i = 0..7), a ladder of model shapes, and every
 (C, shape) cell with 1 ≤ D/N ≤ 10⁴ tokens per parameter (D = C/(6N), N counting every parameter)
-whose estimated single-thread time is at most MAX_CELL_HOURS. `run` trains the pending cells
+whose estimated single-thread time is at most MAX_CELL_HOURS; at the levels from THIN_FROM up,
+where cells are dearest, only every other shape (the shapes whose ladder index has the level's
+parity, so that neighbouring levels interleave). `run` trains the pending cells
 largest budget first, one process per worker with one thread each, stops starting new cells
 when the time budget would be exceeded (a cell in progress is checkpointed and resumes on the
 next run), and commits nothing itself.
@@ -15,14 +17,16 @@ next run), and commits nothing itself.
 from __future__ import annotations
 
 import argparse
+import itertools
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from pretrain.corpus import Corpus
+from pretrain.harness import evaluate_run, prepare_tasks, results_file
 from pretrain.model import ModelShape, TinyLM, count_parameters
 from pretrain.train import RESULT, RunSpec, train
 
@@ -32,6 +36,7 @@ SHAPES = [(16, 1, 2), (24, 1, 2), (24, 2, 2), (32, 2, 4), (40, 2, 4), (48, 3, 4)
           (96, 4, 4), (128, 4, 4), (160, 5, 5), (192, 6, 6)]
 MIN_TPP, MAX_TPP = 1.0, 1e4
 MAX_CELL_HOURS = 1.0
+THIN_FROM = 6
 LEARNING_RATE = 1e-2  # chosen by the pilot's sweep at the smallest level (pretrain/pilot.py)
 # Single-thread throughput model, tokens/s = 1/(1/CAP + 6N/FLOPS), fitted to this machine's
 # measurements (a fixed per-token overhead, then compute-bound at FLOPS); used only to plan.
@@ -49,9 +54,11 @@ def estimated_hours(params: int, tokens: float) -> float:
 def plan_grid() -> pd.DataFrame:
     """Every cell of the grid with its shape, N, D, C and estimated time."""
     rows = []
-    for width, depth, heads in SHAPES:
+    for index, (width, depth, heads) in enumerate(SHAPES):
         params = parameters_of(width, depth, heads)
         for level, flops in enumerate(LEVELS):
+            if level >= THIN_FROM and index % 2 != level % 2:
+                continue
             tokens = flops / (6 * params)
             hours = estimated_hours(params, tokens)
             if MIN_TPP <= tokens / params <= MAX_TPP and hours <= MAX_CELL_HOURS:
@@ -69,38 +76,46 @@ def read_grid(path: Path = GRID_FILE) -> list[RunSpec]:
             for r in grid.itertuples()]
 
 
-def _train_cell(args: tuple[RunSpec, Path, str, float]) -> tuple[str, dict | None]:
-    spec, runs, device, seconds_left = args
-    return spec.name, train(spec, runs / spec.name, device=device, deadline=time.monotonic() + seconds_left)
+def _train_cell(args: tuple[RunSpec, Path, Path, str, float]) -> tuple[str, dict | None]:
+    """Train one cell until it is done or its deadline passes; evaluate it with the harness once done."""
+    spec, run_dir, tasks_dir, device, seconds_left = args
+    result = train(spec, run_dir, device=device, deadline=time.monotonic() + seconds_left)
+    if result is not None and results_file(run_dir) is None:
+        evaluate_run(run_dir, Corpus(spec.corpus_seed), tasks_dir, device)
+    return spec.name, result
+
+
+def pending(runs: Path) -> list[RunSpec]:
+    """The grid's cells not yet trained and evaluated, largest budget first."""
+    return [s for s in read_grid() if results_file(runs / s.name) is None]
 
 
 def run(runs: Path, budget_minutes: float, workers: int, device: str) -> None:
-    """Train pending cells, largest budget first, until the time budget is spent."""
-    specs = [s for s in read_grid() if not (runs / s.name / RESULT).exists()]
+    """Train (and evaluate) pending cells, largest budget first, until the time budget is spent."""
+    specs = pending(runs)
+    tasks_dir = prepare_tasks(Corpus(0), runs / "_harness")
     end = time.monotonic() + 60 * budget_minutes
     print(f"{len(specs)} cells pending; budget {budget_minutes:.0f} min on {workers} worker(s)")
+    queue = iter(specs)
+
+    def submit(pool: ProcessPoolExecutor, spec: RunSpec) -> Future:
+        return pool.submit(_train_cell, (spec, runs / spec.name, tasks_dir, device, end - time.monotonic()))
+
     with ProcessPoolExecutor(workers) as pool:
-        pending = iter(specs)
-        futures = {}
-        for spec in pending:
-            futures[pool.submit(_train_cell, (spec, runs, device, end - time.monotonic()))] = spec
-            if len(futures) >= workers:
-                break
-        while futures:
-            done = next(as_completed(futures))
-            spec = futures.pop(done)
+        running = {submit(pool, spec) for spec, _ in zip(queue, range(workers))}
+        while running:
+            done = next(as_completed(running))
+            running.remove(done)
             name, result = done.result()
-            print(f"{name}: {'done' if result else 'checkpointed (time budget)'}", flush=True)
+            print(f"{name}: {'trained and evaluated' if result else 'checkpointed (time budget)'}", flush=True)
             if time.monotonic() < end:
-                for spec in pending:
-                    futures[pool.submit(_train_cell, (spec, runs, device, end - time.monotonic()))] = spec
-                    break
+                running |= {submit(pool, spec) for spec in itertools.islice(queue, 1)}
 
 
 def status(runs: Path) -> pd.DataFrame:
     grid = pd.read_csv(GRID_FILE)
-    grid["state"] = ["done" if (runs / c / RESULT).exists() else "started" if (runs / c).exists() else "pending"
-                     for c in grid["cell"]]
+    grid["state"] = ["evaluated" if results_file(runs / c) else "trained" if (runs / c / RESULT).exists()
+                     else "started" if (runs / c).exists() else "pending" for c in grid["cell"]]
     return grid
 
 

@@ -16,13 +16,17 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from pretrain.corpus import TASKS, Corpus
+from pretrain.export import export_hf
+from pretrain.train import load_model
 
 HARNESS_TASKS = [f"t2mini_{task}" for task in TASKS]
+HARNESS_DIR = "lm_eval"  # a run's harness output, beside its model.pt
 TASK_YAML = """task: {name}
 dataset_path: json
 dataset_kwargs:
@@ -80,3 +84,21 @@ def run_lm_eval(model_dir: Path, tasks_dir: Path, output: Path, device: str = "c
                             env=environment)
     if result.returncode != 0:
         raise RuntimeError(f"lm_eval failed on {model_dir}:\n{result.stderr[-4000:]}")
+
+
+def results_file(run_dir: Path) -> Path | None:
+    """The harness results file of a run, if it has been evaluated."""
+    found = sorted((run_dir / HARNESS_DIR).glob("*/results_*.json"))
+    return found[-1] if found else None
+
+
+def prepare_tasks(corpus: Corpus, folder: Path) -> Path:
+    """Write the question files and the task YAMLs under `folder`; return the YAMLs' folder."""
+    return write_task_configs(write_questions(corpus, folder / "questions"), folder / "tasks")
+
+
+def evaluate_run(run_dir: Path, corpus: Corpus, tasks_dir: Path, device: str = "cpu") -> None:
+    """Export a finished run's model and evaluate it with the harness into run_dir/HARNESS_DIR."""
+    exported = export_hf(load_model(run_dir), corpus, run_dir / "hf")
+    run_lm_eval(exported, tasks_dir, run_dir / HARNESS_DIR, device)
+    shutil.rmtree(exported)  # the weights stay in model.pt

@@ -11,75 +11,105 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 import t2lib
-from pretrain.corpus import CONTEXT, DISPLAY_NAMES, TASKS, Corpus
-from pretrain.export import export_hf
+from pretrain.corpus import CONTEXT, CORPUS_VERSION, DISPLAY_NAMES, TASKS, Corpus
 from pretrain.grid import GRID_FILE
-from pretrain.harness import HARNESS_TASKS, run_lm_eval, write_questions, write_task_configs
-from pretrain.train import CURVE, RESULT, load_model
+from pretrain.harness import HARNESS_TASKS, evaluate_run, prepare_tasks, results_file, write_questions
+from pretrain.train import CURVE, RESULT
 
-HARNESS_DIR = "lm_eval"
 SOURCE = "t2mini"
-
-
-def results_file(run_dir: Path) -> Path | None:
-    """The harness results file of a cell, if it has been evaluated."""
-    found = sorted((run_dir / HARNESS_DIR).glob("*/results_*.json"))
-    return found[-1] if found else None
 
 
 def evaluate(runs: Path, device: str = "cpu") -> list[str]:
     """Run the harness on every finished cell without results; return the cells evaluated."""
     corpus = Corpus(0)
-    tasks_dir = write_task_configs(write_questions(corpus, runs / "_questions"), runs / "_tasks")
+    tasks_dir = prepare_tasks(corpus, runs / "_harness")
     evaluated = []
     for run_dir in sorted(p.parent for p in runs.glob(f"*/{RESULT}")):
         if results_file(run_dir):
             continue
-        exported = export_hf(load_model(run_dir), corpus, run_dir / "hf")
-        run_lm_eval(exported, tasks_dir, run_dir / HARNESS_DIR, device)
-        shutil.rmtree(exported)  # the weights stay in model.pt
+        evaluate_run(run_dir, corpus, tasks_dir, device)
         evaluated.append(run_dir.name)
         print(f"evaluated {run_dir.name}", flush=True)
     return evaluated
 
 
-def build(runs: Path, out: Path) -> t2lib.Suite:
-    """Write the suite folder `out` from every evaluated cell of the grid."""
-    grid = pd.read_csv(GRID_FILE).set_index("cell")
+METADATA = ("width", "depth", "heads", "lr", "steps", "batch_size", "corpus_version", "final_train_loss",
+            "validation_loss", "wall_seconds", "torch", "cpu", "device")
+
+
+def import_cells(runs: Path, cells: list[str], folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Import the harness output of `cells` with t2lib's importer into `folder`; return their
+    checkpoints (with the training metadata), NLLs and loss curves."""
     rows, curves = [], []
-    for cell in grid.index:
+    for cell in cells:
         run_dir = runs / cell
-        found = results_file(run_dir)
-        if found is None:
-            continue
         result = json.loads((run_dir / RESULT).read_text())
-        rows.append({"run": str(found.resolve()), "checkpoint": cell, "params": result["params"],
-                     "tokens": result["steps"] * result["batch_size"] * CONTEXT, "source": SOURCE, **{
-                         k: result[k] for k in ("width", "depth", "heads", "lr", "steps", "batch_size",
-                                                "final_train_loss", "validation_loss", "wall_seconds", "torch", "cpu")}})
+        rows.append({"run": str(results_file(run_dir).resolve()), "checkpoint": cell, "params": result["params"],
+                     "tokens": result["steps"] * result["batch_size"] * CONTEXT, "source": SOURCE,
+                     **{key: result[key] for key in METADATA}})
         curves.append(pd.read_csv(run_dir / CURVE).assign(checkpoint=cell))
-    if not rows:
-        raise SystemExit(f"{runs}: no evaluated cells (run `python -m pretrain.suite evaluate` first)")
-    out.mkdir(parents=True, exist_ok=True)
-    corpus = Corpus(0)
     table = pd.DataFrame(rows)
-    mapping = out / ".mapping.csv"
+    folder.mkdir(parents=True, exist_ok=True)
+    mapping = folder / "mapping.csv"
     table[["run", "checkpoint", "params", "tokens", "source"]].to_csv(mapping, index=False)
-    t2lib.import_lm_eval(mapping, out, tasks=HARNESS_TASKS)
-    mapping.unlink()
+    t2lib.import_lm_eval(mapping, folder, tasks=HARNESS_TASKS)
+    imported = t2lib.load_suite(folder)
+    checkpoints = imported.checkpoints.merge(table[["checkpoint", *METADATA]], on="checkpoint")
+    return checkpoints, imported.nll, pd.concat(curves, ignore_index=True)
+
+
+def committed_cells(out: Path, fresh: set[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The checkpoints, NLLs and curves already in the suite folder `out` for cells not in `fresh`,
+    so that cells trained on an earlier machine survive a rebuild from a partial runs folder."""
+    if not (out / "checkpoints.csv").exists():
+        return pd.DataFrame(), pd.DataFrame(), pd.DataFrame()
     suite = t2lib.load_suite(out)
-    checkpoints = suite.checkpoints.merge(table.drop(columns=["run", "params", "tokens", "source"]), on="checkpoint")
-    checkpoints["train_flops"] = 6.0 * checkpoints["params"] * checkpoints["tokens"]
+    stale = suite.checkpoints[suite.checkpoints["corpus_version"] != CORPUS_VERSION]
+    if not stale.empty:
+        raise SystemExit(f"{out}/checkpoints.csv: checkpoint {stale['checkpoint'].iloc[0]!r} was trained on "
+                         f"{stale['corpus_version'].iloc[0]!r}, not {CORPUS_VERSION!r}; delete the folder to rebuild")
+    keep = ~suite.checkpoints["checkpoint"].isin(fresh)
+    curves = pd.read_csv(out / "curves.csv")
+    return (suite.checkpoints[keep], suite.nll[~suite.nll["checkpoint"].isin(fresh)],
+            curves[~curves["checkpoint"].isin(fresh)])
+
+
+def build(runs: Path, out: Path) -> t2lib.Suite:
+    """Write the suite folder `out` from every evaluated cell in `runs`, keeping the cells already
+    in `out` that `runs` lacks; checkpoints in grid order."""
+    grid = pd.read_csv(GRID_FILE)
+    cells = [cell for cell in grid["cell"] if results_file(runs / cell) is not None]
+    kept_checkpoints, kept_nll, kept_curves = committed_cells(out, set(cells))
+    if not cells and kept_checkpoints.empty:
+        raise SystemExit(f"{runs}: no evaluated cells (run `make pretrain` first)")
+    fresh = (pd.DataFrame(),) * 3
+    if cells:
+        with tempfile.TemporaryDirectory() as scratch:
+            fresh = import_cells(runs, cells, Path(scratch))
+    checkpoints, nll, curves = (pd.concat([part for part in (kept, new) if not part.empty], ignore_index=True)
+                                for kept, new in zip((kept_checkpoints, kept_nll, kept_curves), fresh))
+    order = {cell: i for i, cell in enumerate(grid["cell"])}
+    unknown = checkpoints[~checkpoints["checkpoint"].isin(order)]
+    if not unknown.empty:
+        raise SystemExit(f"{out}: checkpoint {unknown['checkpoint'].iloc[0]!r} is not a cell of {GRID_FILE}")
+
+    def grid_order(column: pd.Series) -> pd.Series:
+        return column.map(order) if column.name == "checkpoint" else column
+
+    corpus = Corpus(0)
     tasks = pd.DataFrame({"task": HARNESS_TASKS, "display_name": [DISPLAY_NAMES[t] for t in TASKS],
                           "group": "synthetic", "n_questions": [len(corpus.questions[t]) for t in TASKS],
                           "source": "real: trained for this book (pretrain/), evaluated with lm-evaluation-harness"})
-    t2lib.write_suite(out, checkpoints, suite.nll, tasks)
-    pd.concat(curves, ignore_index=True).to_csv(out / "curves.csv", index=False, lineterminator="\n")
+    t2lib.write_suite(out, checkpoints.sort_values("checkpoint", key=grid_order, ignore_index=True),
+                      nll.sort_values(["checkpoint", "task", "question"], key=grid_order, ignore_index=True), tasks)
+    curves.sort_values(["checkpoint", "step"], key=grid_order).to_csv(out / "curves.csv", index=False,
+                                                                     lineterminator="\n")
     shutil.copy(GRID_FILE, out / "grid.csv")
     write_questions(corpus, out / "questions")
     return t2lib.load_suite(out)

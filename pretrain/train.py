@@ -84,6 +84,16 @@ def build(spec: RunSpec, corpus: Corpus, device: str) -> tuple[TinyLM, torch.opt
     return model, optimiser
 
 
+def cpu_name() -> str:
+    """The processor's model name (from /proc/cpuinfo on Linux), for the training record."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
 def validation_loss(model: TinyLM, corpus: Corpus, device: str, sequences: int = 64) -> float:
     """Mean next-token loss on held-out stream positions (far beyond any run's training data)."""
     ids = torch.from_numpy(np.stack([corpus.sequence(10**9 + i) for i in range(sequences)])).to(device)
@@ -150,7 +160,8 @@ def train(spec: RunSpec, run_dir: Path, *, device: str = "cpu", checkpoint_secon
     result = {"name": spec.name, **asdict(spec), "params": count_parameters(model), "steps": spec.steps,
               "final_train_loss": curve[-1][2], "validation_loss": validation_loss(model, corpus, device),
               "wall_seconds": round(time.monotonic() - started, 1), "torch": torch.__version__,
-              "cpu": platform.processor() or platform.machine(), "device": device}
+              "cpu": cpu_name(), "device": device,
+              "gpu": torch.cuda.get_device_name(device) if device.startswith("cuda") else None}
     _atomic_save({"spec": asdict(spec), "model": model.state_dict()}, run_dir / "model.pt")
     _atomic_text("step,tokens,train_loss\n" + "".join(f"{s},{t},{l:.6f}\n" for s, t, l in curve), run_dir / CURVE)
     _atomic_text(json.dumps(result, indent=1), run_dir / RESULT)

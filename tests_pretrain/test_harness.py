@@ -1,7 +1,9 @@
 """The evaluation path, end to end on a 20K-parameter model: the Hugging Face export computes the
 same logits as the trained model, lm-evaluation-harness (through its standard `hf` model) gives
-the same gold-answer NLLs as a direct evaluation, and t2lib's importer reads its logs."""
+the same gold-answer NLLs as a direct evaluation, t2lib's importer reads its logs, and the suite
+builder keeps committed cells when it rebuilds from a partial runs folder."""
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +13,8 @@ import torch
 import t2lib
 from pretrain.corpus import CONTEXT, Corpus
 from pretrain.evaluate import answer_nll
-from pretrain.export import export_hf
-from pretrain.harness import HARNESS_TASKS, run_lm_eval, write_questions, write_task_configs
-from pretrain.suite import results_file
+from pretrain import suite as suite_builder
+from pretrain.harness import HARNESS_TASKS, evaluate_run, prepare_tasks, results_file
 from pretrain.train import RunSpec, load_model, train
 
 SPEC = RunSpec("tiny", width=24, depth=1, heads=2, tokens=40 * 8 * CONTEXT, lr=1e-2, batch_size=8)
@@ -21,19 +22,21 @@ SPEC = RunSpec("tiny", width=24, depth=1, heads=2, tokens=40 * 8 * CONTEXT, lr=1
 
 @pytest.fixture(scope="module")
 def evaluated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    run = tmp_path_factory.mktemp("harness") / "tiny"
+    runs = tmp_path_factory.mktemp("harness")
+    run = runs / "tiny"
     train(SPEC, run)
     corpus = Corpus(0)
-    exported = export_hf(load_model(run), corpus, run / "hf")
-    tasks = write_task_configs(write_questions(corpus, run / "questions"), run / "tasks")
-    run_lm_eval(exported, tasks, run / "lm_eval")
-    return run, exported
+    evaluate_run(run, corpus, prepare_tasks(corpus, runs / "_harness"))
+    return run
 
 
-def test_the_export_computes_the_same_logits(evaluated) -> None:
+def test_the_export_computes_the_same_logits(evaluated: Path, tmp_path: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    run, exported = evaluated
+    from pretrain.export import export_hf
+
+    run = evaluated
+    exported = export_hf(load_model(run), Corpus(0), tmp_path / "hf")
     hf, tokenizer = AutoModelForCausalLM.from_pretrained(exported), AutoTokenizer.from_pretrained(exported)
     ids = torch.tensor([tokenizer.encode("4 plus 7 minus 2 equals 9")])
     corpus = Corpus(0)
@@ -42,8 +45,8 @@ def test_the_export_computes_the_same_logits(evaluated) -> None:
         assert torch.allclose(hf(ids).logits, load_model(run)(ids), atol=1e-5)
 
 
-def test_the_harness_nlls_equal_the_direct_ones_and_import(evaluated, tmp_path: Path) -> None:
-    run, _ = evaluated
+def test_the_harness_nlls_equal_the_direct_ones_and_import(evaluated: Path, tmp_path: Path) -> None:
+    run = evaluated
     mapping = tmp_path / "runs.csv"
     mapping.write_text(f"run,checkpoint,params,tokens\n{results_file(run)},tiny,20000,{SPEC.tokens}\n")
     suite = t2lib.load_suite(t2lib.import_lm_eval(mapping, tmp_path / "suite", tasks=HARNESS_TASKS))
@@ -51,3 +54,23 @@ def test_the_harness_nlls_equal_the_direct_ones_and_import(evaluated, tmp_path: 
     for task in HARNESS_TASKS:
         direct = answer_nll(model, corpus, corpus.questions[task.removeprefix("t2mini_")])
         assert np.allclose(suite.task_nll("tiny", task), direct, rtol=1e-5, atol=1e-5), task
+
+
+def test_a_rebuild_from_a_partial_runs_folder_keeps_the_committed_cells(evaluated: Path, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    grid = tmp_path / "grid.csv"
+    grid.write_text("cell\nfirst\nsecond\n")
+    monkeypatch.setattr(suite_builder, "GRID_FILE", grid)
+    out = tmp_path / "suite"
+    for cell in ("second", "first"):  # two machines, each with one finished cell
+        runs = tmp_path / f"runs-{cell}"
+        shutil.copytree(evaluated, runs / cell)
+        built = suite_builder.build(runs, out)
+    assert built.checkpoints["checkpoint"].tolist() == ["first", "second"]
+    assert np.array_equal(built.task_nll("first", HARNESS_TASKS[0]), built.task_nll("second", HARNESS_TASKS[0]))
+    assert set(built.checkpoints["corpus_version"]) == {SPEC.corpus_version}
+    assert (out / "curves.csv").read_text().count("\n") == 1 + 2 * len(load_curve(evaluated))
+
+
+def load_curve(run: Path) -> list[str]:
+    return (run / "curve.csv").read_text().splitlines()[1:]
