@@ -7,7 +7,15 @@ training and an inference budget. Conventions follow REFERENCE.md of the paper
 
 from t2lib.costs import inference_flops, samples_for_budget, tokens_for_budget, train_flops
 from t2lib.fit import FitResult, fit_chinchilla, fit_t2_accuracy, fit_t2_loss, isoflop_weights, objective_of
-from t2lib.frontier import Allocation, frontier, macro_value, optimal_allocation, single_pass_choice, value_at
+from t2lib.frontier import (
+    Allocation,
+    frontier,
+    macro_value,
+    optimal_allocation,
+    saturated_size,
+    single_pass_choice,
+    value_at,
+)
 from t2lib.laws import HOFFMANN_2022, Chinchilla, T2Accuracy, T2Loss
 from t2lib.lm_eval import LmEvalError, import_lm_eval
 from t2lib.passk import (
@@ -54,6 +62,7 @@ __all__ = [
     "overtrained_vs_chinchilla",
     "pass_at_k",
     "pass_at_k_unbiased",
+    "saturated_size",
     "samples_for_budget",
     "single_pass_choice",
     "task_nll",

@@ -9,7 +9,7 @@ global optimum) and refining it by golden-section search, for all budgets at onc
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -156,6 +156,30 @@ def optimal_allocation(law_or_laws: Law | Sequence[Law], c_train: ArrayLike,
     constraint[at_top & ~k_binds] = "search edge"
     return Allocation(c_train=c, c_inf=c_inf, N=N, D=D, k=k, tokens_per_param=D / N,
                       value=macro_value(laws, N, D, k), constraint=constraint)
+
+
+def _without_data_term(law: T2Loss | T2Accuracy) -> T2Loss | T2Accuracy:
+    if isinstance(law, T2Loss):
+        return replace(law, B=0.0)
+    return replace(law, chinchilla=replace(law.chinchilla, B=0.0))
+
+
+def saturated_size(law_or_laws: T2Loss | T2Accuracy | Sequence[T2Loss | T2Accuracy], c_inf: float) -> float:
+    """N∞(C_inf): the optimal model size at a fixed inference budget in the limit C_train → ∞.
+
+    As C_train grows, D = C_train/(6N) grows without bound for every N, the data term B/D^β
+    vanishes, and what is left — size against samples, k = C_inf/(2N) — does not involve
+    C_train: the optimal N stops growing and every further FLOP goes into tokens, so tokens
+    per parameter grows as C_train/(6·N∞²). Found by the same search as `optimal_allocation`,
+    on the laws with B = 0 (for one T2Loss it equals the closed form `T2Loss.saturated_size`).
+    """
+    laws = _as_laws(law_or_laws)
+    if any(isinstance(law, Chinchilla) for law in laws):
+        raise ValueError("saturated_size needs T² laws: a Chinchilla law has no inference term, so its optimal N "
+                         "grows without bound")
+    c_inf = float(checks.positive("c_inf", c_inf))
+    # Any budget with C_train/6 ≥ C_inf/2 leaves every affordable size N ≤ C_inf/2 open to the search.
+    return float(optimal_allocation([_without_data_term(law) for law in laws], 3.0 * c_inf, c_inf).N[0])
 
 
 def frontier(law_or_laws: Law | Sequence[Law], c_train_values: ArrayLike, c_inf: float | None = None) -> pd.DataFrame:

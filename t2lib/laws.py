@@ -85,6 +85,21 @@ class T2Loss:
         k = checks.sample_count("k", k)
         return self.E + self.A * N**-self.alpha + self.B * D**-self.beta + self.G * k**-self.gamma
 
+    def saturated_size(self, c_inf: float) -> float:
+        """N∞(C_inf): the loss-minimising size at a fixed inference budget as C_train → ∞.
+
+        With D unbounded the data term vanishes and N trades A/N^α against G·(2N/C_inf)^γ (a
+        larger model affords fewer samples): α·A·N^(−α) = γ·G·(2N/C_inf)^γ, so
+        N∞ = (α·A/(γ·G))^(1/(α+γ)) · (C_inf/2)^(γ/(α+γ)), at most C_inf/2 (k ≥ 1). G = 0 (no
+        gain from samples) gives C_inf/2, A = 0 (no gain from size) gives 0.
+        """
+        c_inf = float(checks.positive("c_inf", c_inf))
+        if self.G == 0:
+            return c_inf / 2.0
+        log_n = (math.log(self.alpha * self.A / (self.gamma * self.G)) + self.gamma * math.log(c_inf / 2.0)) \
+            / (self.alpha + self.gamma) if self.A > 0 else -math.inf
+        return min(math.exp(log_n), c_inf / 2.0)
+
     @property
     def single_pass(self) -> Chinchilla:
         """The law at k = 1: Chinchilla with floor E + G."""

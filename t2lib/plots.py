@@ -6,6 +6,8 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import seaborn as sns
+from matplotlib.patches import Rectangle
 
 from t2lib.style import APPROACH2, CHINCHILLA
 
@@ -58,3 +60,26 @@ def table_bars(ax: plt.Axes, comparison: pd.DataFrame, title: str = "") -> None:
                edgecolor=colour, hatch="//", label=f"{name}, paper")
     ax.set_xticks(x, comparison["task"], rotation=30, ha="right")
     ax.set(yscale="log", ylabel="pass@k at $k = C_\\mathrm{inf}/(2N)$", title=title)
+
+
+def grid_heatmap(ax: plt.Axes, grid: pd.DataFrame, size_order: list[str], highlight: str | None = None) -> None:
+    """Figure 8's layout: one cell per training budget (rows) and model size (columns, in
+    `size_order`), annotated with its tokens per parameter and coloured on a log scale; cells
+    whose boolean column `highlight` is true are outlined in red. `grid` needs train_flops,
+    size_label and tokens_per_param; absent cells stay empty."""
+    budgets = np.sort(grid["train_flops"].unique())
+    ratio = grid.pivot_table(index="train_flops", columns="size_label", values="tokens_per_param").reindex(
+        index=budgets, columns=size_order)
+    labels = ratio.map(lambda v: "" if np.isnan(v) else f"{v:.0f}")
+    sns.heatmap(np.log10(ratio), annot=labels, fmt="", cmap="Blues", annot_kws={"fontsize": 7}, linewidths=0.5,
+                linecolor="white", ax=ax, yticklabels=[f"{c:.3g}" for c in budgets],
+                cbar_kws={"label": r"$\log_{10}$ tokens per parameter"})
+    if highlight is not None:
+        flags = grid.pivot_table(index="train_flops", columns="size_label", values=highlight,
+                                 aggfunc="any").reindex(index=budgets, columns=size_order)
+        for (i, j), flag in np.ndenumerate(flags.fillna(False).to_numpy(dtype=bool)):
+            if flag:
+                ax.add_patch(Rectangle((j, i), 1, 1, fill=False, edgecolor=APPROACH2, lw=2))
+    ax.set(xlabel="model size", ylabel=r"training budget $C_\mathrm{train}$ (FLOPs)")
+    ax.invert_yaxis()
+    ax.grid(False)

@@ -34,6 +34,8 @@ MIN_FIT_CHECKPOINTS, MIN_FIT_SIZES, MIN_FIT_BUDGETS = 7, 3, 2  # fit_chinchilla 
 # Without the paper's sources, the extrapolation holds out the checkpoints above this quantile
 # of tokens per parameter (the most overtrained quarter) and fits on the rest.
 SPLIT_QUANTILE = 0.75
+# What a suite trained with pretrain/ keeps beside its tables (t2lib.training reads them).
+TRAINING_RECORDS = ("grid.csv", "curves.csv", "questions")
 # Budgets closer than this (relative) are one isoFLOP group, as everywhere in t2lib.
 BUDGET_RTOL = 0.01
 
@@ -244,6 +246,14 @@ def _need_subset_tasks(resolved: Resolved, params: dict) -> None:
     resolved.values["subset_tasks"] = chosen
 
 
+def _need_training_records(resolved: Resolved, params: dict) -> None:
+    """The records a suite trained with pretrain/ keeps beside its tables."""
+    missing = [name for name in TRAINING_RECORDS if not (Path(resolved.suite.path) / name).exists()]
+    if missing:
+        raise _fail(resolved.chapter, resolved.suite, f"it has no {missing[0]} (it was not trained with pretrain/)",
+                    "build one with `make pretrain` and `make pretrain-suite`, or rerun the chapter on data/real/t2mini")
+
+
 @dataclass(frozen=True)
 class Need:
     """One requirement: what a chapter needs, in words, and the check that resolves it."""
@@ -269,6 +279,8 @@ NEEDS = {
                   "is held out)", _need_split),
     "post_trained": Need("post-trained checkpoints (stage ft or sft) with NLLs on at least one task", _need_post_trained),
     "subset_tasks": Need("the tasks named by `subset_tasks` (default: the suite's first four)", _need_subset_tasks),
+    "training_records": Need("the training records of a suite trained with pretrain/ (grid.csv, curves.csv, "
+                             "questions/)", _need_training_records),
 }
 
 CHAPTER_NEEDS: dict[str, list[str]] = {
@@ -281,6 +293,7 @@ CHAPTER_NEEDS: dict[str, list[str]] = {
     "post_training": ["base", "post_trained", "fit", "c_train", "c_inf"],
     "bring_your_own_data": ["base", "subset_tasks"],
     "isoflop_per_task": ["base", "fit", "c_inf"],
+    "miniature_suite": ["base", "training_records"],
 }
 
 

@@ -92,3 +92,23 @@ def test_single_pass_choice_is_priced_at_its_affordable_k() -> None:
     assert np.isnan(choice["value"][1])
     # The T² optimum is never worse than the single-pass choice priced the same way.
     assert t2lib.frontier(T2_LOSS, c[:1], c_inf=1.4e11)["value"][0] <= choice["value"][0]
+
+
+@pytest.mark.parametrize("c_inf", [1e8, 1.4e11, 1e14])
+def test_the_saturated_size_has_the_closed_form_and_is_the_frontiers_limit(c_inf: float) -> None:
+    closed = T2_LOSS.saturated_size(c_inf)
+    a, g = T2_LOSS.alpha * T2_LOSS.A, T2_LOSS.gamma * T2_LOSS.G
+    assert a * closed ** -T2_LOSS.alpha == pytest.approx(g * (2 * closed / c_inf) ** T2_LOSS.gamma, rel=1e-9)
+    assert t2lib.saturated_size(T2_LOSS, c_inf) == pytest.approx(closed, rel=1e-6)
+    # The frontier approaches N∞ from below as C_train grows, and tokens per parameter grows as C/(6·N∞²).
+    table = t2lib.frontier(T2_LOSS, [1e20, 1e30, 1e60], c_inf)
+    assert np.all(np.diff(table["N"]) > 0) and table["N"].iloc[-1] == pytest.approx(closed, rel=1e-5)
+    assert table["tokens_per_param"].iloc[-1] == pytest.approx(1e60 / (6 * closed**2), rel=1e-4)
+
+
+def test_the_saturated_size_is_capped_by_one_sample_and_needs_t2_laws() -> None:
+    no_sampling_gain = T2Loss(E=1.0, A=300.0, B=900.0, G=0.0, alpha=0.3, beta=0.3, gamma=0.4)
+    assert no_sampling_gain.saturated_size(1e9) == 5e8
+    assert t2lib.saturated_size([T2_ACC], 1.4e11) > 0
+    with pytest.raises(ValueError, match="saturated_size needs T² laws"):
+        t2lib.saturated_size(HOFFMANN_2022, 1e9)

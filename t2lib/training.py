@@ -1,0 +1,102 @@
+"""A suite trained with the book's own pipeline (pretrain/, e.g. data/real/t2mini): its training
+records and its questions, read and summarised without torch.
+
+Besides the suite files, such a folder holds `grid.csv` (the planned cells), `curves.csv` (each
+checkpoint's training loss by step) and `questions/<task>.jsonl` (each test question's prompt,
+answer, difficulty and the size of its answer's word class, whose log is the chance NLL).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from t2lib.suite import Suite, SuiteError
+
+TASK_PREFIX = "t2mini_"  # harness task names are the question files' names with this prefix
+
+
+@dataclass(frozen=True)
+class TrainingRecords:
+    """The grid plan, the loss curves and the questions of a trained suite."""
+
+    grid: pd.DataFrame
+    curves: pd.DataFrame
+    questions: pd.DataFrame  # task, question, difficulty, answer_set, chance_nll
+
+
+def _required(folder: Path, name: str) -> Path:
+    path = folder / name
+    if not path.exists():
+        raise SuiteError(f"{path}: missing (a suite trained with pretrain/ has grid.csv, curves.csv and questions/; "
+                         f"see data/real/t2mini/README.md)")
+    return path
+
+
+def read_questions(folder: Path) -> pd.DataFrame:
+    """One row per test question, numbered in file order as the harness numbers its docs."""
+    frames = []
+    for path in sorted(_required(folder, "questions").glob("*.jsonl")):
+        records = []
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise SuiteError(f"{path}: line {number}: not JSON ({error.msg})") from None
+            missing = [key for key in ("difficulty", "answer_set") if key not in record]
+            if missing:
+                raise SuiteError(f"{path}: line {number}: no {missing[0]!r}")
+            records.append(record)
+        frame = pd.DataFrame(records)[["difficulty", "answer_set"]]
+        bad = np.flatnonzero(~(pd.to_numeric(frame["answer_set"], errors="coerce") >= 2))
+        if bad.size:
+            raise SuiteError(f"{path}: line {bad[0] + 1}: answer_set must be at least 2; "
+                             f"got {records[bad[0]]['answer_set']!r}")
+        frames.append(frame.assign(task=TASK_PREFIX + path.stem, question=np.arange(len(frame))))
+    if not frames:
+        raise SuiteError(f"{folder / 'questions'}: no question files (*.jsonl)")
+    questions = pd.concat(frames, ignore_index=True)
+    questions["chance_nll"] = np.log(questions["answer_set"].astype(float))
+    return questions[["task", "question", "difficulty", "answer_set", "chance_nll"]]
+
+
+def read_training_records(suite: Suite) -> TrainingRecords:
+    """The training records beside a suite's tables; a SuiteError names the first missing file."""
+    folder = Path(suite.path)
+    return TrainingRecords(pd.read_csv(_required(folder, "grid.csv")), pd.read_csv(_required(folder, "curves.csv")),
+                           read_questions(folder))
+
+
+def task_summary(suite: Suite, questions: pd.DataFrame) -> pd.DataFrame:
+    """Per base checkpoint and task: N, D, C, tokens per parameter, mean NLL, pass@1 and the
+    chance levels of both (a uniform guess over the answer's word class)."""
+    nll = suite.nll.merge(questions, on=["task", "question"], how="left", validate="many_to_one")
+    unmatched = nll["chance_nll"].isna()
+    if unmatched.any():
+        row = nll[unmatched].iloc[0]
+        raise SuiteError(f"{suite.path}/nll.parquet: question {row['question']} of task {row['task']!r} "
+                         f"has no entry in questions/")
+    nll["p"] = np.exp(-nll["nll"])
+    nll["chance_p"] = 1.0 / nll["answer_set"]
+    summary = nll.groupby(["checkpoint", "task"], sort=False).agg(
+        mean_nll=("nll", "mean"), pass_at_1=("p", "mean"), chance_nll=("chance_nll", "mean"),
+        chance_pass_at_1=("chance_p", "mean")).reset_index()
+    base = suite.base[["checkpoint", "params", "tokens", "train_flops"]]
+    summary = base.merge(summary, on="checkpoint")
+    summary["tokens_per_param"] = summary["tokens"] / summary["params"]
+    return summary
+
+
+def difficulty_correlation(suite: Suite, questions: pd.DataFrame) -> pd.DataFrame:
+    """Per base checkpoint and task, the Spearman rank correlation of a question's NLL with its
+    recorded difficulty (positive: harder questions get higher NLL)."""
+    nll = suite.nll[suite.nll["checkpoint"].isin(suite.base["checkpoint"])].merge(
+        questions[["task", "question", "difficulty"]], on=["task", "question"])
+    rows = [{"checkpoint": checkpoint, "task": task,
+             "spearman": group["nll"].rank().corr(group["difficulty"].rank())}
+            for (checkpoint, task), group in nll.groupby(["checkpoint", "task"], sort=False)]
+    return pd.DataFrame(rows)
