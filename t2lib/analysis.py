@@ -12,7 +12,7 @@ Every fit keeps its `FitResult`, so a chapter can report how each one ended.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
@@ -76,6 +76,11 @@ def measure(suite: Suite, task: str, *, stage: str = "base", checkpoints: Collec
             ks: ArrayLike = FIT_KS) -> Measured:
     """The measured fit targets of one task: every checkpoint of `stage`, or only those named."""
     meta, nll = _nll_of(suite, task, stage, checkpoints)
+    return measured_from(task, stage, meta, nll, ks)
+
+
+def measured_from(task: str, stage: str, meta: pd.DataFrame, nll: NDArray, ks: ArrayLike = FIT_KS) -> Measured:
+    """The fit targets of an NLL matrix (checkpoints × questions) whose rows are `meta`."""
     ks = np.asarray(ks, dtype=float)
     return Measured(task, stage, meta, ks, np.array([task_nll(row, ks) for row in nll]),
                     np.array([task_pass_at_k(row, ks) for row in nll]))
@@ -127,18 +132,22 @@ class TaskFits:
         return {"Chinchilla (k = 1)": self.chinchilla, "Approach 1": self.approach1, "Approach 2": self.approach2}
 
 
-def fit_task(measured: Measured, *, method: Method = "fast", seed: int = 0) -> TaskFits:
-    """Fit the Chinchilla task-loss law, Approach 1 and Approach 2 to one task's measurements."""
+def fit_task(measured: Measured, *, method: Method = "fast", seed: int = 0, start: TaskFits | None = None) -> TaskFits:
+    """Fit the Chinchilla task-loss law, Approach 1 and Approach 2 to one task's measurements;
+    `start` (fast method) warm-starts each fit from an earlier fit's laws (the bootstrap does)."""
     single = np.flatnonzero(measured.ks == 1.0)
     if single.size != 1:
         raise ValueError(f"task {measured.task!r}: the fit grid of k must contain k = 1; got {measured.ks}")
     loss_k1 = measured.task_nll[:, single[0]]
     weights = isoflop_weights(measured.c_train, loss_k1)
-    chinchilla = fit_chinchilla(measured.N, measured.D, loss_k1, weights=weights, method=method, seed=seed)
+    warm = {"chinchilla": None, "approach1": None, "approach2": None} if start is None else {
+        "chinchilla": start.chinchilla.law, "approach1": start.approach1.law, "approach2": start.approach2.law}
+    chinchilla = fit_chinchilla(measured.N, measured.D, loss_k1, weights=weights, method=method, seed=seed,
+                                start=warm["chinchilla"])
     N, D, k = measured.long()
-    approach1 = fit_t2_loss(N, D, k, measured.task_nll.ravel(), method=method, seed=seed)
+    approach1 = fit_t2_loss(N, D, k, measured.task_nll.ravel(), method=method, seed=seed, start=warm["approach1"])
     approach2 = fit_t2_accuracy(N, D, k, measured.pass_at_k.ravel(), chinchilla=chinchilla.law, method=method,
-                                seed=seed)
+                                seed=seed, start=warm["approach2"])
     return TaskFits(measured.task, measured.stage, chinchilla, approach1, approach2)
 
 
@@ -170,6 +179,27 @@ def fit_report(fits: Mapping[str, TaskFits]) -> pd.DataFrame:
                          "on a bound": ", ".join(result.on_bounds), "objective": result.objective,
                          "points": result.n_points, "seconds": round(result.seconds, 2), "message": result.message})
     return pd.DataFrame(rows)
+
+
+def parameter_table(fits: Mapping[str, TaskFits]) -> pd.DataFrame:
+    """Every fitted parameter: one row per task and law, with how the fit ended."""
+    rows = []
+    for task, fit in fits.items():
+        for law_name, result in fit.results().items():
+            law = result.law
+            values = {f.name: getattr(law, f.name) for f in fields(law) if f.name != "chinchilla"}
+            rows.append({"task": task, "law": law_name, "status": result.status, **values})
+    return pd.DataFrame(rows)
+
+
+def approach1_residuals(measured: Measured, law: T2Loss) -> pd.DataFrame:
+    """Approach 1's residuals, predicted − measured task NLL, for every checkpoint and k."""
+    N, D, k = measured.long()
+    observed = measured.task_nll.ravel()
+    predicted = law.loss(N, D, k)
+    return pd.DataFrame({"task": measured.task, "checkpoint": np.repeat(measured.checkpoints["checkpoint"].to_numpy(),
+                                                                          len(measured.ks)),
+                         "k": k, "measured": observed, "predicted": predicted, "residual": predicted - observed})
 
 
 def isoflop_profiles(laws: Law | Sequence[Law], budgets: ArrayLike, c_inf: float,

@@ -71,6 +71,11 @@ class FitResult:
         return self.law
 
 
+def _check_start(method: str, start: object) -> None:
+    if start is not None and method != "fast":
+        raise ValueError("start (a warm start) is for method='fast' only; the paper's recipe uses its own random starts")
+
+
 def _check_method(method: str) -> None:
     if method not in ("fast", "paper"):
         raise ValueError(f"method must be 'fast' or 'paper'; got {method!r}")
@@ -161,11 +166,13 @@ class _PowerLawData:
         return float(wr @ residual), np.concatenate([grad_logcoef, grad_exponents])
 
 
-def _fit_exponents_fast(data: _PowerLawData, grid: list[float]) -> tuple[NDArray, float, Status, int, str, int]:
-    """Variable projection: L-BFGS-B over the exponents from every point of a small grid."""
+def _fit_exponents_fast(data: _PowerLawData, grid: list[float],
+                        warm: NDArray | None = None) -> tuple[NDArray, float, Status, int, str, int]:
+    """Variable projection: L-BFGS-B over the exponents from every point of a small grid, or
+    from the exponents `warm` alone (a warm start, e.g. a bootstrap refit from the full fit)."""
     m = data.logs.shape[1]
     bounds = [EXPONENT_BOUNDS] * m
-    starts = np.array(np.meshgrid(*[grid] * m)).reshape(m, -1).T
+    starts = np.array(np.meshgrid(*[grid] * m)).reshape(m, -1).T if warm is None else np.atleast_2d(warm)
     best = None
     converged_count = 0
     for start in starts:
@@ -176,6 +183,12 @@ def _fit_exponents_fast(data: _PowerLawData, grid: list[float]) -> tuple[NDArray
             best = result
     status = _lbfgsb_status(best, bounds, 2000)
     return best.x, float(best.fun), status, len(starts), str(best.message), converged_count
+
+
+def _warm_exponents(start: Law, kind: type, names: tuple[str, ...]) -> NDArray:
+    if not isinstance(start, kind):
+        raise ValueError(f"start must be a {kind.__name__} law; got {start!r}")
+    return np.array([getattr(start, name) for name in names], dtype=float)
 
 
 def _note_bounds(status: Status, message: str, names: list[str], values: ArrayLike, lower: ArrayLike,
@@ -213,15 +226,17 @@ def _inputs(N: ArrayLike, D: ArrayLike, target_name: str, target: ArrayLike, **e
 
 
 def fit_chinchilla(N: ArrayLike, D: ArrayLike, loss: ArrayLike, *, weights: ArrayLike | None = None,
-                   method: Method = "fast", seed: int = 0) -> FitResult:
+                   method: Method = "fast", seed: int = 0, start: Chinchilla | None = None) -> FitResult:
     """Fit L(N, D) = E + A/N^alpha + B/D^beta by weighted least squares.
 
     E is restricted to [0.01, 0.95]·min(loss), the range the paper profiles. `method="paper"`
     profiles E over 40 values and fits (log A, log B, alpha, beta) with 50 random L-BFGS-B
     restarts per value; `method="fast"` solves E, A, B exactly for each (alpha, beta).
     Use `isoflop_weights` for the paper's inverse-variance weighting across isoFLOP groups.
+    `start` (fast method only): search from this law's exponents alone instead of the grid.
     """
     _check_method(method)
+    _check_start(method, start)
     arrays = _inputs(N, D, "loss", loss)
     target = arrays["loss"]
     w = np.ones_like(target) if weights is None else checks.positive("weights", weights)
@@ -233,7 +248,8 @@ def fit_chinchilla(N: ArrayLike, D: ArrayLike, loss: ArrayLike, *, weights: Arra
         coef_lower=np.array([e_lo, 0.0, 0.0]), coef_upper=np.array([e_hi, np.inf, np.inf]),
     )
     if method == "fast":
-        exponents, objective, status, n_starts, message, ok = _fit_exponents_fast(data, [0.1, 0.3, 0.6, 1.0])
+        warm = None if start is None else _warm_exponents(start, Chinchilla, ("alpha", "beta"))
+        exponents, objective, status, n_starts, message, ok = _fit_exponents_fast(data, [0.1, 0.3, 0.6, 1.0], warm)
         coef = data.solve_coefficients(exponents)
         coef_lower, coef_upper = data.coef_lower, data.coef_upper
     else:
@@ -302,14 +318,16 @@ def isoflop_weights(c_train: ArrayLike, loss: ArrayLike) -> NDArray[np.float64]:
 
 
 def fit_t2_loss(N: ArrayLike, D: ArrayLike, k: ArrayLike, loss: ArrayLike, *, method: Method = "fast",
-                seed: int = 0) -> FitResult:
+                seed: int = 0, start: T2Loss | None = None) -> FitResult:
     """Fit Approach 1, L(N, D, k) = E + A/N^alpha + B/D^beta + G/k^gamma, by least squares.
 
     One row per (checkpoint, k). `method="paper"`: 7 parameters (log A, log B, log E, alpha,
     beta, log G, gamma), L-BFGS-B from 500 random starts, 5,000 iterations, tolerance 1e-15.
-    `method="fast"`: E, A, B, G solved exactly for each (alpha, beta, gamma).
+    `method="fast"`: E, A, B, G solved exactly for each (alpha, beta, gamma), searched from a
+    grid of exponents, or from `start`'s exponents alone when given.
     """
     _check_method(method)
+    _check_start(method, start)
     arrays = _inputs(N, D, "loss", loss, k=k)
     target = arrays["loss"]
     start_time = time.perf_counter()
@@ -318,7 +336,8 @@ def fit_t2_loss(N: ArrayLike, D: ArrayLike, k: ArrayLike, loss: ArrayLike, *, me
         weights=np.ones_like(target), coef_lower=np.zeros(4), coef_upper=np.full(4, np.inf),
     )
     if method == "fast":
-        exponents, objective, status, n_starts, message, ok = _fit_exponents_fast(data, [0.1, 0.4, 1.0])
+        warm = None if start is None else _warm_exponents(start, T2Loss, ("alpha", "beta", "gamma"))
+        exponents, objective, status, n_starts, message, ok = _fit_exponents_fast(data, [0.1, 0.4, 1.0], warm)
         coef = data.solve_coefficients(exponents)
         coef_lower, coef_upper = data.coef_lower, data.coef_upper
     else:
@@ -433,7 +452,7 @@ def _theta_starts(seed_theta: NDArray, t3_values: list[float], t4_values: list[f
 
 
 def fit_t2_accuracy(N: ArrayLike, D: ArrayLike, k: ArrayLike, pass_at_k: ArrayLike, *, chinchilla: Chinchilla,
-                    method: Method = "fast", seed: int = 0) -> FitResult:
+                    method: Method = "fast", seed: int = 0, start: T2Accuracy | None = None) -> FitResult:
     """Fit θ0…θ4 of Approach 2 by least squares between predicted and measured pass@k.
 
     The Chinchilla task-loss law (stage 1, `fit_chinchilla` on the k = 1 task NLL) is given.
@@ -441,9 +460,10 @@ def fit_t2_accuracy(N: ArrayLike, D: ArrayLike, k: ArrayLike, pass_at_k: ArrayLi
     `method="paper"`: L-BFGS-B from every start of a 7 × 7 grid over (θ3, θ4);
     `method="fast"`: the same grid screened by one evaluation per start, a trust-region
     least-squares solver with the analytic Jacobian from the 3 best, then the best end
-    polished by L-BFGS-B on the same objective.
+    polished by L-BFGS-B on the same objective; with `start`, the solver starts from its θ alone.
     """
     _check_method(method)
+    _check_start(method, start)
     arrays = _inputs(N, D, "pass_at_k", pass_at_k, k=k)
     observed = checks.probability("pass_at_k", arrays["pass_at_k"])
     if not isinstance(chinchilla, Chinchilla):
@@ -467,8 +487,8 @@ def fit_t2_accuracy(N: ArrayLike, D: ArrayLike, k: ArrayLike, pass_at_k: ArrayLi
         starts = np.clip(starts, lower, upper)
         best = None
         converged = 0
-        for start in starts:
-            result = minimize(sse, start, jac=True, method="L-BFGS-B", bounds=bounds,
+        for initial in starts:
+            result = minimize(sse, initial, jac=True, method="L-BFGS-B", bounds=bounds,
                               options={"maxiter": PAPER_MAXITER, "ftol": PAPER_TOL, "gtol": 1e-12})
             converged += _lbfgsb_stationary(result, bounds)
             if best is None or result.fun < best.fun:
@@ -478,13 +498,17 @@ def fit_t2_accuracy(N: ArrayLike, D: ArrayLike, k: ArrayLike, pass_at_k: ArrayLi
         message, n_starts = str(best.message), len(starts)
     else:
         # Screen the same grid by one evaluation each; solve only from the most promising starts.
-        screened = np.array([_accuracy_sse(start, task_loss, k_arr, observed) for start in grid_starts])
-        starts = grid_starts[np.argsort(screened)[:FAST_ACCURACY_STARTS]]
+        if start is None:
+            screened = np.array([_accuracy_sse(initial, task_loss, k_arr, observed) for initial in grid_starts])
+            starts = grid_starts[np.argsort(screened)[:FAST_ACCURACY_STARTS]]
+        else:
+            theta = _warm_exponents(start, T2Accuracy, ("theta0", "theta1", "theta2", "theta3", "theta4"))
+            starts = np.clip(theta, lower + 1e-9 * (upper - lower), upper - 1e-9 * (upper - lower))[None, :]
         best = None
         converged = 0
         evaluate = _Memo(lambda t: _accuracy_residual_and_jacobian(t, task_loss, k_arr, observed))
-        for start in starts:
-            result = least_squares(lambda t: evaluate(t)[0], start, jac=lambda t: evaluate(t)[1],
+        for initial in starts:
+            result = least_squares(lambda t: evaluate(t)[0], initial, jac=lambda t: evaluate(t)[1],
                                    bounds=(lower, upper), method="trf", x_scale="jac", ftol=1e-15, xtol=1e-15,
                                    gtol=1e-15, max_nfev=2000)
             converged += result.status > 0

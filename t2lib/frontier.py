@@ -182,6 +182,17 @@ def saturated_size(law_or_laws: T2Loss | T2Accuracy | Sequence[T2Loss | T2Accura
     return float(optimal_allocation([_without_data_term(law) for law in laws], 3.0 * c_inf, c_inf).N[0])
 
 
+def extrapolation_flags(N: ArrayLike, k: ArrayLike, *, smallest_N: float, largest_k: float) -> NDArray[np.object_]:
+    """For each optimum, what it extrapolates beyond the data the laws were fitted on: '' when
+    nothing, else 'k > largest_k' and/or 'N < smallest_N' (the smallest fitted checkpoint)."""
+    N, k = np.broadcast_arrays(np.asarray(N, dtype=float), np.asarray(k, dtype=float))
+    flags = np.full(N.shape, "", dtype=object)
+    for mask, text in ((k > largest_k * (1 + 1e-9), f"k > {largest_k:.4g}"),
+                       (N < smallest_N * (1 - 1e-9), f"N < {smallest_N:.3g}")):
+        flags[mask] = [f"{flag}; {text}" if flag else text for flag in flags[mask]]
+    return flags
+
+
 def frontier(law_or_laws: Law | Sequence[Law], c_train_values: ArrayLike, c_inf: float | None = None) -> pd.DataFrame:
     """The optimal allocation for each training budget, one row per budget."""
     allocation = optimal_allocation(law_or_laws, c_train_values, c_inf)

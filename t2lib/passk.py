@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy.special import digamma, gammaln, polygamma
+from scipy.special import betaln, digamma, gammaln, polygamma
 
 from t2lib import checks
 
@@ -135,6 +135,8 @@ _HALF_LOG_2PI = 0.5 * float(np.log(2.0 * np.pi))
 _ASYMPTOTIC_X = 15.0
 # Below this a/b, the log-ratio is a Taylor series in a (third order: truncation below 1e-15).
 _SMALL_A_OVER_B = 1e-5
+# Below this b, k/b overflows for k beyond 1e28: log_beta_ratio uses betaln there.
+_TINY_B = 1e-280
 
 
 def _stirling_remainder(x: NDArray) -> NDArray:
@@ -202,11 +204,18 @@ def log_beta_ratio(a: ArrayLike, b: ArrayLike, k: ArrayLike) -> NDArray[np.float
     """
     shape = np.broadcast_shapes(np.shape(a), np.shape(b), np.shape(k))
     a, b, k = (np.array(v, dtype=float).ravel() for v in np.broadcast_arrays(a, b, k))
-    s = a + b
-    out = ((b - 0.5) * np.log1p(k / b) - (s - 0.5) * np.log1p(k / s) - k * np.log1p(a / (b + k))
-           + _stirling_remainder(b + k) - _stirling_remainder(b) - _stirling_remainder(s + k)
-           + _stirling_remainder(s))
-    small = a < _SMALL_A_OVER_B * b
+    out = np.empty(a.shape)
+    # b so small that k/b overflows (a Beta degenerate at p = 1, as Approach 2 produces with b at
+    # its floor): nothing cancels there, and betaln is exact (log B(a, b) ≈ −log b is finite).
+    tiny = b < _TINY_B
+    out[tiny] = betaln(a[tiny], b[tiny] + k[tiny]) - betaln(a[tiny], b[tiny])
+    regular = ~tiny
+    A, B, K = a[regular], b[regular], k[regular]
+    S = A + B
+    out[regular] = ((B - 0.5) * np.log1p(K / B) - (S - 0.5) * np.log1p(K / S) - K * np.log1p(A / (B + K))
+                    + _stirling_remainder(B + K) - _stirling_remainder(B) - _stirling_remainder(S + K)
+                    + _stirling_remainder(S))
+    small = regular & (a < _SMALL_A_OVER_B * b)
     A, B, K = a[small], b[small], k[small]
     trigamma, tetragamma = _scaled_polygamma_differences(B, K)
     r = A / B  # < 1e-5: the series is in powers of a/b, never of a alone (a may be ~1e300)

@@ -97,3 +97,21 @@ def test_fit_task_needs_k_equal_to_one() -> None:
                                     measured.pass_at_k[:, 1:])
     with pytest.raises(ValueError, match="must contain k = 1"):
         analysis.fit_task(without_one)
+
+
+def test_the_parameter_table_and_residuals_report_a_planted_fit() -> None:
+    from t2lib.analysis import Measured, approach1_residuals, parameter_table
+
+    law = t2lib.T2Loss(E=0.5, A=200.0, B=500.0, G=2.0, alpha=0.3, beta=0.3, gamma=0.5)
+    meta = pd.DataFrame({"checkpoint": ["a", "b"], "params": [1e6, 4e6], "tokens": [1e9, 2e9],
+                         "train_flops": [6e15, 4.8e16]})
+    ks = np.array([1.0, 4.0])
+    nll = law.loss(meta["params"].to_numpy()[:, None], meta["tokens"].to_numpy()[:, None], ks[None, :])
+    measured = Measured("t", "base", meta, ks, nll + 0.1, np.full_like(nll, 0.5))
+    residuals = approach1_residuals(measured, law)
+    assert list(residuals["checkpoint"]) == ["a", "a", "b", "b"] and list(residuals["k"]) == [1.0, 4.0, 1.0, 4.0]
+    np.testing.assert_allclose(residuals["residual"], -0.1)
+    fits = {"t": analysis.fit_task(planted_measurement())}
+    table = parameter_table(fits)
+    assert list(table["law"]) == ["Chinchilla (k = 1)", "Approach 1", "Approach 2"]
+    assert {"alpha", "gamma", "theta4", "status"} <= set(table.columns)

@@ -153,3 +153,24 @@ def test_accuracy_fit_names_a_theta_on_its_bound() -> None:
     result = t2lib.fit_t2_accuracy(NK, DK, KK, law.pass_at_k(NK, DK, KK), chinchilla=TASK_LAW)
     assert result.status == "hit a bound"
     assert "theta2 = 1 (upper bound)" in result.message
+
+
+def test_warm_starts_recover_planted_parameters_from_one_start() -> None:
+    nearby_loss = T2Loss(E=1.0, A=300.0, B=900.0, G=3.0, alpha=0.35, beta=0.25, gamma=0.45)
+    result = t2lib.fit_t2_loss(NK, DK, KK, T2_LOSS.loss(NK, DK, KK), start=nearby_loss)
+    assert result.n_starts == 1
+    assert_recovers(result.law, T2_LOSS, ["alpha", "beta", "gamma"], 1e-6)
+    nearby = Chinchilla(E=1.8, A=400.0, B=800.0, alpha=0.3, beta=0.3)
+    assert_recovers(t2lib.fit_chinchilla(N, D, CHINCHILLA.loss(N, D), start=nearby).law, CHINCHILLA,
+                    ["alpha", "beta"], 1e-6)
+    near_acc = T2Accuracy(TASK_LAW, theta0=3.4, theta1=2.2, theta2=0.75, theta3=0.4, theta4=-0.25)
+    warm = t2lib.fit_t2_accuracy(NK, DK, KK, T2_ACC.pass_at_k(NK, DK, KK), chinchilla=TASK_LAW, start=near_acc)
+    assert warm.n_starts == 1
+    assert_recovers(warm.law, T2_ACC, ["theta0", "theta1", "theta3", "theta4"], 1e-4)
+
+
+def test_a_warm_start_is_refused_for_the_paper_recipe_or_the_wrong_law() -> None:
+    with pytest.raises(ValueError, match="for method='fast' only"):
+        t2lib.fit_t2_loss(NK, DK, KK, T2_LOSS.loss(NK, DK, KK), method="paper", start=T2_LOSS)
+    with pytest.raises(ValueError, match="start must be a T2Loss law"):
+        t2lib.fit_t2_loss(NK, DK, KK, T2_LOSS.loss(NK, DK, KK), start=CHINCHILLA)

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 import t2lib
 from t2lib import HOFFMANN_2022, Chinchilla, T2Accuracy, T2Loss
+from t2lib.frontier import extrapolation_flags
 
 T2_LOSS = T2Loss(E=1.0, A=300.0, B=900.0, G=3.0, alpha=0.3, beta=0.3, gamma=0.4)
 T2_ACC = T2Accuracy(Chinchilla(E=2.0, A=300.0, B=900.0, alpha=0.3, beta=0.3), 3.5, 2.0, 0.8, 0.5, -0.3)
@@ -112,3 +113,9 @@ def test_the_saturated_size_is_capped_by_one_sample_and_needs_t2_laws() -> None:
     assert t2lib.saturated_size([T2_ACC], 1.4e11) > 0
     with pytest.raises(ValueError, match="saturated_size needs T² laws"):
         t2lib.saturated_size(HOFFMANN_2022, 1e9)
+
+
+def test_extrapolated_optima_are_flagged() -> None:
+    flags = extrapolation_flags(
+        [1e4, 1e6, 1e8], [2000.0, 1024.0, 1.0], smallest_N=1e6, largest_k=1024.0)
+    assert list(flags) == ["k > 1024; N < 1e+06", "", ""]

@@ -186,3 +186,16 @@ def test_tail_exponent_recovers_a_power_law_and_rejects_zero_shares() -> None:
     assert t2lib.passk.tail_exponent(k, 3.0 * k**-0.37) == pytest.approx(-0.37)
     with pytest.raises(ValueError, match=r"unsolved must be > 0; got unsolved\[1\] = 0.0"):
         t2lib.passk.tail_exponent([10.0, 100.0], [0.5, 0.0])
+
+
+def test_log_beta_ratio_at_the_tiny_floor_of_b_is_exact_and_silent() -> None:
+    import warnings
+
+    from scipy.special import betaln
+
+    a, b, k = np.array([0.5, 3.0]), np.array([np.finfo(float).tiny, 1e-300]), np.array([1024.0, 8.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an overflow warning here would be a failure
+        ratio = t2lib.log_beta_ratio(a, b, k)
+    np.testing.assert_allclose(ratio, betaln(a, b + k) - betaln(a, b), rtol=1e-12)
+    assert np.all(ratio < -600)

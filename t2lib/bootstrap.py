@@ -1,0 +1,96 @@
+"""Uncertainty by the bootstrap: refit the laws on resampled data and read percentile bands.
+
+A replicate resamples, with replacement and from one seeded generator, (1) the checkpoints —
+the same draw for every task, so a replicate is one alternative grid — and (2) the questions
+of each task — the same draw for every checkpoint, so a question keeps its difficulty across
+sizes. Each replicate is refitted with the fast recipe, warm-started from the full-data fit
+(`analysis.fit_task(start=...)`), and any quantity computed from its laws (a frontier, an
+isoFLOP optimum, N∞, an extrapolation error) gets a percentile band across replicates.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from t2lib.analysis import FIT_KS, TaskFits, fit_task, measured_from
+from t2lib.suite import Suite
+
+
+@dataclass(frozen=True)
+class Replicates:
+    """The refitted laws of each bootstrap replicate, and what producing them cost."""
+
+    fits: list[dict[str, TaskFits]]
+    seed: int
+    seconds: float
+
+    def __len__(self) -> int:
+        return len(self.fits)
+
+    def statuses(self) -> dict[str, int]:
+        """How the replicates' fits ended: count per status over every task and law."""
+        counts: dict[str, int] = {}
+        for replicate in self.fits:
+            for fit in replicate.values():
+                for result in fit.results().values():
+                    counts[result.status] = counts.get(result.status, 0) + 1
+        return counts
+
+    def collect(self, quantity: Callable[[dict[str, TaskFits]], ArrayLike]) -> NDArray[np.float64]:
+        """`quantity` evaluated on every replicate, stacked: shape (replicates, *its shape)."""
+        return np.array([np.asarray(quantity(fits), dtype=float) for fits in self.fits])
+
+
+def bootstrap_fits(suite: Suite, fits: Mapping[str, TaskFits], *, resamples: int, seed: int,
+                   ks: ArrayLike = FIT_KS) -> Replicates:
+    """Refit every task of `fits` (the full-data fits, which give stage and warm starts) on
+    `resamples` bootstrap replicates of the suite."""
+    if resamples < 2:
+        raise ValueError(f"resamples must be at least 2 to give a band; got {resamples}")
+    matrices = {task: suite.nll_matrices(task, fit.stage) for task, fit in fits.items()}
+    checkpoints = [set(meta["checkpoint"]) for meta, _ in matrices.values()]
+    if any(names != checkpoints[0] for names in checkpoints):
+        raise ValueError("bootstrap_fits needs every task answered by the same checkpoints (it resamples them jointly)")
+    order = sorted(checkpoints[0])
+    rng = np.random.default_rng(seed)
+    started = time.perf_counter()
+    replicates = []
+    for _ in range(resamples):
+        drawn = [order[i] for i in rng.integers(0, len(order), len(order))]
+        replicate = {}
+        for task, (meta, nll) in matrices.items():
+            position = {name: i for i, name in enumerate(meta["checkpoint"])}
+            rows = np.array([position[name] for name in drawn])
+            columns = rng.integers(0, nll.shape[1], nll.shape[1])
+            measured = measured_from(task, fits[task].stage, meta.iloc[rows].reset_index(drop=True),
+                                     nll[np.ix_(rows, columns)], ks)
+            replicate[task] = fit_task(measured, start=fits[task])
+        replicates.append(replicate)
+    return Replicates(replicates, seed, time.perf_counter() - started)
+
+
+def percentile_band(values: ArrayLike, level: float = 0.9) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The central `level` percentile band of bootstrap values (axis 0: replicates), ignoring
+    NaN entries (a replicate for which a quantity does not exist); NaN where none exists."""
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1); got {level}")
+    values = np.asarray(values, dtype=float)
+    tail = 100 * (1 - level) / 2
+    lower, upper = np.full(values.shape[1:], np.nan), np.full(values.shape[1:], np.nan)
+    present = np.isfinite(values).any(axis=0)
+    if present.any():
+        lower[present] = np.nanpercentile(values[:, present], tail, axis=0)
+        upper[present] = np.nanpercentile(values[:, present], 100 - tail, axis=0)
+    return lower, upper
+
+
+def laws_of(replicate: Mapping[str, TaskFits], approach: str) -> Sequence:
+    """The per-task laws of one replicate for "Approach 1" or "Approach 2"."""
+    if approach not in ("Approach 1", "Approach 2"):
+        raise ValueError(f"approach must be 'Approach 1' or 'Approach 2'; got {approach!r}")
+    return [fit.approach1.law if approach == "Approach 1" else fit.approach2.law for fit in replicate.values()]
