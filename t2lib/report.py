@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -53,63 +54,111 @@ def data_note(suite) -> str:
             f"`{suite.summary()}` (full sha256 `{suite.sha256}`)\n:::\n")
 
 
-def number_row(quantity: str, paper: float, ours: float, fmt: str = ".3g", note: str = "") -> dict[str, str]:
-    """A row of a "Paper vs this book" table comparing two numbers: both, and their difference."""
+# How every "Paper vs this book" row is judged (stated above each table).
+AGREE_RTOL = 0.10
+AGREEMENT_RULE = (f"A number agrees when this book's value is within ±{AGREE_RTOL:.0%} of the paper's (relative); "
+                  "a range agrees when this book's values lie inside the paper's; a finding agrees when the same "
+                  "statement holds on this book's data.")
+# What a row's agreement or disagreement is evidence of.
+BASES = {
+    "independent": "this book's computation does not use the paper's number",
+    "by construction": "the data were calibrated or built to give the paper's number, so agreement is expected",
+    "not comparable": "different settings or scale: shown for orientation, not as a test",
+}
+PAPER_CLAIMS = Path(__file__).resolve().parent.parent / "data" / "paper" / "claims.csv"
+
+
+def _check_basis(basis: str) -> None:
+    if basis not in BASES:
+        raise ValueError(f"basis must be one of {', '.join(BASES)}; got {basis!r}")
+
+
+def paper_claim(claim: str) -> pd.Series:
+    """One of the paper's stated numbers from data/paper/claims.csv: value, low, high, unit, statement."""
+    claims = pd.read_csv(PAPER_CLAIMS).set_index("claim")
+    if claim not in claims.index:
+        raise KeyError(f"{PAPER_CLAIMS}: no claim {claim!r}; known: {', '.join(claims.index)}")
+    return claims.loc[claim]
+
+
+def number_row(quantity: str, paper: float, ours: float, fmt: str = ".3g", note: str = "", *,
+               basis: str) -> dict[str, str]:
+    """A row of a "Paper vs this book" table comparing two numbers: both, their difference,
+    and whether they agree under AGREEMENT_RULE."""
+    _check_basis(basis)
     paper, ours = float(plain(paper)), float(plain(ours))
     if not np.isfinite(ours):
         raise ValueError(f"{quantity}: our value is not finite ({ours})")
     difference = f"{ours - paper:+{fmt}}"
+    agrees = ours == paper
     if paper != 0:
         difference += f" ({ours / paper:.2g}× the paper's)"
+        agrees = abs(ours / paper - 1) <= AGREE_RTOL
     return {"quantity": quantity, "paper": f"{paper:{fmt}}", "this book": f"{ours:{fmt}}",
-            "difference": difference, "note": note}
+            "difference": f"{difference}: {'agrees' if agrees else 'differs'}", "basis": basis, "note": note}
 
 
-def claim_row(quantity: str, paper: str, ours: str, agrees: bool, note: str = "") -> dict[str, str]:
+def range_row(quantity: str, paper_low: float, paper_high: float, ours_low: float, ours_high: float,
+              fmt: str = ".3g", note: str = "", *, basis: str) -> dict[str, str]:
+    """A row comparing a range the paper shows with ours: agrees when ours lies inside it."""
+    inside = paper_low <= ours_low and ours_high <= paper_high
+    return claim_row(quantity, f"{paper_low:{fmt}}–{paper_high:{fmt}}", f"{ours_low:{fmt}}–{ours_high:{fmt}}",
+                     inside, note, basis=basis)
+
+
+def claim_row(quantity: str, paper: str, ours: str, agrees: bool, note: str = "", *, basis: str) -> dict[str, str]:
     """A row comparing a qualitative finding: the paper's, ours, and whether they agree."""
+    _check_basis(basis)
     return {"quantity": quantity, "paper": paper, "this book": ours,
-            "difference": "agrees" if agrees else "differs", "note": note}
+            "difference": "agrees" if agrees else "differs", "basis": basis, "note": note}
 
 
 def paper_vs_book(rows: list[dict[str, str]], not_comparable: str = "") -> pd.DataFrame:
     """The "Paper vs this book" table every chapter ends with, one row per reported number.
 
     `not_comparable` (from `requirements.comparability`) is the reason a run's settings differ
-    from the paper's; every row then reads "not comparable" instead of a difference, and the
-    table's name says why (chapters display it with `show_paper_vs_book`)."""
+    from the paper's; every row then reads "not comparable" instead of a difference and a basis,
+    and the table's name says why (chapters display it with `show_paper_vs_book`)."""
     if not rows:
         raise ValueError("a Paper vs this book table needs at least one row")
-    table = pd.DataFrame(rows, columns=["quantity", "paper", "this book", "difference", "note"]).set_index("quantity")
+    table = pd.DataFrame(rows, columns=["quantity", "paper", "this book", "difference", "basis", "note"])
+    table = table.set_index("quantity")
     if not_comparable:
         table["difference"] = "not comparable"
+        table["basis"] = "not comparable"
         table.columns.name = not_comparable
     return table
 
 
-def show_paper_vs_book(rows: list[dict[str, str]], not_comparable: str = "") -> pd.DataFrame:
-    """Display, above the table, a warning naming why it is not comparable (if it is not); return the table."""
-    if not_comparable:
-        from IPython.display import Markdown, display  # only available in the book's environment
+def show_paper_vs_book(rows: list[dict[str, str]], not_comparable: str = "") -> pd.io.formats.style.Styler:
+    """Display the agreement rule and, if the run is not comparable, why; return the table as a
+    Styler, which (unlike a DataFrame's display) never truncates a cell."""
+    from IPython.display import Markdown, display  # only available in the book's environment
 
+    bases = "; ".join(f"*{name}*: {meaning}" for name, meaning in BASES.items())
+    display(Markdown(f"{AGREEMENT_RULE} Basis of each row — {bases}."))
+    if not_comparable:
         display(Markdown(f":::{{admonition}} Paper vs this book: {not_comparable}\n:class: warning\n"
                          "The paper's numbers below come from other settings; they are shown for orientation, "
                          "not as a test.\n:::\n"))
-    return paper_vs_book(rows, not_comparable)
+    return paper_vs_book(rows, not_comparable).style
 
 
-def table_rows(comparison: pd.DataFrame, label: str = "") -> list[dict[str, str]]:
+def table_rows(comparison: pd.DataFrame, label: str = "", *, basis: str | dict[str, str]) -> list[dict[str, str]]:
     """"Paper vs this book" rows for a Table 1/2 comparison (`tables.compare_with_paper`):
-    both pass@k cells, the sizes chosen and the winner, per task."""
+    both pass@k cells, the sizes chosen and the winner, per task. `basis` is one for all rows
+    or one per task."""
     rows = []
     for _, row in comparison.iterrows():
         name = f"{label}{row['task']}"
+        row_basis = basis if isinstance(basis, str) else basis[row["task"]]
         for cell, title in (("best_overtrained", "best overtrained"), ("chinchilla_opt", "Chinchilla-optimal")):
             rows.append(number_row(f"{name}: {title} pass@k", row[f"{cell}_pass_at_k_paper"],
-                                   row[f"{cell}_pass_at_k_ours"], ".3g"))
+                                   row[f"{cell}_pass_at_k_ours"], ".3g", basis=row_basis))
             rows.append(claim_row(f"{name}: {title} size", row[f"{cell}_size_paper"], row[f"{cell}_size_ours"],
-                                  row[f"{cell}_size_paper"] == row[f"{cell}_size_ours"]))
+                                  row[f"{cell}_size_paper"] == row[f"{cell}_size_ours"], basis=row_basis))
         rows.append(claim_row(f"{name}: winner", row["winner_paper"], row["winner_ours"],
-                              row["winner_paper"] == row["winner_ours"]))
+                              row["winner_paper"] == row["winner_ours"], basis=row_basis))
     return rows
 
 

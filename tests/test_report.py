@@ -7,23 +7,43 @@ import pytest
 from t2lib import report
 
 
-def test_number_row_states_both_values_and_their_difference() -> None:
-    row = report.number_row("relative error (%)", 2.8, np.float64(3.3), ".2g")
+def test_number_row_states_both_values_their_difference_and_the_rule() -> None:
+    row = report.number_row("relative error (%)", 2.8, np.float64(3.3), ".2g", basis="independent")
     assert row["paper"] == "2.8" and row["this book"] == "3.3"
-    assert row["difference"] == "+0.5 (1.2× the paper's)"
+    assert row["difference"] == "+0.5 (1.2× the paper's): differs"
+    assert report.number_row("n", 100, 109, ".0f", basis="independent")["difference"].endswith(": agrees")
+    assert report.number_row("n", 100, 111, ".0f", basis="independent")["difference"].endswith(": differs")
+    assert row["basis"] == "independent"
 
 
-def test_number_row_refuses_a_non_finite_value() -> None:
+def test_rows_refuse_a_non_finite_value_or_an_unknown_basis() -> None:
     with pytest.raises(ValueError, match="relative error: our value is not finite"):
-        report.number_row("relative error", 2.8, float("nan"))
+        report.number_row("relative error", 2.8, float("nan"), basis="independent")
+    with pytest.raises(ValueError, match="basis must be one of independent, by construction, not comparable"):
+        report.claim_row("b", "yes", "yes", True, basis="roughly")
+
+
+def test_a_range_agrees_only_inside_the_papers() -> None:
+    assert report.range_row("nll", 10, 20, 11, 19, basis="independent")["difference"] == "agrees"
+    assert report.range_row("nll", 10, 20, 7.6, 14.3, basis="independent")["difference"] == "differs"
 
 
 def test_paper_vs_book_has_one_row_per_quantity() -> None:
-    table = report.paper_vs_book([report.number_row("a", 1, 2), report.claim_row("b", "yes", "no", False)])
-    assert list(table.columns) == ["paper", "this book", "difference", "note"]
-    assert table.loc["b", "difference"] == "differs"
+    table = report.paper_vs_book([report.number_row("a", 1, 2, basis="independent"),
+                                  report.claim_row("b", "yes", "no", False, basis="by construction")])
+    assert list(table.columns) == ["paper", "this book", "difference", "basis", "note"]
+    assert table.loc["b", "difference"] == "differs" and table.loc["b", "basis"] == "by construction"
+    labelled = report.paper_vs_book([report.number_row("a", 1, 2, basis="independent")], "not comparable: x")
+    assert labelled.loc["a", "basis"] == "not comparable" and labelled.columns.name == "not comparable: x"
     with pytest.raises(ValueError, match="at least one row"):
         report.paper_vs_book([])
+
+
+def test_paper_claims_come_from_the_data_folder() -> None:
+    assert report.paper_claim("figure4_relative_error_approach1")["value"] == 2.8
+    assert report.paper_claim("figure3_task_nll_axis")[["low", "high"]].tolist() == [10, 20]
+    with pytest.raises(KeyError, match="no claim 'nope'"):
+        report.paper_claim("nope")
 
 
 def test_calibration_note_only_for_calibrated_tasks() -> None:
