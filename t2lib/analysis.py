@@ -21,7 +21,8 @@ from numpy.typing import ArrayLike, NDArray
 from t2lib.fit import FitResult, Method, fit_chinchilla, fit_t2_accuracy, fit_t2_loss, isoflop_weights
 from t2lib.frontier import frontier, single_pass_choice, value_at
 from t2lib.laws import Law, T2Accuracy, T2Loss
-from t2lib.passk import task_nll, task_pass_at_k
+from t2lib import checks
+from t2lib.passk import log_pass_at_k, task_nll, task_pass_at_k
 from t2lib.suite import Suite
 
 # [convention] REFERENCE.md §3: the k values the laws are fitted on.
@@ -59,7 +60,7 @@ class Measured:
         return np.repeat(self.N, n_k), np.repeat(self.D, n_k), np.tile(self.ks, len(self.N))
 
 
-def _nll_of(suite: Suite, task: str, stage: str, checkpoints: Collection[str] | None) -> tuple[pd.DataFrame, NDArray]:
+def nll_of(suite: Suite, task: str, stage: str, checkpoints: Collection[str] | None) -> tuple[pd.DataFrame, NDArray]:
     """The checkpoints of one task and stage and their NLL matrix, only those named if given."""
     meta, nll = suite.nll_matrices(task, stage)
     if checkpoints is None:
@@ -75,22 +76,28 @@ def _nll_of(suite: Suite, task: str, stage: str, checkpoints: Collection[str] | 
 def measure(suite: Suite, task: str, *, stage: str = "base", checkpoints: Collection[str] | None = None,
             ks: ArrayLike = FIT_KS) -> Measured:
     """The measured fit targets of one task: every checkpoint of `stage`, or only those named."""
-    meta, nll = _nll_of(suite, task, stage, checkpoints)
+    meta, nll = nll_of(suite, task, stage, checkpoints)
     return measured_from(task, stage, meta, nll, ks)
 
 
 def measured_from(task: str, stage: str, meta: pd.DataFrame, nll: NDArray, ks: ArrayLike = FIT_KS) -> Measured:
     """The fit targets of an NLL matrix (checkpoints × questions) whose rows are `meta`."""
     ks = np.asarray(ks, dtype=float)
-    return Measured(task, stage, meta, ks, np.array([task_nll(row, ks) for row in nll]),
-                    np.array([task_pass_at_k(row, ks) for row in nll]))
+    log_pass = log_pass_matrix(nll, ks)
+    return Measured(task, stage, meta, ks, -log_pass.mean(axis=1), np.exp(log_pass).mean(axis=1))
+
+
+def log_pass_matrix(nll: NDArray, ks: ArrayLike) -> NDArray[np.float64]:
+    """log pass@k of every (checkpoint, question, k) of an NLL matrix (checkpoints × questions);
+    the fit targets are its means over questions (computed once, resampled by the bootstrap)."""
+    return log_pass_at_k(checks.nonnegative("nll", nll)[:, :, None], checks.sample_count("k", ks)[None, None, :])
 
 
 def measure_at_budget(suite: Suite, task: str, c_inf: float, *, stage: str = "base",
                       checkpoints: Collection[str] | None = None) -> pd.DataFrame:
     """Each checkpoint's measured task NLL and pass@k, single-pass (k = 1) and at its own
     k = C_inf/(2N): one row per checkpoint, the rows of checkpoints.csv plus those columns."""
-    meta, nll = _nll_of(suite, task, stage, checkpoints)
+    meta, nll = nll_of(suite, task, stage, checkpoints)
     N = meta["params"].to_numpy(dtype=float)
     too_big = N > c_inf / 2
     if too_big.any():
@@ -233,9 +240,16 @@ def predictions_at_budget(suite: Suite, fits: Mapping[str, TaskFits], c_inf: flo
                           checkpoints: Collection[str] | None = None) -> pd.DataFrame:
     """Measured and predicted values of every task at each checkpoint's k = C_inf/(2N):
     Approach 1's task NLL and Approach 2's pass@k, one row per (task, checkpoint)."""
+    measured = {task: measure_at_budget(suite, task, c_inf, stage=stage, checkpoints=checkpoints) for task in fits}
+    return predict_at_budget(measured, fits)
+
+
+def predict_at_budget(measured: Mapping[str, pd.DataFrame], fits: Mapping[str, TaskFits]) -> pd.DataFrame:
+    """`measure_at_budget` tables (one per task) with each task's laws' predictions added, one
+    row per (task, checkpoint); the bootstrap reuses the measurements with refitted laws."""
     rows = []
     for task, fit in fits.items():
-        table = measure_at_budget(suite, task, c_inf, stage=stage, checkpoints=checkpoints)
+        table = measured[task]
         N, D, k = (table[c].to_numpy(dtype=float) for c in ("params", "tokens", "k"))
         rows.append(table.assign(predicted_task_nll=fit.approach1.law.loss(N, D, k),
                                  predicted_pass_at_k=fit.approach2.law.pass_at_k(N, D, k)))

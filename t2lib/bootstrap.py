@@ -1,9 +1,10 @@
 """Uncertainty by the bootstrap: refit the laws on resampled data and read percentile bands.
 
 A replicate resamples, with replacement and from one seeded generator, (1) the checkpoints —
-the same draw for every task, so a replicate is one alternative grid — and (2) the questions
-of each task — the same draw for every checkpoint, so a question keeps its difficulty across
-sizes. Each replicate is refitted with the fast recipe, warm-started from the full-data fit
+the same draw for every task when all tasks were answered by the same checkpoints, so a
+replicate is one alternative grid (otherwise each task draws from its own) — and (2) the
+questions of each task — the same draw for every checkpoint, so a question keeps its
+difficulty across sizes. Each replicate is refitted with the fast recipe, warm-started from the full-data fit
 (`analysis.fit_task(start=...)`), and any quantity computed from its laws (a frontier, an
 isoFLOP optimum, N∞, an extrapolation error) gets a percentile band across replicates.
 """
@@ -11,13 +12,13 @@ isoFLOP optimum, N∞, an extrapolation error) gets a percentile band across rep
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from t2lib.analysis import FIT_KS, TaskFits, fit_task, measured_from
+from t2lib.analysis import FIT_KS, Measured, TaskFits, fit_task, log_pass_matrix, nll_of
 from t2lib.suite import Suite
 
 
@@ -47,28 +48,33 @@ class Replicates:
 
 
 def bootstrap_fits(suite: Suite, fits: Mapping[str, TaskFits], *, resamples: int, seed: int,
-                   ks: ArrayLike = FIT_KS) -> Replicates:
+                   ks: ArrayLike = FIT_KS, checkpoints: Collection[str] | None = None) -> Replicates:
     """Refit every task of `fits` (the full-data fits, which give stage and warm starts) on
-    `resamples` bootstrap replicates of the suite."""
+    `resamples` bootstrap replicates of the suite, or of the named `checkpoints` only (the
+    ones `fits` were fitted on)."""
     if resamples < 2:
         raise ValueError(f"resamples must be at least 2 to give a band; got {resamples}")
-    matrices = {task: suite.nll_matrices(task, fit.stage) for task, fit in fits.items()}
-    checkpoints = [set(meta["checkpoint"]) for meta, _ in matrices.values()]
-    if any(names != checkpoints[0] for names in checkpoints):
-        raise ValueError("bootstrap_fits needs every task answered by the same checkpoints (it resamples them jointly)")
-    order = sorted(checkpoints[0])
+    matrices = {task: nll_of(suite, task, fit.stage, checkpoints) for task, fit in fits.items()}
+    ks = np.asarray(ks, dtype=float)
+    # log pass@k per (checkpoint, question, k), once per task: a replicate only re-averages it.
+    log_pass = {task: log_pass_matrix(nll, ks) for task, (_, nll) in matrices.items()}
+    passes = {task: np.exp(values) for task, values in log_pass.items()}
+    answered = [sorted(meta["checkpoint"]) for meta, _ in matrices.values()]
+    joint = all(names == answered[0] for names in answered)  # else each task draws from its own checkpoints
     rng = np.random.default_rng(seed)
     started = time.perf_counter()
     replicates = []
     for _ in range(resamples):
-        drawn = [order[i] for i in rng.integers(0, len(order), len(order))]
+        drawn = [answered[0][i] for i in rng.integers(0, len(answered[0]), len(answered[0]))] if joint else None
         replicate = {}
         for task, (meta, nll) in matrices.items():
             position = {name: i for i, name in enumerate(meta["checkpoint"])}
-            rows = np.array([position[name] for name in drawn])
+            rows = (np.array([position[name] for name in drawn]) if joint
+                    else rng.integers(0, len(position), len(position)))
             columns = rng.integers(0, nll.shape[1], nll.shape[1])
-            measured = measured_from(task, fits[task].stage, meta.iloc[rows].reset_index(drop=True),
-                                     nll[np.ix_(rows, columns)], ks)
+            picked = np.ix_(rows, columns)
+            measured = Measured(task, fits[task].stage, meta.iloc[rows].reset_index(drop=True), ks,
+                                -log_pass[task][picked].mean(axis=1), passes[task][picked].mean(axis=1))
             replicate[task] = fit_task(measured, start=fits[task])
         replicates.append(replicate)
     return Replicates(replicates, seed, time.perf_counter() - started)
