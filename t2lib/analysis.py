@@ -158,6 +158,27 @@ def fit_task(measured: Measured, *, method: Method = "fast", seed: int = 0, star
     return TaskFits(measured.task, measured.stage, chinchilla, approach1, approach2)
 
 
+APPROACH1_TARGETS = ("task NLL", "−log pass@k")
+
+
+def fit_approach1(measured: Measured, *, k_max: float | None = None, target: str = "task NLL",
+                  start: T2Loss | None = None) -> FitResult:
+    """Approach 1's law refitted on part of the data or to another target, for sensitivity checks:
+    only k ≤ k_max, and either the paper's target, the task NLL E_i[−log pass@k_i], or this
+    book's extension, −log of the benchmark's pass@k, −log E_i[pass@k_i] (which, unlike the
+    task NLL, does not fall as −ln k for questions the model rarely answers)."""
+    if target not in APPROACH1_TARGETS:
+        raise ValueError(f"target must be one of {APPROACH1_TARGETS}; got {target!r}")
+    keep = measured.ks <= (np.inf if k_max is None else k_max)
+    if keep.sum() < 2:
+        raise ValueError(f"k_max = {k_max} leaves fewer than two values of k in {measured.ks}")
+    values = measured.task_nll if target == "task NLL" else -np.log(measured.pass_at_k)
+    n_k = int(keep.sum())
+    N, D = np.repeat(measured.N, n_k), np.repeat(measured.D, n_k)
+    k = np.tile(measured.ks[keep], len(measured.N))
+    return fit_t2_loss(N, D, k, values[:, keep].ravel(), start=start)
+
+
 def fit_suite(suite: Suite, tasks: Sequence[str] | None = None, *, stage: str = "base",
               checkpoints: Collection[str] | None = None, ks: ArrayLike = FIT_KS, method: Method = "fast",
               seed: int = 0) -> dict[str, TaskFits]:

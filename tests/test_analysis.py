@@ -115,3 +115,22 @@ def test_the_parameter_table_and_residuals_report_a_planted_fit() -> None:
     table = parameter_table(fits)
     assert list(table["law"]) == ["Chinchilla (k = 1)", "Approach 1", "Approach 2"]
     assert {"alpha", "gamma", "theta4", "status"} <= set(table.columns)
+
+
+def test_approach1_refits_recover_a_planted_law_on_part_of_k_and_refuse_bad_targets() -> None:
+    law = t2lib.T2Loss(E=0.5, A=200.0, B=500.0, G=2.0, alpha=0.3, beta=0.3, gamma=0.5)
+    N, D = np.repeat(np.array([1e6, 2e6, 4e6, 8e6]), 3), np.tile(np.array([1e8, 1e9, 1e10]), 4)
+    meta = pd.DataFrame({"checkpoint": [f"c{i}" for i in range(12)], "params": N, "tokens": D, "train_flops": 6 * N * D})
+    ks = 2.0 ** np.arange(8)
+    nll = law.loss(N[:, None], D[:, None], ks[None, :])
+    measured = analysis.Measured("t", "base", meta, ks, nll, np.exp(-nll))
+    for k_max in (16.0, None):
+        result = analysis.fit_approach1(measured, k_max=k_max)
+        assert result.n_points == 12 * (5 if k_max else 8)
+        assert result.law.gamma == pytest.approx(0.5, rel=1e-5)
+    # −log of pass@k = exp(−nll) is the same numbers here: the extension recovers the same law.
+    assert analysis.fit_approach1(measured, target="−log pass@k").law.alpha == pytest.approx(0.3, rel=1e-5)
+    with pytest.raises(ValueError, match="target must be one of"):
+        analysis.fit_approach1(measured, target="accuracy")
+    with pytest.raises(ValueError, match="leaves fewer than two values of k"):
+        analysis.fit_approach1(measured, k_max=1.0)
