@@ -12,7 +12,7 @@ Every fit keeps its `FitResult`, so a chapter can report how each one ended.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import pandas as pd
@@ -177,6 +177,19 @@ def fit_approach1(measured: Measured, *, k_max: float | None = None, target: str
     N, D = np.repeat(measured.N, n_k), np.repeat(measured.D, n_k)
     k = np.tile(measured.ks[keep], len(measured.N))
     return fit_t2_loss(N, D, k, values[:, keep].ravel(), start=start)
+
+
+def with_theta2(law: T2Accuracy, theta2: float) -> T2Accuracy:
+    """Approach 2's law with the asymptote θ2 moved and θ0 shifted so that θ2·e^(θ1·θ0) is kept.
+
+    Deep in the sigmoid's exponential tail, θ1·(L̂ − θ0) ≫ 1, the mean accuracy is
+    θ2·e^(−θ1·(L̂ − θ0)) and depends on θ2 and θ0 only through θ2·e^(θ1·θ0): the data then
+    cannot tell θ2 apart, and this law predicts nearly what the fitted one does."""
+    if not 0 < theta2 <= 1:
+        raise ValueError(f"theta2 must be in (0, 1]; got {theta2}")
+    if law.theta1 <= 0:
+        raise ValueError(f"the law's theta1 must be > 0 to trade θ2 for θ0; got {law.theta1}")
+    return replace(law, theta2=theta2, theta0=law.theta0 + np.log(law.theta2 / theta2) / law.theta1)
 
 
 def fit_suite(suite: Suite, tasks: Sequence[str] | None = None, *, stage: str = "base",

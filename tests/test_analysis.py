@@ -134,3 +134,14 @@ def test_approach1_refits_recover_a_planted_law_on_part_of_k_and_refuse_bad_targ
         analysis.fit_approach1(measured, target="accuracy")
     with pytest.raises(ValueError, match="leaves fewer than two values of k"):
         analysis.fit_approach1(measured, k_max=1.0)
+
+
+def test_with_theta2_keeps_the_tail_and_refuses_bad_values() -> None:
+    task = t2lib.Chinchilla(E=2.0, A=300.0, B=900.0, alpha=0.3, beta=0.3)
+    law = T2Accuracy(task, theta0=1.0, theta1=2.0, theta2=1.0, theta3=0.5, theta4=-0.3)
+    halved = analysis.with_theta2(law, 0.5)
+    deep_tail = np.array([8.0, 12.0])  # θ1·(L̂ − θ0) ≥ 14: the sigmoid is its exponential tail
+    np.testing.assert_allclose(halved.mean_from_loss(deep_tail), law.mean_from_loss(deep_tail), rtol=1e-5)
+    assert halved.theta2 == 0.5 and halved.theta0 == pytest.approx(1.0 + np.log(2) / 2)
+    with pytest.raises(ValueError, match="theta2 must be in"):
+        analysis.with_theta2(law, 1.5)
