@@ -179,6 +179,16 @@ def fit_approach1(measured: Measured, *, k_max: float | None = None, target: str
     return fit_t2_loss(N, D, k, values[:, keep].ravel(), start=start)
 
 
+def weighting_effect(N: ArrayLike, D: ArrayLike, c_train: ArrayLike, loss: ArrayLike) -> dict[str, float]:
+    """A Chinchilla law fitted with and without the inverse-variance isoFLOP weights (this
+    book's reading of the paper's weighting): α, β and the compute-optimal size exponent
+    a = β/(α + β) (N* ∝ C^a) of each."""
+    fitted = {"weighted": fit_chinchilla(N, D, loss, weights=isoflop_weights(c_train, loss)).law,
+              "unweighted": fit_chinchilla(N, D, loss).law}
+    return {f"{name} {quantity}": value for name, law in fitted.items()
+            for quantity, value in (("α", law.alpha), ("β", law.beta), ("a", law.beta / (law.alpha + law.beta)))}
+
+
 def with_theta2(law: T2Accuracy, theta2: float) -> T2Accuracy:
     """Approach 2's law with the asymptote θ2 moved and θ0 shifted so that θ2·e^(θ1·θ0) is kept.
 

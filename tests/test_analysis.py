@@ -145,3 +145,13 @@ def test_with_theta2_keeps_the_tail_and_refuses_bad_values() -> None:
     assert halved.theta2 == 0.5 and halved.theta0 == pytest.approx(1.0 + np.log(2) / 2)
     with pytest.raises(ValueError, match="theta2 must be in"):
         analysis.with_theta2(law, 1.5)
+
+
+def test_the_weighting_effect_is_nil_on_exact_data_and_names_both_fits() -> None:
+    law = t2lib.Chinchilla(E=1.8, A=400.0, B=800.0, alpha=0.33, beta=0.29)
+    N = np.repeat(np.array([1e7, 3e7, 1e8, 3e8]), 4)
+    C = np.tile(np.array([1e18, 4e18, 1.6e19, 6.4e19]), 4)
+    D = C / (6 * N)
+    effect = analysis.weighting_effect(N, D, C, law.loss(N, D))
+    assert effect["weighted α"] == pytest.approx(0.33, rel=1e-5) and effect["unweighted α"] == pytest.approx(0.33, rel=1e-5)
+    assert effect["weighted a"] == pytest.approx(0.29 / 0.62, rel=1e-5)
