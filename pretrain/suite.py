@@ -17,12 +17,15 @@ from pathlib import Path
 import pandas as pd
 
 import t2lib
-from pretrain.corpus import CONTEXT, CORPUS_VERSION, DISPLAY_NAMES, TASKS, Corpus
+from pretrain.corpus import CONTEXT, CORPUS_VERSION, DISPLAY_NAMES, TASKS, VOCAB_VERSION, Corpus
 from pretrain.grid import GRID_FILE
 from pretrain.harness import HARNESS_TASKS, evaluate_run, prepare_tasks, results_file, write_questions
 from pretrain.train import CURVE, RESULT
 
 SOURCE = "t2mini"
+README_TEMPLATE = Path(__file__).resolve().parent / "suite_readme.md"
+# The checkpoint whose weights are committed (out/reference/) for the reproducibility test: the smallest.
+REFERENCE_CELL = "w16d1-c0"
 
 
 def evaluate(runs: Path, device: str = "cpu") -> list[str]:
@@ -112,7 +115,30 @@ def build(runs: Path, out: Path) -> t2lib.Suite:
                                                                      lineterminator="\n")
     shutil.copy(GRID_FILE, out / "grid.csv")
     write_questions(corpus, out / "questions")
-    return t2lib.load_suite(out)
+    if results_file(runs / REFERENCE_CELL) is not None:
+        (out / "reference").mkdir(exist_ok=True)
+        for name in ("model.pt", RESULT):
+            shutil.copy(runs / REFERENCE_CELL / name, out / "reference" / name)
+    suite = t2lib.load_suite(out)
+    write_readme(suite, grid, out / "README.md")
+    return suite
+
+
+def write_readme(suite: t2lib.Suite, grid: pd.DataFrame, path: Path) -> None:
+    """The suite's README: the template's prose with its status computed from the suite."""
+    base = suite.base
+    ratio = base["tokens"] / base["params"]
+    missing = grid.loc[~grid["cell"].isin(base["checkpoint"]), "train_flops"]
+    pending = ("none pending" if missing.empty else
+               f"{len(missing)} pending, at budgets " + ", ".join(f"{c:.3g}" for c in sorted(missing.unique())))
+    path.write_text(README_TEMPLATE.read_text().format(
+        n_trained=len(base), n_planned=len(grid), pending=pending, min_flops=base["train_flops"].min(),
+        max_flops=base["train_flops"].max(), n_budgets=base["train_flops"].round(-8).nunique(),
+        n_sizes=base["params"].nunique(), min_params=int(base["params"].min()), max_params=int(base["params"].max()),
+        min_ratio=ratio.min(), max_ratio=ratio.max(), n_overtrained=int((ratio >= 1000).sum()),
+        cpu_hours=base["wall_seconds"].sum() / 3600, cpus=", ".join(sorted(base["cpu"].unique())),
+        torch=", ".join(sorted(base["torch"].unique())), n_rows=len(suite.nll), corpus_version=CORPUS_VERSION,
+        vocab_version=VOCAB_VERSION))
 
 
 def main() -> None:

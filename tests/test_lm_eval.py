@@ -95,3 +95,17 @@ def test_bad_mapping_is_rejected(tmp_path: Path) -> None:
         import_lm_eval(mapping, tmp_path / "suite")
     with pytest.raises(ValueError, match=r"tasks: unsupported task 'mmlu'"):
         import_lm_eval(FIXTURES / "runs.csv", tmp_path / "suite", tasks=["mmlu"])
+
+
+def test_real_harness_output_imports_to_the_committed_miniature_suite(tmp_path: Path, repo_root: Path) -> None:
+    """The raw --log_samples output of one trained checkpoint (tests/fixtures/lm_eval_t2mini)
+    imports to exactly that checkpoint's rows of data/real/t2mini."""
+    results = next((Path(__file__).parent / "fixtures" / "lm_eval_t2mini").glob("*/results_*.json"))
+    committed = load_suite(repo_root / "data" / "real" / "t2mini")
+    row = committed.checkpoints.set_index("checkpoint").loc["w16d1-c0"]
+    mapping = tmp_path / "runs.csv"
+    mapping.write_text(f"run,checkpoint,params,tokens\n{results},w16d1-c0,{row['params']:.0f},{row['tokens']:.0f}\n")
+    tasks = list(committed.tasks["task"])
+    imported = load_suite(import_lm_eval(mapping, tmp_path / "suite", tasks=tasks))
+    for task in tasks:
+        assert np.array_equal(imported.task_nll("w16d1-c0", task), committed.task_nll("w16d1-c0", task)), task

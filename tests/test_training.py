@@ -1,0 +1,81 @@
+"""t2lib.training: the records of a suite trained with pretrain/, read and summarised without torch."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import t2lib
+from t2lib.requirements import SuiteRequirementError, resolve
+from t2lib.training import difficulty_correlation, read_questions, read_training_records, task_summary
+
+
+def write_trained_suite(folder: Path, nll: np.ndarray, difficulty: np.ndarray, answer_set: int = 16) -> t2lib.Suite:
+    """A one-task suite of two checkpoints (rows of `nll`) with its training records."""
+    checkpoints = pd.DataFrame({"checkpoint": ["a", "b"], "params": [1e4, 2e4], "tokens": [1e6, 5e5],
+                                "train_flops": [6e10, 6e10], "source": "t2mini", "stage": "base", "base_checkpoint": ""})
+    rows = pd.DataFrame([{"checkpoint": c, "task": "t2mini_recall", "question": q, "nll": nll[i, q]}
+                         for i, c in enumerate(checkpoints["checkpoint"]) for q in range(nll.shape[1])])
+    tasks = pd.DataFrame({"task": ["t2mini_recall"], "display_name": ["Recall"], "group": ["synthetic"],
+                          "n_questions": [nll.shape[1]], "source": ["real: test"]})
+    t2lib.write_suite(folder, checkpoints, rows, tasks)
+    (folder / "questions").mkdir()
+    (folder / "questions" / "recall.jsonl").write_text("".join(
+        json.dumps({"prompt": f"q{q}", "answer": "x", "difficulty": float(d), "answer_set": answer_set}) + "\n"
+        for q, d in enumerate(difficulty)))
+    (folder / "grid.csv").write_text("cell,params\na,10000\nb,20000\n")
+    (folder / "curves.csv").write_text("step,tokens,train_loss,checkpoint\n1,100,2.0,a\n1,100,2.1,b\n")
+    return t2lib.load_suite(folder)
+
+
+def test_the_summary_gives_pass_at_1_and_chance_from_the_questions(tmp_path: Path) -> None:
+    nll = np.array([[0.1, 0.5, 2.0, 4.0], [1.0, 1.0, 1.0, 1.0]])
+    suite = write_trained_suite(tmp_path / "suite", nll, difficulty=np.arange(4))
+    records = read_training_records(suite)
+    summary = task_summary(suite, records.questions).set_index("checkpoint")
+    assert summary.loc["a", "pass_at_1"] == pytest.approx(np.exp(-nll[0]).mean(), rel=1e-12)
+    assert summary.loc["b", "mean_nll"] == pytest.approx(1.0)
+    assert summary.loc["a", "chance_nll"] == pytest.approx(np.log(16))
+    assert summary.loc["a", "chance_pass_at_1"] == pytest.approx(1 / 16)
+    assert summary.loc["a", "tokens_per_param"] == pytest.approx(100)
+    assert list(records.curves["checkpoint"]) == ["a", "b"]
+
+
+def test_difficulty_correlation_recovers_a_planted_ordering(tmp_path: Path) -> None:
+    nll = np.array([[0.1, 0.5, 2.0, 4.0], [4.0, 2.0, 0.5, 0.1]])
+    suite = write_trained_suite(tmp_path / "suite", nll, difficulty=np.array([1, 5, 9, 30]))
+    correlation = difficulty_correlation(suite, read_questions(tmp_path / "suite")).set_index("checkpoint")
+    assert correlation.loc["a", "spearman"] == pytest.approx(1.0)
+    assert correlation.loc["b", "spearman"] == pytest.approx(-1.0)
+
+
+def test_a_question_without_an_entry_is_named(tmp_path: Path) -> None:
+    suite = write_trained_suite(tmp_path / "suite", np.ones((2, 3)), difficulty=np.arange(3))
+    questions = read_questions(tmp_path / "suite")
+    with pytest.raises(t2lib.SuiteError, match=r"nll.parquet: question 2 of task 't2mini_recall' has no entry"):
+        task_summary(suite, questions[questions["question"] < 2])
+
+
+def test_a_bad_answer_class_is_named_with_its_line(tmp_path: Path) -> None:
+    write_trained_suite(tmp_path / "suite", np.ones((2, 3)), difficulty=np.arange(3), answer_set=1)
+    with pytest.raises(t2lib.SuiteError, match=r"recall.jsonl: line 1: answer_set must be at least 2; got 1"):
+        read_questions(tmp_path / "suite")
+
+
+def test_a_suite_without_training_records_is_refused_by_file_and_by_chapter(tmp_path: Path) -> None:
+    suite = write_trained_suite(tmp_path / "suite", np.ones((2, 3)), difficulty=np.arange(3))
+    (tmp_path / "suite" / "curves.csv").unlink()
+    with pytest.raises(t2lib.SuiteError, match=r"curves.csv: missing"):
+        read_training_records(suite)
+    with pytest.raises(SuiteRequirementError, match=r"it has no curves.csv \(it was not trained with pretrain/\)"):
+        resolve("miniature_suite", suite)
+
+
+def test_a_question_line_without_its_difficulty_is_named(tmp_path: Path) -> None:
+    write_trained_suite(tmp_path / "suite", np.ones((2, 3)), difficulty=np.arange(3))
+    path = tmp_path / "suite" / "questions" / "recall.jsonl"
+    path.write_text(path.read_text() + '{"prompt": "q3", "answer_set": 4}\n')
+    with pytest.raises(t2lib.SuiteError, match=r"recall.jsonl: line 4: no 'difficulty'"):
+        read_questions(tmp_path / "suite")
