@@ -7,10 +7,15 @@ optionally `source`, `stage`, `base_checkpoint`. Each run's `samples_<task>_<dat
 files sit beside its results file and share its date_id (the harness writes every checkpoint
 of a model into one folder, so the date_id is what pairs them).
 
+`import_lm_eval_folder` finds the runs itself: every run under a folder of `--output_path`
+folders, in the current layout (`results_<date_id>.json` beside `samples_<task>_<date_id>.jsonl`)
+or the v0.4.0–0.4.2 one (`results.json` beside `<model_args>_<task>.jsonl`), mapped to
+checkpoints by the model and revision each run recorded (a models CSV).
+
 For each question the gold continuation's log-likelihood is read from `filtered_resps`:
-the gold choice's entry for multiple-choice tasks (arc_easy, sciq, openbookqa), the only
-entry for loglikelihood tasks (lambada_openai, and the four t2mini_* tasks of the book's
-miniature suite); nll = −loglik. See shared/formats.
+the gold choice's entry for multiple-choice tasks (e.g. arc_easy, sciq, openbookqa), the only
+entry for loglikelihood tasks (e.g. lambada_openai, the book's t2mini_* tasks); nll = −loglik.
+Any task whose run records its output_type can be imported. See shared/formats.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,12 +31,16 @@ import pandas as pd
 
 from t2lib.suite import STAGES, write_suite
 
-SUPPORTED_TASKS = {"arc_easy": "multiple_choice", "sciq": "multiple_choice", "openbookqa": "multiple_choice",
-                   "lambada_openai": "loglikelihood",
-                   # the book's miniature suite (pretrain/harness.py): local loglikelihood tasks
-                   "t2mini_knowledge": "loglikelihood", "t2mini_arithmetic": "loglikelihood",
-                   "t2mini_causal": "loglikelihood", "t2mini_spatial": "loglikelihood"}
+# A run records each task's output_type in `configs` (v0.4.3+); older runs do not, and for them
+# the type is known only for these tasks.
+KNOWN_OUTPUT_TYPES = {"arc_easy": "multiple_choice", "sciq": "multiple_choice", "openbookqa": "multiple_choice",
+                      "lambada_openai": "loglikelihood"}
 MAPPING_COLUMNS = ["run", "checkpoint", "params", "tokens"]
+MODELS_COLUMNS = ["model", "checkpoint", "params", "tokens"]
+OPTIONAL_COLUMNS = {"source": "user", "stage": "base", "base_checkpoint": ""}
+OLD_RESULTS = "results.json"  # the v0.4.0-0.4.2 layout: results.json beside <model_args>_<task>.jsonl
+# The model_args keys the harness takes a run's model name from, in its order (sanitize_model_name).
+MODEL_KEYS = ("peft", "delta", "pretrained", "model", "path", "engine")
 
 
 class LmEvalError(ValueError):
@@ -45,12 +55,24 @@ def _results_file(run: Path, mapping: Path, row: int) -> Path:
     if run.is_file():
         return run
     if run.is_dir():
-        found = sorted(run.glob("results_*.json"))
+        found = sorted(run.glob("results_*.json")) + sorted(run.glob(OLD_RESULTS))
         if len(found) == 1:
             return found[0]
         raise _fail(mapping, f"row {row}, column 'run'",
-                    f"folder {run} holds {len(found)} results_*.json files; name the run's results file itself")
+                    f"folder {run} holds {len(found)} results files; name the run's results file itself")
     raise _fail(mapping, f"row {row}, column 'run'", f"{run} does not exist")
+
+
+def _samples_file(results_file: Path, task: str) -> Path | None:
+    """The samples file of `task` that belongs to a results file, in either layout, or None."""
+    if results_file.name != OLD_RESULTS:
+        file = results_file.parent / f"samples_{task}_{_date_id(results_file)}.jsonl"
+        return file if file.exists() else None
+    found = [f for f in sorted(results_file.parent.glob(f"*_{task}.jsonl")) if not f.name.startswith("samples_")]
+    if len(found) > 1:
+        raise LmEvalError(f"{results_file.parent}: {len(found)} old-layout samples files for task {task!r} "
+                          f"({', '.join(f.name for f in found)}); an old-layout run folder holds one run")
+    return found[0] if found else None
 
 
 def _date_id(results: Path) -> str:
@@ -145,61 +167,252 @@ def _check_count(results: dict, task: str, found: int, file: Path) -> None:
         raise LmEvalError(f"{file}: {found} docs, but the results file says {expected} were evaluated")
 
 
-def _import_run(results_file: Path, tasks: list[str]) -> list[tuple[str, pd.DataFrame]]:
+def _import_run(results_file: Path, tasks: list[str] | None) -> list[tuple[str, pd.DataFrame]]:
+    """(task, samples) for every task of one run with a samples file: the tasks named, or by
+    default every task the run records (its `configs`, else its `results`)."""
     try:
         results = json.loads(results_file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
         raise _fail(results_file, f"line {error.lineno}", f"malformed JSON ({error.msg})") from error
-    date_id = _date_id(results_file)
+    configs = results.get("configs") or {}
+    wanted = list(tasks) if tasks is not None else list(configs or results.get("results") or {})
     imported = []
-    for task in tasks:
-        file = results_file.parent / f"samples_{task}_{date_id}.jsonl"
-        if not file.exists():
+    for task in wanted:
+        file = _samples_file(results_file, task)
+        if file is None:
             continue
-        output_type = results.get("configs", {}).get(task, {}).get("output_type", SUPPORTED_TASKS[task])
+        output_type = configs.get(task, {}).get("output_type", KNOWN_OUTPUT_TYPES.get(task))
+        if output_type is None:
+            raise LmEvalError(f"{results_file}: task {task!r} records no output_type (configs.{task}) and is not one "
+                              f"of the tasks whose type is known ({', '.join(KNOWN_OUTPUT_TYPES)})")
         if output_type not in ("multiple_choice", "loglikelihood"):
             raise LmEvalError(f"{file}: output_type {output_type!r} has no gold-answer likelihood")
         samples = read_samples(file, output_type)
         _check_count(results, task, len(samples), file)
         imported.append((task, samples))
     if not imported:
-        raise LmEvalError(f"{results_file}: no samples_<task>_{date_id}.jsonl beside it for tasks {tasks}")
+        raise LmEvalError(f"{results_file}: no samples file beside it for "
+                          f"{'tasks ' + str(list(tasks)) if tasks is not None else 'any task it records'}")
     return imported
 
 
-def import_lm_eval(mapping: str | Path, out: str | Path, *, tasks: list[str] | None = None) -> Path:
-    """Write a suite folder `out` from the runs listed in the mapping CSV; return `out`."""
-    mapping = Path(mapping)
-    tasks = list(SUPPORTED_TASKS) if tasks is None else tasks
-    unknown = [t for t in tasks if t not in SUPPORTED_TASKS]
-    if unknown:
-        raise ValueError(f"tasks: unsupported task {unknown[0]!r}; supported: {', '.join(SUPPORTED_TASKS)}")
-    table = pd.read_csv(mapping, dtype=str, keep_default_na=False)  # errors then quote the text as written
-    missing = [c for c in MAPPING_COLUMNS if c not in table.columns]
+def _read_table(file: Path) -> pd.DataFrame:
+    """A mapping or models CSV as text (so that errors quote values as written)."""
+    if not file.is_file():
+        raise LmEvalError(f"{file}: no such file")
+    return pd.read_csv(file, dtype=str, keep_default_na=False)
+
+
+def _checked_table(table: pd.DataFrame, file: Path, required: list[str]) -> pd.DataFrame:
+    """A mapping or models table with its required columns, numbers and stages checked."""
+    missing = [c for c in required if c not in table.columns]
     if missing:
-        raise LmEvalError(f"{mapping}: missing column '{missing[0]}'")
-    table = table.assign(source=table.get("source", "user"), stage=table.get("stage", "base"),
-                         base_checkpoint=table.get("base_checkpoint", ""))
+        raise LmEvalError(f"{file}: missing column '{missing[0]}'")
+    table = table.assign(**{column: table.get(column, default) for column, default in OPTIONAL_COLUMNS.items()})
     for column in ("params", "tokens"):
         values = pd.to_numeric(table[column], errors="coerce")
         bad = ~(values > 0)
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise LmEvalError(f"{mapping}: column '{column}', row {row}: must be > 0; got {table[column].iloc[row]!r}")
+            raise LmEvalError(f"{file}: column '{column}', row {row}: must be > 0; got {table[column].iloc[row]!r}")
         table[column] = values.astype(float)
     bad_stage = ~table["stage"].isin(STAGES)
     if bad_stage.any():
         row = int(np.flatnonzero(bad_stage.to_numpy())[0])
-        raise LmEvalError(f"{mapping}: column 'stage', row {row}: must be one of {STAGES}; got {table['stage'].iloc[row]!r}")
+        raise LmEvalError(f"{file}: column 'stage', row {row}: must be one of {STAGES}; got {table['stage'].iloc[row]!r}")
+    return table
 
-    frames, counts = [], {}
-    for row, run in enumerate(table.itertuples(index=False)):
-        results_file = _results_file(mapping.parent / run.run, mapping, row)
+
+def _checked_tasks(tasks: list[str] | None) -> list[str] | None:
+    if tasks is not None and not list(tasks):
+        raise ValueError("tasks: an empty list; name at least one task, or pass None for every task found")
+    return None if tasks is None else list(tasks)
+
+
+def _write_imported(runs: list[tuple[Path, pd.Series]], tasks: list[str] | None, out: str | Path) -> Path:
+    """Import each (results file, checkpoint row) and write the suite."""
+    frames, counts, rows = [], {}, []
+    for results_file, row in runs:
         for task, samples in _import_run(results_file, tasks):
-            frames.append(samples.assign(checkpoint=run.checkpoint, task=task))
+            frames.append(samples.assign(checkpoint=row["checkpoint"], task=task))
             counts[task] = max(counts.get(task, 0), len(samples))
-    checkpoints = table.drop(columns=["run"]).assign(train_flops=6.0 * table["params"] * table["tokens"])
+        rows.append(row)
+    table = pd.DataFrame(rows)[["checkpoint", "params", "tokens", "source", "stage", "base_checkpoint"]]
+    checkpoints = table.assign(train_flops=6.0 * table["params"] * table["tokens"])
     task_table = pd.DataFrame({"task": list(counts), "display_name": list(counts), "group": "real",
                                "n_questions": list(counts.values()), "source": "lm-evaluation-harness"})
     nll = pd.concat(frames, ignore_index=True)[["checkpoint", "task", "question", "nll"]]
     return write_suite(out, checkpoints, nll, task_table)
+
+
+def import_lm_eval(mapping: str | Path, out: str | Path, *, tasks: list[str] | None = None) -> Path:
+    """Write a suite folder `out` from the runs listed in the mapping CSV; return `out`."""
+    mapping = Path(mapping)
+    tasks = _checked_tasks(tasks)
+    table = _checked_table(_read_table(mapping), mapping, MAPPING_COLUMNS)
+    runs = [(_results_file(mapping.parent / run["run"], mapping, row), run) for row, run in table.iterrows()]
+    return _write_imported(runs, tasks, out)
+
+
+@dataclass(frozen=True)
+class FoundRun:
+    """One lm-eval run found in a folder: its results file and the model and revision it recorded."""
+
+    results: Path
+    model: str
+    revision: str  # "main" when the run named none
+
+
+def _model_args(results: dict, file: Path) -> dict[str, str]:
+    """config.model_args, a dict (v0.4.10+) or a "key=value,key=value" string (earlier)."""
+    args = results.get("config", {}).get("model_args", {})
+    if isinstance(args, dict):
+        return {str(k): str(v) for k, v in args.items()}
+    if isinstance(args, str):
+        pairs = [item.split("=", 1) for item in args.split(",") if item.strip()]
+        if any(len(pair) != 2 for pair in pairs):
+            raise LmEvalError(f"{file}: config.model_args {args!r} is not a list of key=value pairs")
+        return {k.strip(): v.strip() for k, v in pairs}
+    raise LmEvalError(f"{file}: config.model_args must be a dict or a string; got {args!r}")
+
+
+def recorded_model(results_file: Path) -> FoundRun:
+    """The model (the pretrained= value, or the harness's model_name) and revision a run recorded."""
+    try:
+        results = json.loads(results_file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise _fail(results_file, f"line {error.lineno}", f"malformed JSON ({error.msg})") from error
+    args = _model_args(results, results_file)
+    model = next((args[key] for key in MODEL_KEYS if key in args), results.get("model_name"))
+    if not model:
+        raise LmEvalError(f"{results_file}: the run records no model (no pretrained= in config.model_args, "
+                          "no model_name)")
+    revision = args.get("revision") or results.get("config", {}).get("model_revision") or "main"
+    return FoundRun(results_file, str(model), str(revision))
+
+
+def find_runs(runs_dir: str | Path) -> list[FoundRun]:
+    """Every lm-eval run under `runs_dir`, in the current or the v0.4.0-0.4.2 layout."""
+    runs_dir = Path(runs_dir)
+    if not runs_dir.is_dir():
+        raise LmEvalError(f"{runs_dir}: not a folder")
+    files = sorted(runs_dir.rglob("results_*.json")) + sorted(runs_dir.rglob(OLD_RESULTS))
+    if not files:
+        raise LmEvalError(f"{runs_dir}: no lm-eval runs found (no results_<date_id>.json or results.json below it)")
+    return [recorded_model(file) for file in files]
+
+
+@dataclass(frozen=True)
+class FolderImport:
+    """What `import_lm_eval_folder` found and wrote, for the user to read."""
+
+    out: Path
+    runs: pd.DataFrame  # results, model, revision, checkpoint ("" when unmapped)
+    questions: dict[str, int]  # task -> questions
+    missing_tasks: list[tuple[str, str]]  # (checkpoint, task) without samples
+
+    def report(self) -> str:
+        mapped = self.runs[self.runs["checkpoint"] != ""]
+        lines = [f"found {len(self.runs)} runs; imported {len(mapped)} as checkpoints into {self.out}",
+                 "tasks: " + ", ".join(f"{task} ({n:,} questions)" for task, n in self.questions.items())]
+        for run in self.runs[self.runs["checkpoint"] == ""].itertuples():
+            lines.append(f"not imported (no row of the models table): {run.results} "
+                         f"(model {run.model!r}, revision {run.revision!r})")
+        lines += [f"checkpoint {checkpoint!r} has no samples for task {task!r}"
+                  for checkpoint, task in self.missing_tasks]
+        return "\n".join(lines)
+
+
+def _revision(value: str) -> str:
+    return value or "main"
+
+
+def import_lm_eval_folder(runs_dir: str | Path, models: str | Path, out: str | Path, *,
+                          tasks: list[str] | None = None, allow_unmapped: bool = False) -> FolderImport:
+    """Find every run under `runs_dir`, map it to a checkpoint through the models CSV (columns
+    model, checkpoint, params, tokens; optionally revision, source, stage, base_checkpoint), and
+    write the suite `out`. A run no row maps is an error unless `allow_unmapped` (it is then
+    reported); two runs of one checkpoint, and a task whose question sets differ across runs,
+    are errors naming them."""
+    models = Path(models)
+    tasks = _checked_tasks(tasks)
+    table = _checked_table(_read_table(models), models, MODELS_COLUMNS)
+    table["revision"] = [_revision(r) for r in table.get("revision", pd.Series([""] * len(table)))]
+    keys = list(zip(table["model"], table["revision"]))
+    repeated = [key for key in keys if keys.count(key) > 1]
+    if repeated:
+        raise LmEvalError(f"{models}: model {repeated[0][0]!r} with revision {repeated[0][1]!r} has several rows")
+    rows = {key: row for key, (_, row) in zip(keys, table.iterrows())}
+    found = find_runs(runs_dir)
+    assigned = [rows.get((run.model, run.revision)) for run in found]
+    runs = pd.DataFrame({"results": [str(run.results) for run in found], "model": [run.model for run in found],
+                         "revision": [run.revision for run in found],
+                         "checkpoint": [row["checkpoint"] if row is not None else "" for row in assigned]})
+    unmapped = runs[runs["checkpoint"] == ""]
+    if len(unmapped) and not allow_unmapped:
+        first = unmapped.iloc[0]
+        raise LmEvalError(f"{first['results']}: no row of {models} maps this run (model {first['model']!r}, revision "
+                          f"{first['revision']!r}); {len(unmapped)} run(s) unmapped in all — add rows, or allow "
+                          "unmapped runs to skip them")
+    mapped = runs[runs["checkpoint"] != ""]
+    twice = mapped[mapped["checkpoint"].duplicated(keep=False)]
+    if len(twice):
+        both = twice[twice["checkpoint"] == twice["checkpoint"].iloc[0]]["results"].tolist()
+        raise LmEvalError(f"checkpoint {twice['checkpoint'].iloc[0]!r}: several runs map to it ({', '.join(both)}); "
+                          "keep one, or give them different revisions in the models table")
+    pairs = [(run.results, row) for run, row in zip(found, assigned) if row is not None]
+    _write_imported(pairs, tasks, out)
+    _check_same_questions(Path(out))
+    from t2lib.suite import load_suite
+
+    suite = load_suite(out)
+    answered = set(zip(suite.nll["checkpoint"], suite.nll["task"]))
+    missing = [(c, t) for c in mapped["checkpoint"] for t in suite.tasks["task"] if (c, t) not in answered]
+    questions = {task: int(n) for task, n in zip(suite.tasks["task"], suite.tasks["n_questions"])}
+    return FolderImport(Path(out), runs, questions, missing)
+
+
+def _check_same_questions(out: Path) -> None:
+    """Every run that answers a task answers the same questions of it; else name two that differ."""
+    nll = pd.read_parquet(out / "nll.parquet", columns=["checkpoint", "task", "question"])
+    for task, rows in nll.groupby("task"):
+        sets = rows.groupby("checkpoint")["question"].apply(frozenset)
+        if sets.nunique() > 1:
+            first = sets.index[0]
+            other = next(name for name in sets.index if sets[name] != sets[first])
+            raise LmEvalError(f"task {task!r}: checkpoints {first!r} and {other!r} answered different questions "
+                              f"({len(sets[first])} and {len(sets[other])}); rerun them on the same documents "
+                              "(same --limit, same task version)")
+
+
+def write_lm_eval_runs(suite, folder: str | Path, *, tasks: list[str], checkpoints: list[str],
+                       model: str = "example/model") -> Path:
+    """Write a suite's NLLs as lm-eval `--log_samples` runs, one per checkpoint (revision =
+    checkpoint id), in the current layout of one `--output_path` folder, each task as a
+    loglikelihood task, and the models CSV that maps them back. For demonstrations and tests
+    of the importer: the files have the harness's shape, not its provenance."""
+    folder = Path(folder)
+    run_dir = folder / "runs" / model.replace("/", "__")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    chosen = suite.nll[suite.nll["task"].isin(tasks) & suite.nll["checkpoint"].isin(checkpoints)]
+    groups = {key: rows.sort_values("question") for key, rows in chosen.groupby(["checkpoint", "task"])}
+    rows = []
+    for i, checkpoint in enumerate(checkpoints):
+        date_id = f"2026-01-01T00-00-{i:02d}.{i:06d}"
+        counts = {}
+        for task in tasks:
+            nll = groups[(checkpoint, task)]
+            lines = [f'{{"doc_id": {q}, "filter": "none", "filtered_resps": [["{-v!r}", "False"]]}}'
+                     for q, v in zip(nll["question"].tolist(), nll["nll"].tolist())]
+            (run_dir / f"samples_{task}_{date_id}.jsonl").write_text("\n".join(lines) + "\n")
+            counts[task] = len(lines)
+        results = {"config": {"model": "hf", "model_args": {"pretrained": model, "revision": checkpoint}},
+                   "configs": {task: {"output_type": "loglikelihood"} for task in tasks},
+                   "n-samples": {task: {"original": n, "effective": n} for task, n in counts.items()},
+                   "model_name": model}
+        (run_dir / f"results_{date_id}.json").write_text(json.dumps(results))
+        row = suite.checkpoints.set_index("checkpoint").loc[checkpoint]
+        rows.append({"model": model, "revision": checkpoint, "checkpoint": checkpoint, "params": row["params"],
+                     "tokens": row["tokens"], "source": row["source"]})
+    pd.DataFrame(rows).to_csv(folder / "models.csv", index=False, float_format="%.10g")
+    return folder

@@ -246,6 +246,24 @@ def _need_subset_tasks(resolved: Resolved, params: dict) -> None:
     resolved.values["subset_tasks"] = chosen
 
 
+def _need_plan_tasks(resolved: Resolved, params: dict) -> None:
+    """The tasks a plan is made for: named, or the paper's LAMBADA and ARC-Easy, or the first two."""
+    tasks = list(resolved.suite.tasks["task"])
+    given = params.get("tasks")
+    if given is None:
+        chosen = [t for t in (PAPER_TASK, "arc_easy") if t in tasks] or tasks[:2]
+        if chosen != [PAPER_TASK, "arc_easy"]:
+            resolved.notes.append(f"tasks: {', '.join(chosen)} (the paper's {PAPER_TASK} and arc_easy are not both in "
+                                  "the suite).")
+    else:
+        chosen = [t.strip() for t in str(given).split(",") if t.strip()]
+        unknown = [t for t in chosen if t not in tasks]
+        if unknown or not chosen:
+            raise _fail(resolved.chapter, resolved.suite, f"it has no task {unknown[0] if unknown else '(none given)'!r}",
+                        f"pass -p tasks with a comma-separated list of {', '.join(tasks)}")
+    resolved.values["tasks"] = chosen
+
+
 def _need_training_records(resolved: Resolved, params: dict) -> None:
     """The records a suite trained with pretrain/ keeps beside its tables."""
     missing = [name for name in TRAINING_RECORDS if not (Path(resolved.suite.path) / name).exists()]
@@ -279,6 +297,8 @@ NEEDS = {
                   "is held out)", _need_split),
     "post_trained": Need("post-trained checkpoints (stage ft or sft) with NLLs on at least one task", _need_post_trained),
     "subset_tasks": Need("the tasks named by `subset_tasks` (default: the suite's first four)", _need_subset_tasks),
+    "plan_tasks": Need("the tasks named by `tasks` (default: lambada_openai and arc_easy if present, else the "
+                       "suite's first two)", _need_plan_tasks),
     "training_records": Need("the training records of a suite trained with pretrain/ (grid.csv, curves.csv, "
                              "questions/)", _need_training_records),
 }
@@ -294,6 +314,7 @@ CHAPTER_NEEDS: dict[str, list[str]] = {
     "bring_your_own_data": ["base", "subset_tasks"],
     "isoflop_per_task": ["base", "fit", "c_inf"],
     "miniature_suite": ["base", "training_records"],
+    "plan_your_run": ["base", "fit", "c_inf", "plan_tasks"],
 }
 
 

@@ -17,6 +17,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = sorted((REPO_ROOT / "chapters").glob("*.md"))
 # Chapters that read a suite (the execution-statistics page reads the build records instead).
 SUITE_CHAPTERS = [c for c in CHAPTERS if c.stem != "execution_statistics"]
+# Chapters that write files take a `workdir`; each test gives its own, so that runs never share one.
+WORKDIR_CHAPTERS = {"bring_your_own_data", "plan_your_run"}
 # Each chapter's default suite: the simulated one, except where a chapter is about another.
 DEFAULT_SUITES = {"miniature_suite": REPO_ROOT / "data" / "real" / "t2mini"}
 
@@ -37,7 +39,7 @@ def executed_without_errors(output: Path) -> dict:
 @pytest.mark.parametrize("source", CHAPTERS, ids=[c.stem for c in CHAPTERS])
 def test_chapter_executes_in_fast_mode(source: Path, tmp_path: Path) -> None:
     output = tmp_path / f"{source.stem}.ipynb"
-    extra = ("-p", "workdir", str(tmp_path / "work")) if source.stem == "bring_your_own_data" else ()
+    extra = ("-p", "workdir", str(tmp_path / "work")) if source.stem in WORKDIR_CHAPTERS else ()
     result = run_chapter(source, output, "-p", "fast", "true", *extra)
     assert result.returncode == 0, result.stderr[-3000:]
     record = executed_without_errors(output)
@@ -50,11 +52,12 @@ def test_chapter_executes_in_fast_mode(source: Path, tmp_path: Path) -> None:
 
 
 # Chapters that set the suite's results beside the paper's, on its default suite in the paper's setting.
-PAPER_CHAPTERS = {c.stem for c in SUITE_CHAPTERS} - {"bring_your_own_data", "miniature_suite"}
+PAPER_CHAPTERS = {c.stem for c in SUITE_CHAPTERS} - {"bring_your_own_data", "miniature_suite", "plan_your_run"}
 # The user-like suites on which a chapter must stop with its named requirement; on every other
 # (suite, chapter) pair it must produce its results.
 EXPECTED_STOPS = {
-    ("few_cells", chapter) for chapter in ("extrapolation", "frontiers", "isoflop_per_task", "isoflop_profiles")
+    ("few_cells", chapter) for chapter in ("extrapolation", "frontiers", "isoflop_per_task", "isoflop_profiles",
+                                           "plan_your_run")
 } | {(spec.name, chapter) for spec in USER_SUITES for chapter in ("post_training", "miniature_suite")}
 
 
@@ -70,7 +73,7 @@ def user_suites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def test_chapter_on_a_user_suite_runs_or_names_its_requirement(source: Path, name: str, user_suites: dict[str, Path],
                                                               tmp_path: Path) -> None:
     suite = user_suites[name]
-    extra = ("-p", "workdir", str(tmp_path / "work")) if source.stem == "bring_your_own_data" else ()
+    extra = ("-p", "workdir", str(tmp_path / "work")) if source.stem in WORKDIR_CHAPTERS else ()
     output = tmp_path / f"{source.stem}.ipynb"
     result = run_chapter(source, output, "-p", "suite", str(suite), "-p", "fast", "true", *extra)
     if (name, source.stem) in EXPECTED_STOPS:

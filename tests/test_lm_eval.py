@@ -91,9 +91,9 @@ def test_bad_mapping_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(LmEvalError, match=r"runs.csv: column 'params', row 1: must be > 0; got '-1'"):
         import_lm_eval(mapping, tmp_path / "suite")
     mapping.write_text("run,checkpoint,params,tokens\nEleutherAI__tiny,x,1,1\n")
-    with pytest.raises(LmEvalError, match=r"holds 2 results_\*.json files; name the run's results file itself"):
+    with pytest.raises(LmEvalError, match=r"holds 2 results files; name the run's results file itself"):
         import_lm_eval(mapping, tmp_path / "suite")
-    with pytest.raises(ValueError, match=r"tasks: unsupported task 'mmlu'"):
+    with pytest.raises(LmEvalError, match=r"no samples file beside it for tasks \['mmlu'\]"):
         import_lm_eval(FIXTURES / "runs.csv", tmp_path / "suite", tasks=["mmlu"])
 
 
@@ -109,3 +109,71 @@ def test_real_harness_output_imports_to_the_committed_miniature_suite(tmp_path: 
     imported = load_suite(import_lm_eval(mapping, tmp_path / "suite", tasks=tasks))
     for task in tasks:
         assert np.array_equal(imported.task_nll("w16d1-c0", task), committed.task_nll("w16d1-c0", task)), task
+
+
+def runs_folder(tmp_path: Path) -> Path:
+    """A folder of lm-eval runs in three layouts: two revisions of one model in one folder, a
+    v0.4.0-0.4.2 run (results.json beside <model_args>_<task>.jsonl) and a real t2mini run."""
+    runs = tmp_path / "runs"
+    shutil.copytree(FIXTURES / MODEL, runs / "eval-a" / MODEL)
+    old = runs / "eval-b"
+    old.mkdir(parents=True)
+    shutil.copy(FIXTURES / "old_harness" / "results_2024-03-01T00-00-00.000000.json", old / "results.json")
+    shutil.copy(FIXTURES / "old_harness" / "samples_sciq_2024-03-01T00-00-00.000000.jsonl",
+                old / "pretrained__tiny,revision__main_sciq.jsonl")
+    shutil.copytree(Path(__file__).parent / "fixtures" / "lm_eval_t2mini", runs / "eval-c")
+    return runs
+
+
+MODELS = ("model,revision,checkpoint,params,tokens\n"
+          "EleutherAI/tiny,step1000,tiny-1000,14000000,2000000000\n"
+          "EleutherAI/tiny,step2000,tiny-2000,14000000,4000000000\n"
+          "tiny,,old-main,14000000,8000000000\n")
+
+
+def test_a_folder_of_runs_imports_through_the_models_table(tmp_path: Path) -> None:
+    from t2lib.lm_eval import import_lm_eval_folder
+
+    runs = runs_folder(tmp_path)
+    models = tmp_path / "models.csv"
+    models.write_text(MODELS)
+    with pytest.raises(LmEvalError, match=r"results_2026-11-29T13-03-40.284109.json: no row of .*models.csv maps this "
+                                          r"run \(model '/work/main/runs/w16d1-c0/hf', revision 'main'\); 1 run"):
+        import_lm_eval_folder(runs, models, tmp_path / "suite")
+    imported = import_lm_eval_folder(runs, models, tmp_path / "suite", allow_unmapped=True)
+    suite = load_suite(imported.out)
+    assert sorted(suite.checkpoints["checkpoint"]) == ["old-main", "tiny-1000", "tiny-2000"]
+    np.testing.assert_allclose(suite.task_nll("tiny-1000", "arc_easy"), [3.2, 1.5, 2.25])
+    np.testing.assert_allclose(suite.task_nll("old-main", "sciq"), [0.5, 2.0])
+    report = imported.report()
+    assert "found 4 runs; imported 3 as checkpoints" in report
+    assert "not imported (no row of the models table)" in report and "w16d1-c0" in report
+    assert "checkpoint 'old-main' has no samples for task 'arc_easy'" in report
+    assert imported.questions == {"arc_easy": 3, "lambada_openai": 3, "sciq": 2}
+
+
+def test_a_duplicate_run_and_differing_question_sets_are_named(tmp_path: Path) -> None:
+    from t2lib.lm_eval import import_lm_eval_folder
+
+    runs = runs_folder(tmp_path)
+    models = tmp_path / "models.csv"
+    models.write_text(MODELS)
+    shutil.copytree(runs / "eval-b", runs / "eval-b-again")
+    with pytest.raises(LmEvalError, match=r"checkpoint 'old-main': several runs map to it \(.*eval-b/results.json, "
+                                          r".*eval-b-again/results.json\)"):
+        import_lm_eval_folder(runs, models, tmp_path / "suite", allow_unmapped=True)
+    shutil.rmtree(runs / "eval-b-again")
+    # One revision evaluated on fewer lambada documents than the other.
+    second = runs / "eval-a" / MODEL
+    samples = second / "samples_lambada_openai_2026-11-20T11-30-00.000002.jsonl"
+    samples.write_text("".join(samples.read_text().splitlines(keepends=True)[:2]))
+    results = second / "results_2026-11-20T11-30-00.000002.json"
+    record = json.loads(results.read_text())
+    record["n-samples"]["lambada_openai"]["effective"] = 2
+    results.write_text(json.dumps(record))
+    with pytest.raises(LmEvalError, match=r"task 'lambada_openai': checkpoints 'tiny-1000' and 'tiny-2000' answered "
+                                          r"different questions \(3 and 2\)"):
+        import_lm_eval_folder(runs, models, tmp_path / "suite", allow_unmapped=True)
+    models.write_text(MODELS + "tiny,main,again,1,1\n")
+    with pytest.raises(LmEvalError, match=r"models.csv: model 'tiny' with revision 'main' has several rows"):
+        import_lm_eval_folder(runs, models, tmp_path / "suite")
