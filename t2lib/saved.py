@@ -9,6 +9,7 @@ shortest round-trip representation, so a reloaded law predicts bit-identically.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, fields
 from importlib.metadata import version
 from pathlib import Path
@@ -84,7 +85,9 @@ def save_fits(fits: dict[str, TaskFits], path: str | Path, *, suite: Suite, ks: 
     record = {"format": FORMAT, "t2lib_version": t2lib_version(), "suite": str(suite.path),
               "suite_sha256": suite.sha256, "tasks": tasks}
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=1) + "\n")
+    scratch = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # atomic: a reader never sees half a file
+    scratch.write_text(json.dumps(record, indent=1) + "\n")
+    os.replace(scratch, path)
     return path
 
 
