@@ -193,10 +193,13 @@ def extrapolation_flags(N: ArrayLike, k: ArrayLike, *, smallest_N: float, larges
     return flags
 
 
-def frontier(law_or_laws: Law | Sequence[Law], c_train_values: ArrayLike, c_inf: float | None = None) -> pd.DataFrame:
-    """The optimal allocation for each training budget, one row per budget."""
+def frontier(law_or_laws: Law | Sequence[Law], c_train_values: ArrayLike, c_inf: float | None = None, *,
+             smallest_N: float | None = None, largest_k: float | None = None) -> pd.DataFrame:
+    """The optimal allocation for each training budget, one row per budget; given the smallest
+    fitted checkpoint and the largest fitted k, a column "outside data" flags each optimum that
+    extrapolates beyond them (`extrapolation_flags`)."""
     allocation = optimal_allocation(law_or_laws, c_train_values, c_inf)
-    return pd.DataFrame({
+    table = pd.DataFrame({
         "c_train": allocation.c_train,
         "c_inf": np.nan if c_inf is None else c_inf,
         "N": allocation.N,
@@ -206,6 +209,11 @@ def frontier(law_or_laws: Law | Sequence[Law], c_train_values: ArrayLike, c_inf:
         "value": allocation.value,
         "constraint": allocation.constraint,
     })
+    if smallest_N is not None or largest_k is not None:
+        table["outside data"] = extrapolation_flags(allocation.N, allocation.k,
+                                                    smallest_N=0.0 if smallest_N is None else smallest_N,
+                                                    largest_k=np.inf if largest_k is None else largest_k)
+    return table
 
 
 def single_pass_choice(law_or_laws: Law | Sequence[Law], c_train_values: ArrayLike, c_inf: float) -> pd.DataFrame:

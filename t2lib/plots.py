@@ -18,9 +18,11 @@ def budget_colours(budgets: np.ndarray) -> tuple[mpl.colors.Colormap, mpl.colors
 
 
 def isoflop_panel(ax: plt.Axes, profiles: pd.DataFrame, optima: pd.DataFrame, observed: pd.DataFrame | None,
-                  *, curve: str, chinchilla: str, t2: str | None, observed_column: str | None) -> None:
+                  *, curve: str, chinchilla: str, t2: str | None, observed_column: str | None,
+                  extrapolated: np.ndarray | None = None) -> None:
     """One isoFLOP panel: a fitted curve per budget (column `curve` of `profiles`), the
-    measured checkpoints as dots, the single-pass choice in black and the T² optimum in red."""
+    measured checkpoints as dots, the single-pass choice in black and the T² optimum in red —
+    hollow where `extrapolated` (a boolean per optimum) says it lies outside the fitted data."""
     cmap, norm = budget_colours(profiles["c_train"].to_numpy())
     for c, group in profiles.groupby("c_train"):
         ax.plot(group["N"], group[curve], color=cmap(norm(c)), lw=1.4)
@@ -30,7 +32,12 @@ def isoflop_panel(ax: plt.Axes, profiles: pd.DataFrame, optima: pd.DataFrame, ob
     ax.scatter(optima["chinchilla_N"], optima[chinchilla], marker="D", s=26, color=CHINCHILLA, zorder=4,
                label="Chinchilla choice (best at k = 1)")
     if t2 is not None:
-        ax.scatter(optima["t2_N"], optima[t2], marker="*", s=80, color=APPROACH2, zorder=5, label="T² optimum")
+        outside = np.zeros(len(optima), bool) if extrapolated is None else np.asarray(extrapolated, bool)
+        ax.scatter(optima["t2_N"][~outside], optima[t2][~outside], marker="*", s=80, color=APPROACH2, zorder=5,
+                   label="T² optimum")
+        if outside.any():
+            ax.scatter(optima["t2_N"][outside], optima[t2][outside], marker="*", s=80, facecolor="white",
+                       edgecolor=APPROACH2, zorder=5, label="T² optimum outside the fitted data")
     ax.set_xscale("log")
     ax.set_xlabel("parameters $N$")
 
