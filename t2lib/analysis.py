@@ -22,6 +22,7 @@ from t2lib.fit import FitResult, Method, fit_chinchilla, fit_t2_accuracy, fit_t2
 from t2lib.frontier import frontier, single_pass_choice, value_at
 from t2lib.laws import Law, T2Accuracy, T2Loss
 from t2lib import checks
+from t2lib.cache import memoized
 from t2lib.passk import log_pass_at_k, task_nll, task_pass_at_k
 from t2lib.suite import Suite
 
@@ -207,8 +208,12 @@ def fit_suite(suite: Suite, tasks: Sequence[str] | None = None, *, stage: str = 
               seed: int = 0) -> dict[str, TaskFits]:
     """`fit_task` for each task (default: every task of the suite), keyed by task."""
     tasks = list(suite.tasks["task"]) if tasks is None else list(tasks)
-    return {task: fit_task(measure(suite, task, stage=stage, checkpoints=checkpoints, ks=ks), method=method,
-                           seed=seed) for task in tasks}
+    key = {"suite": suite.sha256, "tasks": tasks, "stage": stage, "method": method, "seed": seed,
+           "checkpoints": None if checkpoints is None else sorted(checkpoints),
+           "ks": [float(k) for k in np.atleast_1d(ks)]}
+    return memoized("fit_suite", key, lambda: {
+        task: fit_task(measure(suite, task, stage=stage, checkpoints=checkpoints, ks=ks), method=method, seed=seed)
+        for task in tasks})
 
 
 def approach1_laws(fits: Mapping[str, TaskFits]) -> list[T2Loss]:

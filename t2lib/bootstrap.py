@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from t2lib.analysis import FIT_KS, Measured, TaskFits, fit_task, log_pass_matrix, nll_of
+from t2lib.cache import memoized
 from t2lib.suite import Suite
 
 
@@ -54,6 +55,15 @@ def bootstrap_fits(suite: Suite, fits: Mapping[str, TaskFits], *, resamples: int
     ones `fits` were fitted on)."""
     if resamples < 2:
         raise ValueError(f"resamples must be at least 2 to give a band; got {resamples}")
+    key = {"suite": suite.sha256, "fits": repr([(task, fit.stage, [r.law for r in fit.results().values()])
+                                                for task, fit in fits.items()]),
+           "resamples": resamples, "seed": seed, "ks": [float(k) for k in np.atleast_1d(ks)],
+           "checkpoints": None if checkpoints is None else sorted(checkpoints)}
+    return memoized("bootstrap_fits", key, lambda: _refit_replicates(suite, fits, resamples, seed, ks, checkpoints))
+
+
+def _refit_replicates(suite: Suite, fits: Mapping[str, TaskFits], resamples: int, seed: int, ks: ArrayLike,
+                      checkpoints: Collection[str] | None) -> Replicates:
     matrices = {task: nll_of(suite, task, fit.stage, checkpoints) for task, fit in fits.items()}
     ks = np.asarray(ks, dtype=float)
     # log pass@k per (checkpoint, question, k), once per task: a replicate only re-averages it.

@@ -34,7 +34,7 @@ class Allocation:
     """
 
     c_train: NDArray[np.float64]
-    c_inf: float | None
+    c_inf: float | NDArray[np.float64] | None
     N: NDArray[np.float64]
     D: NDArray[np.float64]
     k: NDArray[np.float64]
@@ -87,13 +87,14 @@ def value_at(law_or_laws: Law | Sequence[Law], N: ArrayLike, c_train: ArrayLike,
     return macro_value(law_or_laws, N, c / (6.0 * N), k)
 
 
-def _samples(N: NDArray, c_inf: float) -> NDArray:
+def _samples(N: NDArray, c_inf: float | NDArray) -> NDArray:
     k = c_inf / (2.0 * N)
-    checks.reject_first("N", N, k < 1.0 - 1e-12, f"<= c_inf / 2 = {c_inf / 2:g} so that k >= 1")
+    limit = f"{c_inf / 2:g}" if np.ndim(c_inf) == 0 else "its budget's"
+    checks.reject_first("N", N, k < 1.0 - 1e-12, f"<= c_inf / 2 = {limit} so that k >= 1")
     return np.maximum(k, 1.0)  # removes the rounding of c_inf / (2 · c_inf/2) just below 1
 
 
-def _score(laws: tuple[Law, ...], log_n: NDArray, c: NDArray, c_inf: float | None) -> NDArray:
+def _score(laws: tuple[Law, ...], log_n: NDArray, c: NDArray, c_inf: NDArray | None) -> NDArray:
     """What is minimised: the macro loss, or minus the macro pass@k."""
     N = 10.0**log_n
     k = np.ones_like(N) if c_inf is None else _samples(N, c_inf)
@@ -102,27 +103,32 @@ def _score(laws: tuple[Law, ...], log_n: NDArray, c: NDArray, c_inf: float | Non
 
 
 def optimal_allocation(law_or_laws: Law | Sequence[Law], c_train: ArrayLike,
-                       c_inf: float | None = None) -> Allocation:
+                       c_inf: float | ArrayLike | None = None) -> Allocation:
     """The N (and D, k) that minimises a loss law or maximises an accuracy law on each isoFLOP curve.
 
-    `c_inf=None` means a single pass (k = 1), the "standard Chinchilla" choice. A sequence of
-    laws (one per task) is optimised through the macro average of their predictions.
+    `c_inf=None` means a single pass (k = 1), the "standard Chinchilla" choice; an array of
+    c_inf gives each budget its own (broadcast against c_train). A sequence of laws (one per
+    task) is optimised through the macro average of their predictions.
     """
     laws = _as_laws(law_or_laws)
     c = np.atleast_1d(checks.positive("c_train", c_train)).astype(float)
+    inference = None
     if c_inf is not None:
-        c_inf = float(checks.positive("c_inf", c_inf))
+        c_inf = checks.positive("c_inf", c_inf)
+        c, inference = np.broadcast_arrays(c, np.atleast_1d(c_inf).astype(float))
+        c, inference = c.copy(), inference.copy()
+        c_inf = float(c_inf) if np.ndim(c_inf) == 0 else inference
     log_lo = np.full_like(c, np.log10(N_MIN))
     log_hi = np.log10(c / 6.0)  # D >= 1 token
-    if c_inf is not None:
-        log_hi = np.minimum(log_hi, np.log10(c_inf / 2.0))
+    if inference is not None:
+        log_hi = np.minimum(log_hi, np.log10(inference / 2.0))
     checks.reject_first("c_train", c, log_hi <= log_lo, f"large enough for a model of {N_MIN:g} parameters")
 
     # 1. Scan: a grid of equal density on every budget's own range brackets the global optimum.
     n_grid = int(np.ceil((log_hi - log_lo).max() * GRID_POINTS_PER_DECADE)) + 1
     fractions = np.linspace(0.0, 1.0, n_grid)
     grid = log_lo[:, None] + (log_hi - log_lo)[:, None] * fractions[None, :]
-    scores = _score(laws, grid, c[:, None], c_inf)
+    scores = _score(laws, grid, c[:, None], None if inference is None else inference[:, None])
     best = np.nanargmin(scores, axis=1)
     rows = np.arange(len(c))
     a = grid[rows, np.maximum(best - 1, 0)]
@@ -131,13 +137,13 @@ def optimal_allocation(law_or_laws: Law | Sequence[Law], c_train: ArrayLike,
     # 2. Refine: golden-section search inside each bracket, all budgets together.
     x1 = b - _INV_PHI * (b - a)
     x2 = a + _INV_PHI * (b - a)
-    f1, f2 = _score(laws, x1, c, c_inf), _score(laws, x2, c, c_inf)
+    f1, f2 = _score(laws, x1, c, inference), _score(laws, x2, c, inference)
     for _ in range(GOLDEN_ITERATIONS):
         left = f1 <= f2  # the minimum lies in [a, x2]
         a = np.where(left, a, x1)
         b = np.where(left, x2, b)
         x_new = np.where(left, b - _INV_PHI * (b - a), a + _INV_PHI * (b - a))
-        f_new = _score(laws, x_new, c, c_inf)
+        f_new = _score(laws, x_new, c, inference)
         x1, x2 = np.where(left, x_new, x2), np.where(left, x1, x_new)
         f1, f2 = np.where(left, f_new, f2), np.where(left, f1, f_new)
     candidates = np.stack([x1, x2, grid[rows, best]], axis=1)
@@ -146,9 +152,9 @@ def optimal_allocation(law_or_laws: Law | Sequence[Law], c_train: ArrayLike,
 
     N = 10.0**log_n
     D = c / (6.0 * N)
-    k = np.ones_like(N) if c_inf is None else _samples(N, c_inf)
+    k = np.ones_like(N) if inference is None else _samples(N, inference)
     tolerance = 1e-6
-    k_binds = np.log10(c / 6.0) > log_hi if c_inf is not None else np.zeros_like(c, dtype=bool)
+    k_binds = np.log10(c / 6.0) > log_hi if inference is not None else np.zeros_like(c, dtype=bool)
     at_top = log_n >= log_hi - tolerance
     constraint = np.full(len(c), "interior", dtype=object)
     constraint[log_n <= log_lo + tolerance] = "search edge"
@@ -193,7 +199,7 @@ def extrapolation_flags(N: ArrayLike, k: ArrayLike, *, smallest_N: float, larges
     return flags
 
 
-def frontier(law_or_laws: Law | Sequence[Law], c_train_values: ArrayLike, c_inf: float | None = None, *,
+def frontier(law_or_laws: Law | Sequence[Law], c_train_values: ArrayLike, c_inf: float | ArrayLike | None = None, *,
              smallest_N: float | None = None, largest_k: float | None = None) -> pd.DataFrame:
     """The optimal allocation for each training budget, one row per budget; given the smallest
     fitted checkpoint and the largest fitted k, a column "outside data" flags each optimum that

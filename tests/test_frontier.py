@@ -122,3 +122,13 @@ def test_extrapolated_optima_are_flagged() -> None:
     table = t2lib.frontier(T2_LOSS, [1e16, 1e24], c_inf=1.4e11, smallest_N=5e6, largest_k=1024.0)
     expected = extrapolation_flags(table["N"], table["k"], smallest_N=5e6, largest_k=1024.0)
     assert list(table["outside data"]) == list(expected) and "outside data" not in t2lib.frontier(T2_LOSS, [1e20])
+
+
+def test_an_inference_budget_per_training_budget_gives_each_its_own_optimum() -> None:
+    c_train, c_inf = np.array([1e19, 1e21, 1e23]), np.array([1e9, 1e11, 1e13])
+    together = t2lib.frontier(T2_LOSS, c_train, c_inf)
+    one_by_one = [t2lib.frontier(T2_LOSS, [c], ci).iloc[0] for c, ci in zip(c_train, c_inf)]
+    np.testing.assert_allclose(together["N"], [row["N"] for row in one_by_one], rtol=1e-6)  # flat optima
+    np.testing.assert_allclose(together["k"], c_inf / (2 * together["N"]))
+    swept = t2lib.frontier(T2_LOSS, 1e21, c_inf)  # one budget, several inference budgets
+    assert len(swept) == 3 and np.all(np.diff(swept["N"]) > 0)
