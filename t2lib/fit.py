@@ -42,6 +42,7 @@ PAPER_MAXITER = 5000
 PAPER_TOL = 1e-15
 # Approach 2, fast: local solves from this many of the best-screened grid starts.
 FAST_ACCURACY_STARTS = 3
+WARM_TOLERANCE = 1e-10  # relative tolerance of Approach 2's solver when warm-started (bootstrap refits)
 
 
 @dataclass(frozen=True)
@@ -471,7 +472,6 @@ def fit_t2_accuracy(N: ArrayLike, D: ArrayLike, k: ArrayLike, pass_at_k: ArrayLi
     task_loss = chinchilla.loss(arrays["N"], arrays["D"])
     k_arr = arrays["k"]
     start_time = time.perf_counter()
-    seed_theta = _naive_sigmoid_seed(task_loss, k_arr, observed)
     bounds = list(THETA_BOUNDS)
     lower, upper = np.array(bounds).T
 
@@ -479,7 +479,11 @@ def fit_t2_accuracy(N: ArrayLike, D: ArrayLike, k: ArrayLike, pass_at_k: ArrayLi
         r, J = _accuracy_residual_and_jacobian(theta, task_loss, k_arr, observed)
         return float(r @ r), 2.0 * (r @ J)
 
-    grid_starts = _theta_starts(seed_theta, list(np.linspace(-6.0, 6.0, 7)), list(np.linspace(-1.5, 1.5, 7)))
+    if start is None:
+        seed_theta = _naive_sigmoid_seed(task_loss, k_arr, observed)
+        grid_starts = _theta_starts(seed_theta, list(np.linspace(-6.0, 6.0, 7)), list(np.linspace(-1.5, 1.5, 7)))
+    # A warm start begins next to its optimum (a bootstrap refit): a looser tolerance suffices.
+    tolerance = 1e-15 if start is None else WARM_TOLERANCE
     if method == "paper":
         rng = np.random.default_rng(seed)
         starts = grid_starts.copy()
@@ -509,8 +513,8 @@ def fit_t2_accuracy(N: ArrayLike, D: ArrayLike, k: ArrayLike, pass_at_k: ArrayLi
         evaluate = _Memo(lambda t: _accuracy_residual_and_jacobian(t, task_loss, k_arr, observed))
         for initial in starts:
             result = least_squares(lambda t: evaluate(t)[0], initial, jac=lambda t: evaluate(t)[1],
-                                   bounds=(lower, upper), method="trf", x_scale="jac", ftol=1e-15, xtol=1e-15,
-                                   gtol=1e-15, max_nfev=2000)
+                                   bounds=(lower, upper), method="trf", x_scale="jac", ftol=tolerance,
+                                   xtol=tolerance, gtol=tolerance, max_nfev=2000)
             converged += result.status > 0
             if best is None or result.cost < best.cost:
                 best = result
