@@ -59,7 +59,7 @@ def test_the_harness_nlls_equal_the_direct_ones_and_import(evaluated: Path, tmp_
 def test_a_rebuild_from_a_partial_runs_folder_keeps_the_committed_cells(evaluated: Path, tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     grid = tmp_path / "grid.csv"
-    grid.write_text("cell\nfirst\nsecond\n")
+    grid.write_text("cell,train_flops\nfirst,6e9\nsecond,6e9\n")
     monkeypatch.setattr(suite_builder, "GRID_FILE", grid)
     out = tmp_path / "suite"
     for cell in ("second", "first"):  # two machines, each with one finished cell
