@@ -77,6 +77,23 @@ def test_chapter_renders_title_math_and_figure(tmp_path: Path) -> None:
     screenshot(page, "chapter-pass_at_k", tmp_path)
 
 
+# A console message that reports an error: an uncaught exception, or an Error object logged.
+CONSOLE_ERROR = re.compile(r'INFO:CONSOLE[^\n]*"(?:Uncaught|[A-Za-z]*Error\b)[^\n]*')
+
+
+def console_errors(page: Path, tmp_path: Path) -> list[str]:
+    command = [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr",
+               "--v=0", "--dump-dom", page.as_uri()]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    return CONSOLE_ERROR.findall(result.stderr)
+
+
+def test_no_page_logs_a_console_error(pages: list[Path], tmp_path: Path) -> None:
+    found = {str(page.relative_to(HTML)): errors for page in pages
+             if page.name not in ("genindex.html", "search.html") for errors in [console_errors(page, tmp_path)] if errors}
+    assert not found, "console errors:\n" + "\n".join(f"{page}: {e}" for page, errors in found.items() for e in errors)
+
+
 def test_no_script_or_style_comes_from_another_host(pages: list[Path]) -> None:
     pattern = re.compile(r'<(?:script|link)\b[^>]*?\b(?:src|href)="([^"]+)"', re.I)
     external = []

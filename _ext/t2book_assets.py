@@ -1,0 +1,26 @@
+"""A Sphinx extension for the book: every page loads each script once.
+
+Jupyter Book 1 adds some scripts twice — the sphinx-thebe and sphinx-togglebutton settings,
+and every .js file under _static (our vendored MathJax, which sphinx.ext.mathjax also loads) —
+and a second copy of a `const` declaration or of MathJax is a console error. This keeps the
+first occurrence of each script file and of each inline script body.
+"""
+
+from __future__ import annotations
+
+from sphinx.application import Sphinx
+
+
+def keep_first_of_each_script(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    seen, kept = set(), []
+    for script in context.get("script_files", []):
+        key = str(script.filename) if script.filename else ("body", script.attributes.get("body", ""))
+        if key not in seen:
+            seen.add(key)
+            kept.append(script)
+    context["script_files"] = kept
+
+
+def setup(app: Sphinx) -> dict:
+    app.connect("html-page-context", keep_first_of_each_script, priority=900)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
