@@ -26,6 +26,13 @@ def size_label(N: float) -> str:
     return f"{N:.3g}"
 
 
+def checkpoint_size_label(row: pd.Series) -> str:
+    """A checkpoint's size label: the suite's own `size_label` where it has one (the paper's
+    labels, e.g. "455M" for 455,546,560 parameters), else `size_label` of its parameter count."""
+    label = row.get("size_label")
+    return str(label) if isinstance(label, str) and label else size_label(row["params"])
+
+
 def overtrained_vs_chinchilla(suite: Suite, tasks: list[str], *, c_train: float = 2.56e19, c_inf: float = 2e9,
                               stage: str = "base") -> pd.DataFrame:
     """One row per task: best overtrained vs Chinchilla-optimal checkpoint at one budget."""

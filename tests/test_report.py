@@ -53,3 +53,10 @@ def test_calibration_note_only_for_calibrated_tasks() -> None:
     note = report.calibration_note(FakeSuite, "Table 1")
     assert "by construction" in note and "(x)" in note
     assert report.calibration_note(FakeSuite, "Table 2") == ""
+
+
+def test_a_checkpoint_keeps_its_suites_size_label() -> None:
+    from t2lib.tables import checkpoint_size_label
+
+    assert checkpoint_size_label(pd.Series({"params": 455_546_560, "size_label": "455M"})) == "455M"
+    assert checkpoint_size_label(pd.Series({"params": 455_546_560})) == "456M"
