@@ -23,7 +23,7 @@ STAGED_PAGES := $(PAGES:%=$(STAGE)/%)
 LIBRARY := $(shell find t2lib -name '*.py') pyproject.toml
 DATA := $(shell find data -type f 2>/dev/null)
 
-.PHONY: help setup book test chapter data checksums bench clean pretrain-setup pretrain pretrain-evaluate \
+.PHONY: help setup book test chapter data checksums bench clean student pretrain-setup pretrain pretrain-evaluate \
   pretrain-suite test-pretrain
 
 help:
@@ -33,6 +33,7 @@ help:
 	@echo "make chapter NAME=<chapter> HELP=1   list a chapter's parameters, their defaults and meaning"
 	@echo "make data      regenerate the simulated suite data/t2_suite (deterministic) and data/SHA256SUMS"
 	@echo "make bench     time the paper's fitting recipe against the fast one"
+	@echo "make student   the chapters as notebooks with the exercises and without their solutions, in $(STUDENT)"
 	@echo "make clean     remove everything built (keeps .venv)"
 	@echo "make test-pretrain   set up .venv-pretrain (torch, lm-eval) and test the miniature-suite pipeline"
 	@echo "make pretrain [BUDGET=110] [WORKERS=2]   train pending grid cells for BUDGET minutes (resumable)"
@@ -128,6 +129,11 @@ pretrain-suite: $(PRETRAIN_INSTALLED)
 
 test-pretrain: $(PRETRAIN_INSTALLED)
 	OMP_NUM_THREADS=1 $(PRETRAIN_PY) -m pytest tests_pretrain || { rc=$$?; [ $$rc -ne 5 ] || echo "make test-pretrain: pytest collected no tests" >&2; exit $$rc; }
+
+# The student edition: chapters as unexecuted notebooks, exercises kept, solutions removed.
+STUDENT := _build/student
+student: $(INSTALLED)
+	$(PY) scripts/student_edition.py $(STUDENT)
 
 bench: $(INSTALLED)
 	$(PY) -m t2lib.bench
