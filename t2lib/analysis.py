@@ -18,11 +18,11 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
+from t2lib import checks
+from t2lib.cache import memoized
 from t2lib.fit import FitResult, Method, fit_chinchilla, fit_t2_accuracy, fit_t2_loss, isoflop_weights
 from t2lib.frontier import frontier, single_pass_choice, value_at
 from t2lib.laws import Law, T2Accuracy, T2Loss
-from t2lib import checks
-from t2lib.cache import memoized
 from t2lib.passk import log_pass_at_k, task_nll, task_pass_at_k
 from t2lib.suite import Suite
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from t2lib.suite import STAGES, write_suite
+from t2lib.suite import STAGES, load_suite, write_suite
 
 # A run records each task's output_type in `configs` (v0.4.3+); older runs do not, and for them
 # the type is known only for these tasks.
@@ -363,8 +363,6 @@ def import_lm_eval_folder(runs_dir: str | Path, models: str | Path, out: str | P
     pairs = [(run.results, row) for run, row in zip(found, assigned) if row is not None]
     _write_imported(pairs, tasks, out)
     _check_same_questions(Path(out))
-    from t2lib.suite import load_suite
-
     suite = load_suite(out)
     answered = set(zip(suite.nll["checkpoint"], suite.nll["task"]))
     missing = [(c, t) for c in mapped["checkpoint"] for t in suite.tasks["task"] if (c, t) not in answered]

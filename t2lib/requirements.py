@@ -238,12 +238,19 @@ def _need_subset_tasks(resolved: Resolved, params: dict) -> None:
         chosen = tasks[:4]
         resolved.notes.append(f"subset_tasks: the suite's first {len(chosen)} task(s), {', '.join(chosen)}.")
     else:
-        chosen = [t.strip() for t in str(given).split(",") if t.strip()]
-        unknown = [t for t in chosen if t not in tasks]
-        if unknown or not chosen:
-            raise _fail(resolved.chapter, resolved.suite, f"it has no task {unknown[0] if unknown else '(none given)'!r}",
-                        f"pass -p subset_tasks with a comma-separated list of {', '.join(tasks)}")
+        chosen = _named_tasks(resolved, "subset_tasks", given)
     resolved.values["subset_tasks"] = chosen
+
+
+def _named_tasks(resolved: Resolved, parameter: str, given: object) -> list[str]:
+    """A comma-separated list of the suite's tasks, or the error naming the first it lacks."""
+    tasks = list(resolved.suite.tasks["task"])
+    chosen = [t.strip() for t in str(given).split(",") if t.strip()]
+    unknown = [t for t in chosen if t not in tasks]
+    if unknown or not chosen:
+        raise _fail(resolved.chapter, resolved.suite, f"it has no task {unknown[0] if unknown else '(none given)'!r}",
+                    f"pass -p {parameter} with a comma-separated list of {', '.join(tasks)}")
+    return chosen
 
 
 def _need_plan_tasks(resolved: Resolved, params: dict) -> None:
@@ -256,11 +263,7 @@ def _need_plan_tasks(resolved: Resolved, params: dict) -> None:
             resolved.notes.append(f"tasks: {', '.join(chosen)} (the paper's {PAPER_TASK} and arc_easy are not both in "
                                   "the suite).")
     else:
-        chosen = [t.strip() for t in str(given).split(",") if t.strip()]
-        unknown = [t for t in chosen if t not in tasks]
-        if unknown or not chosen:
-            raise _fail(resolved.chapter, resolved.suite, f"it has no task {unknown[0] if unknown else '(none given)'!r}",
-                        f"pass -p tasks with a comma-separated list of {', '.join(tasks)}")
+        chosen = _named_tasks(resolved, "tasks", given)
     resolved.values["tasks"] = chosen
 
 
