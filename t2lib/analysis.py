@@ -237,6 +237,27 @@ def fit_report(fits: Mapping[str, TaskFits]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def recipe_comparison(measured: Measured, fast: TaskFits, *, seed: int = 0) -> pd.DataFrame:
+    """The paper's fitting recipe against the fast one on one task, for the Chinchilla stage and
+    Approach 2 (the paper's Approach 1 recipe, 500 restarts, is left to `make bench`: minutes
+    per fit): each law's objective and time under both, the paper's Approach 2 given the
+    paper's Chinchilla stage."""
+    single = np.flatnonzero(measured.ks == 1.0)[0]
+    loss_k1 = measured.task_nll[:, single]
+    weights = isoflop_weights(measured.c_train, loss_k1)
+    chinchilla = fit_chinchilla(measured.N, measured.D, loss_k1, weights=weights, method="paper", seed=seed)
+    N, D, k = measured.long()
+    approach2 = fit_t2_accuracy(N, D, k, measured.pass_at_k.ravel(), chinchilla=chinchilla.law, method="paper",
+                                seed=seed)
+    rows = []
+    for law, paper, ours in (("Chinchilla (k = 1)", chinchilla, fast.chinchilla), ("Approach 2", approach2,
+                                                                                    fast.approach2)):
+        rows.append({"task": measured.task, "law": law, "fast objective": ours.objective,
+                     "paper objective": paper.objective, "fast − paper (relative)": ours.objective / paper.objective - 1,
+                     "fast seconds": ours.seconds, "paper seconds": paper.seconds, "paper status": paper.status})
+    return pd.DataFrame(rows)
+
+
 def parameter_table(fits: Mapping[str, TaskFits]) -> pd.DataFrame:
     """Every fitted parameter: one row per task and law, with how the fit ended."""
     rows = []

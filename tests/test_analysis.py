@@ -155,3 +155,13 @@ def test_the_weighting_effect_is_nil_on_exact_data_and_names_both_fits() -> None
     effect = analysis.weighting_effect(N, D, C, law.loss(N, D))
     assert effect["weighted α"] == pytest.approx(0.33, rel=1e-5) and effect["unweighted α"] == pytest.approx(0.33, rel=1e-5)
     assert effect["weighted a"] == pytest.approx(0.29 / 0.62, rel=1e-5)
+
+
+def test_the_recipe_comparison_reports_both_objectives_on_a_planted_task() -> None:
+    measured = planted_measurement()
+    table = analysis.recipe_comparison(measured, analysis.fit_task(measured))
+    assert list(table["law"]) == ["Chinchilla (k = 1)", "Approach 2"]
+    # Exact planted data: the fast recipe reaches the planted law (objective ~0), at least as low as the paper's.
+    assert np.all(table["fast objective"] <= table["paper objective"] + 1e-12)
+    np.testing.assert_allclose(table["fast − paper (relative)"],
+                               table["fast objective"] / table["paper objective"] - 1)
