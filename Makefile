@@ -52,8 +52,11 @@ $(INSTALLED): requirements.txt pyproject.toml
 # chapters share a cache of their deterministic fits and bootstrap refits (t2lib/cache.py), so the
 # chapters that refit what the isoFLOP chapter fitted run after it and reuse its results.
 CACHE := $(abspath _build/cache)
+# One BLAS thread per chapter: two chapters run at once, and the fits' small matrices only lose
+# from threads (oversubscribed, the paper recipe's restarts ran 15 times slower).
+ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 $(STAGE)/chapters/%.ipynb: chapters/%.md $(LIBRARY) $(DATA) scripts/run_chapter.py $(INSTALLED)
-	T2LIB_CACHE=$(CACHE) $(PY) scripts/run_chapter.py $< $@
+	$(ONE_THREAD) T2LIB_CACHE=$(CACHE) $(PY) scripts/run_chapter.py $< $@
 $(STAGE)/chapters/frontiers.ipynb $(STAGE)/chapters/isoflop_per_task.ipynb: | $(STAGE)/chapters/isoflop_profiles.ipynb
 
 # The execution-statistics page reports the other chapters' build records, so it runs after them.
@@ -79,7 +82,7 @@ book: $(EXECUTED) $(STAGED_PAGES) $(MATHJAX)
 # pytest exits 5 when it collected nothing: say so rather than fail silently.
 PYTEST_ARGS ?= -n 2 --dist worksteal
 test: $(INSTALLED)
-	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(PY) -m pytest $(PYTEST_ARGS) || { rc=$$?; [ $$rc -ne 5 ] || echo "make test: pytest collected no tests" >&2; exit $$rc; }
+	$(ONE_THREAD) $(PY) -m pytest $(PYTEST_ARGS) || { rc=$$?; [ $$rc -ne 5 ] || echo "make test: pytest collected no tests" >&2; exit $$rc; }
 
 # Rerun one chapter on another suite: make chapter NAME=pass_at_k DATA=path/to/suite OUT=out/ [FAST=1]
 # [P="c_inf=1e10 seed=3"]; make chapter NAME=frontiers HELP=1 lists the chapter's parameters.
@@ -90,7 +93,7 @@ chapter: $(INSTALLED)
 ifdef HELP
 	@$(PY) scripts/run_chapter.py chapters/$(NAME).md --list-parameters
 else
-	$(PY) scripts/run_chapter.py chapters/$(NAME).md $(OUT)/$(NAME).ipynb --figures $(OUT) \
+	$(ONE_THREAD) $(PY) scripts/run_chapter.py chapters/$(NAME).md $(OUT)/$(NAME).ipynb --figures $(OUT) \
 	  $(if $(DATA),-p suite $(DATA)) $(if $(FAST),-p fast true) \
 	  $(foreach pair,$(P),$(if $(findstring =,$(pair)),-p $(firstword $(subst =, ,$(pair))) $(patsubst $(firstword $(subst =, ,$(pair)))=%,%,$(pair)),$(error P: '$(pair)' is not name=value)))
 endif
