@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, fields
 from importlib.metadata import version
 from pathlib import Path
@@ -17,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike
 
-from t2lib.analysis import TaskFits
+from t2lib.analysis import TaskFits, nll_of
 from t2lib.fit import FitResult
 from t2lib.laws import Chinchilla, Law, T2Accuracy, T2Loss
 from t2lib.suite import Suite
@@ -66,12 +67,14 @@ def _law_from(record: dict, file: Path) -> Law:
     return kind(**values)
 
 
-def save_fits(fits: dict[str, TaskFits], path: str | Path, *, suite: Suite, ks: ArrayLike) -> Path:
-    """Write `fits` (from `analysis.fit_suite` on `suite` with these `ks`) to a JSON file."""
+def save_fits(fits: dict[str, TaskFits], path: str | Path, *, suite: Suite, ks: ArrayLike,
+              checkpoints: Collection[str] | None = None) -> Path:
+    """Write `fits` (from `analysis.fit_suite` on `suite` with these `ks`, and on these
+    `checkpoints` if it was given some) to a JSON file."""
     path = Path(path)
     tasks = {}
     for task, fit in fits.items():
-        meta, _ = suite.nll_matrices(task, fit.stage)
+        meta, _ = nll_of(suite, task, fit.stage, checkpoints)
         ks_arr = np.asarray(ks, dtype=float)
         ranges = {"N": [float(meta["params"].min()), float(meta["params"].max())],
                   "D": [float(meta["tokens"].min()), float(meta["tokens"].max())],

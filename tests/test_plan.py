@@ -143,3 +143,11 @@ def test_command_line_errors_are_one_line(args: list[str], message: str) -> None
     result = run_cli(*args)
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and result.stderr.startswith(message), result.stderr
+
+
+def test_saved_fits_record_the_range_of_the_checkpoints_fitted(fitted, tmp_path: Path) -> None:
+    suite, _, _ = fitted
+    small = suite.base[suite.base["params"] < 5e7]["checkpoint"]
+    fits = analysis.fit_suite(suite, ["sciq"], checkpoints=small)
+    saved = load_fits(save_fits(fits, tmp_path / "part.json", suite=suite, ks=analysis.FIT_KS, checkpoints=small))
+    assert saved.fitted_range("N")[1] == suite.base.set_index("checkpoint").loc[small, "params"].max() < 5e7
