@@ -43,18 +43,15 @@ def _flags(N: float, D: float, k: float, saved: SavedFits, tasks: list[str]) -> 
 
 def _choices(fits: dict, tasks: list[str], c_train: np.ndarray, c_inf: float, approaches: list[str]) -> pd.DataFrame:
     """The rows of a plan for one set of fitted laws (the full fit, or one bootstrap replicate)."""
-    rows = []
-    for key in approaches:
-        laws = laws_of({t: fits[t] for t in tasks}, APPROACHES[key])
-        table = frontier(laws, c_train, c_inf)
-        rows.append(table.assign(approach=key, priced_by=key))
-    chinchilla = frontier([fits[t].chinchilla.law for t in tasks], c_train)
+    chosen = {t: fits[t] for t in tasks}
+    laws = {key: laws_of(chosen, APPROACHES[key]) for key in approaches}
+    rows = [frontier(laws[key], c_train, c_inf).assign(approach=key, priced_by=key) for key in approaches]
+    chinchilla = frontier([fit.chinchilla.law for fit in chosen.values()], c_train)
     affordable = chinchilla["N"].to_numpy() <= c_inf / 2
     for key in approaches:
-        laws = laws_of({t: fits[t] for t in tasks}, APPROACHES[key])
         value = np.full(len(c_train), np.nan)
         if affordable.any():
-            value[affordable] = value_at(laws, chinchilla["N"].to_numpy()[affordable], c_train[affordable], c_inf)
+            value[affordable] = value_at(laws[key], chinchilla["N"].to_numpy()[affordable], c_train[affordable], c_inf)
         rows.append(chinchilla.assign(approach="chinchilla", priced_by=key, c_inf=c_inf, k=c_inf / (2 * chinchilla["N"]),
                                       value=value))
     return pd.concat(rows, ignore_index=True)[["approach", "priced_by", "c_train", "c_inf", "N", "D", "k",
