@@ -23,7 +23,7 @@ STAGED_PAGES := $(PAGES:%=$(STAGE)/%)
 LIBRARY := $(shell find t2lib -name '*.py') pyproject.toml
 DATA := $(shell find data -type f 2>/dev/null)
 
-.PHONY: help setup book test chapter data checksums bench clean student pretrain-setup pretrain pretrain-evaluate \
+.PHONY: help setup book test chapter data checksums bench clean student figures pretrain-setup pretrain pretrain-evaluate \
   pretrain-suite test-pretrain
 
 help:
@@ -33,6 +33,7 @@ help:
 	@echo "make chapter NAME=<chapter> HELP=1   list a chapter's parameters, their defaults and meaning"
 	@echo "make data      regenerate the simulated suite data/t2_suite (deterministic) and data/SHA256SUMS"
 	@echo "make bench     time the paper's fitting recipe against the fast one"
+	@echo "make figures   every figure as SVG, 200-dpi PNG and caption (for slides), in $(FIGURES)"
 	@echo "make student   the chapters as notebooks with the exercises and without their solutions, in $(STUDENT)"
 	@echo "make clean     remove everything built (keeps .venv)"
 	@echo "make test-pretrain   set up .venv-pretrain (torch, lm-eval) and test the miniature-suite pipeline"
@@ -77,6 +78,17 @@ $(MATHJAX):
 book: $(EXECUTED) $(STAGED_PAGES) $(MATHJAX)
 	$(VENV)/bin/jupyter-book build -W -n --keep-going --path-output . $(STAGE)
 	@echo "The book is at $(abspath $(HTML))/index.html"
+
+# Every figure of every chapter for slides: SVG, PNG at 200 dpi and its caption, named after the
+# chapter and the figure's label. Executes the chapters again (into $(FIGURES)/notebooks).
+FIGURES := _build/figures
+figures: $(INSTALLED)
+	@for chapter in $(CHAPTERS); do \
+	  workdir=$$(grep -q '^workdir = ' chapters/$$chapter.md && echo "-p workdir $(FIGURES)/work/$$chapter"); \
+	  T2BOOK_SLIDE_FIGURES=1 $(ONE_THREAD) $(PY) scripts/run_chapter.py chapters/$$chapter.md \
+	    $(FIGURES)/notebooks/$$chapter.ipynb $$workdir --figures $(FIGURES) >/dev/null || exit 1; \
+	done
+	@echo "$$(ls $(FIGURES)/*.svg | wc -l) SVG figures, with PNGs and captions, are in $(FIGURES)"
 
 # Two workers (pytest-xdist), one BLAS thread each: the chapter executions dominate and run two at a time.
 # pytest exits 5 when it collected nothing: say so rather than fail silently.

@@ -9,7 +9,8 @@ place only when every cell ran, so a failed chapter never leaves an output that
 make would take as up to date. Parameter values are read as people write them (`-p fast true`,
 `-p seed 3`, `-p c_train 1.6e18`, `-p suite data/other`) and converted to the type of the
 parameter's default; a value of the wrong kind is refused before anything runs. With
-`--figures`, every PNG the notebook displayed is also written to DIR as NAME-figN.png.
+`--figures`, every figure the notebook displayed is also written to DIR as CHAPTER-LABEL.png
+(and .svg when the chapter ran with T2BOOK_SLIDE_FIGURES=1), with its caption in CHAPTER-LABEL.txt.
 A sidecar OUTPUT.json records the wall time, the parameters given, and the suite the chapter
 read with its checksum (the execution-statistics page of the book shows them).
 
@@ -154,17 +155,31 @@ def absolutise_paths(parameters: dict[str, object]) -> dict[str, object]:
 
 
 def export_figures(notebook_path: Path, figures_dir: Path) -> list[Path]:
-    """Write every image/png output of an executed notebook to figures_dir."""
+    """Write every figure an executed notebook displayed to figures_dir: its PNG (and SVG, when
+    the chapter produced one) as CHAPTER-NAME.png, NAME being the figure's label (fig-…) or
+    figN, and the figure's caption, when it has one, as CHAPTER-NAME.txt."""
     figures_dir.mkdir(parents=True, exist_ok=True)
     notebook = json.loads(notebook_path.read_text())
     written = []
+    count = 0
     for cell in notebook["cells"]:
+        figure = cell.get("metadata", {}).get("mystnb", {}).get("figure", {})
         for output in cell.get("outputs", []):
-            png = output.get("data", {}).get("image/png")
-            if png:
-                path = figures_dir / f"{notebook_path.stem}-fig{len(written) + 1}.png"
-                path.write_bytes(base64.b64decode(png))
-                written.append(path)
+            data = output.get("data", {})
+            if "image/png" not in data:
+                continue
+            count += 1
+            stem = figures_dir / f"{notebook_path.stem}-{figure.get('name', f'fig{count}')}"
+            png = stem.with_suffix(".png")
+            png.write_bytes(base64.b64decode(data["image/png"]))
+            written.append(png)
+            if "image/svg+xml" in data:
+                svg = data["image/svg+xml"]
+                stem.with_suffix(".svg").write_text(svg if isinstance(svg, str) else "".join(svg))
+                written.append(stem.with_suffix(".svg"))
+            if figure.get("caption"):
+                stem.with_suffix(".txt").write_text(" ".join(figure["caption"].split()) + "\n")
+                written.append(stem.with_suffix(".txt"))
     return written
 
 
@@ -196,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("source", type=Path, help="chapter source (chapters/NAME.md)")
     parser.add_argument("output", type=Path, nargs="?", help="executed notebook to write (NAME.ipynb)")
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
-    parser.add_argument("--figures", type=Path, help="also write the notebook's figures as PNG files here")
+    parser.add_argument("--figures", type=Path, help="also write the notebook's figures (PNG, SVG, caption) here")
     parser.add_argument("--list-parameters", action="store_true", help="print the chapter's parameters and stop")
     args = parser.parse_args(argv)
     if not args.source.is_file():

@@ -248,3 +248,44 @@ def tail_exponent(k: ArrayLike, unsolved: ArrayLike) -> float:
     if len(k) < 2:
         raise ValueError(f"need at least two values of k; got {len(k)}")
     return float(np.polyfit(np.log(k), np.log(unsolved), 1)[0])
+
+
+def pass_at_k_range_from_mean(mean_p: ArrayLike, k: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Every value the mean pass@k of a task can take when only its mean p̄ over questions is known.
+
+    1 − (1 − p)^k is concave in p, so by Jensen the mean pass@k is at most the plug-in
+    1 − (1 − p̄)^k, reached when every question has p = p̄; it is at least p̄, reached when every
+    question has p = 0 or 1 (then pass@k = p for every k). Returns (p̄, 1 − (1 − p̄)^k).
+    """
+    mean_p = checks.probability("mean_p", mean_p)
+    k = checks.sample_count("k", k)
+    mean_p, k = np.broadcast_arrays(mean_p, k)
+    return mean_p.astype(float), -np.expm1(k * np.log1p(-mean_p))
+
+
+def beta_from_mean_and_log_mean(mean_p: float, mean_log_p: float) -> tuple[float, float]:
+    """The Beta(a, b) whose mean is `mean_p` and whose mean log is `mean_log_p`.
+
+    With a = m·s, b = (1 − m)·s, E[log p] = ψ(m·s) − ψ(s) rises from −∞ (s → 0) to log m
+    (s → ∞), so a solution exists exactly when mean_log_p < log mean_p (Jensen) and is unique.
+    """
+    m = float(checks.probability("mean_p", mean_p))
+    target = float(checks.finite("mean_log_p", mean_log_p))
+    if not 0.0 < m < 1.0:
+        raise ValueError(f"mean_p must lie strictly between 0 and 1; got {m!r}")
+    if not target < np.log(m):
+        raise ValueError(f"mean_log_p must be below log(mean_p) = {np.log(m):.6g} (Jensen); got {target!r}")
+    from scipy.optimize import brentq
+    from scipy.special import digamma
+
+    def gap(log_s: float) -> float:
+        s = np.exp(log_s)
+        return float(digamma(m * s) - digamma(s) - target)
+
+    lo, hi = -5.0, 5.0
+    while gap(lo) > 0:
+        lo -= 5.0
+    while gap(hi) < 0:
+        hi += 5.0
+    s = float(np.exp(brentq(gap, lo, hi, xtol=1e-14, rtol=1e-14)))
+    return m * s, (1.0 - m) * s

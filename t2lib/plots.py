@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
@@ -49,10 +51,11 @@ def budget_colourbar(fig: plt.Figure, axes, budgets: np.ndarray) -> None:
     bar.set_label(r"training budget $C_\mathrm{train}$ (FLOPs)")
 
 
-def table_bars(ax: plt.Axes, comparison: pd.DataFrame, title: str = "") -> None:
+def table_bars(ax: plt.Axes, comparison: pd.DataFrame, title: str = "", names: Mapping[str, str] | None = None) -> None:
     """Table 1/2 as bars: pass@k of the Chinchilla-optimal and the best overtrained checkpoint
     per task, this book's (filled) beside the paper's (outlined) when `comparison` holds both
-    (`tables.compare_with_paper`), this book's alone for a table of ours only."""
+    (`tables.compare_with_paper`), this book's alone for a table of ours only. `names` maps
+    task ids to the names shown on the axis (default: the ids)."""
     x = np.arange(len(comparison))
     with_paper = "best_overtrained_pass_at_k_paper" in comparison
     width = 0.2 if with_paper else 0.4
@@ -65,8 +68,20 @@ def table_bars(ax: plt.Axes, comparison: pd.DataFrame, title: str = "") -> None:
                label=f"{name}, this book")
         ax.bar(x + (2 * i - 0.5) * width, comparison[f"{cell}_pass_at_k_paper"], width, facecolor="white",
                edgecolor=colour, hatch="//", label=f"{name}, paper")
-    ax.set_xticks(x, comparison["task"], rotation=30, ha="right")
+    ax.set_xticks(x, [names.get(t, t) if names is not None else t for t in comparison["task"]], rotation=30, ha="right")
     ax.set(yscale="log", ylabel="pass@k at $k = C_\\mathrm{inf}/(2N)$", title=title)
+
+
+def compact_count(value: float) -> str:
+    """A cell label short enough to read on a slide: 37, 640, 1.3k, 13k, 2.1M; empty for NaN."""
+    if np.isnan(value):
+        return ""
+    for scale, suffix in ((1e6, "M"), (1e3, "k")):
+        if value >= scale * 0.9995:  # what rounds to 1.0k is shown so, not as 1000
+            shown = value / scale
+            text = f"{shown:.1f}"
+            return (text if float(text) < 10 else f"{shown:.0f}") + suffix
+    return f"{value:.0f}"
 
 
 def grid_heatmap(ax: plt.Axes, grid: pd.DataFrame, size_order: list[str], highlight: str | None = None) -> None:
@@ -79,8 +94,8 @@ def grid_heatmap(ax: plt.Axes, grid: pd.DataFrame, size_order: list[str], highli
     budgets = np.sort(grid["train_flops"].unique())
     ratio = grid.pivot_table(index="train_flops", columns="size_label", values="tokens_per_param").reindex(
         index=budgets, columns=size_order)
-    labels = ratio.map(lambda v: "" if np.isnan(v) else f"{v:.0f}")
-    sns.heatmap(np.log10(ratio), annot=labels, fmt="", cmap="Blues", annot_kws={"fontsize": 7}, linewidths=0.5,
+    labels = ratio.map(compact_count)
+    sns.heatmap(np.log10(ratio), annot=labels, fmt="", cmap="Blues", annot_kws={"fontsize": 10}, linewidths=0.5,
                 linecolor="white", ax=ax, yticklabels=[f"{c:.3g}" for c in budgets],
                 cbar_kws={"label": r"$\log_{10}$ tokens per parameter"})
     if highlight is not None:

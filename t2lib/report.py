@@ -36,11 +36,24 @@ def number_or(value: float, fmt: str, otherwise: str) -> str:
     return format(value, fmt) if np.isfinite(value) else otherwise
 
 
+def describe_sources(sources: pd.Series) -> str:
+    """The tasks' `source` texts in one phrase: the parts every task shares ("; "-separated)
+    once, then each remaining variant with its number of tasks."""
+    split = [[part.strip() for part in str(text).split(";") if part.strip()] for text in sources if str(text).strip()]
+    if not split:
+        return "no source given in tasks.csv"
+    shared = [part for part in split[0] if all(part in parts for parts in split)]
+    variants = pd.Series(["; ".join(p for p in parts if p not in shared) for parts in split]).value_counts(sort=False)
+    variants = variants[variants.index != ""]
+    rest = [f"{text} ({count} task{'s' if count > 1 else ''})" if len(variants) > 1 else text
+            for text, count in variants.items()]
+    return "; ".join(shared + rest)
+
+
 def data_note(suite) -> str:
     """A MyST admonition saying whether the suite is real or simulated, where it came from and
     its checksum; chapters display it as Markdown at the top of every page that shows data."""
-    sources = sorted(set(suite.tasks["source"]) - {""})
-    described = "; ".join(sources) if sources else "no source given in tasks.csv"
+    described = describe_sources(suite.tasks["source"])
     if suite.simulated_tasks:
         kind, css, intro = "Simulated data", "warning", (
             f"**Simulated** per-question likelihoods for {len(suite.simulated_tasks)} of {len(suite.tasks)} tasks "
@@ -52,6 +65,33 @@ def data_note(suite) -> str:
         intro += " Checkpoint losses: " + ", ".join(f"{n} {kind}" for kind, n in kinds.items()) + "."
     return (f":::{{admonition}} {kind}\n:class: {css}\n{intro}\n\n"
             f"`{suite.summary()}` (full sha256 `{suite.sha256}`)\n:::\n")
+
+
+def folder_sha256(folder: Path) -> str:
+    """One checksum of every file in a folder: sha256 over each file's relative path and sha256."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+        digest.update(f"{path.relative_to(folder).as_posix()} {hashlib.sha256(path.read_bytes()).hexdigest()}\n"
+                      .encode())
+    return digest.hexdigest()
+
+
+def real_data_note(*folders: str | Path) -> str:
+    """A MyST admonition labelling a page's data real: per folder, the title of its SOURCE.md,
+    its license file and the checksum of its files (`folder_sha256`)."""
+    lines = []
+    for folder in map(Path, folders):
+        source = folder / "SOURCE.md"
+        licenses = sorted(p.name for p in folder.glob("LICENSE*"))
+        if not source.is_file() or not licenses:
+            raise FileNotFoundError(f"{folder}: real data needs its SOURCE.md and license file beside it")
+        title = source.read_text().splitlines()[0].lstrip("# ").strip()
+        lines.append(f"- {title}. `{folder}`: source and license in `{source.name}` and `{licenses[0]}`; "
+                     f"sha256 of its files `{folder_sha256(folder)}`.")
+    return ":::{admonition} Real data\n:class: note\nEvery number on this page comes from these **real** " \
+           "published training runs (no simulation):\n\n" + "\n".join(lines) + "\n:::\n"
 
 
 # How every "Paper vs this book" row is judged (stated above each table).
@@ -82,9 +122,10 @@ def paper_claim(claim: str) -> pd.Series:
 
 
 def number_row(quantity: str, paper: float, ours: float, fmt: str = ".3g", note: str = "", *,
-               basis: str) -> dict[str, str]:
+               basis: str, whose: str = "the paper's") -> dict[str, str]:
     """A row of a "Paper vs this book" table comparing two numbers: both, their difference,
-    and whether they agree under AGREEMENT_RULE."""
+    and whether they agree under AGREEMENT_RULE. `whose` names the published number in the
+    difference ("the paper's", or e.g. "the published")."""
     _check_basis(basis)
     paper, ours = float(plain(paper)), float(plain(ours))
     if not np.isfinite(ours):
@@ -92,7 +133,7 @@ def number_row(quantity: str, paper: float, ours: float, fmt: str = ".3g", note:
     difference = f"{ours - paper:+{fmt}}"
     agrees = ours == paper
     if paper != 0:
-        difference += f" ({ours / paper:.2g}× the paper's)"
+        difference += f" ({ours / paper:.2g}× {whose})"
         agrees = abs(ours / paper - 1) <= AGREE_RTOL
     return {"quantity": quantity, "paper": f"{paper:{fmt}}", "this book": f"{ours:{fmt}}",
             "difference": f"{difference}: {'agrees' if agrees else 'differs'}", "basis": basis, "note": note}
@@ -113,7 +154,7 @@ def claim_row(quantity: str, paper: str, ours: str, agrees: bool, note: str = ""
             "difference": "agrees" if agrees else "differs", "basis": basis, "note": note}
 
 
-def paper_vs_book(rows: list[dict[str, str]], not_comparable: str = "") -> pd.DataFrame:
+def paper_vs_book(rows: list[dict[str, str]], not_comparable: str = "", reference: str = "paper") -> pd.DataFrame:
     """The "Paper vs this book" table every chapter ends with, one row per reported number.
 
     `not_comparable` (from `requirements.comparability`) is the reason a run's settings differ
@@ -122,7 +163,7 @@ def paper_vs_book(rows: list[dict[str, str]], not_comparable: str = "") -> pd.Da
     if not rows:
         raise ValueError("a Paper vs this book table needs at least one row")
     table = pd.DataFrame(rows, columns=["quantity", "paper", "this book", "difference", "basis", "note"])
-    table = table.set_index("quantity")
+    table = table.set_index("quantity").rename(columns={"paper": reference})
     if not_comparable:
         table["difference"] = "not comparable"
         table["basis"] = "not comparable"
@@ -130,9 +171,11 @@ def paper_vs_book(rows: list[dict[str, str]], not_comparable: str = "") -> pd.Da
     return table
 
 
-def show_paper_vs_book(rows: list[dict[str, str]], not_comparable: str = "") -> pd.io.formats.style.Styler:
+def show_paper_vs_book(rows: list[dict[str, str]], not_comparable: str = "",
+                       reference: str = "paper") -> pd.io.formats.style.Styler:
     """Display the agreement rule and, if the run is not comparable, why; return the table as a
-    Styler, which (unlike a DataFrame's display) never truncates a cell."""
+    Styler, which (unlike a DataFrame's display) never truncates a cell. `reference` names the
+    column of the published numbers (the paper's, or another study's)."""
     from IPython.display import Markdown, display  # only available in the book's environment
 
     bases = "; ".join(f"*{name}*: {meaning}" for name, meaning in BASES.items())
@@ -141,7 +184,7 @@ def show_paper_vs_book(rows: list[dict[str, str]], not_comparable: str = "") -> 
         display(Markdown(f":::{{admonition}} Paper vs this book: {not_comparable}\n:class: warning\n"
                          "The paper's numbers below come from other settings; they are shown for orientation, "
                          "not as a test.\n:::\n"))
-    return paper_vs_book(rows, not_comparable).style
+    return paper_vs_book(rows, not_comparable, reference).style
 
 
 def table_rows(comparison: pd.DataFrame, label: str = "", *, basis: str | dict[str, str]) -> list[dict[str, str]]:

@@ -306,6 +306,13 @@ NEEDS = {
                              "questions/)", _need_training_records),
 }
 
+# Chapters that read no suite, and what they read instead (they take no `suite` parameter).
+CHAPTERS_WITHOUT_SUITE = {
+    "execution_statistics": "the build's execution records",
+    "real_overtrained": "the public training runs in data/real/sardana2024 and data/real/gadre2024",
+    "real_passk_bounds": "the OLMo 2 ladder's final evaluations in data/real/olmo-ladder",
+}
+
 CHAPTER_NEEDS: dict[str, list[str]] = {
     "checkpoint_grid": ["base"],
     "pass_at_k": ["base", "task", "c_train", "c_inf"],

@@ -22,6 +22,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from t2lib.tablecheck import DataFileError, TableCheck
+
 CHECKPOINT_COLUMNS = ["checkpoint", "params", "tokens", "train_flops", "source", "stage", "base_checkpoint"]
 NLL_COLUMNS = ["checkpoint", "task", "question", "nll"]
 TASK_COLUMNS = ["task", "display_name", "group", "n_questions", "source"]
@@ -31,7 +33,7 @@ TASK_GROUPS = ("real", "synthetic")
 FLOPS_RTOL = 0.01
 
 
-class SuiteError(ValueError):
+class SuiteError(DataFileError):
     """A suite file that does not follow the documented format."""
 
 
@@ -84,113 +86,86 @@ class Suite:
                 f"{self.nll['task'].nunique()} tasks, {len(self.nll):,} NLL rows; sha256 {self.sha256[:16]}…")
 
 
-def _fail(file: Path, message: str) -> SuiteError:
-    return SuiteError(f"{file}: {message}")
-
-
-def _first_bad_row(file: Path, frame: pd.DataFrame, column: str, bad: pd.Series, requirement: str) -> None:
-    if bad.any():
-        index = int(np.flatnonzero(np.asarray(bad))[0])
-        value = frame[column].iloc[index]
-        value = value.item() if hasattr(value, "item") else value
-        raise _fail(file, f"column '{column}', row {index}: {requirement}; got {value!r}")
-
-
-def _require_columns(file: Path, frame: pd.DataFrame, columns: list[str]) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise _fail(file, f"missing column '{missing[0]}' (found: {', '.join(map(str, frame.columns))})")
-
-
-def _require_numeric(file: Path, frame: pd.DataFrame, column: str) -> pd.Series:
-    values = pd.to_numeric(frame[column], errors="coerce")
-    _first_bad_row(file, frame, column, values.isna() & frame[column].notna(), "must be a number")
-    return values.astype(float)
-
-
-def _require_strings(file: Path, frame: pd.DataFrame, column: str) -> pd.Series:
-    values = frame[column]
-    blank = values.isna() | (values.astype(str).str.strip() == "")
-    _first_bad_row(file, frame, column, blank, "must be a non-empty id")
-    return values.astype(str)
-
-
 def _read_checkpoints(file: Path) -> pd.DataFrame:
+    check = TableCheck(file, SuiteError)
     frame = pd.read_csv(file, dtype={"checkpoint": str, "source": str, "stage": str, "base_checkpoint": str},
                         keep_default_na=False, na_values={"params": [""], "tokens": [""], "train_flops": [""]})
-    _require_columns(file, frame, CHECKPOINT_COLUMNS)
-    frame["checkpoint"] = _require_strings(file, frame, "checkpoint")
+    check.require_columns(frame, CHECKPOINT_COLUMNS)
+    frame["checkpoint"] = check.require_strings(frame, "checkpoint")
     for column in ("params", "tokens", "train_flops"):
-        frame[column] = _require_numeric(file, frame, column)
-        _first_bad_row(file, frame, column, ~np.isfinite(frame[column]) | (frame[column] <= 0), "must be > 0")
-    _first_bad_row(file, frame, "checkpoint", frame["checkpoint"].duplicated(), "duplicate checkpoint id")
-    _first_bad_row(file, frame, "stage", ~frame["stage"].isin(STAGES), f"must be one of {', '.join(STAGES)}")
+        frame[column] = check.require_numeric(frame, column)
+        check.first_bad_row(frame, column, ~np.isfinite(frame[column]) | (frame[column] <= 0), "must be > 0")
+    check.first_bad_row(frame, "checkpoint", frame["checkpoint"].duplicated(), "duplicate checkpoint id")
+    check.first_bad_row(frame, "stage", ~frame["stage"].isin(STAGES), f"must be one of {', '.join(STAGES)}")
     expected = 6.0 * frame["params"] * frame["tokens"]
-    _first_bad_row(file, frame, "train_flops", (frame["train_flops"] / expected - 1).abs() > FLOPS_RTOL,
-                   f"must equal 6·params·tokens within {FLOPS_RTOL:.0%}")
+    check.first_bad_row(frame, "train_flops", (frame["train_flops"] / expected - 1).abs() > FLOPS_RTOL,
+                        f"must equal 6·params·tokens within {FLOPS_RTOL:.0%}")
     post = frame["stage"] != "base"
     bases = set(frame.loc[~post, "checkpoint"])
-    _first_bad_row(file, frame, "base_checkpoint", post & ~frame["base_checkpoint"].isin(bases),
-                   "a post-trained checkpoint must name a base checkpoint of this file")
-    _first_bad_row(file, frame, "base_checkpoint", ~post & (frame["base_checkpoint"] != ""),
-                   "must be empty for a base checkpoint")
+    check.first_bad_row(frame, "base_checkpoint", post & ~frame["base_checkpoint"].isin(bases),
+                        "a post-trained checkpoint must name a base checkpoint of this file")
+    check.first_bad_row(frame, "base_checkpoint", ~post & (frame["base_checkpoint"] != ""),
+                        "must be empty for a base checkpoint")
     return frame
 
 
 def _read_nll(file: Path, checkpoint_ids: set[str]) -> pd.DataFrame:
+    check = TableCheck(file, SuiteError)
     try:
         frame = pd.read_parquet(file)
     except Exception as error:  # pyarrow raises several types for a file that is not parquet
-        raise _fail(file, f"cannot be read as parquet ({error})") from error
-    _require_columns(file, frame, NLL_COLUMNS)
+        raise check.fail(f"cannot be read as parquet ({error})") from error
+    check.require_columns(frame, NLL_COLUMNS)
     frame = frame[NLL_COLUMNS].copy()
-    frame["checkpoint"] = _require_strings(file, frame, "checkpoint")
-    frame["task"] = _require_strings(file, frame, "task")
-    frame["question"] = _require_numeric(file, frame, "question")
-    _first_bad_row(file, frame, "question", frame["question"] != np.round(frame["question"]),
-                   "must be an integer question index")
+    frame["checkpoint"] = check.require_strings(frame, "checkpoint")
+    frame["task"] = check.require_strings(frame, "task")
+    frame["question"] = check.require_numeric(frame, "question")
+    check.first_bad_row(frame, "question", frame["question"] != np.round(frame["question"]),
+                        "must be an integer question index")
     frame["question"] = frame["question"].astype(np.int64)
-    frame["nll"] = _require_numeric(file, frame, "nll")
-    _first_bad_row(file, frame, "nll", ~np.isfinite(frame["nll"]), "must be finite")
-    _first_bad_row(file, frame, "nll", frame["nll"] < 0, "must be >= 0 (it is a negative log-likelihood)")
-    _first_bad_row(file, frame, "checkpoint", ~frame["checkpoint"].isin(checkpoint_ids),
-                   "unknown checkpoint (not in checkpoints.csv)")
-    _first_bad_row(file, frame, "question", frame.duplicated(["checkpoint", "task", "question"]),
-                   "duplicate (checkpoint, task, question) row")
+    frame["nll"] = check.require_numeric(frame, "nll")
+    check.first_bad_row(frame, "nll", ~np.isfinite(frame["nll"]), "must be finite")
+    check.first_bad_row(frame, "nll", frame["nll"] < 0, "must be >= 0 (it is a negative log-likelihood)")
+    check.first_bad_row(frame, "checkpoint", ~frame["checkpoint"].isin(checkpoint_ids),
+                        "unknown checkpoint (not in checkpoints.csv)")
+    check.first_bad_row(frame, "question", frame.duplicated(["checkpoint", "task", "question"]),
+                        "duplicate (checkpoint, task, question) row")
     return frame
 
 
 def _check_question_sets(file: Path, nll: pd.DataFrame) -> None:
     """Every checkpoint that answers a task must answer the same questions of it."""
+    check = TableCheck(file, SuiteError)
     checkpoints_per_task = nll.groupby("task")["checkpoint"].nunique()
     answered = nll.groupby(["task", "question"]).size()
     expected = checkpoints_per_task.loc[answered.index.get_level_values("task")].to_numpy()
     missing = answered[answered.to_numpy() != expected]
     if len(missing):
         task, question = missing.index[0]
-        raise _fail(file, f"task '{task}' is answered by different question sets across checkpoints: question "
-                          f"{question} is answered by {missing.iloc[0]} of its {checkpoints_per_task[task]} "
-                          "checkpoints (pass allow_varying_questions=True to accept)")
+        raise check.fail(f"task '{task}' is answered by different question sets across checkpoints: question "
+                         f"{question} is answered by {missing.iloc[0]} of its {checkpoints_per_task[task]} "
+                         "checkpoints (pass allow_varying_questions=True to accept)")
 
 
 def _read_tasks(file: Path, nll: pd.DataFrame) -> pd.DataFrame:
+    check = TableCheck(file, SuiteError)
     if not file.exists():
         counts = nll.groupby("task")["question"].nunique()
         return pd.DataFrame({"task": counts.index, "display_name": counts.index, "group": "",
                              "n_questions": counts.to_numpy(), "source": ""})
     frame = pd.read_csv(file, dtype={"task": str, "display_name": str, "group": str, "source": str},
                         keep_default_na=False)
-    _require_columns(file, frame, TASK_COLUMNS)
-    frame["task"] = _require_strings(file, frame, "task")
-    frame["n_questions"] = _require_numeric(file, frame, "n_questions")
-    _first_bad_row(file, frame, "group", ~frame["group"].isin(TASK_GROUPS), f"must be one of {', '.join(TASK_GROUPS)}")
+    check.require_columns(frame, TASK_COLUMNS)
+    frame["task"] = check.require_strings(frame, "task")
+    frame["n_questions"] = check.require_numeric(frame, "n_questions")
+    check.first_bad_row(frame, "group", ~frame["group"].isin(TASK_GROUPS), f"must be one of {', '.join(TASK_GROUPS)}")
     found = nll.groupby("task")["question"].nunique()
-    _first_bad_row(file, frame, "task", ~frame["task"].isin(found.index), "task has no rows in nll.parquet")
-    _first_bad_row(file, frame, "n_questions", frame["n_questions"].to_numpy() != found.loc[frame["task"]].to_numpy(),
-                   "differs from the number of questions in nll.parquet")
+    check.first_bad_row(frame, "task", ~frame["task"].isin(found.index), "task has no rows in nll.parquet")
+    check.first_bad_row(frame, "n_questions", frame["n_questions"].to_numpy() != found.loc[frame["task"]].to_numpy(),
+                        "differs from the number of questions in nll.parquet")
     undeclared = sorted(set(found.index) - set(frame["task"]))
     if undeclared:
-        raise _fail(file, f"task '{undeclared[0]}' appears in nll.parquet but not here")
+        raise check.fail(f"task '{undeclared[0]}' appears in nll.parquet but not here")
     return frame
 
 

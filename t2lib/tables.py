@@ -78,3 +78,12 @@ def within_factor(comparison: pd.DataFrame, factor: float = 2.0) -> float:
     """Fraction of the pass@k cells within `factor` of the paper's value."""
     ratios = comparison[["best_overtrained_pass_at_k_ratio", "chinchilla_opt_pass_at_k_ratio"]].to_numpy().ravel()
     return float(np.mean((ratios <= factor) & (ratios >= 1.0 / factor)))
+
+
+def readable_table(frame: pd.DataFrame, precision: int = 3):
+    """A table for a reader: no row index, column names in words (underscores as spaces,
+    "pass_at_k" as pass@k) and numbers to `precision` significant digits; a Styler, which
+    (unlike a DataFrame's display) never truncates a cell."""
+    names = {c: str(c).replace("pass_at_k", "pass@k").replace("_", " ") for c in frame.columns}
+    numbers = [names[c] for c in frame.columns if pd.api.types.is_float_dtype(frame[c])]
+    return frame.rename(columns=names).style.hide(axis="index").format(f"{{:.{precision}g}}", subset=numbers)

@@ -11,6 +11,8 @@ def test_number_row_states_both_values_their_difference_and_the_rule() -> None:
     row = report.number_row("relative error (%)", 2.8, np.float64(3.3), ".2g", basis="independent")
     assert row["paper"] == "2.8" and row["this book"] == "3.3"
     assert row["difference"] == "+0.5 (1.2× the paper's): differs"
+    assert report.number_row("q", 2.0, 2.5, ".2g", basis="independent", whose="the published")["difference"] \
+        == "+0.5 (1.2× the published): differs"
     assert report.number_row("n", 100, 109, ".0f", basis="independent")["difference"].endswith(": agrees")
     assert report.number_row("n", 100, 111, ".0f", basis="independent")["difference"].endswith(": differs")
     assert row["basis"] == "independent"
@@ -60,3 +62,11 @@ def test_a_checkpoint_keeps_its_suites_size_label() -> None:
 
     assert checkpoint_size_label(pd.Series({"params": 455_546_560, "size_label": "455M"})) == "455M"
     assert checkpoint_size_label(pd.Series({"params": 455_546_560})) == "456M"
+
+
+def test_describe_sources_says_shared_parts_once_and_counts_variants() -> None:
+    sources = pd.Series(["simulated (seed 0); calibrated to Table 1"] * 2 + ["simulated (seed 0); calibrated to Table 2"])
+    assert report.describe_sources(sources) == \
+        "simulated (seed 0); calibrated to Table 1 (2 tasks); calibrated to Table 2 (1 task)"
+    assert report.describe_sources(pd.Series(["real: ours"] * 3)) == "real: ours"
+    assert report.describe_sources(pd.Series(["", ""])) == "no source given in tasks.csv"

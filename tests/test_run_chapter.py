@@ -1,5 +1,6 @@
 """The chapter runner never leaves a failed notebook behind and rejects malformed chapters."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -84,6 +85,23 @@ def test_figures_are_exported(tmp_path: Path) -> None:
     figures = list((tmp_path / "figs").glob("plot-fig*.png"))
     assert len(figures) == 1
     assert figures[0].read_bytes().startswith(b"\x89PNG")
+
+
+def test_slide_figures_are_svg_and_png_named_by_label_with_their_caption(tmp_path: Path) -> None:
+    plot = ("from t2lib.style import use_house_style\nimport matplotlib.pyplot as plt\nuse_house_style()\n"
+            "plt.plot([1, 2])\nplt.show()")
+    cell = ("\n```{code-cell} ipython3\n---\nmystnb:\n  figure:\n    caption: |\n      A line,\n      rising.\n"
+            f"    name: fig-line\n---\n{plot}\n```\n")
+    source = write_chapter(tmp_path / "plot.md", cell)
+    result = subprocess.run([sys.executable, str(REPO_ROOT / "scripts" / "run_chapter.py"), str(source),
+                             str(tmp_path / "run" / "plot.ipynb"), "--figures", str(tmp_path / "figs")],
+                            capture_output=True, text=True, cwd=REPO_ROOT,
+                            env={**os.environ, "T2BOOK_SLIDE_FIGURES": "1"})
+    assert result.returncode == 0, result.stderr
+    stem = tmp_path / "figs" / "plot-fig-line"
+    assert stem.with_suffix(".png").read_bytes().startswith(b"\x89PNG")
+    assert "<svg" in stem.with_suffix(".svg").read_text()
+    assert stem.with_suffix(".txt").read_text() == "A line, rising.\n"
 
 
 TYPED = """

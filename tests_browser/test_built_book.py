@@ -4,6 +4,7 @@ Headless Chromium loads the pages from disk, lets MathJax typeset, and dumps the
 screenshots are kept in _build/screenshots for a person to look at.
 """
 
+import html
 import re
 import shutil
 import subprocess
@@ -81,17 +82,58 @@ def test_chapter_renders_title_math_and_figure(tmp_path: Path) -> None:
 CONSOLE_ERROR = re.compile(r'INFO:CONSOLE[^\n]*"(?:Uncaught|[A-Za-z]*Error\b)[^\n]*')
 
 
-def console_errors(page: Path, tmp_path: Path) -> list[str]:
-    command = [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--enable-logging=stderr",
-               "--v=0", "--dump-dom", page.as_uri()]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    return CONSOLE_ERROR.findall(result.stderr)
+@pytest.fixture(scope="module")
+def rendered(pages: list[Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, list[str]]]:
+    """Every content page once through the browser: its DOM after MathJax, and its console errors."""
+    profile = tmp_path_factory.mktemp("browser")
+    found = {}
+    for page in pages:
+        if page.name in ("genindex.html", "search.html"):
+            continue
+        command = [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile / 'profile'}", "--enable-logging=stderr",
+                   "--v=0", "--dump-dom", page.as_uri()]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr[-2000:]
+        found[str(page.relative_to(HTML))] = (result.stdout, CONSOLE_ERROR.findall(result.stderr))
+    return found
 
 
-def test_no_page_logs_a_console_error(pages: list[Path], tmp_path: Path) -> None:
-    found = {str(page.relative_to(HTML)): errors for page in pages
-             if page.name not in ("genindex.html", "search.html") for errors in [console_errors(page, tmp_path)] if errors}
+def test_no_page_logs_a_console_error(rendered: dict[str, tuple[str, list[str]]]) -> None:
+    found = {page: errors for page, (_, errors) in rendered.items() if errors}
     assert not found, "console errors:\n" + "\n".join(f"{page}: {e}" for page, errors in found.items() for e in errors)
+
+
+# What a reader must never see: TeX that MathJax did not typeset, a table's bare 0, 1, 2, …
+# row index, and a cell pandas cut short with "...".
+RAW_TEX = re.compile(r"\$[^$\s][^$]*\$|\\\(|\^\{|\\frac|\\mathrm")
+HIDDEN = re.compile(r"<(script|style|pre|code|mjx-container|textarea|svg)\b.*?</\1>", re.S | re.I)
+
+
+def visible_text(dom: str) -> str:
+    """The page's text as a reader sees it, without code, scripts and typeset math."""
+    return html.unescape(re.sub(r"<[^>]+>", " ", HIDDEN.sub(" ", dom)))
+
+
+def has_range_index(table: str) -> bool:
+    """Whether the table's body rows start with header cells 0, 1, 2, …: pandas' default index."""
+    body = re.search(r"<tbody>(.*?)</tbody>", table, re.S)
+    if not body:
+        return False
+    firsts = re.findall(r"<tr[^>]*>\s*<th[^>]*>\s*([^<]*?)\s*</th>", body.group(1))
+    return len(firsts) >= 2 and firsts == [str(i) for i in range(len(firsts))]
+
+
+def test_no_page_shows_raw_tex_a_range_index_or_a_truncated_cell(rendered: dict[str, tuple[str, list[str]]]) -> None:
+    problems = []
+    for page, (dom, _) in rendered.items():
+        text = visible_text(dom)
+        problems += [f"{page}: raw TeX {match.group(0)[:40]!r}" for match in RAW_TEX.finditer(text)]
+        for table in re.findall(r"<table\b.*?</table>", HIDDEN.sub(" ", dom), re.S):
+            if has_range_index(table):
+                problems.append(f"{page}: a table shows pandas' 0, 1, 2, … index")
+            problems += [f"{page}: truncated cell {cell[-50:]!r}" for cell in re.findall(r"<td[^>]*>([^<]*)</td>", table)
+                         if cell.rstrip().endswith("...")]
+    assert not problems, "\n".join(problems)
 
 
 def test_no_script_or_style_comes_from_another_host(pages: list[Path]) -> None:
@@ -131,6 +173,10 @@ CHAPTERS = {
                                                           "fig-mini-difficulty"], True),
     "bring_your_own_data": ("Bring your own data", [], False),
     "plan_your_run": ("Plan your training run", [], False),
+    "real_overtrained": ("Do laws fitted near Chinchilla predict overtrained models?",
+                         ["fig-real-extrapolation", "fig-real-downstream", "fig-real-t2"], True),
+    "real_passk_bounds": ("What public suites can say about pass@k",
+                          ["fig-olmo-chinchilla-stage", "fig-olmo-passk-range"], True),
     "execution_statistics": ("Execution statistics", [], False),
 }
 
@@ -146,6 +192,8 @@ def test_each_chapter_shows_its_figures_and_comparison(name: str, tmp_path: Path
         assert block, f"{name}: figure {figure} is missing"
         assert re.search(r'<img[^>]+src="[^"]*_images/[^"]+\.png"', block.group(0)), f"{name}: {figure} has no image"
         assert re.search(r"Figure \d+", block.group(0)), f"{name}: {figure} is not numbered"
+        alt = re.search(r'<img[^>]+alt="([^"]*)"', block.group(0))
+        assert alt and len(alt.group(1)) > 20 and ".png" not in alt.group(1), f"{name}: {figure} has no caption as alt text"
     if compares:
         section = dom[dom.index('id="paper-vs-this-book"'):]
         assert re.search(r"<table", section), f"{name}: no Paper vs this book table"
