@@ -103,7 +103,7 @@ def test_the_documented_make_command_reruns_a_chapter(user_suites: dict[str, Pat
     record = json.loads((tmp_path / "overtrained_vs_chinchilla.json").read_text())
     assert record["parameters"] == {"suite": str(user_suites["one_task"]), "fast": True, "c_train": 1.6e17,
                                     "c_inf": 1e9}
-    assert (tmp_path / "overtrained_vs_chinchilla-fig1.png").stat().st_size > 10_000
+    assert (tmp_path / "overtrained_vs_chinchilla-fig-table1.png").stat().st_size > 10_000
 
 
 def test_there_are_chapters() -> None:
