@@ -4,6 +4,8 @@
     python -m t2lib fit SUITE --out fits.json [--tasks T,...] [--method fast|paper] [--seed 0]
     python -m t2lib plan (--fits fits.json | --suite SUITE) --c-train 1e19 [1e20 ...] --c-inf 1.4e11
                          [--tasks T,...] [--approach 1|2|both] [--resamples R --seed 0] [--csv | --json]
+    python -m t2lib forecast SUITE --out forecast.json [--factor 4] [--k-at-largest 1] [--resamples 20]
+                         [--seed 0] [--tasks T,...]
 
 Any error is one line on stderr naming what is wrong, and exit status 2.
 """
@@ -16,9 +18,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from t2lib import analysis
 from t2lib.bootstrap import bootstrap_fits
+from t2lib.forecast import ForecastFileError, inference_budget, make_forecast, save_forecast, validation_budget
 from t2lib.lm_eval import LmEvalError, import_lm_eval_folder
 from t2lib.plan import gain_in_words, plan
 from t2lib.saved import FitsFileError, SavedFits, load_fits, save_fits
@@ -84,6 +88,20 @@ def command_plan(args: argparse.Namespace) -> None:
         print(_readable(table, saved))
 
 
+def command_forecast(args: argparse.Namespace) -> None:
+    suite, fits = _fit(args.suite, _tasks(args.tasks), "fast", args.seed)
+    out = Path(args.out)
+    fits_file = save_fits(fits, out.with_name(f"{out.stem}.fits.json"), suite=suite, ks=analysis.FIT_KS)
+    c_train, c_inf = validation_budget(suite, args.factor), inference_budget(suite, args.k_at_largest)
+    replicates = bootstrap_fits(suite, fits, resamples=args.resamples, seed=args.seed) if args.resamples else None
+    rule = (f"C_train = {args.factor:g} × the suite's largest budget; C_inf = 2 · N_max · {args.k_at_largest:g} "
+            f"(the largest checkpoint affords {args.k_at_largest:g} sample(s))")
+    forecast = make_forecast(fits_file, c_train, c_inf, tasks=_tasks(args.tasks), replicates=replicates, rule=rule)
+    save_forecast(forecast, out)
+    print(_readable(pd.DataFrame(forecast["rows"]), load_fits(fits_file)))
+    print(f"wrote {out} (fits: {fits_file}, sha256 {forecast['fits_sha256'][:16]}…)")
+
+
 def _readable(table, saved: SavedFits) -> str:
     shown = table.assign(**{c: table[c].map(lambda v: f"{v:.3g}") for c in ("c_train", "c_inf", "N", "D", "k",
                                                                             "tokens_per_param", "value")})
@@ -135,6 +153,16 @@ def parser() -> argparse.ArgumentParser:
     output.add_argument("--csv", action="store_true")
     output.add_argument("--json", action="store_true")
     planner.set_defaults(run=command_plan)
+    forecaster = commands.add_parser("forecast", help="the forecast at a budget beyond a suite's grid, saved first")
+    forecaster.add_argument("suite")
+    forecaster.add_argument("--out", required=True, help="the forecast JSON (its fits are saved beside it)")
+    forecaster.add_argument("--factor", type=_budget, default=4.0, help="C_train = factor × the largest budget")
+    forecaster.add_argument("--k-at-largest", type=_budget, default=1.0,
+                            help="C_inf = 2 · N_max · this: the samples the largest checkpoint affords")
+    forecaster.add_argument("--resamples", type=int, default=20, help="bootstrap replicates for bands (0: none)")
+    forecaster.add_argument("--seed", type=int, default=0)
+    forecaster.add_argument("--tasks")
+    forecaster.set_defaults(run=command_forecast)
     return main
 
 
@@ -142,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         args.run(args)
-    except (ValueError, KeyError, LmEvalError, SuiteError, FitsFileError) as error:
+    except (ValueError, KeyError, LmEvalError, SuiteError, FitsFileError, ForecastFileError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
         print(f"error: {message}", file=sys.stderr)
         return 2

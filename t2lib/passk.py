@@ -188,9 +188,16 @@ def _scaled_polygamma_differences(x: NDArray, k: NDArray) -> tuple[NDArray, NDAr
     trigamma[big] = -(d[1] + d[2] / 2 + d[3] / 6 - d[5] / 30 + d[7] / 42 - d[9] / 30)
     d = _scaled_inverse_power_differences(x[big], k[big], 10, 2)
     tetragamma[big] = d[2] + d[3] + d[4] / 2 - d[6] / 6 + d[8] / 6 - 3 * d[10] / 10
-    xs, ks = x[~big], k[~big]
-    trigamma[~big] = xs * (polygamma(1, xs + ks) - polygamma(1, xs))
-    tetragamma[~big] = xs * xs * (polygamma(2, xs + ks) - polygamma(2, xs))
+    middle = ~big & (x >= 1.0)
+    xs, ks = x[middle], k[middle]
+    trigamma[middle] = xs * (polygamma(1, xs + ks) - polygamma(1, xs))
+    tetragamma[middle] = xs * xs * (polygamma(2, xs + ks) - polygamma(2, xs))
+    # Below 1, ψ'(x) ~ 1/x² and ψ''(x) ~ −2/x³ overflow long before x·ψ' and x²·ψ'' do (x ≲ 1e-103):
+    # one step of the recurrence ψ⁽ⁿ⁾(x) = ψ⁽ⁿ⁾(x + 1) + (−1)ⁿ⁺¹ n!/xⁿ⁺¹ takes the pole out exactly.
+    low = x < 1.0
+    xs, ks = x[low], k[low]
+    trigamma[low] = xs * (polygamma(1, xs + ks) - polygamma(1, xs + 1.0)) - 1.0 / xs
+    tetragamma[low] = xs * xs * (polygamma(2, xs + ks) - polygamma(2, xs + 1.0)) + 2.0 / xs
     return trigamma, tetragamma
 
 

@@ -28,7 +28,8 @@ APPROACHES = {"1": "Approach 1", "2": "Approach 2"}
 QUANTITIES = ("N", "D", "k", "tokens_per_param", "value")
 
 
-def _flags(N: float, D: float, k: float, saved: SavedFits, tasks: list[str]) -> str:
+def range_flags(N: float, D: float, k: float, saved: SavedFits, tasks: list[str]) -> str:
+    """What of (N, D, k) lies outside the ranges the fits of `tasks` were fitted on, in words."""
     flags = []
     for quantity, value in (("N", N), ("D", D), ("k", k)):
         low, high = saved.fitted_range(quantity, tasks)
@@ -72,7 +73,7 @@ def plan(saved: SavedFits, c_train: ArrayLike, c_inf: float, *, tasks: Sequence[
         raise ValueError(f"approach must be '1', '2' or 'both'; got {approach!r}")
     approaches = ["1", "2"] if approach == "both" else [approach]
     table = _choices(saved.fits, tasks, c_train, c_inf, approaches)
-    table["flags"] = [_flags(r.N, r.D, r.k, saved, tasks) for r in table.itertuples()]
+    table["flags"] = [range_flags(r.N, r.D, r.k, saved, tasks) for r in table.itertuples()]
     unaffordable = (table["approach"] == "chinchilla") & (table["N"] > c_inf / 2)
     table.loc[unaffordable, "flags"] = [f"{flag + '; ' if flag else ''}unaffordable: N > C_inf/2, not one sample"
                                         for flag in table.loc[unaffordable, "flags"]]

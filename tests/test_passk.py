@@ -199,3 +199,17 @@ def test_log_beta_ratio_at_the_tiny_floor_of_b_is_exact_and_silent() -> None:
         ratio = t2lib.log_beta_ratio(a, b, k)
     np.testing.assert_allclose(ratio, betaln(a, b + k) - betaln(a, b), rtol=1e-12)
     assert np.all(ratio < -600)
+
+
+@pytest.mark.parametrize("b", [0.5, 1e-3, 1e-50, 1e-110, 1e-170, 1e-250])
+def test_log_beta_ratio_with_a_far_below_a_tiny_b_is_exact_and_silent(b: float) -> None:
+    """a ≪ b ≪ 1 (the small-a series): ψ' and ψ'' of b overflow below 1e-103; the result must not."""
+    import warnings
+
+    a, k = b * 1e-7, 16.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ratio = float(t2lib.log_beta_ratio(a, b, k))
+    with mp.workdps(50):
+        true = float(mp.log(mp.beta(a, b + k) / mp.beta(a, b)))
+    assert ratio == pytest.approx(true, rel=1e-12)

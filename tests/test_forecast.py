@@ -1,0 +1,69 @@
+"""The forecast written before a validation run: its rows, its budget rules, its provenance, the
+file round trip and the command line."""
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import t2lib
+from t2lib.forecast import (ForecastFileError, forecast_rows, inference_budget, load_forecast, save_forecast,
+                            validation_budget)
+from t2lib.plan import plan
+from test_plan import A1, A2, planted
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_forecast_holds_the_plan_and_each_optimum_s_neighbours() -> None:
+    saved = planted()
+    rows = forecast_rows(saved, 1e21, 1.4e11)
+    planned = plan(saved, [1e21], 1.4e11)
+    np.testing.assert_allclose(rows.iloc[:len(planned)]["N"], planned["N"])
+    for key, law, value in (("1", A1, A1.loss), ("2", A2, A2.pass_at_k)):
+        optimum = planned[(planned["approach"] == key) & (planned["priced_by"] == key)]["N"].iloc[0]
+        neighbours = rows[rows["approach"] == f"{key} neighbour"]
+        np.testing.assert_allclose(neighbours["N"], [optimum / 2, optimum * 2])
+        expected = value(neighbours["N"], 1e21 / (6 * neighbours["N"]), 1.4e11 / (2 * neighbours["N"]))
+        np.testing.assert_allclose(neighbours["value"], expected, rtol=1e-12)
+        better = neighbours["value"].min() >= rows[(rows["approach"] == key)]["value"].iloc[0] if key == "1" else \
+            neighbours["value"].max() <= rows[(rows["approach"] == key)]["value"].iloc[0]
+        assert better, "a neighbour of the optimum predicts better than the optimum"
+    assert rows["flags"].notna().all()
+
+
+def test_budget_rules_and_the_file_round_trip(tmp_path: Path) -> None:
+    suite = t2lib.load_suite(REPO_ROOT / "data" / "t2_suite")
+    assert validation_budget(suite) == pytest.approx(4 * suite.base["train_flops"].max())
+    assert inference_budget(suite, 3.0) == pytest.approx(6 * suite.base["params"].max())
+    with pytest.raises(ValueError, match="factor must be > 0"):
+        validation_budget(suite, 0.0)
+    record = {"format": "t2lib-forecast-1", "c_train": 1.0, "rows": [{"approach": "1", "N": 5.0}]}
+    meta, rows = load_forecast(save_forecast(record, tmp_path / "f.json"))
+    assert meta["c_train"] == 1.0 and rows["N"].tolist() == [5.0]
+    (tmp_path / "bad.json").write_text("{")
+    with pytest.raises(ForecastFileError, match="not JSON"):
+        load_forecast(tmp_path / "bad.json")
+    (tmp_path / "other.json").write_text(json.dumps({"format": "x"}))
+    with pytest.raises(ForecastFileError, match="not a t2lib forecast"):
+        load_forecast(tmp_path / "other.json")
+
+
+@pytest.mark.chapter
+def test_the_forecast_command_writes_the_forecast_and_its_fits(tmp_path: Path) -> None:
+    out = tmp_path / "forecast.json"
+    result = subprocess.run([sys.executable, "-m", "t2lib", "forecast", "data/t2_suite", "--out", str(out),
+                             "--tasks", "lambada_openai", "--resamples", "0"],
+                            capture_output=True, text=True, cwd=REPO_ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    meta, rows = load_forecast(out)
+    fits_file = tmp_path / "forecast.fits.json"
+    assert meta["fits_sha256"] == hashlib.sha256(fits_file.read_bytes()).hexdigest()
+    assert meta["suite_sha256"] == t2lib.load_suite(REPO_ROOT / "data" / "t2_suite").sha256
+    assert meta["c_train"] == pytest.approx(4 * 2.56e19, rel=1e-3) and "C_inf = 2 · N_max" in meta["rule"]
+    assert set(rows["approach"]) == {"1", "2", "chinchilla", "1 neighbour", "2 neighbour"}
+    assert "wrote" in result.stdout and result.stderr.count("Warning") == 0
