@@ -67,6 +67,24 @@ def data_note(suite) -> str:
             f"`{suite.summary()}` (full sha256 `{suite.sha256}`)\n:::\n")
 
 
+def source_revision(root: str | Path) -> str:
+    """The git commit the book was built from, marked when the working tree had changes; or a
+    sentence saying the source was not a git checkout."""
+    import subprocess
+
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
+
+    try:
+        head = git("rev-parse", "HEAD")
+    except FileNotFoundError:
+        return "unknown (git is not installed)"
+    if head.returncode != 0:
+        return "unknown (not built from a git checkout)"
+    dirty = git("status", "--porcelain", "--untracked-files=no").stdout.strip()
+    return head.stdout.strip() + (" with uncommitted changes" if dirty else "")
+
+
 def folder_sha256(folder: Path) -> str:
     """One checksum of every file in a folder: sha256 over each file's relative path and sha256."""
     import hashlib

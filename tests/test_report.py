@@ -70,3 +70,11 @@ def test_describe_sources_says_shared_parts_once_and_counts_variants() -> None:
         "simulated (seed 0); calibrated to Table 1 (2 tasks); calibrated to Table 2 (1 task)"
     assert report.describe_sources(pd.Series(["real: ours"] * 3)) == "real: ours"
     assert report.describe_sources(pd.Series(["", ""])) == "no source given in tasks.csv"
+
+
+def test_source_revision_names_the_commit_or_says_why_not(tmp_path) -> None:
+    from pathlib import Path
+
+    revision = report.source_revision(Path(__file__).resolve().parent.parent)
+    assert revision.startswith("unknown") or len(revision.split()[0]) == 40
+    assert report.source_revision(tmp_path) == "unknown (not built from a git checkout)"
