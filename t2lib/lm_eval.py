@@ -167,13 +167,18 @@ def _check_count(results: dict, task: str, found: int, file: Path) -> None:
         raise LmEvalError(f"{file}: {found} docs, but the results file says {expected} were evaluated")
 
 
+def _read_results(results_file: Path) -> dict:
+    """A run's results JSON; malformed JSON is an error naming the file and line."""
+    try:
+        return json.loads(results_file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise _fail(results_file, f"line {error.lineno}", f"malformed JSON ({error.msg})") from error
+
+
 def _import_run(results_file: Path, tasks: list[str] | None) -> list[tuple[str, pd.DataFrame]]:
     """(task, samples) for every task of one run with a samples file: the tasks named, or by
     default every task the run records (its `configs`, else its `results`)."""
-    try:
-        results = json.loads(results_file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise _fail(results_file, f"line {error.lineno}", f"malformed JSON ({error.msg})") from error
+    results = _read_results(results_file)
     configs = results.get("configs") or {}
     wanted = list(tasks) if tasks is not None else list(configs or results.get("results") or {})
     imported = []
@@ -278,10 +283,7 @@ def _model_args(results: dict, file: Path) -> dict[str, str]:
 
 def recorded_model(results_file: Path) -> FoundRun:
     """The model (the pretrained= value, or the harness's model_name) and revision a run recorded."""
-    try:
-        results = json.loads(results_file.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise _fail(results_file, f"line {error.lineno}", f"malformed JSON ({error.msg})") from error
+    results = _read_results(results_file)
     args = _model_args(results, results_file)
     model = next((args[key] for key in MODEL_KEYS if key in args), results.get("model_name"))
     if not model:

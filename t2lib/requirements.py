@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from t2lib.suite import Suite
+from t2lib.training import TRAINING_RECORDS
 
 # The paper's settings (REFERENCE.md §1, §6-7), used as defaults where a suite has them.
 PAPER_C_TRAIN = 2.56e19  # the budget of Tables 1 and 2
@@ -34,8 +35,6 @@ MIN_FIT_CHECKPOINTS, MIN_FIT_SIZES, MIN_FIT_BUDGETS = 7, 3, 2  # fit_chinchilla 
 # Without the paper's sources, the extrapolation holds out the checkpoints above this quantile
 # of tokens per parameter (the most overtrained quarter) and fits on the rest.
 SPLIT_QUANTILE = 0.75
-# What a suite trained with pretrain/ keeps beside its tables (t2lib.training reads them).
-TRAINING_RECORDS = ("grid.csv", "curves.csv", "questions")
 # Budgets closer than this (relative) are one isoFLOP group, as everywhere in t2lib.
 BUDGET_RTOL = 0.01
 

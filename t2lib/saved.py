@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Collection
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from importlib.metadata import version
 from pathlib import Path
 
@@ -81,7 +81,7 @@ def save_fits(fits: dict[str, TaskFits], path: str | Path, *, suite: Suite, ks: 
                   "k": [float(ks_arr.min()), float(ks_arr.max())]}
         laws = {}
         for name, result in fit.results().items():
-            outcome = {k: v for k, v in asdict(result).items() if k != "law"}
+            outcome = {f.name: getattr(result, f.name) for f in fields(result) if f.name != "law"}
             outcome["on_bounds"] = list(result.on_bounds)
             laws[name] = {"law": _law_record(result.law), **outcome}
         tasks[task] = {"stage": fit.stage, "fitted_range": ranges, "laws": laws}

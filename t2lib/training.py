@@ -18,6 +18,8 @@ import pandas as pd
 from t2lib.suite import Suite, SuiteError
 
 TASK_PREFIX = "t2mini_"  # harness task names are the question files' names with this prefix
+GRID, CURVES, QUESTIONS = "grid.csv", "curves.csv", "questions"
+TRAINING_RECORDS = (GRID, CURVES, QUESTIONS)  # what a suite trained with pretrain/ keeps beside its suite files
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,7 @@ def _required(folder: Path, name: str) -> Path:
 def read_questions(folder: Path) -> pd.DataFrame:
     """One row per test question, numbered in file order as the harness numbers its docs."""
     frames = []
-    for path in sorted(_required(folder, "questions").glob("*.jsonl")):
+    for path in sorted(_required(folder, QUESTIONS).glob("*.jsonl")):
         records = []
         for number, line in enumerate(path.read_text().splitlines(), start=1):
             try:
@@ -67,7 +69,7 @@ def read_questions(folder: Path) -> pd.DataFrame:
 def read_training_records(suite: Suite) -> TrainingRecords:
     """The training records beside a suite's tables; a SuiteError names the first missing file."""
     folder = Path(suite.path)
-    return TrainingRecords(pd.read_csv(_required(folder, "grid.csv")), pd.read_csv(_required(folder, "curves.csv")),
+    return TrainingRecords(pd.read_csv(_required(folder, GRID)), pd.read_csv(_required(folder, CURVES)),
                            read_questions(folder))
 
 
