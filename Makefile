@@ -18,7 +18,8 @@ MATHJAX := $(STAGE)/_static/mathjax/tex-svg-full.js
 CHAPTERS := $(sort $(basename $(notdir $(wildcard chapters/*.md))))
 EXECUTED := $(CHAPTERS:%=$(STAGE)/chapters/%.ipynb)
 PAGES := _config.yml _toc.yml intro.md references.md references.bib appendix/suite_format.md data/README.md \
-  appendix/simulated_suite.md data/t2_suite/README.md _ext/t2book_assets.py teaching/course.md teaching/glossary.md
+  appendix/simulated_suite.md data/t2_suite/README.md _ext/t2book_assets.py teaching/course.md teaching/glossary.md \
+  _static/t2book.css
 STAGED_PAGES := $(PAGES:%=$(STAGE)/%)
 LIBRARY := $(shell find t2lib -name '*.py') pyproject.toml
 DATA := $(shell find data -type f 2>/dev/null)
