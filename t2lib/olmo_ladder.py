@@ -30,7 +30,7 @@ def load_olmo_runs(path: str | Path) -> pd.DataFrame:
 
     Raises `DataFileError` naming the file, column, row and value of the first problem: a missing
     column, N or D not a positive finite number, tokens per parameter off D/N, is_rerun not
-    True/False, or a soft score outside its range (soft in [0, 1], soft_log ≤ 0, soft_log above
+    True/False, or a soft score outside its range (soft in (0, 1], soft_log ≤ 0, soft_log above
     log soft, which Jensen's inequality forbids)."""
     path = Path(path)
     check = TableCheck(path)
@@ -52,6 +52,7 @@ def load_olmo_runs(path: str | Path) -> pd.DataFrame:
         soft_log = f"eval/downstream_soft_log/{task}_rc_5shot_soft_log"
         check.require_columns(frame, [soft_log])
         frame[soft] = check.require_finite(frame, soft, 0.0, 1.0)
+        check.first_bad_row(frame, soft, frame[soft] == 0, "must be > 0 (its mean log is finite)")
         frame[soft_log] = check.require_finite(frame, soft_log, -np.inf, 0.0)
         check.first_bad_row(frame, soft_log, frame[soft_log] > np.log(frame[soft]) + 1e-12,
                             f"must not exceed log of {soft} (the mean of a log is at most the log of the mean)")

@@ -51,7 +51,8 @@ def budget_colourbar(fig: plt.Figure, axes, budgets: np.ndarray) -> None:
     bar.set_label(r"training budget $C_\mathrm{train}$ (FLOPs)")
 
 
-def table_bars(ax: plt.Axes, comparison: pd.DataFrame, title: str = "", names: Mapping[str, str] | None = None) -> None:
+def table_bars(ax: plt.Axes, comparison: pd.DataFrame, title: str = "",
+               names: Mapping[str, str] | None = None) -> None:
     """Table 1/2 as bars: pass@k of the Chinchilla-optimal and the best overtrained checkpoint
     per task, this book's (filled) beside the paper's (outlined) when `comparison` holds both
     (`tables.compare_with_paper`), this book's alone for a table of ours only. `names` maps
@@ -68,7 +69,8 @@ def table_bars(ax: plt.Axes, comparison: pd.DataFrame, title: str = "", names: M
                label=f"{name}, this book")
         ax.bar(x + (2 * i - 0.5) * width, comparison[f"{cell}_pass_at_k_paper"], width, facecolor="white",
                edgecolor=colour, hatch="//", label=f"{name}, paper")
-    ax.set_xticks(x, [names.get(t, t) if names is not None else t for t in comparison["task"]], rotation=30, ha="right")
+    labels = [names.get(t, t) if names is not None else t for t in comparison["task"]]
+    ax.set_xticks(x, labels, rotation=30, ha="right")
     ax.set(yscale="log", ylabel="pass@k at $k = C_\\mathrm{inf}/(2N)$", title=title)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import numbers
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +72,6 @@ def data_note(suite) -> str:
 def source_revision(root: str | Path) -> str:
     """The git commit the book was built from, marked when the working tree had changes; or a
     sentence saying the source was not a git checkout."""
-    import subprocess
 
     def git(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
@@ -87,8 +88,6 @@ def source_revision(root: str | Path) -> str:
 
 def folder_sha256(folder: Path) -> str:
     """One checksum of every file in a folder: sha256 over each file's relative path and sha256."""
-    import hashlib
-
     digest = hashlib.sha256()
     for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
         digest.update(f"{path.relative_to(folder).as_posix()} {hashlib.sha256(path.read_bytes()).hexdigest()}\n"

@@ -239,6 +239,8 @@ def test_the_olmo_copy_loads_whole() -> None:
     ("is_rerun", 1, "maybe", "column 'is_rerun', row 1: must be True or False; got 'maybe'"),
     ("eval/downstream_soft/piqa_val_rc_5shot_soft", 6, "1.5",
      "column 'eval/downstream_soft/piqa_val_rc_5shot_soft', row 6: must lie in [0, 1]; got 1.5"),
+    ("eval/downstream_soft/piqa_val_rc_5shot_soft", 2, "0",
+     "column 'eval/downstream_soft/piqa_val_rc_5shot_soft', row 2: must be > 0 (its mean log is finite); got 0.0"),
     ("eval/downstream_soft_log/piqa_val_rc_5shot_soft_log", 3, "-0.01",
      "column 'eval/downstream_soft_log/piqa_val_rc_5shot_soft_log', row 3: must not exceed log of"),
 ])
