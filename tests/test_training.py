@@ -79,3 +79,9 @@ def test_a_question_line_without_its_difficulty_is_named(tmp_path: Path) -> None
     path.write_text(path.read_text() + '{"prompt": "q3", "answer_set": 4}\n')
     with pytest.raises(t2lib.SuiteError, match=r"recall.jsonl: line 4: no 'difficulty'"):
         read_questions(tmp_path / "suite")
+
+
+def test_grid_level_rounds_a_run_to_its_planned_budget() -> None:
+    from t2lib.training import grid_level
+
+    assert grid_level(6.3981e13) == 6.4e13 and grid_level(5.0012e11) == 5e11 and grid_level(1.28e12) == 1.28e12
