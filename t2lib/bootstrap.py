@@ -22,6 +22,8 @@ from t2lib.analysis import FIT_KS, Measured, TaskFits, fit_task, log_pass_matrix
 from t2lib.cache import memoized
 from t2lib.suite import Suite
 
+BAND_LEVEL = 0.9  # the central probability of a band, unless a caller chooses another
+
 
 @dataclass(frozen=True)
 class Replicates:
@@ -90,7 +92,7 @@ def _refit_replicates(suite: Suite, fits: Mapping[str, TaskFits], resamples: int
     return Replicates(replicates, seed, time.perf_counter() - started)
 
 
-def percentile_band(values: ArrayLike, level: float = 0.9) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def percentile_band(values: ArrayLike, level: float = BAND_LEVEL) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """The central `level` percentile band of bootstrap values (axis 0: replicates), ignoring
     NaN entries (a replicate for which a quantity does not exist); NaN where none exists."""
     if not 0 < level < 1:

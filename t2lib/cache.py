@@ -18,6 +18,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
+from t2lib.files import write_atomically
+
 CACHE_ENV = "T2LIB_CACHE"
 T = TypeVar("T")
 
@@ -41,8 +43,5 @@ def memoized(name: str, key: dict[str, object], compute: Callable[[], T]) -> T:
     if path.exists():
         return pickle.loads(path.read_bytes())
     value = compute()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # atomic: parallel chapters never read half a file
-    scratch.write_bytes(pickle.dumps(value))
-    os.replace(scratch, path)
+    write_atomically(path, pickle.dumps(value))  # parallel chapters never read half a file
     return value

@@ -224,18 +224,21 @@ def _linear_law(kind: type, coef: NDArray, exponents: NDArray) -> Law:
                   gamma=exponents[2])
 
 
-def _inputs(N: ArrayLike, D: ArrayLike, target_name: str, target: ArrayLike, **extra: ArrayLike):
+def _inputs(N: ArrayLike, D: ArrayLike, target_name: str, target: ArrayLike, *, min_points: int | None = None,
+            **extra: ArrayLike):
+    """The validated arrays of a fit; at least `min_points` of them (default: 2·inputs + 1)."""
     arrays = {"N": checks.positive("N", N), "D": checks.positive("D", D)}
     arrays.update({name: checks.sample_count(name, value) for name, value in extra.items()})
     arrays[target_name] = checks.finite(target_name, target)
     checks.same_length(**arrays)
-    if len(arrays[target_name]) < 2 * len(arrays) + 1:
+    if len(arrays[target_name]) < (2 * len(arrays) + 1 if min_points is None else min_points):
         raise ValueError(f"too few points to fit: {len(arrays[target_name])}")
     return arrays
 
 
 def fit_chinchilla(N: ArrayLike, D: ArrayLike, loss: ArrayLike, *, weights: ArrayLike | None = None,
-                   method: Method = "fast", seed: int = 0, start: Chinchilla | None = None) -> FitResult:
+                   method: Method = "fast", seed: int = 0, start: Chinchilla | None = None,
+                   tie_exponents: bool = False) -> FitResult:
     """Fit L(N, D) = E + A/N^alpha + B/D^beta by weighted least squares.
 
     E is restricted to [0.01, 0.95]·min(loss), the range the paper profiles. `method="paper"`
@@ -243,10 +246,14 @@ def fit_chinchilla(N: ArrayLike, D: ArrayLike, loss: ArrayLike, *, weights: Arra
     restarts per value; `method="fast"` solves E, A, B exactly for each (alpha, beta).
     Use `isoflop_weights` for the paper's inverse-variance weighting across isoFLOP groups.
     `start` (fast method only): search from this law's exponents alone instead of the grid.
+    `tie_exponents` (fast method only): one exponent η = alpha = beta, four parameters, so five
+    points suffice (`fit_chinchilla_tied`).
     """
     _check_method(method)
     _check_start(method, start)
-    arrays = _inputs(N, D, "loss", loss)
+    if tie_exponents and method != "fast":
+        raise ValueError("tie_exponents needs method='fast' (the paper's recipe fits two exponents)")
+    arrays = _inputs(N, D, "loss", loss, min_points=5 if tie_exponents else None)
     target = arrays["loss"]
     w = np.ones_like(target) if weights is None else checks.positive("weights", weights)
     checks.same_length(loss=target, weights=w)
@@ -257,17 +264,22 @@ def fit_chinchilla(N: ArrayLike, D: ArrayLike, loss: ArrayLike, *, weights: Arra
         coef_lower=np.array([e_lo, 0.0, 0.0]), coef_upper=np.array([e_hi, np.inf, np.inf]),
     )
     if method == "fast":
-        warm = None if start is None else _warm_exponents(start, Chinchilla, ("alpha", "beta"))
-        exponents, objective, status, n_starts, message, ok = _fit_exponents_fast(data, [0.1, 0.3, 0.6, 1.0], warm)
+        names = ("alpha",) if tie_exponents else ("alpha", "beta")
+        warm = None if start is None else _warm_exponents(start, Chinchilla, names)
+        exponents, objective, status, n_starts, message, ok = _fit_exponents_fast(data, [0.1, 0.3, 0.6, 1.0], warm,
+                                                                                  tied=tie_exponents)
         coef = data.solve_coefficients(exponents)
         coef_lower, coef_upper = data.coef_lower, data.coef_upper
     else:
         coef, exponents, objective, status, n_starts, message, ok = _fit_chinchilla_paper(data, e_lo, e_hi, seed)
         coef_lower = np.array([e_lo, *np.exp([LOG_COEF_BOUNDS[0]] * 2)])
         coef_upper = np.array([e_hi, *np.exp([LOG_COEF_BOUNDS[1]] * 2)])
+    exponent_names = ["eta"] if tie_exponents else ["alpha", "beta"]
+    n_exponents = len(exponent_names)
     status, message, on_bounds = _note_bounds(
-        status, message, ["E", "A", "B", "alpha", "beta"], np.concatenate([coef, exponents]),
-        np.concatenate([coef_lower, [EXPONENT_BOUNDS[0]] * 2]), np.concatenate([coef_upper, [EXPONENT_BOUNDS[1]] * 2]))
+        status, message, ["E", "A", "B", *exponent_names], np.concatenate([coef, exponents[:n_exponents]]),
+        np.concatenate([coef_lower, [EXPONENT_BOUNDS[0]] * n_exponents]),
+        np.concatenate([coef_upper, [EXPONENT_BOUNDS[1]] * n_exponents]))
     law = _linear_law(Chinchilla, coef, exponents)
     return FitResult(law, objective, status, n_starts, time.perf_counter() - start_time, method, len(target),
                      message, ok, on_bounds)
@@ -280,24 +292,7 @@ def fit_chinchilla_tied(N: ArrayLike, D: ArrayLike, loss: ArrayLike) -> FitResul
     book's parameterisation; with four parameters it can be fitted to as few as five runs, as
     they do. Unweighted least squares, E in [0.01, 0.95]·min(loss) as in `fit_chinchilla`.
     """
-    arrays = {"N": checks.positive("N", N), "D": checks.positive("D", D), "loss": checks.finite("loss", loss)}
-    checks.same_length(**arrays)
-    target = arrays["loss"]
-    if len(target) < 5:
-        raise ValueError(f"too few points to fit four parameters: {len(target)}")
-    e_lo, e_hi = 0.01 * target.min(), 0.95 * target.min()
-    start_time = time.perf_counter()
-    data = _PowerLawData(logs=np.log(np.column_stack([arrays["N"], arrays["D"]])), target=target,
-                         weights=np.ones_like(target), coef_lower=np.array([e_lo, 0.0, 0.0]),
-                         coef_upper=np.array([e_hi, np.inf, np.inf]))
-    exponents, objective, status, n_starts, message, ok = _fit_exponents_fast(data, [0.1, 0.3, 0.6, 1.0], tied=True)
-    coef = data.solve_coefficients(exponents)
-    status, message, on_bounds = _note_bounds(
-        status, message, ["E", "A", "B", "eta"], np.concatenate([coef, exponents[:1]]),
-        np.array([e_lo, 0.0, 0.0, EXPONENT_BOUNDS[0]]), np.array([e_hi, np.inf, np.inf, EXPONENT_BOUNDS[1]]))
-    law = _linear_law(Chinchilla, coef, exponents)
-    return FitResult(law, objective, status, n_starts, time.perf_counter() - start_time, "fast", len(target),
-                     message, ok, on_bounds)
+    return fit_chinchilla(N, D, loss, tie_exponents=True)
 
 
 def _fit_chinchilla_paper(data: _PowerLawData, e_lo: float, e_hi: float, seed: int):

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 from t2lib import checks
-from t2lib.bootstrap import Replicates, laws_of, percentile_band
+from t2lib.bootstrap import BAND_LEVEL, Replicates, laws_of, percentile_band
+from t2lib.files import write_atomically
 from t2lib.frontier import value_at
 from t2lib.plan import APPROACHES, plan, range_flags
 from t2lib.saved import SavedFits, load_fits, t2lib_version
@@ -77,7 +77,7 @@ def _neighbours(saved: SavedFits, tasks: list[str], optima: pd.DataFrame, c_trai
 
 
 def forecast_rows(saved: SavedFits, c_train: float, c_inf: float, *, tasks: Sequence[str] | None = None,
-                  replicates: Replicates | None = None, band_level: float = 0.9) -> pd.DataFrame:
+                  replicates: Replicates | None = None, band_level: float = BAND_LEVEL) -> pd.DataFrame:
     """The rows of a forecast: those of `plan` at (c_train, c_inf) — each approach's optimum and
     the Chinchilla choice priced by each — and each optimum's neighbours at half and double N."""
     c_train = float(checks.positive("c_train", c_train))
@@ -89,7 +89,7 @@ def forecast_rows(saved: SavedFits, c_train: float, c_inf: float, *, tasks: Sequ
 
 
 def make_forecast(fits_file: str | Path, c_train: float, c_inf: float, *, tasks: Sequence[str] | None = None,
-                  replicates: Replicates | None = None, band_level: float = 0.9, rule: str = "") -> dict:
+                  replicates: Replicates | None = None, band_level: float = BAND_LEVEL, rule: str = "") -> dict:
     """The forecast from the fits saved in `fits_file` (`forecast_rows`) with its provenance:
     checksums of the fits file and of the suite, t2lib's version, the date, and the `rule` that
     chose the budgets. `replicates` (bootstrap refits of the same fits) add bands."""
@@ -108,12 +108,7 @@ def make_forecast(fits_file: str | Path, c_train: float, c_inf: float, *, tasks:
 
 def save_forecast(forecast: dict, path: str | Path) -> Path:
     """Write the forecast as JSON, atomically (a reader never sees half a file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    scratch.write_text(json.dumps(forecast, indent=1, default=float) + "\n")
-    os.replace(scratch, path)
-    return path
+    return write_atomically(path, (json.dumps(forecast, indent=1, default=float) + "\n").encode())
 
 
 def load_forecast(path: str | Path) -> tuple[dict, pd.DataFrame]:

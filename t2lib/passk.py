@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.optimize import brentq
 from scipy.special import betaln, digamma, gammaln, polygamma
 
 from t2lib import checks
@@ -264,10 +265,8 @@ def pass_at_k_range_from_mean(mean_p: ArrayLike, k: ArrayLike) -> tuple[NDArray[
     1 − (1 − p̄)^k, reached when every question has p = p̄; it is at least p̄, reached when every
     question has p = 0 or 1 (then pass@k = p for every k). Returns (p̄, 1 − (1 − p̄)^k).
     """
-    mean_p = checks.probability("mean_p", mean_p)
-    k = checks.sample_count("k", k)
-    mean_p, k = np.broadcast_arrays(mean_p, k)
-    return mean_p.astype(float), -np.expm1(k * np.log1p(-mean_p))
+    highest = naive_pass_at_k(mean_p, k)
+    return np.broadcast_to(checks.probability("mean_p", mean_p), highest.shape).astype(float), highest
 
 
 def beta_from_mean_and_log_mean(mean_p: float, mean_log_p: float) -> tuple[float, float]:
@@ -282,9 +281,6 @@ def beta_from_mean_and_log_mean(mean_p: float, mean_log_p: float) -> tuple[float
         raise ValueError(f"mean_p must lie strictly between 0 and 1; got {m!r}")
     if not target < np.log(m):
         raise ValueError(f"mean_log_p must be below log(mean_p) = {np.log(m):.6g} (Jensen); got {target!r}")
-    from scipy.optimize import brentq
-    from scipy.special import digamma
-
     def gap(log_s: float) -> float:
         s = np.exp(log_s)
         return float(digamma(m * s) - digamma(s) - target)

@@ -19,7 +19,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from t2lib import checks
-from t2lib.bootstrap import Replicates, laws_of, percentile_band
+from t2lib.bootstrap import BAND_LEVEL, Replicates, laws_of, percentile_band
 from t2lib.frontier import frontier, value_at
 from t2lib.saved import SavedFits
 from t2lib.tables import size_label
@@ -60,7 +60,7 @@ def _choices(fits: dict, tasks: list[str], c_train: np.ndarray, c_inf: float, ap
 
 
 def plan(saved: SavedFits, c_train: ArrayLike, c_inf: float, *, tasks: Sequence[str] | None = None,
-         approach: str = "both", replicates: Replicates | None = None, band_level: float = 0.9) -> pd.DataFrame:
+         approach: str = "both", replicates: Replicates | None = None, band_level: float = BAND_LEVEL) -> pd.DataFrame:
     """The plan for each budget in `c_train` at inference budget `c_inf` (see the module docstring)."""
     c_train = np.atleast_1d(checks.positive("c_train", c_train)).astype(float)
     c_inf = float(checks.positive("c_inf", c_inf))

@@ -9,7 +9,6 @@ shortest round-trip representation, so a reloaded law predicts bit-identically.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Collection
 from dataclasses import dataclass, fields
 from importlib.metadata import version
@@ -19,6 +18,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from t2lib.analysis import TaskFits, nll_of
+from t2lib.files import write_atomically
 from t2lib.fit import FitResult
 from t2lib.laws import Chinchilla, Law, T2Accuracy, T2Loss
 from t2lib.suite import Suite
@@ -87,11 +87,7 @@ def save_fits(fits: dict[str, TaskFits], path: str | Path, *, suite: Suite, ks: 
         tasks[task] = {"stage": fit.stage, "fitted_range": ranges, "laws": laws}
     record = {"format": FORMAT, "t2lib_version": t2lib_version(), "suite": str(suite.path),
               "suite_sha256": suite.sha256, "tasks": tasks}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # atomic: a reader never sees half a file
-    scratch.write_text(json.dumps(record, indent=1) + "\n")
-    os.replace(scratch, path)
-    return path
+    return write_atomically(path, (json.dumps(record, indent=1) + "\n").encode())
 
 
 def load_fits(path: str | Path) -> SavedFits:
