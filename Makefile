@@ -24,7 +24,7 @@ STAGED_PAGES := $(PAGES:%=$(STAGE)/%)
 LIBRARY := $(shell find t2lib -name '*.py') pyproject.toml
 DATA := $(shell find data -type f 2>/dev/null)
 
-.PHONY: help setup book test chapter data checksums bench clean student figures pretrain-setup pretrain pretrain-evaluate \
+.PHONY: help setup book test chapter data checksums bench clean student figures pretrain-setup pretrain pretrain-finetune \
   pretrain-suite test-pretrain
 
 help:
@@ -39,6 +39,7 @@ help:
 	@echo "make clean     remove everything built (keeps .venv)"
 	@echo "make test-pretrain   set up .venv-pretrain (torch, lm-eval) and test the miniature-suite pipeline"
 	@echo "make pretrain [BUDGET=110] [WORKERS=2]   train pending grid cells for BUDGET minutes (resumable)"
+	@echo "make pretrain-finetune [BUDGET=60] [WORKERS=2]   fine-tune evaluated cells (the ft stage) and evaluate them"
 	@echo "make pretrain-suite  evaluate finished cells with lm-evaluation-harness and write data/real/t2mini"
 
 setup: $(INSTALLED)
@@ -137,6 +138,9 @@ pretrain-setup: $(PRETRAIN_INSTALLED)
 # One thread per process; WORKERS processes. Rerunning continues where the last run stopped.
 pretrain: $(PRETRAIN_INSTALLED)
 	OMP_NUM_THREADS=1 $(PRETRAIN_PY) -m pretrain.grid run --budget-minutes $(BUDGET) --workers $(WORKERS)
+
+pretrain-finetune: $(PRETRAIN_INSTALLED)
+	OMP_NUM_THREADS=1 $(PRETRAIN_PY) -m pretrain.finetune run --budget-minutes $(BUDGET) --workers $(WORKERS)
 
 pretrain-suite: $(PRETRAIN_INSTALLED)
 	OMP_NUM_THREADS=1 $(PRETRAIN_PY) -m pretrain.suite evaluate

@@ -240,6 +240,49 @@ class Corpus:
         return np.stack([self.sequence(step * batch_size + i) for i in range(batch_size)])
 
     @cached_property
+    def test_prompts(self) -> frozenset[tuple[str, ...]]:
+        """The prompts of every test question (fine-tuning never shows one)."""
+        return frozenset(q.prompt for questions in self.questions.values() for q in questions)
+
+    def _question_instance(self, task: str, rng: np.random.Generator) -> tuple[tuple[str, ...], str]:
+        """One question of `task` in its test format, drawn as in the training stream."""
+        world = self.world
+        if task == "knowledge":
+            return world.knowledge_fact(_draw_rank(rng, world.person_cdf), int(rng.integers(N_RELATIONS)))
+        if task == "arithmetic":
+            return arithmetic_instance(rng, _arithmetic_depth(rng))
+        if task == "causal":
+            prompt, answer, _ = world.causal_instance(rng, _causal_rules(rng))
+        else:
+            prompt, answer, _ = world.spatial_instance(rng)
+        return prompt, answer
+
+    def finetune_sequence(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Fine-tuning sequence `index`: question-answer pairs of the four tasks in equal shares,
+        each as `<eos> prompt answer` (the format the harness scores), never a test question; and a
+        mask over the CONTEXT targets that is true where the target is an answer."""
+        rng = np.random.default_rng([self.seed, 3, index])
+        eos = self.ids["<eos>"]
+        tokens: list[int] = []
+        answers: list[int] = []
+        while len(tokens) < CONTEXT + 1:
+            prompt, answer = self._question_instance(TASKS[int(rng.integers(len(TASKS)))], rng)
+            if prompt in self.test_prompts:
+                continue
+            tokens += [eos, *self.encode(prompt)]
+            answers.append(len(tokens))
+            tokens.append(self.ids[answer])
+        mask = np.zeros(CONTEXT, dtype=bool)
+        targets = np.array(answers) - 1  # target j is token j + 1
+        mask[targets[targets < CONTEXT]] = True
+        return np.array(tokens[: CONTEXT + 1], dtype=np.int64), mask
+
+    def finetune_batch(self, step: int, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
+        """The tokens and answer masks of fine-tuning step `step`."""
+        pairs = [self.finetune_sequence(step * batch_size + i) for i in range(batch_size)]
+        return np.stack([t for t, _ in pairs]), np.stack([m for _, m in pairs])
+
+    @cached_property
     def questions(self) -> dict[str, list[Question]]:
         """QUESTIONS_PER_TASK test questions per task, fixed by the seed."""
         return {task: self._questions(task) for task in TASKS}

@@ -1,6 +1,7 @@
 """The checkpoint grid of the miniature suite, and the resumable runner that trains it.
 
     python -m pretrain.grid plan                 # write pretrain/grid.csv (committed) from the rules below
+    python -m pretrain.grid shapes               # write pretrain/shapes.csv: every shape the trainer builds, with N
     python -m pretrain.grid run --budget-minutes 110 --workers 2 [--runs runs/] [--device cpu]
     python -m pretrain.grid status
 
@@ -31,9 +32,13 @@ from pretrain.model import ModelShape, TinyLM, count_parameters
 from pretrain.train import RESULT, RunSpec, train
 
 GRID_FILE = Path(__file__).resolve().parent / "grid.csv"
+SHAPES_FILE = Path(__file__).resolve().parent / "shapes.csv"
 LEVELS = 5e11 * 2.0 ** np.arange(8)
 SHAPES = [(16, 1, 2), (24, 1, 2), (24, 2, 2), (32, 2, 4), (40, 2, 4), (48, 3, 4), (64, 3, 4), (80, 3, 4),
           (96, 4, 4), (128, 4, 4), (160, 5, 5), (192, 6, 6)]
+# Shapes beyond the grid's ladder (same head width 32, about the ladder's ratio), for the models
+# of the validation experiment, whose budget lies beyond the grid's (pretrain/validation.py).
+LARGER_SHAPES = [(224, 7, 7), (256, 8, 8), (320, 8, 8)]
 MIN_TPP, MAX_TPP = 1.0, 1e4
 MAX_CELL_HOURS = 1.0
 THIN_FROM = 6
@@ -90,9 +95,10 @@ def pending(runs: Path) -> list[RunSpec]:
     return [s for s in read_grid() if results_file(runs / s.name) is None]
 
 
-def run(runs: Path, budget_minutes: float, workers: int, device: str) -> None:
-    """Train (and evaluate) pending cells, largest budget first, until the time budget is spent."""
-    specs = pending(runs)
+def run(runs: Path, budget_minutes: float, workers: int, device: str, specs: list[RunSpec] | None = None) -> None:
+    """Train (and evaluate) pending cells of the grid, or the given specs, largest budget first,
+    until the time budget is spent."""
+    specs = pending(runs) if specs is None else [s for s in specs if results_file(runs / s.name) is None]
     tasks_dir = prepare_tasks(Corpus(0), runs / "_harness")
     end = time.monotonic() + 60 * budget_minutes
     print(f"{len(specs)} cells pending; budget {budget_minutes:.0f} min on {workers} worker(s)")
@@ -112,6 +118,12 @@ def run(runs: Path, budget_minutes: float, workers: int, device: str) -> None:
                 running |= {submit(pool, spec) for spec in itertools.islice(queue, 1)}
 
 
+def shape_table() -> pd.DataFrame:
+    """Every shape the trainer builds (the grid's ladder, then LARGER_SHAPES) with its N."""
+    return pd.DataFrame([{"width": w, "depth": d, "heads": h, "params": parameters_of(w, d, h), "in_grid": i < len(SHAPES)}
+                         for i, (w, d, h) in enumerate(SHAPES + LARGER_SHAPES)])
+
+
 def status(runs: Path) -> pd.DataFrame:
     grid = pd.read_csv(GRID_FILE)
     grid["state"] = ["evaluated" if results_file(runs / c) else "trained" if (runs / c / RESULT).exists()
@@ -121,7 +133,7 @@ def status(runs: Path) -> pd.DataFrame:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["plan", "run", "status"])
+    parser.add_argument("command", choices=["plan", "shapes", "run", "status"])
     parser.add_argument("--runs", type=Path, default=Path("runs"))
     parser.add_argument("--budget-minutes", type=float, default=110.0)
     parser.add_argument("--workers", type=int, default=2)
@@ -132,6 +144,9 @@ def main() -> None:
         grid.to_csv(GRID_FILE, index=False, float_format="%.6g", lineterminator="\n")
         print(f"{len(grid)} cells, {grid['estimated_hours'].sum():.1f} core-hours estimated; "
               f"{(grid['tokens_per_param'] >= 1000).sum()} at ≥ 1,000 tokens per parameter -> {GRID_FILE}")
+    elif args.command == "shapes":
+        shape_table().to_csv(SHAPES_FILE, index=False, lineterminator="\n")
+        print(f"{len(SHAPES) + len(LARGER_SHAPES)} shapes -> {SHAPES_FILE}")
     elif args.command == "run":
         run(args.runs, args.budget_minutes, args.workers, args.device)
     else:

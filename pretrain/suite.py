@@ -18,6 +18,7 @@ import pandas as pd
 
 import t2lib
 from t2lib.training import grid_level
+from pretrain.finetune import RECIPES
 from pretrain.corpus import CONTEXT, CORPUS_VERSION, DISPLAY_NAMES, TASKS, VOCAB_VERSION, Corpus
 from pretrain.grid import GRID_FILE
 from pretrain.harness import HARNESS_TASKS, evaluate_run, prepare_tasks, results_file, write_questions
@@ -45,27 +46,54 @@ def evaluate(runs: Path, device: str = "cpu") -> list[str]:
 
 METADATA = ("width", "depth", "heads", "lr", "steps", "batch_size", "corpus_version", "final_train_loss",
             "validation_loss", "wall_seconds", "torch", "cpu", "device")
+# A fine-tuned checkpoint's own record: its recipe's steps and learning rate, its loss at the last
+# step and its seconds (its wall_seconds column counts the base's pretraining).
+FT_METADATA = ("ft_steps", "ft_lr", "ft_final_loss", "ft_wall_seconds")
 
 
-def import_cells(runs: Path, cells: list[str], folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Import the harness output of `cells` with t2lib's importer into `folder`; return their
-    checkpoints (with the training metadata), NLLs and loss curves."""
-    rows, curves = [], []
-    for cell in cells:
-        run_dir = runs / cell
-        result = json.loads((run_dir / RESULT).read_text())
-        rows.append({"run": str(results_file(run_dir).resolve()), "checkpoint": cell, "params": result["params"],
-                     "tokens": result["steps"] * result["batch_size"] * CONTEXT, "source": SOURCE,
-                     **{key: result[key] for key in METADATA}})
-        curves.append(pd.read_csv(run_dir / CURVE).assign(checkpoint=cell))
-    table = pd.DataFrame(rows)
+def evaluated_checkpoints(runs: Path, grid: pd.DataFrame) -> list[tuple[str, Path]]:
+    """(checkpoint id, run folder) of every evaluated grid cell and fine-tuning of one, in grid order."""
+    found = []
+    for cell in grid["cell"]:
+        candidates = [(cell, runs / cell)] + [(f"{cell}-{stage}", runs / cell / stage) for stage in RECIPES]
+        found += [(checkpoint, run_dir) for checkpoint, run_dir in candidates if results_file(run_dir) is not None]
+    return found
+
+
+def checkpoint_row(checkpoint: str, run_dir: Path) -> dict:
+    """The mapping row and the training metadata of one evaluated run (a fine-tuned one names its base,
+    keeps its base's N and D, and adds its own recipe)."""
+    stage = run_dir.name if run_dir.name in RECIPES else "base"
+    base_dir = run_dir if stage == "base" else run_dir.parent
+    base = json.loads((base_dir / RESULT).read_text())
+    row = {"run": str(results_file(run_dir).resolve()), "checkpoint": checkpoint, "params": base["params"],
+           "tokens": base["steps"] * base["batch_size"] * CONTEXT, "source": SOURCE, "stage": stage,
+           "base_checkpoint": "" if stage == "base" else base_dir.name, **{key: base[key] for key in METADATA}}
+    if stage != "base":
+        own = json.loads((run_dir / RESULT).read_text())
+        row.update(ft_steps=own["finetune"]["steps"], ft_lr=own["finetune"]["lr"], ft_final_loss=own["final_loss"],
+                   ft_wall_seconds=own["wall_seconds"])
+    return row
+
+
+def import_cells(runs: Path, checkpoints: list[tuple[str, Path]],
+                 folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Import the harness output of `checkpoints` ((id, run folder) pairs) with t2lib's importer
+    into `folder`; return their checkpoints (with the training metadata), NLLs and the base runs'
+    loss curves."""
+    table = pd.DataFrame([checkpoint_row(checkpoint, run_dir) for checkpoint, run_dir in checkpoints])
+    for column in FT_METADATA:
+        if column not in table:
+            table[column] = float("nan")
+    curves = [pd.read_csv(run_dir / CURVE).assign(checkpoint=checkpoint)
+              for checkpoint, run_dir in checkpoints if run_dir.name not in RECIPES]
     folder.mkdir(parents=True, exist_ok=True)
     mapping = folder / "mapping.csv"
-    table[["run", "checkpoint", "params", "tokens", "source"]].to_csv(mapping, index=False)
+    table[["run", "checkpoint", "params", "tokens", "source", "stage", "base_checkpoint"]].to_csv(mapping, index=False)
     t2lib.import_lm_eval(mapping, folder, tasks=HARNESS_TASKS)
     imported = t2lib.load_suite(folder)
-    checkpoints = imported.checkpoints.merge(table[["checkpoint", *METADATA]], on="checkpoint")
-    return checkpoints, imported.nll, pd.concat(curves, ignore_index=True)
+    merged = imported.checkpoints.merge(table[["checkpoint", *METADATA, *FT_METADATA]], on="checkpoint")
+    return merged, imported.nll, pd.concat(curves, ignore_index=True) if curves else pd.DataFrame()
 
 
 def committed_cells(out: Path, fresh: set[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -88,17 +116,19 @@ def build(runs: Path, out: Path) -> t2lib.Suite:
     """Write the suite folder `out` from every evaluated cell in `runs`, keeping the cells already
     in `out` that `runs` lacks; checkpoints in grid order."""
     grid = pd.read_csv(GRID_FILE)
-    cells = [cell for cell in grid["cell"] if results_file(runs / cell) is not None]
-    kept_checkpoints, kept_nll, kept_curves = committed_cells(out, set(cells))
-    if not cells and kept_checkpoints.empty:
+    evaluated = evaluated_checkpoints(runs, grid)
+    kept_checkpoints, kept_nll, kept_curves = committed_cells(out, {checkpoint for checkpoint, _ in evaluated})
+    if not evaluated and kept_checkpoints.empty:
         raise SystemExit(f"{runs}: no evaluated cells (run `make pretrain` first)")
     fresh = (pd.DataFrame(),) * 3
-    if cells:
+    if evaluated:
         with tempfile.TemporaryDirectory() as scratch:
-            fresh = import_cells(runs, cells, Path(scratch))
+            fresh = import_cells(runs, evaluated, Path(scratch))
     checkpoints, nll, curves = (pd.concat([part for part in (kept, new) if not part.empty], ignore_index=True)
                                 for kept, new in zip((kept_checkpoints, kept_nll, kept_curves), fresh))
-    order = {cell: i for i, cell in enumerate(grid["cell"])}
+    cells = list(grid["cell"])  # base checkpoints in grid order, then each stage's fine-tuned ones
+    ids = cells + [f"{cell}-{stage}" for stage in RECIPES for cell in cells]
+    order = {checkpoint: i for i, checkpoint in enumerate(ids)}
     unknown = checkpoints[~checkpoints["checkpoint"].isin(order)]
     if not unknown.empty:
         raise SystemExit(f"{out}: checkpoint {unknown['checkpoint'].iloc[0]!r} is not a cell of {GRID_FILE}")
@@ -128,6 +158,7 @@ def build(runs: Path, out: Path) -> t2lib.Suite:
 def write_readme(suite: t2lib.Suite, grid: pd.DataFrame, path: Path) -> None:
     """The suite's README: the template's prose with its status computed from the suite."""
     base = suite.base
+    stages = suite.checkpoints["stage"]
     ratio = base["tokens"] / base["params"]
     missing = grid.loc[~grid["cell"].isin(base["checkpoint"]), "train_flops"]
     pending = ("none pending" if missing.empty else
@@ -139,7 +170,8 @@ def write_readme(suite: t2lib.Suite, grid: pd.DataFrame, path: Path) -> None:
         min_ratio=ratio.min(), max_ratio=ratio.max(), n_overtrained=int((ratio >= 1000).sum()),
         cpu_hours=base["wall_seconds"].sum() / 3600, cpus=", ".join(sorted(base["cpu"].unique())),
         torch=", ".join(sorted(base["torch"].unique())), n_rows=len(suite.nll), corpus_version=CORPUS_VERSION,
-        vocab_version=VOCAB_VERSION))
+        vocab_version=VOCAB_VERSION, n_ft=int((stages == "ft").sum()),
+        n_sft=int((stages == "sft").sum()), ft_steps=RECIPES["ft"].steps, sft_steps=RECIPES["sft"].steps))
 
 
 def main() -> None:

@@ -53,35 +53,39 @@ class RunSpec:
         return ModelShape(self.width, self.depth, self.heads, vocab_size, CONTEXT)
 
 
-def learning_rate(spec: RunSpec, step: int) -> float:
-    """Linear warmup, then cosine decay to 10% of the peak at the last step."""
-    warmup = max(1, round(spec.warmup_fraction * spec.steps))
+def learning_rate(peak: float, steps: int, warmup_fraction: float, step: int) -> float:
+    """Linear warmup over `warmup_fraction` of the steps, then cosine decay to 10% of the peak at the last step."""
+    warmup = max(1, round(warmup_fraction * steps))
     if step < warmup:
-        return spec.lr * (step + 1) / warmup
-    progress = (step - warmup) / max(1, spec.steps - warmup)
-    return spec.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+        return peak * (step + 1) / warmup
+    progress = (step - warmup) / max(1, steps - warmup)
+    return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def _atomic_save(obj: object, path: Path) -> None:
+def atomic_save(obj: object, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     torch.save(obj, tmp)
     os.replace(tmp, path)
 
 
-def _atomic_text(text: str, path: Path) -> None:
+def atomic_text(text: str, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
 
 
+def make_optimiser(model: TinyLM, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    """AdamW with weight decay on the matrices only (not on biases, norms' gains)."""
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
+                              {"params": no_decay, "weight_decay": 0.0}], lr=lr, betas=(0.9, 0.95))
+
+
 def build(spec: RunSpec, corpus: Corpus, device: str) -> tuple[TinyLM, torch.optim.Optimizer]:
     torch.manual_seed(spec.model_seed)
     model = TinyLM(spec.shape(corpus.vocab_size)).to(device)
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
-    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
-    optimiser = torch.optim.AdamW([{"params": decay, "weight_decay": spec.weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=spec.lr, betas=(0.9, 0.95))
-    return model, optimiser
+    return model, make_optimiser(model, spec.lr, spec.weight_decay)
 
 
 def cpu_name() -> str:
@@ -131,7 +135,7 @@ def train(spec: RunSpec, run_dir: Path, *, device: str = "cpu", checkpoint_secon
     log_every = max(1, spec.steps // 200)
 
     def save() -> None:
-        _atomic_save({"spec": asdict(spec), "model": model.state_dict(), "optimiser": optimiser.state_dict(),
+        atomic_save({"spec": asdict(spec), "model": model.state_dict(), "optimiser": optimiser.state_dict(),
                       "torch_rng": torch.get_rng_state(), "step": step, "curve": curve,
                       "seconds": time.monotonic() - started}, state_file)
 
@@ -142,7 +146,7 @@ def train(spec: RunSpec, run_dir: Path, *, device: str = "cpu", checkpoint_secon
             save()
             return None
         for group in optimiser.param_groups:
-            group["lr"] = learning_rate(spec, step)
+            group["lr"] = learning_rate(spec.lr, spec.steps, spec.warmup_fraction, step)
         batch = torch.from_numpy(corpus.batch(step, spec.batch_size)).to(device)
         logits = model(batch[:, :-1])
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), batch[:, 1:].reshape(-1))
@@ -162,9 +166,9 @@ def train(spec: RunSpec, run_dir: Path, *, device: str = "cpu", checkpoint_secon
               "wall_seconds": round(time.monotonic() - started, 1), "torch": torch.__version__,
               "cpu": cpu_name(), "device": device,
               "gpu": torch.cuda.get_device_name(device) if device.startswith("cuda") else None}
-    _atomic_save({"spec": asdict(spec), "model": model.state_dict()}, run_dir / "model.pt")
-    _atomic_text("step,tokens,train_loss\n" + "".join(f"{s},{t},{l:.6f}\n" for s, t, l in curve), run_dir / CURVE)
-    _atomic_text(json.dumps(result, indent=1), run_dir / RESULT)
+    atomic_save({"spec": asdict(spec), "model": model.state_dict()}, run_dir / "model.pt")
+    atomic_text("step,tokens,train_loss\n" + "".join(f"{s},{t},{l:.6f}\n" for s, t, l in curve), run_dir / CURVE)
+    atomic_text(json.dumps(result, indent=1), run_dir / RESULT)
     state_file.unlink(missing_ok=True)
     return result
 

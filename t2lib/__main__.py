@@ -4,8 +4,8 @@
     python -m t2lib fit SUITE --out fits.json [--tasks T,...] [--method fast|paper] [--seed 0]
     python -m t2lib plan (--fits fits.json | --suite SUITE) --c-train 1e19 [1e20 ...] --c-inf 1.4e11
                          [--tasks T,...] [--approach 1|2|both] [--resamples R --seed 0] [--csv | --json]
-    python -m t2lib forecast SUITE --out forecast.json [--factor 4] [--k-at-largest 1] [--resamples 20]
-                         [--seed 0] [--tasks T,...]
+    python -m t2lib forecast SUITE --out forecast.json [--factor 4] [--k-at-chinchilla 1] [--sizes CSV]
+                         [--resamples 20] [--seed 0] [--tasks T,...]
 
 Any error is one line on stderr naming what is wrong, and exit status 2.
 """
@@ -22,7 +22,8 @@ import pandas as pd
 
 from t2lib import analysis
 from t2lib.bootstrap import bootstrap_fits
-from t2lib.forecast import ForecastFileError, inference_budget, make_forecast, save_forecast, validation_budget
+from t2lib.forecast import (ForecastFileError, inference_budget, make_forecast, read_sizes, save_forecast,
+                            validation_budget)
 from t2lib.lm_eval import LmEvalError, import_lm_eval_folder
 from t2lib.plan import gain_in_words, plan
 from t2lib.saved import FitsFileError, SavedFits, load_fits, save_fits
@@ -92,13 +93,18 @@ def command_forecast(args: argparse.Namespace) -> None:
     suite, fits = _fit(args.suite, _tasks(args.tasks), "fast", args.seed)
     out = Path(args.out)
     fits_file = save_fits(fits, out.with_name(f"{out.stem}.fits.json"), suite=suite, ks=analysis.FIT_KS)
-    c_train, c_inf = validation_budget(suite, args.factor), inference_budget(suite, args.k_at_largest)
+    saved = load_fits(fits_file)
+    c_train = validation_budget(suite, args.factor)
+    sizes = read_sizes(args.sizes) if args.sizes else None
+    c_inf = inference_budget(saved, c_train, args.k_at_chinchilla, tasks=_tasks(args.tasks), sizes=sizes)
     replicates = bootstrap_fits(suite, fits, resamples=args.resamples, seed=args.seed) if args.resamples else None
-    rule = (f"C_train = {args.factor:g} × the suite's largest budget; C_inf = 2 · N_max · {args.k_at_largest:g} "
-            f"(the largest checkpoint affords {args.k_at_largest:g} sample(s))")
-    forecast = make_forecast(fits_file, c_train, c_inf, tasks=_tasks(args.tasks), replicates=replicates, rule=rule)
+    rule = (f"C_train = {args.factor:g} × the suite's largest budget; C_inf = 2 · N_chinchilla · "
+            f"{args.k_at_chinchilla:g} (the Chinchilla choice at C_train affords {args.k_at_chinchilla:g} sample(s))"
+            + (f"; N_chinchilla and the models to train snapped to the sizes in {args.sizes}" if args.sizes else ""))
+    forecast = make_forecast(fits_file, c_train, c_inf, tasks=_tasks(args.tasks), sizes=sizes, replicates=replicates,
+                             rule=rule)
     save_forecast(forecast, out)
-    print(_readable(pd.DataFrame(forecast["rows"]), load_fits(fits_file)))
+    print(_readable(pd.DataFrame(forecast["rows"]), saved))
     print(f"wrote {out} (fits: {fits_file}, sha256 {forecast['fits_sha256'][:16]}…)")
 
 
@@ -157,8 +163,10 @@ def parser() -> argparse.ArgumentParser:
     forecaster.add_argument("suite")
     forecaster.add_argument("--out", required=True, help="the forecast JSON (its fits are saved beside it)")
     forecaster.add_argument("--factor", type=_budget, default=4.0, help="C_train = factor × the largest budget")
-    forecaster.add_argument("--k-at-largest", type=_budget, default=1.0,
-                            help="C_inf = 2 · N_max · this: the samples the largest checkpoint affords")
+    forecaster.add_argument("--k-at-chinchilla", type=_budget, default=1.0,
+                            help="C_inf = 2 · N_chinchilla · this: the samples the Chinchilla choice affords")
+    forecaster.add_argument("--sizes", help="CSV with a params column: the sizes the trainer can build "
+                                            "(adds the models to train)")
     forecaster.add_argument("--resamples", type=int, default=20, help="bootstrap replicates for bands (0: none)")
     forecaster.add_argument("--seed", type=int, default=0)
     forecaster.add_argument("--tasks")

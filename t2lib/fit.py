@@ -349,16 +349,19 @@ def isoflop_weights(c_train: ArrayLike, loss: ArrayLike) -> NDArray[np.float64]:
 
 
 def fit_t2_loss(N: ArrayLike, D: ArrayLike, k: ArrayLike, loss: ArrayLike, *, method: Method = "fast",
-                seed: int = 0, start: T2Loss | None = None) -> FitResult:
+                seed: int = 0, start: T2Loss | None = None, restarts: int = PAPER_T2_LOSS_RESTARTS) -> FitResult:
     """Fit Approach 1, L(N, D, k) = E + A/N^alpha + B/D^beta + G/k^gamma, by least squares.
 
     One row per (checkpoint, k). `method="paper"`: 7 parameters (log A, log B, log E, alpha,
-    beta, log G, gamma), L-BFGS-B from 500 random starts, 5,000 iterations, tolerance 1e-15.
+    beta, log G, gamma), L-BFGS-B from `restarts` random starts (the paper's 500 by default; a
+    smaller number runs the first of the same seeded starts), 5,000 iterations, tolerance 1e-15.
     `method="fast"`: E, A, B, G solved exactly for each (alpha, beta, gamma), searched from a
     grid of exponents, or from `start`'s exponents alone when given.
     """
     _check_method(method)
     _check_start(method, start)
+    if isinstance(restarts, bool) or not isinstance(restarts, (int, np.integer)) or restarts < 1:
+        raise ValueError(f"restarts must be a whole number >= 1; got {restarts!r}")
     arrays = _inputs(N, D, "loss", loss, k=k)
     target = arrays["loss"]
     start_time = time.perf_counter()
@@ -372,7 +375,7 @@ def fit_t2_loss(N: ArrayLike, D: ArrayLike, k: ArrayLike, loss: ArrayLike, *, me
         coef = data.solve_coefficients(exponents)
         coef_lower, coef_upper = data.coef_lower, data.coef_upper
     else:
-        coef, exponents, objective, status, n_starts, message, ok = _fit_t2_loss_paper(data, seed)
+        coef, exponents, objective, status, n_starts, message, ok = _fit_t2_loss_paper(data, seed, int(restarts))
         coef_lower, coef_upper = np.exp(np.full(4, LOG_COEF_BOUNDS[0])), np.exp(np.full(4, LOG_COEF_BOUNDS[1]))
     status, message, on_bounds = _note_bounds(
         status, message, ["E", "A", "B", "G", "alpha", "beta", "gamma"], np.concatenate([coef, exponents]),
@@ -382,13 +385,13 @@ def fit_t2_loss(N: ArrayLike, D: ArrayLike, k: ArrayLike, loss: ArrayLike, *, me
                      message, ok, on_bounds)
 
 
-def _fit_t2_loss_paper(data: _PowerLawData, seed: int):
-    """The paper's recipe: all 7 parameters by L-BFGS-B from 500 random starts."""
+def _fit_t2_loss_paper(data: _PowerLawData, seed: int, restarts: int):
+    """The paper's recipe: all 7 parameters by L-BFGS-B from `restarts` random starts."""
     rng = np.random.default_rng(seed)
     bounds = [LOG_COEF_BOUNDS] * 4 + [EXPONENT_BOUNDS] * 3
     best = None
     converged = 0
-    for _ in range(PAPER_T2_LOSS_RESTARTS):
+    for _ in range(restarts):
         start = np.concatenate([rng.uniform(-2, 8, 4), rng.uniform(0.05, 1.0, 3)])
         result = minimize(data.full_objective_and_gradient, start, jac=True, method="L-BFGS-B", bounds=bounds,
                           options={"maxiter": PAPER_MAXITER, "ftol": PAPER_TOL, "gtol": 1e-12})
@@ -396,8 +399,7 @@ def _fit_t2_loss_paper(data: _PowerLawData, seed: int):
         if best is None or result.fun < best.fun:
             best = result
     status = _lbfgsb_status(best, bounds, PAPER_MAXITER)
-    return (np.exp(best.x[:4]), best.x[4:], float(best.fun), status, PAPER_T2_LOSS_RESTARTS,
-            str(best.message), converged)
+    return np.exp(best.x[:4]), best.x[4:], float(best.fun), status, restarts, str(best.message), converged
 
 
 # ---------------------------------------------------------------------------------------------

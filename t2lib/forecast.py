@@ -4,7 +4,8 @@ experiment, rerun on the book's own suite).
 At one training budget beyond the suite's grid and one inference budget, the forecast holds, for
 each approach, the T² optimum (N, D, k), the Chinchilla choice, and the optimum's neighbours at
 half and double its size, each with its predicted macro task NLL (Approach 1) or pass@k
-(Approach 2) at k = C_inf/(2N) and, given bootstrap replicates, a band. It is saved with the
+(Approach 2) at k = C_inf/(2N) and, given bootstrap replicates, a band. Given the sizes the
+trainer can build, it also names the models to train (`trainable_sizes`) and prices each. It is saved with the
 checksums of the fits file and the suite, so that a later commit of the trained models' results
 can be shown to come after it.
 """
@@ -19,14 +20,16 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike, NDArray
 
 from t2lib import checks
 from t2lib.bootstrap import BAND_LEVEL, Replicates, laws_of, percentile_band
 from t2lib.files import write_atomically
-from t2lib.frontier import value_at
+from t2lib.frontier import frontier, value_at
 from t2lib.plan import APPROACHES, plan, range_flags
 from t2lib.saved import SavedFits, load_fits, t2lib_version
 from t2lib.suite import Suite
+from t2lib.tablecheck import TableCheck
 
 FORMAT = "t2lib-forecast-1"
 NEIGHBOURS = (0.5, 2.0)  # sizes tried beside each optimum, as multiples of its N
@@ -42,63 +45,141 @@ def validation_budget(suite: Suite, factor: float = 4.0) -> float:
     return factor * float(suite.base["train_flops"].max())
 
 
-def inference_budget(suite: Suite, k_at_largest: float = 1.0) -> float:
-    """C_inf = 2·N_max·k_at_largest: the largest checkpoint affords `k_at_largest` samples, and
-    every smaller one N_max/N times as many (so k spans the grid's range of sizes)."""
-    k_at_largest = float(checks.sample_count("k_at_largest", k_at_largest))
-    return 2.0 * float(suite.base["params"].max()) * k_at_largest
+def chinchilla_size(saved: SavedFits, c_train: float, tasks: Sequence[str] | None = None) -> float:
+    """The N the fitted Chinchilla laws (k = 1, macro task NLL) choose at c_train."""
+    tasks = list(saved.fits) if tasks is None else list(tasks)
+    laws = [saved.fits[t].chinchilla.law for t in tasks]
+    return float(frontier(laws, np.array([float(checks.positive("c_train", c_train))]))["N"].iloc[0])
+
+
+def inference_budget(saved: SavedFits, c_train: float, k_at_chinchilla: float = 1.0,
+                     tasks: Sequence[str] | None = None, sizes: ArrayLike | None = None) -> float:
+    """C_inf = 2·N_chinchilla·k_at_chinchilla: the Chinchilla choice at c_train affords
+    `k_at_chinchilla` samples (one by default: the single-pass use Chinchilla's rule optimises),
+    and a model of size N affords N_chinchilla/N times as many. Given `sizes` (those a trainer
+    can build), N_chinchilla is the nearest of them on a log scale: the model that will be trained."""
+    k_at_chinchilla = float(checks.sample_count("k_at_chinchilla", k_at_chinchilla))
+    N = chinchilla_size(saved, c_train, tasks)
+    if sizes is not None:
+        sizes = checks.positive("sizes", sizes).astype(float)
+        N = float(sizes[_nearest(sizes, N)])
+    return 2.0 * N * k_at_chinchilla
+
+
+def read_sizes(path: str | Path) -> NDArray[np.float64]:
+    """The model sizes a trainer can build: the `params` column of a CSV (e.g. pretrain/shapes.csv)."""
+    check = TableCheck(Path(path))
+    frame = check.read_csv(["params"], "the sizes a trainer can build: a CSV with a params column")
+    params = check.require_numeric(frame, "params")
+    check.first_bad_row(frame, "params", ~np.isfinite(params) | (params <= 0), "must be a number > 0")
+    return params.to_numpy(dtype=float)
+
+
+def _priced_rows(saved: SavedFits, tasks: list[str], key: str, sizes: NDArray, c_train: float, c_inf: float,
+                 label: str, replicates: Replicates | None, band_level: float) -> list[dict]:
+    """Rows for models of the given sizes on the isoFLOP curve of c_train, priced by approach
+    `key` at k = C_inf/(2N), with a band when replicates are given and flags, labelled `label`."""
+    name = APPROACHES[key]
+    values = value_at(laws_of({t: saved.fits[t] for t in tasks}, name), sizes, c_train, c_inf)
+    band = None
+    if replicates is not None:
+        band = percentile_band(np.array([value_at(laws_of({t: fits[t] for t in tasks}, name), sizes, c_train, c_inf)
+                                         for fits in replicates.fits]), band_level)
+    rows = []
+    for i, N in enumerate(sizes):
+        D, k = c_train / (6 * N), c_inf / (2 * N)
+        row = {"approach": label, "priced_by": key, "c_train": c_train, "c_inf": c_inf, "N": float(N), "D": D, "k": k,
+               "tokens_per_param": D / N, "value": float(values[i]), "flags": range_flags(N, D, k, saved, tasks)}
+        if band is not None:
+            row.update(value_low=float(band[0][i]), value_high=float(band[1][i]))
+        rows.append(row)
+    return rows
+
+
+def _optimum_size(optima: pd.DataFrame, key: str) -> float | None:
+    """The N of approach `key`'s optimum ("1", "2") or of the Chinchilla choice ("chinchilla")."""
+    chosen = optima[(optima["approach"] == key) & (optima["priced_by"] == (key if key in APPROACHES else "1"))]
+    return None if chosen.empty else float(chosen["N"].iloc[0])
 
 
 def _neighbours(saved: SavedFits, tasks: list[str], optima: pd.DataFrame, c_train: float, c_inf: float,
                 replicates: Replicates | None, band_level: float) -> pd.DataFrame:
-    """Each approach's optimum at half and double its size (those that afford one sample), with
-    the predicted value, its band and flags, in the columns of `plan`."""
+    """Each approach's optimum at half and double its size (those that afford one sample)."""
     rows = []
-    for key, name in APPROACHES.items():
-        optimum = optima[(optima["approach"] == key) & (optima["priced_by"] == key)]
-        if optimum.empty:
+    for key in APPROACHES:
+        optimum = _optimum_size(optima, key)
+        if optimum is None:
             continue
-        sizes = np.array([factor * float(optimum["N"].iloc[0]) for factor in NEIGHBOURS])
-        sizes = sizes[sizes <= c_inf / 2]
-        values = value_at(laws_of({t: saved.fits[t] for t in tasks}, name), sizes, c_train, c_inf)
-        band = None
-        if replicates is not None:
-            band = percentile_band(np.array([value_at(laws_of({t: fits[t] for t in tasks}, name), sizes, c_train,
-                                                      c_inf) for fits in replicates.fits]), band_level)
-        for i, N in enumerate(sizes):
-            D, k = c_train / (6 * N), c_inf / (2 * N)
-            row = {"approach": f"{key} neighbour", "priced_by": key, "c_train": c_train, "c_inf": c_inf, "N": N, "D": D,
-                   "k": k, "tokens_per_param": D / N, "value": float(values[i]),
-                   "flags": range_flags(N, D, k, saved, tasks)}
-            if band is not None:
-                row.update(value_low=float(band[0][i]), value_high=float(band[1][i]))
-            rows.append(row)
+        sizes = np.array([factor * optimum for factor in NEIGHBOURS])
+        rows += _priced_rows(saved, tasks, key, sizes[sizes <= c_inf / 2], c_train, c_inf, f"{key} neighbour",
+                             replicates, band_level)
     return pd.DataFrame(rows)
 
 
+def _nearest(sizes: NDArray, N: float) -> int:
+    """The index of the size nearest to N on a log scale."""
+    return int(np.argmin(np.abs(np.log(sizes) - np.log(N))))
+
+
+def trainable_sizes(optima: pd.DataFrame, sizes: ArrayLike, c_inf: float) -> tuple[NDArray, dict[float, str]]:
+    """The sizes to train, from the sizes the trainer can build: every size from one below the
+    smaller T² optimum to one above the larger (each optimum snapped to the nearest size on a log
+    scale), so that the trained models trace the isoFLOP curve around both optima, and the
+    Chinchilla choice snapped likewise; each with what it stands for. Sizes that cannot afford
+    one sample (N > C_inf/2) are left out."""
+    sizes = np.unique(checks.positive("sizes", sizes).astype(float))
+    roles: dict[int, list[str]] = {}
+    optimum_indices = []
+    for key, what in (("1", "Approach 1 optimum"), ("2", "Approach 2 optimum"), ("chinchilla", "Chinchilla choice")):
+        N = _optimum_size(optima, key)
+        if N is not None:
+            index = _nearest(sizes, N)
+            roles.setdefault(index, []).append(what)
+            if key in APPROACHES:
+                optimum_indices.append(index)
+    if optimum_indices:
+        for index in range(max(0, min(optimum_indices) - 1), min(len(sizes), max(optimum_indices) + 2)):
+            roles.setdefault(index, ["neighbour"])
+    chosen = sorted(i for i in roles if sizes[i] <= c_inf / 2)
+    return sizes[chosen], {float(sizes[i]): ", ".join(roles[i]) for i in chosen}
+
+
 def forecast_rows(saved: SavedFits, c_train: float, c_inf: float, *, tasks: Sequence[str] | None = None,
-                  replicates: Replicates | None = None, band_level: float = BAND_LEVEL) -> pd.DataFrame:
+                  sizes: ArrayLike | None = None, replicates: Replicates | None = None,
+                  band_level: float = BAND_LEVEL) -> pd.DataFrame:
     """The rows of a forecast: those of `plan` at (c_train, c_inf) — each approach's optimum and
-    the Chinchilla choice priced by each — and each optimum's neighbours at half and double N."""
+    the Chinchilla choice priced by each — and each optimum's neighbours at half and double N;
+    given `sizes` (the N of the models the trainer can build), also the models to train
+    (`trainable_sizes`), labelled "trainable" with their `role`, priced by each approach."""
     c_train = float(checks.positive("c_train", c_train))
     c_inf = float(checks.positive("c_inf", c_inf))
     tasks = list(saved.fits) if tasks is None else list(tasks)
     optima = plan(saved, [c_train], c_inf, tasks=tasks, replicates=replicates, band_level=band_level)
-    return pd.concat([optima, _neighbours(saved, tasks, optima, c_train, c_inf, replicates, band_level)],
-                     ignore_index=True)
+    parts = [optima, _neighbours(saved, tasks, optima, c_train, c_inf, replicates, band_level)]
+    if sizes is not None:
+        trained, roles = trainable_sizes(optima, sizes, c_inf)
+        for key in APPROACHES:
+            rows = pd.DataFrame(_priced_rows(saved, tasks, key, trained, c_train, c_inf, "trainable", replicates,
+                                             band_level))
+            parts.append(rows.assign(role=rows["N"].map(roles)))
+    return pd.concat(parts, ignore_index=True)
 
 
 def make_forecast(fits_file: str | Path, c_train: float, c_inf: float, *, tasks: Sequence[str] | None = None,
-                  replicates: Replicates | None = None, band_level: float = BAND_LEVEL, rule: str = "") -> dict:
+                  sizes: ArrayLike | None = None, replicates: Replicates | None = None, band_level: float = BAND_LEVEL,
+                  rule: str = "") -> dict:
     """The forecast from the fits saved in `fits_file` (`forecast_rows`) with its provenance:
     checksums of the fits file and of the suite, t2lib's version, the date, and the `rule` that
-    chose the budgets. `replicates` (bootstrap refits of the same fits) add bands."""
+    chose the budgets. `replicates` (bootstrap refits of the same fits) add bands; `sizes` add
+    the models to train."""
     fits_file = Path(fits_file)
     saved = load_fits(fits_file)
     tasks = list(saved.fits) if tasks is None else list(tasks)
-    rows = forecast_rows(saved, c_train, c_inf, tasks=tasks, replicates=replicates, band_level=band_level)
+    rows = forecast_rows(saved, c_train, c_inf, tasks=tasks, sizes=sizes, replicates=replicates,
+                         band_level=band_level)
     records = [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
                for row in rows.to_dict(orient="records")]
+    records = [{k: v for k, v in record.items() if not (k == "role" and v is None)} for record in records]
     return {"format": FORMAT, "made": datetime.date.today().isoformat(), "t2lib_version": t2lib_version(),
             "fits_file": str(fits_file), "fits_sha256": hashlib.sha256(fits_file.read_bytes()).hexdigest(),
             "suite_sha256": saved.suite_sha256, "tasks": tasks, "c_train": float(c_train), "c_inf": float(c_inf),

@@ -165,3 +165,12 @@ def test_the_recipe_comparison_reports_both_objectives_on_a_planted_task() -> No
     assert np.all(table["fast objective"] <= table["paper objective"] + 1e-12)
     np.testing.assert_allclose(table["fast − paper (relative)"],
                                table["fast objective"] / table["paper objective"] - 1)
+
+
+def test_the_recipe_comparison_adds_approach_1_with_the_restarts_asked_for() -> None:
+    measured = planted_measurement()
+    table = analysis.recipe_comparison(measured, analysis.fit_task(measured), approach1_restarts=3)
+    assert list(table["law"]) == ["Chinchilla (k = 1)", "Approach 1", "Approach 2"]
+    row = table.set_index("law").loc["Approach 1"]
+    assert row["paper starts"] == 3
+    assert row["fast objective"] <= row["paper objective"] + 1e-12

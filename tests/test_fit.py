@@ -60,7 +60,6 @@ def test_fast_is_no_worse_than_the_paper_recipe(monkeypatch: pytest.MonkeyPatch)
     """Same objective; a reduced paper recipe (fewer restarts) keeps the test short."""
     monkeypatch.setattr(fit, "PAPER_CHINCHILLA_E_VALUES", 8)
     monkeypatch.setattr(fit, "PAPER_CHINCHILLA_RESTARTS", 5)
-    monkeypatch.setattr(fit, "PAPER_T2_LOSS_RESTARTS", 20)
     rng = np.random.default_rng(2)
     loss = CHINCHILLA.loss(N, D) * (1 + 0.005 * rng.standard_normal(len(N)))
     weights = t2lib.isoflop_weights(C, loss)
@@ -70,9 +69,17 @@ def test_fast_is_no_worse_than_the_paper_recipe(monkeypatch: pytest.MonkeyPatch)
     assert fast.objective == pytest.approx(t2lib.objective_of(fast.law, N, D, loss, weights=weights), rel=1e-9)
     t2 = T2_LOSS.loss(NK, DK, KK) * (1 + 0.005 * rng.standard_normal(len(NK)))
     fast = t2lib.fit_t2_loss(NK, DK, KK, t2)
-    paper = t2lib.fit_t2_loss(NK, DK, KK, t2, method="paper")
+    paper = t2lib.fit_t2_loss(NK, DK, KK, t2, method="paper", restarts=20)
     assert paper.n_starts == 20
     assert fast.objective <= paper.objective * (1 + 1e-9)
+    fewer = t2lib.fit_t2_loss(NK, DK, KK, t2, method="paper", restarts=5)  # the first 5 of the same starts
+    assert fewer.n_starts == 5 and fewer.objective >= paper.objective
+
+
+@pytest.mark.parametrize("restarts", [0, -3, 2.5, True, "10"])
+def test_a_bad_number_of_restarts_is_refused(restarts: object) -> None:
+    with pytest.raises(ValueError, match="restarts must be a whole number >= 1"):
+        t2lib.fit_t2_loss(NK, DK, KK, T2_LOSS.loss(NK, DK, KK), method="paper", restarts=restarts)
 
 
 def central_differences(f, x: np.ndarray) -> np.ndarray:

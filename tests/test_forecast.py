@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import t2lib
-from t2lib.forecast import (ForecastFileError, forecast_rows, inference_budget, load_forecast, save_forecast,
-                            validation_budget)
+from t2lib.forecast import (ForecastFileError, chinchilla_size, forecast_rows, inference_budget, load_forecast,
+                            read_sizes, save_forecast, trainable_sizes, validation_budget)
 from t2lib.plan import plan
 from test_plan import A1, A2, planted
 
@@ -39,9 +39,14 @@ def test_the_forecast_holds_the_plan_and_each_optimum_s_neighbours() -> None:
 def test_budget_rules_and_the_file_round_trip(tmp_path: Path) -> None:
     suite = t2lib.load_suite(REPO_ROOT / "data" / "t2_suite")
     assert validation_budget(suite) == pytest.approx(4 * suite.base["train_flops"].max())
-    assert inference_budget(suite, 3.0) == pytest.approx(6 * suite.base["params"].max())
     with pytest.raises(ValueError, match="factor must be > 0"):
         validation_budget(suite, 0.0)
+    saved = planted()
+    chinchilla = plan(saved, [1e21], 1e30).query("approach == 'chinchilla'")["N"].iloc[0]
+    assert chinchilla_size(saved, 1e21) == pytest.approx(chinchilla, rel=1e-12)
+    assert inference_budget(saved, 1e21, 3.0) == pytest.approx(6 * chinchilla, rel=1e-12)
+    with pytest.raises(ValueError, match="k_at_chinchilla"):
+        inference_budget(saved, 1e21, 0.5)
     record = {"format": "t2lib-forecast-1", "c_train": 1.0, "rows": [{"approach": "1", "N": 5.0}]}
     meta, rows = load_forecast(save_forecast(record, tmp_path / "f.json"))
     assert meta["c_train"] == 1.0 and rows["N"].tolist() == [5.0]
@@ -51,6 +56,40 @@ def test_budget_rules_and_the_file_round_trip(tmp_path: Path) -> None:
     (tmp_path / "other.json").write_text(json.dumps({"format": "x"}))
     with pytest.raises(ForecastFileError, match="not a t2lib forecast"):
         load_forecast(tmp_path / "other.json")
+
+
+def test_the_models_to_train_trace_the_curve_around_both_optima_and_include_the_chinchilla_choice() -> None:
+    saved = planted()
+    ladder = np.geomspace(1e6, 1e11, 26)  # ratio 1.58
+    c_inf = inference_budget(saved, 1e21, sizes=ladder)
+    optima = plan(saved, [1e21], c_inf)
+    size = {key: optima.query(f"approach == '{key}' and priced_by == '{'1' if key == 'chinchilla' else key}'")["N"].iloc[0]
+            for key in ("1", "2", "chinchilla")}
+    trained, roles = trainable_sizes(optima, ladder, c_inf)
+    nearest = {key: ladder[np.argmin(np.abs(np.log(ladder / N)))] for key, N in size.items()}
+    low, high = sorted([nearest["1"], nearest["2"]])
+    expected = set(ladder[(ladder >= low / 1.59) & (ladder <= high * 1.59)]) | {nearest["chinchilla"]}
+    assert set(trained) == {N for N in expected if N <= c_inf / 2}
+    assert c_inf == 2 * nearest["chinchilla"]  # the Chinchilla model to train affords exactly one sample
+    assert "Chinchilla choice" in roles[nearest["chinchilla"]] and "Approach 1 optimum" in roles[nearest["1"]]
+    rows = forecast_rows(saved, 1e21, c_inf, sizes=ladder)
+    priced = rows[rows["approach"] == "trainable"]
+    assert len(priced) == 2 * len(trained) and priced["role"].notna().all()
+    one = priced[priced["priced_by"] == "1"]
+    np.testing.assert_allclose(one["value"], A1.loss(one["N"], 1e21 / (6 * one["N"]), c_inf / (2 * one["N"])),
+                               rtol=1e-12)
+
+
+def test_a_sizes_file_is_read_and_a_bad_one_named(tmp_path: Path) -> None:
+    good = tmp_path / "shapes.csv"
+    good.write_text("width,params\n16,10448\n24,17976\n")
+    assert read_sizes(good).tolist() == [10448.0, 17976.0]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("params\n10448\n-5\n")
+    with pytest.raises(ValueError, match=r"bad.csv: column 'params', row 1: must be a number > 0; got -5"):
+        read_sizes(bad)
+    with pytest.raises(ValueError, match="missing"):
+        read_sizes(tmp_path / "none.csv")
 
 
 @pytest.mark.chapter
@@ -64,6 +103,8 @@ def test_the_forecast_command_writes_the_forecast_and_its_fits(tmp_path: Path) -
     fits_file = tmp_path / "forecast.fits.json"
     assert meta["fits_sha256"] == hashlib.sha256(fits_file.read_bytes()).hexdigest()
     assert meta["suite_sha256"] == t2lib.load_suite(REPO_ROOT / "data" / "t2_suite").sha256
-    assert meta["c_train"] == pytest.approx(4 * 2.56e19, rel=1e-3) and "C_inf = 2 · N_max" in meta["rule"]
+    assert meta["c_train"] == pytest.approx(4 * 2.56e19, rel=1e-3) and "C_inf = 2 · N_chinchilla" in meta["rule"]
+    chinchilla = rows[rows["approach"] == "chinchilla"]
+    assert meta["c_inf"] == pytest.approx(2 * chinchilla["N"].iloc[0], rel=1e-9)  # it affords exactly one sample
     assert set(rows["approach"]) == {"1", "2", "chinchilla", "1 neighbour", "2 neighbour"}
     assert "wrote" in result.stdout and result.stderr.count("Warning") == 0

@@ -1,0 +1,107 @@
+"""Post-training in miniature: the fine-tuning data never show a test question and mark exactly
+the answers, fine-tuning is deterministic and lowers its loss, a record made with another recipe
+is refused, and the suite builder imports fine-tuned checkpoints as stages `ft` and `sft`."""
+
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from pretrain import suite as suite_builder
+from pretrain.corpus import CONTEXT, RELATIONS, TASKS, Corpus
+from pretrain.finetune import FinetuneSpec, finetune
+from pretrain.harness import HARNESS_TASKS, evaluate_run, prepare_tasks
+from pretrain.train import RunSpec, train
+
+SPEC = RunSpec("tiny", width=24, depth=1, heads=2, tokens=40 * 8 * CONTEXT, lr=1e-2, batch_size=8)
+RECIPES = {stage: FinetuneSpec(stage, steps=30, batch_size=8) for stage in ("ft", "sft")}
+
+
+@pytest.fixture(scope="module")
+def corpus() -> Corpus:
+    return Corpus(0)
+
+
+@pytest.fixture(scope="module")
+def base_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run = tmp_path_factory.mktemp("finetune") / "tiny"
+    train(SPEC, run)
+    return run
+
+
+def test_the_fine_tuning_data_hold_no_test_question_and_mark_the_answers(corpus: Corpus) -> None:
+    eos = corpus.ids["<eos>"]
+    for index in range(200):
+        tokens, answers = corpus.finetune_sequence(index)
+        assert tokens.shape == (CONTEXT + 1,) and answers.shape == (CONTEXT,)
+        assert np.array_equal(tokens, corpus.finetune_sequence(index)[0])
+        starts = [i for i, t in enumerate(tokens) if t == eos] + [CONTEXT + 1]
+        for start, end in zip(starts, starts[1:]):
+            if end > CONTEXT:  # the last pair may be cut off by the context
+                break
+            words = tuple(corpus.words[t] for t in tokens[start + 1:end])
+            assert words[:-1] not in corpus.test_prompts
+            assert answers[start:end - 1].tolist() == [False] * (end - start - 2) + [True]
+
+
+def test_every_task_is_fine_tuned(corpus: Corpus) -> None:
+    tokens, _ = corpus.finetune_batch(0, 32)
+    words = {corpus.words[t] for t in tokens.ravel()}
+    markers = {"knowledge": set(RELATIONS), "arithmetic": {"equals"}, "causal": {"so"}, "spatial": {"on"}}
+    assert set(markers) == set(TASKS)
+    assert [task for task, marker in markers.items() if not marker & words] == []
+
+
+@pytest.mark.parametrize("stage", ["ft", "sft"])
+def test_fine_tuning_is_deterministic_and_lowers_its_loss(base_run: Path, tmp_path: Path, stage: str) -> None:
+    copies = [tmp_path / "a", tmp_path / "b"]
+    for copy in copies:
+        shutil.copytree(base_run, copy)
+        finetune(copy, RECIPES[stage])
+    weights = [torch.load(copy / stage / "model.pt", weights_only=False)["model"] for copy in copies]
+    assert all(torch.equal(weights[0][name], weights[1][name]) for name in weights[0])
+    losses = np.loadtxt(copies[0] / stage / "curve.csv", delimiter=",", skiprows=1)[:, 1]
+    assert losses[-5:].mean() < losses[:5].mean()
+
+
+def test_the_two_stages_differ_and_another_recipe_is_refused(base_run: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(base_run, run)
+    for recipe in RECIPES.values():
+        finetune(run, recipe)
+    ft, sft = (torch.load(run / stage / "model.pt", weights_only=False)["model"] for stage in RECIPES)
+    assert not torch.equal(ft["tokens.weight"], sft["tokens.weight"])
+    with pytest.raises(ValueError, match="fine-tuned with"):
+        finetune(run, replace(RECIPES["sft"], lr=3e-3))
+    with pytest.raises(ValueError, match="stage must be 'ft' or 'sft'"):
+        FinetuneSpec("rlhf")
+
+
+def test_the_suite_imports_fine_tuned_checkpoints_as_their_stages(base_run: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    grid = tmp_path / "grid.csv"
+    grid.write_text("cell,train_flops\ntiny,6e9\n")
+    monkeypatch.setattr(suite_builder, "GRID_FILE", grid)
+    runs = tmp_path / "runs"
+    shutil.copytree(base_run, runs / "tiny")
+    corpus = Corpus(0)
+    tasks = prepare_tasks(corpus, runs / "_harness")
+    evaluate_run(runs / "tiny", corpus, tasks)
+    for stage, recipe in RECIPES.items():
+        finetune(runs / "tiny", recipe)
+        evaluate_run(runs / "tiny" / stage, corpus, tasks)
+    built = suite_builder.build(runs, tmp_path / "suite")
+    rows = built.checkpoints.set_index("checkpoint")
+    assert list(rows.index) == ["tiny", "tiny-ft", "tiny-sft"]
+    for stage in RECIPES:
+        row = rows.loc[f"tiny-{stage}"]
+        assert row["stage"] == stage and row["base_checkpoint"] == "tiny" and row["params"] == rows.loc["tiny", "params"]
+        assert float(row["ft_steps"]) == RECIPES[stage].steps  # the loader keeps extra columns as text
+        record = json.loads((runs / "tiny" / stage / "result.json").read_text())
+        assert float(row["ft_final_loss"]) == pytest.approx(record["final_loss"])
+        assert not np.array_equal(built.task_nll("tiny", HARNESS_TASKS[0]), built.task_nll(f"tiny-{stage}",
+                                                                                           HARNESS_TASKS[0]))
