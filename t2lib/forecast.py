@@ -122,11 +122,10 @@ def _nearest(sizes: NDArray, N: float) -> int:
 
 
 def trainable_sizes(optima: pd.DataFrame, sizes: ArrayLike, c_inf: float) -> tuple[NDArray, dict[float, str]]:
-    """The sizes to train, from the sizes the trainer can build: every size from one below the
-    smaller T² optimum to one above the larger (each optimum snapped to the nearest size on a log
-    scale), so that the trained models trace the isoFLOP curve around both optima, and the
-    Chinchilla choice snapped likewise; each with what it stands for. Sizes that cannot afford
-    one sample (N > C_inf/2) are left out."""
+    """The sizes to train, from the sizes the trainer can build: each T² optimum snapped to the
+    nearest size on a log scale, with the sizes one below and one above it, so that the trained
+    models trace the isoFLOP curve around each optimum, and the Chinchilla choice snapped likewise;
+    each with what it stands for. Sizes that cannot afford one sample (N > C_inf/2) are left out."""
     sizes = np.unique(checks.positive("sizes", sizes).astype(float))
     roles: dict[int, list[str]] = {}
     optimum_indices = []
@@ -137,9 +136,10 @@ def trainable_sizes(optima: pd.DataFrame, sizes: ArrayLike, c_inf: float) -> tup
             roles.setdefault(index, []).append(what)
             if key in APPROACHES:
                 optimum_indices.append(index)
-    if optimum_indices:
-        for index in range(max(0, min(optimum_indices) - 1), min(len(sizes), max(optimum_indices) + 2)):
-            roles.setdefault(index, ["neighbour"])
+    for optimum in optimum_indices:
+        for index in (optimum - 1, optimum + 1):
+            if 0 <= index < len(sizes):
+                roles.setdefault(index, ["neighbour"])
     chosen = sorted(i for i in roles if sizes[i] <= c_inf / 2)
     return sizes[chosen], {float(sizes[i]): ", ".join(roles[i]) for i in chosen}
 

@@ -58,7 +58,7 @@ def test_budget_rules_and_the_file_round_trip(tmp_path: Path) -> None:
         load_forecast(tmp_path / "other.json")
 
 
-def test_the_models_to_train_trace_the_curve_around_both_optima_and_include_the_chinchilla_choice() -> None:
+def test_the_models_to_train_are_each_optimum_with_its_neighbours_and_the_chinchilla_choice() -> None:
     saved = planted()
     ladder = np.geomspace(1e6, 1e11, 26)  # ratio 1.58
     c_inf = inference_budget(saved, 1e21, sizes=ladder)
@@ -67,8 +67,8 @@ def test_the_models_to_train_trace_the_curve_around_both_optima_and_include_the_
             for key in ("1", "2", "chinchilla")}
     trained, roles = trainable_sizes(optima, ladder, c_inf)
     nearest = {key: ladder[np.argmin(np.abs(np.log(ladder / N)))] for key, N in size.items()}
-    low, high = sorted([nearest["1"], nearest["2"]])
-    expected = set(ladder[(ladder >= low / 1.59) & (ladder <= high * 1.59)]) | {nearest["chinchilla"]}
+    around = [ladder[(ladder >= nearest[key] / 1.59) & (ladder <= nearest[key] * 1.59)] for key in ("1", "2")]
+    expected = set(np.concatenate(around)) | {nearest["chinchilla"]}
     assert set(trained) == {N for N in expected if N <= c_inf / 2}
     assert c_inf == 2 * nearest["chinchilla"]  # the Chinchilla model to train affords exactly one sample
     assert "Chinchilla choice" in roles[nearest["chinchilla"]] and "Approach 1 optimum" in roles[nearest["1"]]
