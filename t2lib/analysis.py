@@ -287,17 +287,20 @@ def approach1_residuals(measured: Measured, law: T2Loss) -> pd.DataFrame:
                          "k": k, "measured": observed, "predicted": predicted, "residual": predicted - observed})
 
 
-def isoflop_profiles(laws: Law | Sequence[Law], budgets: ArrayLike, c_inf: float,
-                     sizes: ArrayLike) -> pd.DataFrame:
+def isoflop_profiles(laws: Law | Sequence[Law], budgets: ArrayLike, c_inf: float, sizes: ArrayLike, *,
+                     min_tokens_per_param: float = 0.0) -> pd.DataFrame:
     """The laws' macro prediction along each isoFLOP curve: one row per (budget, N), single
-    pass (k = 1) and inference-corrected (k = C_inf/(2N)); sizes above C_inf/2 are left out."""
+    pass (k = 1) and inference-corrected (k = C_inf/(2N)); sizes above C_inf/2 are left out, and
+    on each curve the sizes trained on fewer than `min_tokens_per_param` tokens per parameter
+    (where a suite has no data, the law is drawn only as far as the caller allows)."""
     sizes = np.asarray(sizes, dtype=float)
     sizes = sizes[sizes <= c_inf / 2]
     rows = []
     for c in np.atleast_1d(np.asarray(budgets, dtype=float)):
-        rows.append(pd.DataFrame({"c_train": c, "N": sizes, "k": c_inf / (2 * sizes),
-                                  "single_pass": value_at(laws, sizes, c),
-                                  "corrected": value_at(laws, sizes, c, c_inf)}))
+        kept = sizes[c / (6.0 * sizes**2) >= min_tokens_per_param]
+        rows.append(pd.DataFrame({"c_train": c, "N": kept, "k": c_inf / (2 * kept),
+                                  "single_pass": value_at(laws, kept, c) if len(kept) else [],
+                                  "corrected": value_at(laws, kept, c, c_inf) if len(kept) else []}))
     return pd.concat(rows, ignore_index=True)
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from t2lib.analysis import FIT_KS
 from t2lib.suite import Suite
 from t2lib.training import TRAINING_RECORDS
 
@@ -30,6 +31,11 @@ PAPER_C_INF_FORECAST = 1.4e11  # inference budget of the Figure 2 forecasts
 PAPER_TASK = "lambada_openai"
 PAPER_SPLIT = ("porian", "overtrained")  # checkpoints.csv sources of Figure 4's fit and held-out sets
 PAPER_DATA = Path(__file__).resolve().parent.parent / "data" / "paper"
+PAPER_LARGEST = 901e6  # the paper's largest model (Figure 8's 901M)
+# A suite whose largest model is this many times smaller than the paper's, and whose smallest
+# would draw more samples than any fit has seen, has its inference budgets scaled down with its
+# sizes (the paper's would buy each model far more samples than the paper's models).
+SMALL_SUITE_FACTOR = 10.0
 # Fitting a law needs more checkpoints than it has parameters, over several sizes and budgets.
 MIN_FIT_CHECKPOINTS, MIN_FIT_SIZES, MIN_FIT_BUDGETS = 7, 3, 2  # fit_chinchilla needs 7 points
 # Without the paper's sources, the extrapolation holds out the checkpoints above this quantile
@@ -122,7 +128,15 @@ def _need_c_inf(resolved: Resolved, params: dict, paper: float = PAPER_C_INF) ->
     c_inf = params.get("c_inf")
     if c_inf is None:
         c_inf = paper
-        if largest > paper / 2:
+        smallest = float(resolved.base_with_nll["params"].min())
+        if largest * SMALL_SUITE_FACTOR < PAPER_LARGEST and paper / (2 * smallest) > FIT_KS.max():
+            c_inf = _round_up(paper * largest / PAPER_LARGEST)
+            resolved.notes.append(
+                f"c_inf: {c_inf:.3g} FLOPs, the paper's {paper:.3g} scaled by this suite's largest checkpoint over the "
+                f"paper's ({largest:.3g} / {PAPER_LARGEST:.3g} parameters), so that a checkpoint affords as many "
+                f"samples as the paper's of the same relative size (at the paper's {paper:.3g}, this suite's smallest "
+                f"checkpoint would draw k = {paper / (2 * smallest):.3g}, beyond the fitted k ≤ {FIT_KS.max():.0f}).")
+        elif largest > paper / 2:
             c_inf = _round_up(2 * largest)
             resolved.notes.append(f"c_inf: {c_inf:.3g} FLOPs, so that the largest checkpoint ({largest:.3g} "
                                   f"parameters) affords one sample (the paper's {paper:.3g} affords none).")
@@ -289,9 +303,10 @@ NEEDS = {
     "c_train": Need("base checkpoints of two or more sizes at `c_train` (default: the paper's 2.56e19 if present, "
                     "else the suite's largest such budget)", _need_c_train),
     "c_inf": Need("`c_inf` ≥ 2·N of the largest checkpoint, so each affords k ≥ 1 (default: the paper's 2e9, "
-                  "raised to 2·N of the largest checkpoint if that is larger)", _need_c_inf),
-    "c_inf_forecast": Need("`c_inf` ≥ 2·N of the largest checkpoint (default: the paper's 1.4e11, raised likewise)",
-                           _need_c_inf_forecast),
+                  "raised to 2·N of the largest checkpoint if that is larger, scaled down with the sizes of a suite "
+                  "of models ten times smaller than the paper's whose smallest would draw k > 1024)", _need_c_inf),
+    "c_inf_forecast": Need("`c_inf` ≥ 2·N of the largest checkpoint (default: the paper's 1.4e11, raised or scaled "
+                           "likewise)", _need_c_inf_forecast),
     "fit": Need(f"per task, at least {MIN_FIT_CHECKPOINTS} base checkpoints of {MIN_FIT_SIZES} sizes at "
                 f"{MIN_FIT_BUDGETS} budgets (to fit the laws)", _need_fit),
     "split": Need("a fit set and a held-out set: sources `fit_source`/`held_out_source` (the paper's porian/"

@@ -7,7 +7,7 @@ import pytest
 from t2lib import load_suite
 from t2lib.requirements import (CHAPTER_NEEDS, CHAPTERS_WITHOUT_SUITE, SuiteRequirementError, comparability,
                                 needs_table, resolve)
-from user_suites import USER_SUITES, write_user_suite
+from user_suites import USER_SUITES, UserSuite, write_user_suite
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SPECS = {spec.name: spec for spec in USER_SUITES}
@@ -39,6 +39,15 @@ def test_missing_paper_settings_are_derived_and_said(suites) -> None:
     assert any("c_train: 6.4e+17 FLOPs" in note for note in settings.notes)
     large = resolve("overtrained_vs_chinchilla", suites["large_models"], c_train=None, c_inf=None)
     assert large["c_inf"] >= 2 * 7e9 and "affords one sample" in large.markdown()
+
+
+def test_a_suite_of_much_smaller_models_gets_its_inference_budget_scaled_with_its_sizes(tmp_path: Path) -> None:
+    spec = UserSuite("tiny", sizes=(1e4, 1e5, 1e6), budgets=(1e12, 1e13, 1e14), tasks=("qa",))
+    tiny = load_suite(write_user_suite(spec, tmp_path / "tiny"))
+    settings = resolve("isoflop_profiles", tiny, c_inf=None)
+    assert settings["c_inf"] == pytest.approx(2e9 * 1e6 / 901e6, rel=0.05)  # rounded up to two digits
+    assert "scaled by this suite's largest checkpoint" in settings.markdown() and "k = 1e+05" in settings.markdown()
+    assert resolve("isoflop_profiles", tiny, c_inf=5e6)["c_inf"] == 5e6  # a given budget is kept
 
 
 def test_a_split_by_tokens_per_parameter_replaces_the_paper_sources(suites) -> None:
