@@ -174,3 +174,18 @@ def test_the_recipe_comparison_adds_approach_1_with_the_restarts_asked_for() -> 
     row = table.set_index("law").loc["Approach 1"]
     assert row["paper starts"] == 3
     assert row["fast objective"] <= row["paper objective"] + 1e-12
+
+
+def test_isoflop_profiles_stop_where_the_suite_has_no_data() -> None:
+    law = T2Loss(E=1.0, A=300.0, B=900.0, G=3.0, alpha=0.3, beta=0.3, gamma=0.4)
+    sizes = np.logspace(4, 7, 31)
+    full = analysis.isoflop_profiles([law], [1e12, 1e14], 1e8, sizes)
+    cut = analysis.isoflop_profiles([law], [1e12, 1e14], 1e8, sizes, min_tokens_per_param=2.0)
+    for c in (1e12, 1e14):
+        kept = cut[cut["c_train"] == c]
+        assert (c / (6 * kept["N"] ** 2) >= 2.0).all()
+        dropped = full[(full["c_train"] == c) & ~full["N"].isin(kept["N"])]
+        assert (c / (6 * dropped["N"] ** 2) < 2.0).all()
+    assert len(full) == 2 * 31 and len(cut) < len(full)
+    pd.testing.assert_frame_equal(cut.reset_index(drop=True), full[full["N"].isin(cut["N"]) & (
+        full["c_train"] / (6 * full["N"] ** 2) >= 2.0)].reset_index(drop=True))
