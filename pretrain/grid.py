@@ -1,7 +1,6 @@
 """The checkpoint grid of the miniature suite, and the resumable runner that trains it.
 
     python -m pretrain.grid plan                 # write pretrain/grid.csv (committed) from the rules below
-    python -m pretrain.grid shapes               # write pretrain/shapes.csv: every shape the trainer builds, with N
     python -m pretrain.grid run --budget-minutes 110 --workers 2 [--runs runs/] [--device cpu]
     python -m pretrain.grid status
 
@@ -32,7 +31,6 @@ from pretrain.model import ModelShape, TinyLM, count_parameters
 from pretrain.train import RESULT, RunSpec, train
 
 GRID_FILE = Path(__file__).resolve().parent / "grid.csv"
-SHAPES_FILE = Path(__file__).resolve().parent / "shapes.csv"
 LEVELS = 5e11 * 2.0 ** np.arange(8)
 SHAPES = [(16, 1, 2), (24, 1, 2), (24, 2, 2), (32, 2, 4), (40, 2, 4), (48, 3, 4), (64, 3, 4), (80, 3, 4),
           (96, 4, 4), (128, 4, 4), (160, 5, 5), (192, 6, 6)]
@@ -133,7 +131,7 @@ def status(runs: Path) -> pd.DataFrame:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["plan", "shapes", "run", "status"])
+    parser.add_argument("command", choices=["plan", "run", "status"])
     parser.add_argument("--runs", type=Path, default=Path("runs"))
     parser.add_argument("--budget-minutes", type=float, default=110.0)
     parser.add_argument("--workers", type=int, default=2)
@@ -144,9 +142,6 @@ def main() -> None:
         grid.to_csv(GRID_FILE, index=False, float_format="%.6g", lineterminator="\n")
         print(f"{len(grid)} cells, {grid['estimated_hours'].sum():.1f} core-hours estimated; "
               f"{(grid['tokens_per_param'] >= 1000).sum()} at ≥ 1,000 tokens per parameter -> {GRID_FILE}")
-    elif args.command == "shapes":
-        shape_table().to_csv(SHAPES_FILE, index=False, lineterminator="\n")
-        print(f"{len(SHAPES) + len(LARGER_SHAPES)} shapes -> {SHAPES_FILE}")
     elif args.command == "run":
         run(args.runs, args.budget_minutes, args.workers, args.device)
     else:

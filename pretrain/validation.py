@@ -1,15 +1,21 @@
 """The validation experiment: train the models a committed forecast names, with the grid's trainer
 and data, evaluate them with the harness like the grid, and write them as a suite.
 
-    python -m pretrain.validation plan [--forecast FILE]       # write pretrain/validation.csv from the forecast
+    python -m pretrain.validation sizes [--factor 4] [--max-hours 3.5]   # pretrain/validation_sizes.csv
+    python -m t2lib forecast data/real/t2mini --sizes pretrain/validation_sizes.csv \
+        --out data/real/t2mini-validation/forecast.json                  # then commit the forecast
+    python -m pretrain.validation plan                  # pretrain/validation.csv: the forecast's models
     python -m pretrain.validation run --budget-minutes 110 --workers 2 [--runs runs/validation]
     python -m pretrain.validation build [--runs runs/validation] [--out data/real/t2mini-validation]
 
-The forecast (`python -m t2lib forecast data/real/t2mini --sizes pretrain/shapes.csv ...`) is
-committed before any of these models is trained; its "trainable" rows name the sizes to train,
-each one of the shapes in pretrain/shapes.csv. A model is trained at the forecast's budget,
-D = C_train/(6N) rounded to whole batches, with the grid's learning rate and recipe, and
-fine-tuned (ft, sft) like the grid's checkpoints:
+The validation budget is `factor` times the grid's largest. The sizes the forecast may choose
+from are the shapes the trainer builds (the grid's ladder and pretrain.grid.LARGER_SHAPES) whose
+estimated single-thread training time at that budget is at most `max_hours`: the smallest
+models need the most tokens (D = C/(6N)), and on a CPU their per-step overhead makes them the
+slowest to train. The forecast, committed before any of these models is trained, snaps each
+optimum to the nearest of those sizes; its "trainable" rows name the models. Each is trained at
+the forecast's budget, D rounded to whole batches, with the grid's learning rate and recipe,
+and fine-tuned (ft, sft) like the grid's checkpoints:
 `python -m pretrain.finetune run --cells pretrain/validation.csv --runs runs/validation`.
 """
 
@@ -24,34 +30,48 @@ import pandas as pd
 import t2lib
 from t2lib.forecast import load_forecast
 from pretrain.corpus import CONTEXT, DISPLAY_NAMES, TASKS, Corpus
-from pretrain.grid import LEARNING_RATE, SHAPES_FILE, estimated_hours, run
+from pretrain.grid import GRID_FILE, LEARNING_RATE, estimated_hours, run, shape_table
 from pretrain.harness import HARNESS_TASKS, results_file
 from pretrain.suite import RECIPES, import_cells
 from pretrain.train import RunSpec
 
 HERE = Path(__file__).resolve().parent
+SIZES_FILE = HERE / "validation_sizes.csv"
 PLAN_FILE = HERE / "validation.csv"
 SUITE = Path("data/real/t2mini-validation")
 FORECAST_FILE = SUITE / "forecast.json"
+FACTOR = 4.0  # the validation budget, in multiples of the grid's largest (t2lib forecast's default)
+MAX_HOURS = 3.5  # the longest estimated single-thread training time of a validation model
 
 
-def plan_validation(forecast_file: Path = FORECAST_FILE) -> pd.DataFrame:
+def trainable_sizes(factor: float = FACTOR, max_hours: float = MAX_HOURS) -> pd.DataFrame:
+    """The shapes trainable at `factor` × the grid's largest budget within `max_hours` each
+    (estimated), with their estimated hours and tokens per parameter at that budget."""
+    c_train = factor * pd.read_csv(GRID_FILE)["train_flops"].max()
+    shapes = shape_table().drop(columns="in_grid")
+    shapes["train_flops"] = c_train
+    shapes["tokens_per_param"] = c_train / (6 * shapes["params"] ** 2)
+    shapes["estimated_hours"] = [round(estimated_hours(n, c_train / (6 * n)), 2) for n in shapes["params"]]
+    return shapes[shapes["estimated_hours"] <= max_hours].reset_index(drop=True)
+
+
+def plan_validation(forecast_file: Path = FORECAST_FILE, sizes_file: Path = SIZES_FILE) -> pd.DataFrame:
     """One row per model to train: the forecast's trainable sizes, each matched to its shape."""
     meta, rows = load_forecast(forecast_file)
     trainable = rows[rows["approach"] == "trainable"].drop_duplicates("N")
     if trainable.empty:
-        raise SystemExit(f"{forecast_file}: no trainable rows (make the forecast with --sizes {SHAPES_FILE})")
-    shapes = pd.read_csv(SHAPES_FILE).set_index("params")
+        raise SystemExit(f"{forecast_file}: no trainable rows (make the forecast with --sizes {sizes_file})")
+    shapes = pd.read_csv(sizes_file).set_index("params")
     unknown = trainable[~trainable["N"].round().astype(int).isin(shapes.index)]
     if not unknown.empty:
-        raise SystemExit(f"{forecast_file}: size {unknown['N'].iloc[0]:.0f} is not a shape of {SHAPES_FILE}")
+        raise SystemExit(f"{forecast_file}: size {unknown['N'].iloc[0]:.0f} is not a shape of {sizes_file}")
     table = []
     for row in trainable.itertuples():
         shape = shapes.loc[int(round(row.N))]
         batch_tokens = 32 * CONTEXT
         tokens = max(1, round(meta["c_train"] / (6 * row.N) / batch_tokens)) * batch_tokens
-        table.append({"cell": f"v-w{shape.width}d{shape.depth}", "width": int(shape.width), "depth": int(shape.depth),
-                      "heads": int(shape.heads), "params": int(round(row.N)), "train_flops": meta["c_train"],
+        width, depth, heads = int(shape["width"]), int(shape["depth"]), int(shape["heads"])
+        table.append({"cell": f"v-w{width}d{depth}", "width": width, "depth": depth, "heads": heads, "params": int(round(row.N)), "train_flops": meta["c_train"],
                       "tokens": tokens, "tokens_per_param": tokens / row.N, "lr": LEARNING_RATE, "role": row.role,
                       "estimated_hours": round(estimated_hours(row.N, tokens), 3)})
     return pd.DataFrame(table)
@@ -89,7 +109,9 @@ def build(runs: Path, out: Path) -> t2lib.Suite:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["plan", "run", "build"])
+    parser.add_argument("command", choices=["sizes", "plan", "run", "build"])
+    parser.add_argument("--factor", type=float, default=FACTOR)
+    parser.add_argument("--max-hours", type=float, default=MAX_HOURS)
     parser.add_argument("--forecast", type=Path, default=FORECAST_FILE)
     parser.add_argument("--runs", type=Path, default=Path("runs/validation"))
     parser.add_argument("--out", type=Path, default=SUITE)
@@ -97,7 +119,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
-    if args.command == "plan":
+    if args.command == "sizes":
+        sizes = trainable_sizes(args.factor, args.max_hours)
+        sizes.to_csv(SIZES_FILE, index=False, float_format="%.6g", lineterminator="\n")
+        print(sizes.to_string(index=False))
+        print(f"{len(sizes)} shapes trainable within {args.max_hours:g} estimated hours -> {SIZES_FILE}")
+    elif args.command == "plan":
         plan = plan_validation(args.forecast)
         plan.to_csv(PLAN_FILE, index=False, float_format="%.6g", lineterminator="\n")
         print(plan.to_string(index=False))

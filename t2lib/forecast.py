@@ -67,7 +67,7 @@ def inference_budget(saved: SavedFits, c_train: float, k_at_chinchilla: float = 
 
 
 def read_sizes(path: str | Path) -> NDArray[np.float64]:
-    """The model sizes a trainer can build: the `params` column of a CSV (e.g. pretrain/shapes.csv)."""
+    """The model sizes a trainer can build: the `params` column of a CSV (e.g. pretrain/validation_sizes.csv)."""
     check = TableCheck(Path(path))
     frame = check.read_csv(["params"], "the sizes a trainer can build: a CSV with a params column")
     params = check.require_numeric(frame, "params")
@@ -130,6 +130,7 @@ def trainable_sizes(optima: pd.DataFrame, sizes: ArrayLike, c_inf: float) -> tup
     roles: dict[int, list[str]] = {}
     optimum_indices = []
     for key, what in (("1", "Approach 1 optimum"), ("2", "Approach 2 optimum"), ("chinchilla", "Chinchilla choice")):
+        what += " (nearest trainable size)"
         N = _optimum_size(optima, key)
         if N is not None:
             index = _nearest(sizes, N)

@@ -1,6 +1,6 @@
-"""The validation plan: the committed shapes file is the trainer's, and a forecast's trainable
-rows become run specifications of those shapes at the forecast's budget (a size that is no shape
-is refused)."""
+"""The validation plan: the trainable sizes are the trainer's shapes within the time cap, and a
+forecast's trainable rows become run specifications of those shapes at the forecast's budget (a
+size that is no shape is refused)."""
 
 import json
 from pathlib import Path
@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from pretrain.corpus import CONTEXT
-from pretrain.grid import LEARNING_RATE, SHAPES_FILE, parameters_of, shape_table
-from pretrain.validation import plan_validation
+from pretrain.grid import LEARNING_RATE, estimated_hours, parameters_of, shape_table
+from pretrain.validation import plan_validation, trainable_sizes
 
 
 def forecast(tmp_path: Path, sizes: list[float], c_train: float = 2.56e14) -> Path:
@@ -21,22 +21,30 @@ def forecast(tmp_path: Path, sizes: list[float], c_train: float = 2.56e14) -> Pa
     return path
 
 
-def test_the_committed_shapes_are_the_trainer_s() -> None:
-    committed = pd.read_csv(SHAPES_FILE)
-    pd.testing.assert_frame_equal(committed, shape_table())
-    assert all(parameters_of(r.width, r.depth, r.heads) == r.params for r in committed.itertuples())
+def test_the_trainable_sizes_are_the_shapes_within_the_time_cap(tmp_path: Path) -> None:
+    sizes = trainable_sizes(4.0, 3.5)
+    every = shape_table()
+    assert all(parameters_of(r.width, r.depth, r.heads) == r.params for r in every.itertuples())
+    assert (sizes["train_flops"] == 4 * 6.4e13).all() and (sizes["estimated_hours"] <= 3.5).all()
+    left_out = every[~every["params"].isin(sizes["params"])]
+    assert all(estimated_hours(n, 2.56e14 / (6 * n)) > 3.5 for n in left_out["params"])
+    assert len(left_out) > 0 and left_out["params"].max() < sizes["params"].min()  # the smallest are the slowest
+    sizes.to_csv(tmp_path / "sizes.csv", index=False)
 
 
 def test_the_plan_trains_each_trainable_size_once_at_the_forecast_budget(tmp_path: Path) -> None:
-    shapes = pd.read_csv(SHAPES_FILE)
-    sizes = [float(n) for n in shapes["params"].iloc[[8, 9, 12]]]
-    plan = plan_validation(forecast(tmp_path, sizes))
-    assert plan["params"].tolist() == [int(n) for n in sizes]
-    assert plan["cell"].tolist() == ["v-w96d4", "v-w128d4", "v-w224d7"]
+    sizes = trainable_sizes(4.0, 3.5)
+    sizes.to_csv(tmp_path / "sizes.csv", index=False)
+    chosen = [float(n) for n in sizes["params"].iloc[[0, 1, 5]]]
+    plan = plan_validation(forecast(tmp_path, chosen), tmp_path / "sizes.csv")
+    assert plan["params"].tolist() == [int(n) for n in chosen]
+    assert plan["cell"].tolist() == [f"v-w{w}d{d}" for w, d in zip(sizes["width"].iloc[[0, 1, 5]],
+                                                                     sizes["depth"].iloc[[0, 1, 5]])]
     assert (plan["tokens"] % (32 * CONTEXT) == 0).all() and (plan["lr"] == LEARNING_RATE).all()
     assert ((6 * plan["params"] * plan["tokens"]) / 2.56e14 - 1).abs().max() < 0.01
 
 
 def test_a_size_that_is_no_shape_is_refused(tmp_path: Path) -> None:
+    trainable_sizes().to_csv(tmp_path / "sizes.csv", index=False)
     with pytest.raises(SystemExit, match="size 12345 is not a shape"):
-        plan_validation(forecast(tmp_path, [12345.0]))
+        plan_validation(forecast(tmp_path, [12345.0]), tmp_path / "sizes.csv")
