@@ -14,10 +14,8 @@ import torch
 from pretrain import suite as suite_builder
 from pretrain.corpus import CONTEXT, RELATIONS, TASKS, Corpus
 from pretrain.finetune import FinetuneSpec, finetune
-from pretrain.harness import HARNESS_TASKS, evaluate_run, prepare_tasks
-from pretrain.train import RunSpec, train
+from pretrain.harness import HARNESS_TASKS, evaluate_run
 
-SPEC = RunSpec("tiny", width=24, depth=1, heads=2, tokens=40 * 8 * CONTEXT, lr=1e-2, batch_size=8)
 RECIPES = {stage: FinetuneSpec(stage, steps=30, batch_size=8) for stage in ("ft", "sft")}
 
 
@@ -27,10 +25,9 @@ def corpus() -> Corpus:
 
 
 @pytest.fixture(scope="module")
-def base_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    run = tmp_path_factory.mktemp("finetune") / "tiny"
-    train(SPEC, run)
-    return run
+def base_run(evaluated: Path) -> Path:
+    """The shared tiny model (trained and evaluated); tests copy it before fine-tuning."""
+    return evaluated
 
 
 def test_the_fine_tuning_data_hold_no_test_question_and_mark_the_answers(corpus: Corpus) -> None:
@@ -81,19 +78,16 @@ def test_the_two_stages_differ_and_another_recipe_is_refused(base_run: Path, tmp
         FinetuneSpec("rlhf")
 
 
-def test_the_suite_imports_fine_tuned_checkpoints_as_their_stages(base_run: Path, tmp_path: Path,
+def test_the_suite_imports_fine_tuned_checkpoints_as_their_stages(base_run: Path, tasks_dir: Path, tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     grid = tmp_path / "grid.csv"
     grid.write_text("cell,train_flops\ntiny,6e9\n")
     monkeypatch.setattr(suite_builder, "GRID_FILE", grid)
     runs = tmp_path / "runs"
-    shutil.copytree(base_run, runs / "tiny")
-    corpus = Corpus(0)
-    tasks = prepare_tasks(corpus, runs / "_harness")
-    evaluate_run(runs / "tiny", corpus, tasks)
+    shutil.copytree(base_run, runs / "tiny")  # evaluated already
     for stage, recipe in RECIPES.items():
         finetune(runs / "tiny", recipe)
-        evaluate_run(runs / "tiny" / stage, corpus, tasks)
+        evaluate_run(runs / "tiny" / stage, Corpus(0), tasks_dir)
     built = suite_builder.build(runs, tmp_path / "suite")
     rows = built.checkpoints.set_index("checkpoint")
     assert list(rows.index) == ["tiny", "tiny-ft", "tiny-sft"]

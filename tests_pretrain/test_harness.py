@@ -11,23 +11,13 @@ import pytest
 import torch
 
 import t2lib
-from pretrain.corpus import CONTEXT, Corpus
+from pretrain.corpus import Corpus
 from pretrain.evaluate import answer_nll
 from pretrain import suite as suite_builder
-from pretrain.harness import HARNESS_TASKS, evaluate_run, prepare_tasks, results_file
-from pretrain.train import RunSpec, load_model, train
+from pretrain.harness import HARNESS_TASKS, results_file
+from pretrain.train import load_model
 
-SPEC = RunSpec("tiny", width=24, depth=1, heads=2, tokens=40 * 8 * CONTEXT, lr=1e-2, batch_size=8)
-
-
-@pytest.fixture(scope="module")
-def evaluated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    runs = tmp_path_factory.mktemp("harness")
-    run = runs / "tiny"
-    train(SPEC, run)
-    corpus = Corpus(0)
-    evaluate_run(run, corpus, prepare_tasks(corpus, runs / "_harness"))
-    return run
+from conftest import TINY as SPEC
 
 
 def test_the_export_computes_the_same_logits(evaluated: Path, tmp_path: Path) -> None:
