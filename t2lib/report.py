@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import numbers
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -84,6 +85,46 @@ def source_revision(root: str | Path) -> str:
         return "unknown (not built from a git checkout)"
     dirty = git("status", "--porcelain", "--untracked-files=no").stdout.strip()
     return head.stdout.strip() + (" with uncommitted changes" if dirty else "")
+
+
+@dataclass(frozen=True)
+class FileCommit:
+    """The commit that first added a file to the repository: its hash, date and subject."""
+
+    commit: str
+    date: str
+    subject: str
+
+
+def first_commit(root: str | Path, path: str | Path) -> FileCommit | str:
+    """The commit that added `path` (relative to the repository at `root`), or a sentence saying
+    why it cannot be told (no git, not a checkout, the file not committed, or a shallow clone
+    whose history starts after it)."""
+
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
+
+    try:
+        if git("rev-parse", "HEAD").returncode != 0:
+            return "unknown (not a git checkout)"
+    except FileNotFoundError:
+        return "unknown (git is not installed)"
+    log = git("log", "--diff-filter=A", "--format=%H%x09%cI%x09%s", "--", str(path)).stdout.strip().splitlines()
+    if not log:
+        return f"unknown ({path} is not committed)"
+    commit, date, subject = log[-1].split("\t", 2)
+    if git("rev-parse", "--is-shallow-repository").stdout.strip() == "true":
+        return f"unknown (a shallow clone: its history may start after {path} was added)"
+    return FileCommit(commit, date, subject)
+
+
+def committed_before(root: str | Path, earlier: FileCommit, later: FileCommit) -> bool:
+    """Whether `earlier` is an ancestor of `later` (and not the same commit)."""
+    if earlier.commit == later.commit:
+        return False
+    result = subprocess.run(["git", "-C", str(root), "merge-base", "--is-ancestor", earlier.commit, later.commit],
+                            capture_output=True, text=True)
+    return result.returncode == 0
 
 
 def folder_sha256(folder: Path) -> str:

@@ -78,3 +78,29 @@ def test_source_revision_names_the_commit_or_says_why_not(tmp_path) -> None:
     revision = report.source_revision(Path(__file__).resolve().parent.parent)
     assert revision.startswith("unknown") or len(revision.split()[0]) == 40
     assert report.source_revision(tmp_path) == "unknown (not built from a git checkout)"
+
+
+def test_first_commit_orders_two_files_or_says_why_not(tmp_path) -> None:
+    import subprocess
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    assert report.first_commit(tmp_path, "forecast.json") == "unknown (not a git checkout)"
+    git("init", "-q")
+    git("config", "user.email", "t@example.org")
+    git("config", "user.name", "T")
+    (tmp_path / "forecast.json").write_text("{}")
+    git("add", "forecast.json")
+    git("commit", "-qm", "the forecast")
+    (tmp_path / "results.csv").write_text("x\n")
+    assert report.first_commit(tmp_path, "results.csv") == "unknown (results.csv is not committed)"
+    git("add", "results.csv")
+    git("commit", "-qm", "the results")
+    (tmp_path / "forecast.json").write_text('{"changed": 1}')  # a later change keeps the first commit
+    git("commit", "-qam", "an edit")
+    forecast, results = report.first_commit(tmp_path, "forecast.json"), report.first_commit(tmp_path, "results.csv")
+    assert forecast.subject == "the forecast" and results.subject == "the results"
+    assert report.committed_before(tmp_path, forecast, results)
+    assert not report.committed_before(tmp_path, results, forecast)
+    assert not report.committed_before(tmp_path, forecast, forecast)
