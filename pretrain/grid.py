@@ -106,7 +106,7 @@ def run(runs: Path, budget_minutes: float, workers: int, device: str, specs: lis
         return pool.submit(_train_cell, (spec, runs / spec.name, tasks_dir, device, end - time.monotonic()))
 
     with ProcessPoolExecutor(workers) as pool:
-        running = {submit(pool, spec) for spec, _ in zip(queue, range(workers))}
+        running = {submit(pool, spec) for spec in itertools.islice(queue, workers)}  # zip() would drop one
         while running:
             done = next(as_completed(running))
             running.remove(done)

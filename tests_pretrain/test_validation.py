@@ -48,3 +48,20 @@ def test_a_size_that_is_no_shape_is_refused(tmp_path: Path) -> None:
     trainable_sizes().to_csv(tmp_path / "sizes.csv", index=False)
     with pytest.raises(SystemExit, match="size 12345 is not a shape"):
         plan_validation(forecast(tmp_path, [12345.0]), tmp_path / "sizes.csv")
+
+
+def fake_train_cell(args: tuple) -> tuple[str, dict]:
+    """Stands in for training and evaluating a cell: returns at once."""
+    return args[0].name, {"done": True}
+
+
+def test_the_runner_trains_every_pending_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture) -> None:
+    from pretrain import grid
+    from pretrain.train import RunSpec
+
+    monkeypatch.setattr(grid, "_train_cell", fake_train_cell)  # the forked workers inherit it
+    specs = [RunSpec(f"cell{i}", 16, 1, 2, 4096, 1e-2) for i in range(5)]
+    grid.run(tmp_path, budget_minutes=5, workers=2, device="cpu", specs=specs)
+    reported = [line.split(":")[0] for line in capsys.readouterr().out.splitlines() if "trained and evaluated" in line]
+    assert sorted(reported) == [spec.name for spec in specs]
