@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 import t2lib
-from t2lib.training import grid_level
+from t2lib.suite import budget_levels
 from pretrain.finetune import RECIPES
 from pretrain.corpus import CONTEXT, CORPUS_VERSION, DISPLAY_NAMES, TASKS, VOCAB_VERSION, Corpus
 from pretrain.grid import GRID_FILE
@@ -165,7 +165,7 @@ def write_readme(suite: t2lib.Suite, grid: pd.DataFrame, path: Path) -> None:
                f"{len(missing)} pending, at budgets " + ", ".join(f"{c:.3g}" for c in sorted(missing.unique())))
     path.write_text(README_TEMPLATE.read_text().format(
         n_trained=len(base), n_planned=len(grid), pending=pending, min_flops=base["train_flops"].min(),
-        max_flops=base["train_flops"].max(), n_budgets=base["train_flops"].map(grid_level).nunique(),
+        max_flops=base["train_flops"].max(), n_budgets=len(set(budget_levels(base["train_flops"]))),
         n_sizes=base["params"].nunique(), min_params=int(base["params"].min()), max_params=int(base["params"].max()),
         min_ratio=ratio.min(), max_ratio=ratio.max(), n_overtrained=int((ratio >= 1000).sum()),
         cpu_hours=base["wall_seconds"].sum() / 3600, cpus=", ".join(sorted(base["cpu"].unique())),

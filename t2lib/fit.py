@@ -25,6 +25,7 @@ from scipy.special import digamma, expit
 from t2lib import checks
 from t2lib.laws import Chinchilla, Law, T2Accuracy, T2Loss
 from t2lib.passk import beta_pass_at_k
+from t2lib.suite import budget_levels
 
 Method = Literal["fast", "paper"]
 Status = Literal["converged", "hit a bound", "reached max iterations", "failed"]
@@ -331,13 +332,13 @@ def _fit_chinchilla_paper(data: _PowerLawData, e_lo: float, e_hi: float, seed: i
 def isoflop_weights(c_train: ArrayLike, loss: ArrayLike) -> NDArray[np.float64]:
     """Inverse-variance weights across isoFLOP groups: each point weighs 1/var(loss in its group).
 
-    Groups are the distinct training budgets (rounded to 3 significant digits). The weights are
+    Groups are the training-budget levels (`suite.budget_levels`). The weights are
     scaled to mean 1. A group of one point, or of equal losses, gets the median group weight.
     """
     c = checks.positive("c_train", c_train)
     y = checks.finite("loss", loss)
     checks.same_length(c_train=c, loss=y)
-    groups = np.array([float(f"{v:.3g}") for v in c])
+    groups = budget_levels(c)
     variance = {}
     for g in np.unique(groups):
         members = y[groups == g]

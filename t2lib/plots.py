@@ -12,7 +12,7 @@ import seaborn as sns
 from matplotlib.patches import Rectangle
 
 from t2lib.style import APPROACH2, CHINCHILLA
-from t2lib.training import grid_level
+from t2lib.suite import budget_levels
 
 
 def budget_colours(budgets: np.ndarray) -> tuple[mpl.colors.Colormap, mpl.colors.Normalize]:
@@ -91,9 +91,9 @@ def grid_heatmap(ax: plt.Axes, grid: pd.DataFrame, size_order: list[str], highli
     """Figure 8's layout: one cell per training budget (rows) and model size (columns, in
     `size_order`), annotated with its tokens per parameter and coloured on a log scale; cells
     whose boolean column `highlight` is true are outlined in red. `grid` needs train_flops,
-    size_label and tokens_per_param; absent cells stay empty. Budgets are rows to three
-    significant digits (a run trained on whole batches misses its nominal budget slightly)."""
-    grid = grid.assign(train_flops=[grid_level(c) for c in grid["train_flops"]])
+    size_label and tokens_per_param; absent cells stay empty. Budgets are rows by level
+    (`suite.budget_levels`: a run trained on whole batches misses its nominal budget slightly)."""
+    grid = grid.assign(train_flops=budget_levels(grid["train_flops"]))
     budgets = np.sort(grid["train_flops"].unique())
     ratio = grid.pivot_table(index="train_flops", columns="size_label", values="tokens_per_param").reindex(
         index=budgets, columns=size_order)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from t2lib.analysis import FIT_KS
-from t2lib.suite import Suite
+from t2lib.suite import BUDGET_RTOL, Suite, budget_levels
 from t2lib.training import TRAINING_RECORDS
 
 # The paper's settings (REFERENCE.md §1, §6-7), used as defaults where a suite has them.
@@ -41,8 +41,6 @@ MIN_FIT_CHECKPOINTS, MIN_FIT_SIZES, MIN_FIT_BUDGETS = 7, 3, 2  # fit_chinchilla 
 # Without the paper's sources, the extrapolation holds out the checkpoints above this quantile
 # of tokens per parameter (the most overtrained quarter) and fits on the rest.
 SPLIT_QUANTILE = 0.75
-# Budgets closer than this (relative) are one isoFLOP group, as everywhere in t2lib.
-BUDGET_RTOL = 0.01
 
 
 class SuiteRequirementError(ValueError):
@@ -85,12 +83,8 @@ def _fail(chapter: str, suite: Suite, lacks: str, how: str) -> SuiteRequirementE
 
 
 def _budgets(frame: pd.DataFrame) -> np.ndarray:
-    """The distinct training budgets of some checkpoints, merged within BUDGET_RTOL, ascending."""
-    budgets: list[float] = []
-    for c in np.sort(frame["train_flops"].to_numpy(dtype=float)):
-        if not budgets or c > budgets[-1] * (1 + BUDGET_RTOL):
-            budgets.append(float(c))
-    return np.array(budgets)
+    """The distinct training-budget levels of some checkpoints (`suite.budget_levels`), ascending."""
+    return np.unique(budget_levels(frame["train_flops"]))
 
 
 def at_budget(frame: pd.DataFrame, c_train: float) -> pd.DataFrame:

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from numpy.typing import ArrayLike, NDArray
 
 from t2lib.tablecheck import DataFileError, TableCheck
 
@@ -31,6 +32,24 @@ STAGES = ("base", "ft", "sft")
 TASK_GROUPS = ("real", "synthetic")
 # train_flops must equal 6·N·D within this relative tolerance.
 FLOPS_RTOL = 0.01
+# Budgets closer than this (relative) are one isoFLOP level.
+BUDGET_RTOL = 0.01
+
+
+def budget_levels(train_flops: ArrayLike) -> NDArray[np.float64]:
+    """The training-budget level of each run: budgets within BUDGET_RTOL of the next one up form
+    one level (a run trains whole batches, so it misses its planned budget slightly), named by
+    the level's median to three significant digits."""
+    values = np.asarray(train_flops, dtype=float)
+    if values.size == 0:
+        return values.copy()
+    order = np.argsort(values, kind="stable")
+    ascending = values[order]
+    level = np.cumsum(np.concatenate([[True], ascending[1:] > ascending[:-1] * (1 + BUDGET_RTOL)])) - 1
+    names = np.array([float(f"{np.median(ascending[level == i]):.3g}") for i in range(level[-1] + 1)])
+    levels = np.empty_like(values)
+    levels[order] = names[level]
+    return levels
 
 
 class SuiteError(DataFileError):

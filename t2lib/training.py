@@ -22,12 +22,6 @@ GRID, CURVES, QUESTIONS = "grid.csv", "curves.csv", "questions"
 TRAINING_RECORDS = (GRID, CURVES, QUESTIONS)  # what a suite trained with pretrain/ keeps beside its suite files
 
 
-def grid_level(train_flops: float) -> float:
-    """The grid level (planned training budget) a run belongs to: its budget to three
-    significant digits, since a run trains whole batches and so misses its nominal budget slightly."""
-    return float(f"{float(train_flops):.3g}")
-
-
 @dataclass(frozen=True)
 class TrainingRecords:
     """The grid plan, the loss curves and the questions of a trained suite."""

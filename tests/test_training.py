@@ -81,7 +81,10 @@ def test_a_question_line_without_its_difficulty_is_named(tmp_path: Path) -> None
         read_questions(tmp_path / "suite")
 
 
-def test_grid_level_rounds_a_run_to_its_planned_budget() -> None:
-    from t2lib.training import grid_level
+def test_budget_levels_group_runs_that_miss_their_planned_budget() -> None:
+    from t2lib.suite import budget_levels
 
-    assert grid_level(6.3981e13) == 6.4e13 and grid_level(5.0012e11) == 5e11 and grid_level(1.28e12) == 1.28e12
+    runs = [6.3981e13, 4.9907e11, 5.0012e11, 1.28e12, 5.03e11, 1.2795e12, 6.4009e13]
+    assert budget_levels(runs).tolist() == [6.4e13, 5e11, 5e11, 1.28e12, 5e11, 1.28e12, 6.4e13]
+    assert budget_levels([1e16, 2e16, 4e16]).tolist() == [1e16, 2e16, 4e16]  # exact budgets stay themselves
+    assert budget_levels([]).size == 0
