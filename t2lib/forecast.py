@@ -28,7 +28,7 @@ from t2lib.files import write_atomically
 from t2lib.frontier import frontier, value_at
 from t2lib.plan import APPROACHES, plan, range_flags
 from t2lib.saved import SavedFits, load_fits, t2lib_version
-from t2lib.suite import Suite
+from t2lib.suite import Suite, budget_levels
 from t2lib.tablecheck import TableCheck
 
 FORMAT = "t2lib-forecast-1"
@@ -40,9 +40,10 @@ class ForecastFileError(ValueError):
 
 
 def validation_budget(suite: Suite, factor: float = 4.0) -> float:
-    """The training budget to validate at: `factor` times the suite's largest base budget."""
+    """The training budget to validate at: `factor` times the suite's largest budget level
+    (`suite.budget_levels`: a run misses its planned budget by its last batch)."""
     factor = float(checks.positive("factor", factor))
-    return factor * float(suite.base["train_flops"].max())
+    return factor * float(budget_levels(suite.base["train_flops"]).max())
 
 
 def chinchilla_size(saved: SavedFits, c_train: float, tasks: Sequence[str] | None = None) -> float:
