@@ -183,6 +183,12 @@ def export_figures(notebook_path: Path, figures_dir: Path) -> list[Path]:
     return written
 
 
+# A kernel can die while starting when another process takes the port it chose before it binds
+# it (two chapters start kernels at once); that, and only that, is retried.
+KERNEL_START_FAILURE = "Kernel died before replying to kernel_info"
+KERNEL_START_ATTEMPTS = 2
+
+
 def execute_chapter(source: Path, output: Path, parameters: dict[str, object]) -> float:
     """Execute source into output atomically; return the wall time in seconds."""
     notebook = jupytext.read(source)
@@ -192,14 +198,21 @@ def execute_chapter(source: Path, output: Path, parameters: dict[str, object]) -
     tmp = Path(tmp_name)
     start = time.perf_counter()
     try:
-        papermill.execute_notebook(
-            notebook,
-            str(tmp),
-            parameters=absolutise_paths(parameters),
-            kernel_name="python3",
-            cwd=str(REPO_ROOT),
-            progress_bar=False,
-        )
+        for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+            try:
+                papermill.execute_notebook(
+                    notebook,
+                    str(tmp),
+                    parameters=absolutise_paths(parameters),
+                    kernel_name="python3",
+                    cwd=str(REPO_ROOT),
+                    progress_bar=False,
+                )
+                break
+            except RuntimeError as error:  # nbclient's error when the kernel dies while starting
+                if attempt == KERNEL_START_ATTEMPTS or KERNEL_START_FAILURE not in str(error):
+                    raise
+                print(f"{source}: the kernel died while starting ({error}); starting it again", file=sys.stderr)
         os.replace(tmp, output)
     finally:
         tmp.unlink(missing_ok=True)

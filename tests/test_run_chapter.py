@@ -167,3 +167,39 @@ def test_make_chapter_takes_any_parameter_and_lists_them(tmp_path: Path) -> None
     dry = subprocess.run(["make", "-n", "chapter", "NAME=frontiers", "P=c_inf=1e10 fast=true"],
                          capture_output=True, text=True, cwd=REPO_ROOT, env=environment)
     assert "-p c_inf 1e10 -p fast true" in dry.stdout
+
+
+def load_runner():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("run_chapter", REPO_ROOT / "scripts" / "run_chapter.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_kernel_that_dies_while_starting_is_started_once_more(tmp_path: Path, monkeypatch) -> None:
+    import pytest
+
+    runner = load_runner()
+    calls = []
+
+    def flaky(notebook, output, **kwargs):
+        calls.append(output)
+        if len(calls) == 1:
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        Path(output).write_text("{}")
+
+    monkeypatch.setattr(runner.papermill, "execute_notebook", flaky)
+    source = write_chapter(tmp_path / "c.md", code_cell("x = 1"))
+    runner.execute_chapter(source, tmp_path / "out" / "c.ipynb", {})
+    assert len(calls) == 2 and (tmp_path / "out" / "c.ipynb").read_text() == "{}"
+
+    def broken(notebook, output, **kwargs):
+        raise RuntimeError("Kernel died before replying to kernel_info")
+
+    monkeypatch.setattr(runner.papermill, "execute_notebook", broken)
+    with pytest.raises(RuntimeError, match="kernel_info"):
+        runner.execute_chapter(source, tmp_path / "out2" / "c.ipynb", {})
+    assert not list((tmp_path / "out2").iterdir())  # no half-written notebook left behind
