@@ -78,8 +78,9 @@ def plan_validation(forecast_file: Path = FORECAST_FILE, sizes_file: Path = SIZE
 
 
 def read_plan(path: Path = PLAN_FILE) -> list[RunSpec]:
-    """The committed validation plan as run specifications."""
-    plan = pd.read_csv(path)
+    """The committed validation plan as run specifications, longest first (two workers then
+    finish soonest: the slowest models start at once)."""
+    plan = pd.read_csv(path).sort_values("estimated_hours", ascending=False)
     return [RunSpec(r.cell, int(r.width), int(r.depth), int(r.heads), int(r.tokens), float(r.lr))
             for r in plan.itertuples()]
 
