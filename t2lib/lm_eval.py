@@ -390,10 +390,13 @@ def write_lm_eval_runs(suite, folder: str | Path, *, tasks: list[str], checkpoin
     """Write a suite's NLLs as lm-eval `--log_samples` runs, one per checkpoint (revision =
     checkpoint id), in the current layout of one `--output_path` folder, each task as a
     loglikelihood task, and the models CSV that maps them back. For demonstrations and tests
-    of the importer: the files have the harness's shape, not its provenance."""
+    of the importer: the files have the harness's shape, not its provenance. Runs an earlier call
+    wrote for `model` in `folder` are replaced (the importer would read them too)."""
     folder = Path(folder)
     run_dir = folder / "runs" / model.replace("/", "__")
     run_dir.mkdir(parents=True, exist_ok=True)
+    for earlier in [*run_dir.glob("results_*.json"), *run_dir.glob("samples_*.jsonl")]:
+        earlier.unlink()
     chosen = suite.nll[suite.nll["task"].isin(tasks) & suite.nll["checkpoint"].isin(checkpoints)]
     groups = {key: rows.sort_values("question") for key, rows in chosen.groupby(["checkpoint", "task"])}
     rows = []

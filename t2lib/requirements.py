@@ -234,8 +234,26 @@ def _need_post_trained(resolved: Resolved, params: dict) -> None:
                     "add rows with stage 'ft' or 'sft' to checkpoints.csv, each naming its base_checkpoint, "
                     "and their NLLs to nll.parquet")
     stages = post.set_index("checkpoint")["stage"]
-    pairs = rows.assign(stage=rows["checkpoint"].map(stages))[["task", "stage"]].drop_duplicates()
-    resolved.values["post_trained"] = pairs.sort_values(["task", "stage"]).reset_index(drop=True)
+    pairs = rows.assign(stage=rows["checkpoint"].map(stages))[["task", "stage", "checkpoint"]].drop_duplicates()
+    shapes = {}
+    for (task, stage), group in pairs.groupby(["task", "stage"]):
+        chosen = post[post["checkpoint"].isin(group["checkpoint"])]
+        shapes[task, stage] = (len(chosen), chosen["params"].nunique(), len(_budgets(chosen)))
+    fittable = {key for key, shape in shapes.items()
+                if shape[0] >= MIN_FIT_CHECKPOINTS and shape[1] >= MIN_FIT_SIZES and shape[2] >= MIN_FIT_BUDGETS}
+    if not fittable:
+        (task, stage), shape = max(shapes.items(), key=lambda item: item[1])
+        raise _fail(resolved.chapter, resolved.suite,
+                    f"its post-trained checkpoints are too few to fit the laws (at most {shape[0]} checkpoints of "
+                    f"{shape[1]} sizes at {shape[2]} budgets, stage {stage!r} on task {task!r})",
+                    f"post-train at least {MIN_FIT_CHECKPOINTS} checkpoints of {MIN_FIT_SIZES} sizes at "
+                    f"{MIN_FIT_BUDGETS} budgets per stage and task")
+    left_out = sorted(set(shapes) - fittable)
+    if left_out:
+        resolved.notes.append("post-training: left out, too few checkpoints to fit: " + "; ".join(
+            f"stage {stage!r} on task {task!r} ({shapes[task, stage][0]} checkpoints)" for task, stage in left_out) + ".")
+    kept = pd.DataFrame(sorted(fittable), columns=["task", "stage"])
+    resolved.values["post_trained"] = kept.sort_values(["task", "stage"]).reset_index(drop=True)
 
 
 def _need_subset_tasks(resolved: Resolved, params: dict) -> None:
@@ -306,7 +324,8 @@ NEEDS = {
     "split": Need("a fit set and a held-out set: sources `fit_source`/`held_out_source` (the paper's porian/"
                   "overtrained), or a split at `split_tokens_per_param` (default: the most overtrained quarter "
                   "is held out)", _need_split),
-    "post_trained": Need("post-trained checkpoints (stage ft or sft) with NLLs on at least one task", _need_post_trained),
+    "post_trained": Need("post-trained checkpoints (stage ft or sft) with NLLs, enough to fit the laws for at least "
+                         "one stage and task", _need_post_trained),
     "subset_tasks": Need("the tasks named by `subset_tasks` (default: the suite's first four)", _need_subset_tasks),
     "plan_tasks": Need("the tasks named by `tasks` (default: lambada_openai and arc_easy if present, else the "
                        "suite's first two)", _need_plan_tasks),

@@ -151,3 +151,12 @@ def test_saved_fits_record_the_range_of_the_checkpoints_fitted(fitted, tmp_path:
     fits = analysis.fit_suite(suite, ["sciq"], checkpoints=small)
     saved = load_fits(save_fits(fits, tmp_path / "part.json", suite=suite, ks=analysis.FIT_KS, checkpoints=small))
     assert saved.fitted_range("N")[1] == suite.base.set_index("checkpoint").loc[small, "params"].max() < 5e7
+
+
+def test_writing_runs_again_replaces_the_earlier_ones(tmp_path: Path) -> None:
+    suite = t2lib.load_suite(REPO_ROOT / "data" / "t2_suite")
+    checkpoints = list(suite.base["checkpoint"])
+    write_lm_eval_runs(suite, tmp_path / "evals", tasks=["sciq"], checkpoints=checkpoints)
+    folder = write_lm_eval_runs(suite, tmp_path / "evals", tasks=["sciq"], checkpoints=checkpoints[:3])
+    run_dir = folder / "runs" / "example__model"
+    assert len(list(run_dir.glob("results_*.json"))) == 3 and len(list(run_dir.glob("samples_*.jsonl"))) == 3

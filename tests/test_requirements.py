@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from t2lib import load_suite
@@ -95,3 +96,17 @@ def test_every_chapter_with_a_suite_has_its_needs_listed() -> None:
     chapters = {p.stem for p in (REPO_ROOT / "chapters").glob("*.md")} - set(CHAPTERS_WITHOUT_SUITE)
     assert set(CHAPTER_NEEDS) == chapters
     assert list(needs_table()["chapter"]) == list(CHAPTER_NEEDS)
+
+
+def test_too_few_post_trained_checkpoints_to_fit_are_named(suites, tmp_path: Path) -> None:
+    from t2lib import write_suite
+
+    base = suites["one_task"]
+    few = base.checkpoints.head(3)
+    post = few.assign(checkpoint=few["checkpoint"] + "-ft", stage="ft", base_checkpoint=few["checkpoint"])
+    nll = base.nll[base.nll["checkpoint"].isin(few["checkpoint"])]
+    suite = load_suite(write_suite(tmp_path / "few_ft", pd.concat([base.checkpoints, post]),
+                                   pd.concat([base.nll, nll.assign(checkpoint=nll["checkpoint"] + "-ft")]), base.tasks))
+    with pytest.raises(SuiteRequirementError, match="post-trained checkpoints are too few to fit the laws "
+                                                    r"\(at most 3 checkpoints"):
+        resolve("post_training", suite)
