@@ -36,6 +36,7 @@ from pretrain.model import count_parameters
 from pretrain.train import (CURVE, RESULT, RunSpec, atomic_save, atomic_text, cpu_name, learning_rate, load_model,
                             make_optimiser)
 
+
 @dataclass(frozen=True)
 class FinetuneSpec:
     """A fine-tuning recipe, the same for every checkpoint; its stage names the folder and the suite stage."""

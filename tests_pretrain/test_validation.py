@@ -5,7 +5,6 @@ size that is no shape is refused)."""
 import json
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from pretrain.corpus import CONTEXT
