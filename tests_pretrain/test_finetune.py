@@ -1,6 +1,6 @@
 """Post-training in miniature: the fine-tuning data never show a test question and mark exactly
 the answers, fine-tuning is deterministic and lowers its loss, a record made with another recipe
-is refused, and the suite builder imports fine-tuned checkpoints as stages `ft` and `sft`."""
+is refused, and the suite builder imports an evaluated fine-tuned checkpoint as its stage."""
 
 import json
 import shutil
@@ -78,24 +78,22 @@ def test_the_two_stages_differ_and_another_recipe_is_refused(base_run: Path, tmp
         FinetuneSpec("rlhf")
 
 
-def test_the_suite_imports_fine_tuned_checkpoints_as_their_stages(base_run: Path, tasks_dir: Path, tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_suite_imports_an_evaluated_fine_tuned_checkpoint_as_its_stage(
+        base_run: Path, tasks_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     grid = tmp_path / "grid.csv"
     grid.write_text("cell,train_flops\ntiny,6e9\n")
     monkeypatch.setattr(suite_builder, "GRID_FILE", grid)
     runs = tmp_path / "runs"
     shutil.copytree(base_run, runs / "tiny")  # evaluated already
-    for stage, recipe in RECIPES.items():
+    for recipe in RECIPES.values():
         finetune(runs / "tiny", recipe)
-        evaluate_run(runs / "tiny" / stage, Corpus(0), tasks_dir)
+    evaluate_run(runs / "tiny" / "sft", Corpus(0), tasks_dir)  # one harness run (tens of seconds) is enough
     built = suite_builder.build(runs, tmp_path / "suite")
     rows = built.checkpoints.set_index("checkpoint")
-    assert list(rows.index) == ["tiny", "tiny-ft", "tiny-sft"]
-    for stage in RECIPES:
-        row = rows.loc[f"tiny-{stage}"]
-        assert row["stage"] == stage and row["base_checkpoint"] == "tiny" and row["params"] == rows.loc["tiny", "params"]
-        assert float(row["ft_steps"]) == RECIPES[stage].steps  # the loader keeps extra columns as text
-        record = json.loads((runs / "tiny" / stage / "result.json").read_text())
-        assert float(row["ft_final_loss"]) == pytest.approx(record["final_loss"])
-        assert not np.array_equal(built.task_nll("tiny", HARNESS_TASKS[0]), built.task_nll(f"tiny-{stage}",
-                                                                                           HARNESS_TASKS[0]))
+    assert list(rows.index) == ["tiny", "tiny-sft"]  # ft is trained but not evaluated: not imported
+    row = rows.loc["tiny-sft"]
+    assert row["stage"] == "sft" and row["base_checkpoint"] == "tiny" and row["params"] == rows.loc["tiny", "params"]
+    assert float(row["ft_steps"]) == RECIPES["sft"].steps  # the loader keeps extra columns as text
+    record = json.loads((runs / "tiny" / "sft" / "result.json").read_text())
+    assert float(row["ft_final_loss"]) == pytest.approx(record["final_loss"])
+    assert not np.array_equal(built.task_nll("tiny", HARNESS_TASKS[0]), built.task_nll("tiny-sft", HARNESS_TASKS[0]))
