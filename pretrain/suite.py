@@ -60,6 +60,13 @@ def evaluated_checkpoints(runs: Path, grid: pd.DataFrame) -> list[tuple[str, Pat
     return found
 
 
+def task_table(corpus: Corpus, source: str) -> pd.DataFrame:
+    """The suite's tasks.csv: the four harness tasks with their display names and question counts."""
+    return pd.DataFrame({"task": HARNESS_TASKS, "display_name": [DISPLAY_NAMES[t] for t in TASKS],
+                         "group": "synthetic", "n_questions": [len(corpus.questions[t]) for t in TASKS],
+                         "source": source})
+
+
 def checkpoint_row(checkpoint: str, run_dir: Path) -> dict:
     """The mapping row and the training metadata of one evaluated run (a fine-tuned one names its base,
     keeps its base's N and D, and adds its own recipe)."""
@@ -137,9 +144,7 @@ def build(runs: Path, out: Path) -> t2lib.Suite:
         return column.map(order) if column.name == "checkpoint" else column
 
     corpus = Corpus(0)
-    tasks = pd.DataFrame({"task": HARNESS_TASKS, "display_name": [DISPLAY_NAMES[t] for t in TASKS],
-                          "group": "synthetic", "n_questions": [len(corpus.questions[t]) for t in TASKS],
-                          "source": "real: trained for this book (pretrain/), evaluated with lm-evaluation-harness"})
+    tasks = task_table(corpus, "real: trained for this book (pretrain/), evaluated with lm-evaluation-harness")
     t2lib.write_suite(out, checkpoints.sort_values("checkpoint", key=grid_order, ignore_index=True),
                       nll.sort_values(["checkpoint", "task", "question"], key=grid_order, ignore_index=True), tasks)
     curves.sort_values(["checkpoint", "step"], key=grid_order).to_csv(out / "curves.csv", index=False,

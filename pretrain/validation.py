@@ -29,10 +29,9 @@ import pandas as pd
 
 import t2lib
 from t2lib.forecast import load_forecast
-from pretrain.corpus import CONTEXT, DISPLAY_NAMES, TASKS, Corpus
+from pretrain.corpus import CONTEXT, Corpus
 from pretrain.grid import GRID_FILE, LEARNING_RATE, estimated_hours, run, shape_table
-from pretrain.harness import HARNESS_TASKS, results_file
-from pretrain.suite import RECIPES, import_cells
+from pretrain.suite import evaluated_checkpoints, import_cells, task_table
 from pretrain.train import RunSpec
 
 HERE = Path(__file__).resolve().parent
@@ -89,20 +88,14 @@ def build(runs: Path, out: Path) -> t2lib.Suite:
     """Write the validation suite: every evaluated model of the plan (and its fine-tunings), with
     the forecast beside it untouched."""
     plan = pd.read_csv(PLAN_FILE)
-    evaluated = []
-    for cell in plan["cell"]:
-        candidates = [(cell, runs / cell)] + [(f"{cell}-{stage}", runs / cell / stage) for stage in RECIPES]
-        evaluated += [(checkpoint, run_dir) for checkpoint, run_dir in candidates if results_file(run_dir)]
+    evaluated = evaluated_checkpoints(runs, plan)
     if not evaluated:
         raise SystemExit(f"{runs}: no evaluated validation models (run `python -m pretrain.validation run`)")
     with tempfile.TemporaryDirectory() as scratch:
         checkpoints, nll, curves = import_cells(runs, evaluated, Path(scratch))
     checkpoints = checkpoints.merge(plan[["cell", "role"]].rename(columns={"cell": "checkpoint"}), on="checkpoint",
                                     how="left")
-    corpus = Corpus(0)
-    tasks = pd.DataFrame({"task": HARNESS_TASKS, "display_name": [DISPLAY_NAMES[t] for t in TASKS], "group": "synthetic",
-                          "n_questions": [len(corpus.questions[t]) for t in TASKS],
-                          "source": "real: trained for this book (pretrain/validation.py), lm-evaluation-harness"})
+    tasks = task_table(Corpus(0), "real: trained for this book (pretrain/validation.py), lm-evaluation-harness")
     t2lib.write_suite(out, checkpoints, nll, tasks)
     curves.to_csv(out / "curves.csv", index=False, lineterminator="\n")
     return t2lib.load_suite(out)
