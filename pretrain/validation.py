@@ -5,7 +5,7 @@ and data, evaluate them with the harness like the grid, and write them as a suit
     python -m t2lib forecast data/real/t2mini --sizes pretrain/validation_sizes.csv \
         --out data/real/t2mini-validation/forecast.json                  # then commit the forecast
     python -m pretrain.validation plan                  # pretrain/validation.csv: the forecast's models
-    python -m pretrain.validation run --budget-minutes 110 --workers 2 [--runs runs/validation]
+    python -m pretrain.validation run --budget-minutes 110 --workers 2 [--runs runs/validation] [--cells v-w48d3]
     python -m pretrain.validation build [--runs runs/validation] [--out data/real/t2mini-validation]
 
 The validation budget is `factor` times the grid's largest. The sizes the forecast may choose
@@ -76,10 +76,15 @@ def plan_validation(forecast_file: Path = FORECAST_FILE, sizes_file: Path = SIZE
     return pd.DataFrame(table)
 
 
-def read_plan(path: Path = PLAN_FILE) -> list[RunSpec]:
+def read_plan(path: Path = PLAN_FILE, cells: list[str] | None = None) -> list[RunSpec]:
     """The committed validation plan as run specifications, longest first (two workers then
-    finish soonest: the slowest models start at once)."""
+    finish soonest: the slowest models start at once); only `cells` when given."""
     plan = pd.read_csv(path).sort_values("estimated_hours", ascending=False)
+    if cells is not None:
+        unknown = sorted(set(cells) - set(plan["cell"]))
+        if unknown:
+            raise SystemExit(f"{path}: no model named {unknown[0]!r} (models: {', '.join(plan['cell'])})")
+        plan = plan[plan["cell"].isin(cells)]
     return [RunSpec(r.cell, int(r.width), int(r.depth), int(r.heads), int(r.tokens), float(r.lr))
             for r in plan.itertuples()]
 
@@ -112,6 +117,8 @@ def main() -> None:
     parser.add_argument("--budget-minutes", type=float, default=110.0)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--cells", nargs="+", metavar="CELL",
+                        help="run only these models of the plan (two runners must never share a model)")
     args = parser.parse_args()
     if args.command == "sizes":
         sizes = trainable_sizes(args.factor, args.max_hours)
@@ -124,7 +131,7 @@ def main() -> None:
         print(plan.to_string(index=False))
         print(f"{len(plan)} models, {plan['estimated_hours'].sum():.1f} core-hours estimated -> {PLAN_FILE}")
     elif args.command == "run":
-        run(args.runs, args.budget_minutes, args.workers, args.device, specs=read_plan())
+        run(args.runs, args.budget_minutes, args.workers, args.device, specs=read_plan(cells=args.cells))
     else:
         print(build(args.runs, args.out).summary())
 

@@ -64,3 +64,15 @@ def test_the_runner_trains_every_pending_spec(tmp_path: Path, monkeypatch: pytes
     grid.run(tmp_path, budget_minutes=5, workers=2, device="cpu", specs=specs)
     reported = [line.split(":")[0] for line in capsys.readouterr().out.splitlines() if "trained and evaluated" in line]
     assert sorted(reported) == [spec.name for spec in specs]
+
+
+def test_read_plan_keeps_only_the_named_models_and_refuses_an_unknown_one(tmp_path: Path) -> None:
+    from pretrain.validation import read_plan
+
+    plan = tmp_path / "validation.csv"
+    plan.write_text("cell,width,depth,heads,params,tokens,lr,estimated_hours\n"
+                    "v-a,16,1,2,10448,4096,0.01,1.0\nv-b,24,1,2,20000,4096,0.01,2.0\nv-c,32,2,2,30000,4096,0.01,0.5\n")
+    assert [spec.name for spec in read_plan(plan)] == ["v-b", "v-a", "v-c"]  # longest first
+    assert [spec.name for spec in read_plan(plan, cells=["v-c", "v-a"])] == ["v-a", "v-c"]
+    with pytest.raises(SystemExit, match="no model named 'v-z'"):
+        read_plan(plan, cells=["v-a", "v-z"])
