@@ -166,6 +166,10 @@ def write_readme(suite: t2lib.Suite, grid: pd.DataFrame, path: Path) -> None:
     stages = suite.checkpoints["stage"]
     ratio = base["tokens"] / base["params"]
     missing = grid.loc[~grid["cell"].isin(base["checkpoint"]), "train_flops"]
+    tuned = {stage: set(suite.checkpoints.loc[stages == stage, "base_checkpoint"]) for stage in ("ft", "sft")}
+    untuned = len(base) - len(tuned["ft"] & tuned["sft"] & set(base["checkpoint"]))
+    ft_status = ("every base checkpoint, both ways" if untuned == 0 else
+                 f"{untuned} base checkpoint(s) not yet fine-tuned both ways")
     pending = ("none pending" if missing.empty else
                f"{len(missing)} pending, at budgets " + ", ".join(f"{c:.3g}" for c in sorted(missing.unique())))
     path.write_text(README_TEMPLATE.read_text().format(
@@ -176,7 +180,7 @@ def write_readme(suite: t2lib.Suite, grid: pd.DataFrame, path: Path) -> None:
         cpu_hours=base["wall_seconds"].sum() / 3600, cpus=", ".join(sorted(base["cpu"].unique())),
         torch=", ".join(sorted(base["torch"].unique())), n_rows=len(suite.nll), corpus_version=CORPUS_VERSION,
         vocab_version=VOCAB_VERSION, n_ft=int((stages == "ft").sum()),
-        n_sft=int((stages == "sft").sum()), ft_steps=RECIPES["ft"].steps, sft_steps=RECIPES["sft"].steps))
+        n_sft=int((stages == "sft").sum()), ft_status=ft_status, ft_steps=RECIPES["ft"].steps, sft_steps=RECIPES["sft"].steps))
 
 
 def main() -> None:

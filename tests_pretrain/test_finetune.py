@@ -1,6 +1,7 @@
 """Post-training in miniature: the fine-tuning data never show a test question and mark exactly
 the answers, fine-tuning is deterministic and lowers its loss, a record made with another recipe
-is refused, and the suite builder imports an evaluated fine-tuned checkpoint as its stage."""
+is refused, the suite builder imports an evaluated fine-tuned checkpoint as its stage, and the
+suite's README says whether every base checkpoint is fine-tuned."""
 
 import json
 import shutil
@@ -8,9 +9,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
+import t2lib
 from pretrain import suite as suite_builder
 from pretrain.corpus import CONTEXT, RELATIONS, TASKS, Corpus
 from pretrain.finetune import FinetuneSpec, finetune
@@ -97,3 +100,14 @@ def test_the_suite_imports_an_evaluated_fine_tuned_checkpoint_as_its_stage(
     record = json.loads((runs / "tiny" / "sft" / "result.json").read_text())
     assert float(row["ft_final_loss"]) == pytest.approx(record["final_loss"])
     assert not np.array_equal(built.task_nll("tiny", HARNESS_TASKS[0]), built.task_nll("tiny-sft", HARNESS_TASKS[0]))
+
+
+def test_the_suite_readme_says_whether_every_base_checkpoint_is_fine_tuned(tmp_path: Path) -> None:
+    suite = t2lib.load_suite("data/real/t2mini")
+    base, grid, readme = suite.base, pd.read_csv(suite_builder.GRID_FILE), tmp_path / "README.md"
+    suite_builder.write_readme(replace(suite, checkpoints=base), grid, readme)
+    assert f"{len(base)} base checkpoint(s) not yet fine-tuned both ways" in readme.read_text()
+    tuned = [base.assign(checkpoint=base["checkpoint"] + f"-{stage}", stage=stage, base_checkpoint=base["checkpoint"])
+             for stage in ("ft", "sft")]
+    suite_builder.write_readme(replace(suite, checkpoints=pd.concat([base, *tuned])), grid, readme)
+    assert "every base checkpoint, both ways" in readme.read_text()
