@@ -25,7 +25,7 @@ LIBRARY := $(shell find t2lib -name '*.py') pyproject.toml
 DATA := $(shell find data -type f 2>/dev/null)
 
 .PHONY: help setup book test chapter data checksums bench clean student figures pretrain-setup pretrain pretrain-finetune \
-  pretrain-suite test-pretrain
+  pretrain-suite pretrain-validation test-pretrain
 
 help:
 	@echo "make book      set up .venv, execute every chapter, build the HTML book into $(HTML)"
@@ -41,6 +41,8 @@ help:
 	@echo "make pretrain [BUDGET=110] [WORKERS=2]   train pending grid cells for BUDGET minutes (resumable)"
 	@echo "make pretrain-finetune [BUDGET=60] [WORKERS=2]   fine-tune evaluated cells (the ft stage) and evaluate them"
 	@echo "make pretrain-suite  evaluate finished cells with lm-evaluation-harness and write data/real/t2mini"
+	@echo "make pretrain-validation [BUDGET=110] [WORKERS=2]   the validation experiment after its committed forecast:"
+	@echo "                     train, fine-tune and build data/real/t2mini-validation (resumable: rerun to continue)"
 
 setup: $(INSTALLED)
 
@@ -145,6 +147,12 @@ pretrain-finetune: $(PRETRAIN_INSTALLED)
 pretrain-suite: $(PRETRAIN_INSTALLED)
 	OMP_NUM_THREADS=1 $(PRETRAIN_PY) -m pretrain.suite evaluate
 	$(PRETRAIN_PY) -m pretrain.suite build
+	$(MAKE) checksums
+
+# The validation experiment, once its forecast is committed: train the forecast's models, fine-tune
+# them, then write data/real/t2mini-validation and the checksums. Rerun until it says the suite is written.
+pretrain-validation: $(PRETRAIN_INSTALLED)
+	OMP_NUM_THREADS=1 $(PRETRAIN_PY) -m pretrain.validation experiment --budget-minutes $(BUDGET) --workers $(WORKERS)
 	$(MAKE) checksums
 
 test-pretrain: $(PRETRAIN_INSTALLED)

@@ -7,6 +7,7 @@ and data, evaluate them with the harness like the grid, and write them as a suit
     python -m pretrain.validation plan                  # pretrain/validation.csv: the forecast's models
     python -m pretrain.validation run --budget-minutes 110 --workers 2 [--runs runs/validation] [--cells v-w48d3]
     python -m pretrain.validation build [--runs runs/validation] [--out data/real/t2mini-validation]
+    python -m pretrain.validation experiment --budget-minutes 110 --workers 2   # run, fine-tune, build; resumable
 
 The validation budget is `factor` times the grid's largest. The sizes the forecast may choose
 from are the shapes the trainer builds (the grid's ladder and pretrain.grid.LARGER_SHAPES) whose
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -30,7 +32,9 @@ import pandas as pd
 import t2lib
 from t2lib.forecast import load_forecast
 from pretrain.corpus import CONTEXT, Corpus
+from pretrain import finetune
 from pretrain.grid import GRID_FILE, LEARNING_RATE, estimated_hours, run, shape_table
+from pretrain.harness import results_file
 from pretrain.suite import evaluated_checkpoints, import_cells, task_table
 from pretrain.train import RunSpec
 
@@ -106,9 +110,29 @@ def build(runs: Path, out: Path) -> t2lib.Suite:
     return t2lib.load_suite(out)
 
 
+def experiment(runs: Path, out: Path, budget_minutes: float, workers: int, device: str = "cpu") -> bool:
+    """The whole experiment after its committed forecast, within `budget_minutes`: train the
+    plan's models, fine-tune them (ft, sft), and write the suite once every one is evaluated.
+    Resumable: returns whether the suite was written, and says what is left otherwise."""
+    end = time.monotonic() + 60 * budget_minutes
+    specs = read_plan()
+    run(runs, budget_minutes, workers, device, specs=specs)
+    untrained = [spec.name for spec in specs if results_file(runs / spec.name) is None]
+    if untrained:
+        print(f"not yet trained and evaluated: {', '.join(untrained)}; rerun to continue")
+        return False
+    finetune.run(runs, max(0.0, (end - time.monotonic()) / 60), workers, device, cells=PLAN_FILE)
+    untuned = finetune.pending(runs, PLAN_FILE)
+    if not untuned.empty:
+        print(f"not yet fine-tuned: {', '.join(untuned['cell'] + '-' + untuned['stage'])}; rerun to continue")
+        return False
+    print(build(runs, out).summary())
+    return True
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["sizes", "plan", "run", "build"])
+    parser.add_argument("command", choices=["sizes", "plan", "run", "build", "experiment"])
     parser.add_argument("--factor", type=float, default=FACTOR)
     parser.add_argument("--max-hours", type=float, default=MAX_HOURS)
     parser.add_argument("--forecast", type=Path, default=FORECAST_FILE)
@@ -132,6 +156,8 @@ def main() -> None:
         print(f"{len(plan)} models, {plan['estimated_hours'].sum():.1f} core-hours estimated -> {PLAN_FILE}")
     elif args.command == "run":
         run(args.runs, args.budget_minutes, args.workers, args.device, specs=read_plan(cells=args.cells))
+    elif args.command == "experiment":
+        experiment(args.runs, args.out, args.budget_minutes, args.workers, args.device)
     else:
         print(build(args.runs, args.out).summary())
 

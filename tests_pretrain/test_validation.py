@@ -76,3 +76,30 @@ def test_read_plan_keeps_only_the_named_models_and_refuses_an_unknown_one(tmp_pa
     assert [spec.name for spec in read_plan(plan, cells=["v-c", "v-a"])] == ["v-a", "v-c"]
     with pytest.raises(SystemExit, match="no model named 'v-z'"):
         read_plan(plan, cells=["v-a", "v-z"])
+
+
+def test_the_experiment_runs_its_steps_in_order_and_stops_at_the_first_unfinished(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from pretrain import validation
+
+    calls, trained = [], set()
+    untuned = {"rows": pd.DataFrame({"cell": ["v-w48d3"], "stage": ["ft"]})}
+    monkeypatch.setattr(validation, "run", lambda runs, minutes, workers, device, specs: calls.append("train"))
+    monkeypatch.setattr(validation, "results_file", lambda run_dir: run_dir if run_dir.name in trained else None)
+    monkeypatch.setattr(validation.finetune, "run", lambda *args, **kwargs: calls.append("fine-tune"))
+    monkeypatch.setattr(validation.finetune, "pending", lambda runs, cells: untuned["rows"])
+    monkeypatch.setattr(validation, "build", lambda runs, out: calls.append("build") or SimpleNamespace(summary=str))
+    models = [spec.name for spec in validation.read_plan()]
+
+    assert not validation.experiment(tmp_path, tmp_path / "suite", 1.0, 1)
+    assert calls == ["train"] and f"not yet trained and evaluated: {', '.join(models)}" in capsys.readouterr().out
+    trained.update(models)
+    assert not validation.experiment(tmp_path, tmp_path / "suite", 1.0, 1)
+    assert calls[1:] == ["train", "fine-tune"] and "not yet fine-tuned: v-w48d3-ft" in capsys.readouterr().out
+    untuned["rows"] = untuned["rows"].iloc[:0]
+    assert validation.experiment(tmp_path, tmp_path / "suite", 1.0, 1)
+    assert calls[3:] == ["train", "fine-tune", "build"]
