@@ -179,9 +179,9 @@ def make_forecast(fits_file: str | Path, c_train: float, c_inf: float, *, tasks:
     tasks = list(saved.fits) if tasks is None else list(tasks)
     rows = forecast_rows(saved, c_train, c_inf, tasks=tasks, sizes=sizes, replicates=replicates,
                          band_level=band_level)
-    records = [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
-               for row in rows.to_dict(orient="records")]
-    records = [{k: v for k, v in record.items() if not (k == "role" and v is None)} for record in records]
+    # Non-finite numbers as null; `role` only on the rows that have one (the models to train).
+    records = [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()
+                if not (k == "role" and not isinstance(v, str))} for row in rows.to_dict(orient="records")]
     return {"format": FORMAT, "made": datetime.date.today().isoformat(), "t2lib_version": t2lib_version(),
             "fits_file": str(fits_file), "fits_sha256": hashlib.sha256(fits_file.read_bytes()).hexdigest(),
             "suite_sha256": saved.suite_sha256, "tasks": tasks, "c_train": float(c_train), "c_inf": float(c_inf),
@@ -207,3 +207,20 @@ def load_forecast(path: str | Path) -> tuple[dict, pd.DataFrame]:
         raise ForecastFileError(f"{path}: not a t2lib forecast (format {record.get('format')!r}, expected {FORMAT!r})")
     rows = pd.DataFrame(record.pop("rows"))
     return record, rows
+
+
+def largest_difference(rows: pd.DataFrame, other: pd.DataFrame) -> float:
+    """The largest relative difference between two forecasts' numbers, row by row over the
+    numeric columns both have (0 when identical): how far a recomputed forecast is from a
+    committed one. Refuses forecasts of different rows."""
+    if len(rows) != len(other) or list(rows["approach"]) != list(other["approach"]):
+        raise ValueError(f"the forecasts have different rows ({len(rows)} and {len(other)}): not comparable")
+    shared = [c for c in rows.columns if c in other.columns and pd.api.types.is_numeric_dtype(rows[c])
+              and pd.api.types.is_numeric_dtype(other[c])]
+    a, b = rows[shared].to_numpy(dtype=float), other[shared].to_numpy(dtype=float)
+    if not np.array_equal(np.isfinite(a), np.isfinite(b)):
+        return float("inf")
+    finite = np.isfinite(a)
+    scale = np.maximum(np.abs(a[finite]), np.abs(b[finite]))
+    differences = np.abs(a[finite] - b[finite]) / np.where(scale > 0, scale, 1.0)
+    return float(differences.max(initial=0.0))

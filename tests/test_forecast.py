@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import t2lib
-from t2lib.forecast import (ForecastFileError, chinchilla_size, forecast_rows, inference_budget, load_forecast,
-                            read_sizes, save_forecast, trainable_sizes, validation_budget)
+from t2lib.forecast import (ForecastFileError, chinchilla_size, forecast_rows, inference_budget, largest_difference,
+                            load_forecast, read_sizes, save_forecast, trainable_sizes, validation_budget)
 from t2lib.plan import plan
 from test_plan import A1, A2, planted
 
@@ -108,3 +108,16 @@ def test_the_forecast_command_writes_the_forecast_and_its_fits(tmp_path: Path) -
     assert meta["c_inf"] == pytest.approx(2 * chinchilla["N"].iloc[0], rel=1e-9)  # it affords exactly one sample
     assert set(rows["approach"]) == {"1", "2", "chinchilla", "1 neighbour", "2 neighbour"}
     assert "wrote" in result.stdout and result.stderr.count("Warning") == 0
+
+
+def test_the_largest_difference_of_two_forecasts_is_relative_and_zero_for_the_same() -> None:
+    rows = forecast_rows(planted(), 1e21, 1.4e11)
+    assert largest_difference(rows, rows.copy()) == 0.0
+    moved = rows.copy()
+    moved.loc[2, "value"] *= 1.001
+    assert largest_difference(rows, moved) == pytest.approx(0.001 / 1.001, rel=1e-9)
+    unpriced = rows.copy()
+    unpriced.loc[0, "value"] = np.nan
+    assert largest_difference(rows, unpriced) == np.inf  # a number gone missing is not a small difference
+    with pytest.raises(ValueError, match="different rows"):
+        largest_difference(rows, rows.iloc[1:])
