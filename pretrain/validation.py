@@ -23,6 +23,8 @@ and fine-tuned (ft, sft) like the grid's checkpoints:
 from __future__ import annotations
 
 import argparse
+import gzip
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -35,6 +37,7 @@ from pretrain.corpus import CONTEXT, Corpus
 from pretrain import finetune
 from pretrain.grid import GRID_FILE, LEARNING_RATE, estimated_hours, run, shape_table
 from pretrain.harness import results_file
+from pretrain.train import CURVE, RESULT
 from pretrain.suite import evaluated_checkpoints, import_cells, task_table
 from pretrain.train import RunSpec
 
@@ -93,9 +96,27 @@ def read_plan(path: Path = PLAN_FILE, cells: list[str] | None = None) -> list[Ru
             for r in plan.itertuples()]
 
 
+def archive_runs(evaluated: list[tuple[str, Path]], folder: Path) -> None:
+    """Keep each evaluated model's whole record in `folder`/CHECKPOINT: its training record and
+    loss curve, the harness's results and per-question samples (gzipped, byte-reproducibly), and
+    a base model's weights (a fine-tuning is rebuilt from its base by its recorded recipe)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    for checkpoint, run_dir in evaluated:
+        kept = folder / checkpoint
+        kept.mkdir(parents=True)
+        names = [RESULT, CURVE] + (["model.pt"] if run_dir.name not in finetune.RECIPES else [])
+        for name in names:
+            shutil.copy(run_dir / name, kept / name)
+        results = results_file(run_dir)
+        shutil.copy(results, kept / "lm_eval_results.json")
+        for samples in sorted(results.parent.glob("samples_*.jsonl")):
+            task = samples.name.removeprefix("samples_").rsplit("_", 1)[0]
+            (kept / f"lm_eval_samples_{task}.jsonl.gz").write_bytes(gzip.compress(samples.read_bytes(), mtime=0))
+
+
 def build(runs: Path, out: Path) -> t2lib.Suite:
     """Write the validation suite: every evaluated model of the plan (and its fine-tunings), with
-    the forecast beside it untouched."""
+    each one's records (`archive_runs`) and the forecast beside it untouched."""
     plan = pd.read_csv(PLAN_FILE)
     evaluated = evaluated_checkpoints(runs, plan)
     if not evaluated:
@@ -107,6 +128,7 @@ def build(runs: Path, out: Path) -> t2lib.Suite:
     tasks = task_table(Corpus(0), "real: trained for this book (pretrain/validation.py), lm-evaluation-harness")
     t2lib.write_suite(out, checkpoints, nll, tasks)
     curves.to_csv(out / "curves.csv", index=False, lineterminator="\n")
+    archive_runs(evaluated, out / "runs")
     return t2lib.load_suite(out)
 
 

@@ -103,3 +103,31 @@ def test_the_experiment_runs_its_steps_in_order_and_stops_at_the_first_unfinishe
     untuned["rows"] = untuned["rows"].iloc[:0]
     assert validation.experiment(tmp_path, tmp_path / "suite", 1.0, 1)
     assert calls[3:] == ["train", "fine-tune", "build"]
+
+
+def test_the_archive_keeps_each_model_s_record_and_a_base_model_s_weights(tmp_path: Path) -> None:
+    import gzip
+
+    from pretrain.validation import archive_runs
+
+    def fake_run(run_dir: Path) -> Path:
+        harness = run_dir / "lm_eval" / "model__hf"
+        harness.mkdir(parents=True)
+        for name in ("result.json", "curve.csv", "model.pt"):
+            (run_dir / name).write_text(name)
+        (harness / "results_2026-11-29T10-00-00.json").write_text("{}")
+        (harness / "samples_t2mini_causal_2026-11-29T10-00-00.jsonl").write_text('{"doc_id": 0}\n')
+        return run_dir
+
+    base, tuned = fake_run(tmp_path / "runs" / "v-a"), fake_run(tmp_path / "runs" / "v-a" / "ft")
+    archive = tmp_path / "suite" / "runs"
+    archive_runs([("v-a", base), ("v-a-ft", tuned)], archive)
+    kept = sorted(str(p.relative_to(archive)) for p in archive.rglob("*") if p.is_file())
+    assert kept == ["v-a-ft/curve.csv", "v-a-ft/lm_eval_results.json", "v-a-ft/lm_eval_samples_t2mini_causal.jsonl.gz",
+                    "v-a-ft/result.json", "v-a/curve.csv", "v-a/lm_eval_results.json",
+                    "v-a/lm_eval_samples_t2mini_causal.jsonl.gz", "v-a/model.pt", "v-a/result.json"]
+    packed = archive / "v-a" / "lm_eval_samples_t2mini_causal.jsonl.gz"
+    assert gzip.decompress(packed.read_bytes()) == b'{"doc_id": 0}\n'
+    first = packed.read_bytes()
+    archive_runs([("v-a", base)], archive)  # rebuilt: byte-identical, and nothing left of the old archive
+    assert packed.read_bytes() == first and not (archive / "v-a-ft").exists()
