@@ -33,13 +33,12 @@ import pandas as pd
 
 import t2lib
 from t2lib.forecast import load_forecast
-from pretrain.corpus import CONTEXT, Corpus
 from pretrain import finetune
+from pretrain.corpus import CONTEXT, Corpus
 from pretrain.grid import GRID_FILE, LEARNING_RATE, estimated_hours, run, shape_table
 from pretrain.harness import results_file
-from pretrain.train import CURVE, RESULT
 from pretrain.suite import evaluated_checkpoints, import_cells, task_table
-from pretrain.train import RunSpec
+from pretrain.train import CURVE, RESULT, RunSpec
 
 HERE = Path(__file__).resolve().parent
 SIZES_FILE = HERE / "validation_sizes.csv"
