@@ -407,12 +407,22 @@ def _fit_t2_loss_paper(data: _PowerLawData, seed: int, restarts: int):
 # Approach 2: θ of the Beta model, with the Chinchilla task-loss law given.
 
 
+# The largest log ν evaluated: far beyond any fitted Beta's concentration, and small enough that
+# a = μν and b = (1 − μ)ν stay finite (with μ underflowed to 0 an overflowed ν would give 0·∞).
+LOG_NU_MAX = 700.0
+
+
+def _log_nu(theta: NDArray, task_loss: NDArray) -> NDArray:
+    """log ν = θ3 + θ4·L, capped at LOG_NU_MAX (where the optimiser strays, not where fits end)."""
+    return np.minimum(theta[3] + theta[4] * task_loss, LOG_NU_MAX)
+
+
 def _beta_parameters(theta: NDArray, task_loss: NDArray) -> tuple[NDArray, ...]:
     """s = sigmoid part of mu, mu, nu and the Beta parameters a, b of Approach 2 at these losses."""
     t0, t1, t2, t3, t4 = theta
     s = expit(-t1 * (task_loss - t0))
     mu = t2 * s
-    nu = np.exp(t3 + t4 * task_loss)
+    nu = np.exp(_log_nu(theta, task_loss))
     tiny = np.finfo(float).tiny
     return s, mu, nu, np.maximum(mu * nu, tiny), np.maximum((1.0 - mu) * nu, tiny)
 
@@ -438,12 +448,13 @@ def _accuracy_residual_and_jacobian(theta: NDArray, task_loss: NDArray, k: NDArr
     d_acc_dmu = nu * (d_acc_da - d_acc_db)
     d_acc_dnu = mu * d_acc_da + (1.0 - mu) * d_acc_db
     ds = s * (1.0 - s)
+    dnu = np.where(_log_nu(theta, task_loss) < LOG_NU_MAX, nu, 0.0)  # a capped ν does not move with θ3, θ4
     jac = np.column_stack([
         d_acc_dmu * t2 * ds * t1,
         d_acc_dmu * t2 * ds * -(task_loss - t0),
         d_acc_dmu * s,
-        d_acc_dnu * nu,
-        d_acc_dnu * nu * task_loss,
+        d_acc_dnu * dnu,
+        d_acc_dnu * dnu * task_loss,
     ])
     return acc - observed, jac
 

@@ -183,3 +183,15 @@ def test_a_warm_start_is_refused_for_the_paper_recipe_or_the_wrong_law() -> None
         t2lib.fit_t2_loss(NK, DK, KK, T2_LOSS.loss(NK, DK, KK), method="paper", start=T2_LOSS)
     with pytest.raises(ValueError, match="start must be a T2Loss law"):
         t2lib.fit_t2_loss(NK, DK, KK, T2_LOSS.loss(NK, DK, KK), start=CHINCHILLA)
+
+
+def test_approach2_residuals_and_jacobian_stay_finite_where_nu_would_overflow() -> None:
+    # Far above θ0 with a steep θ1 the sigmoid underflows to 0 while ν = exp(θ3 + θ4·L) overflows:
+    # unguarded, a = μν = 0·∞ is NaN (found in a bootstrap refit of the miniature suite's sft stage).
+    from t2lib.fit import LOG_NU_MAX, _accuracy_residual_and_jacobian
+
+    theta = np.array([0.1, 50.0, 1.0, 5.0, 100.0])
+    task_loss, k, observed = np.array([0.05, 1.0, 20.0]), np.array([1.0, 10.0, 100.0]), np.full(3, 0.5)
+    residual, jacobian = _accuracy_residual_and_jacobian(theta, task_loss, k, observed)
+    assert np.isfinite(residual).all() and np.isfinite(jacobian).all()
+    assert theta[3] + theta[4] * task_loss[-1] > LOG_NU_MAX and (jacobian[-1, 3:] == 0).all()  # capped: flat in θ3, θ4
