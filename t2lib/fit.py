@@ -448,7 +448,7 @@ def _accuracy_residual_and_jacobian(theta: NDArray, task_loss: NDArray, k: NDArr
     d_acc_dmu = nu * (d_acc_da - d_acc_db)
     d_acc_dnu = mu * d_acc_da + (1.0 - mu) * d_acc_db
     ds = s * (1.0 - s)
-    dnu = np.where(_log_nu(theta, task_loss) < LOG_NU_MAX, nu, 0.0)  # a capped ν does not move with θ3, θ4
+    dnu = np.where(nu < np.exp(LOG_NU_MAX), nu, 0.0)  # a capped ν does not move with θ3, θ4
     jac = np.column_stack([
         d_acc_dmu * t2 * ds * t1,
         d_acc_dmu * t2 * ds * -(task_loss - t0),

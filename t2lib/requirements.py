@@ -338,6 +338,8 @@ CHAPTERS_WITHOUT_SUITE = {
     "execution_statistics": "the build's execution records",
     "real_overtrained": "the public training runs in data/real/sardana2024 and data/real/gadre2024",
     "real_passk_bounds": "the OLMo 2 ladder's final evaluations in data/real/olmo-ladder",
+    "testing_the_forecast": "the forecast and the models trained to test it in data/real/t2mini-validation, "
+                            "and the fine-tuned grid in data/real/t2mini",
 }
 
 CHAPTER_NEEDS: dict[str, list[str]] = {

@@ -171,6 +171,8 @@ CHAPTERS = {
     "isoflop_per_task": ("isoFLOP profiles per task", ["fig-isoflop-task-a1", "fig-isoflop-task-a2"], True),
     "miniature_suite": ("A suite trained for this book", ["fig-mini-grid", "fig-mini-curves", "fig-mini-tasks",
                                                           "fig-mini-difficulty"], True),
+    "testing_the_forecast": ("Testing the forecast", ["fig-validation-curves", "fig-forecast-test",
+                                                      "fig-post-training-mini"], True),
     "bring_your_own_data": ("Bring your own data", [], False),
     "plan_your_run": ("Plan your training run", [], False),
     "real_overtrained": ("Do laws fitted near Chinchilla predict overtrained models?",
