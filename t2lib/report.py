@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from t2lib.frontier import N_MIN
+
 
 def plain(value: object) -> object:
     """A numpy scalar as the Python number it holds (glue formats only Python numbers)."""
@@ -37,6 +39,17 @@ def number_or(value: float, fmt: str, otherwise: str) -> str:
     quantity that does not exist for this run, such as the value of an unaffordable model)."""
     value = float(plain(value))
     return format(value, fmt) if np.isfinite(value) else otherwise
+
+
+def search_edge_note(at_edge: pd.DataFrame) -> str:
+    """A sentence on the optima whose size search stopped at an edge of its range (the
+    frontier's constraint "search edge"): their numbers are the search's bounds, not optima."""
+    n_edge, n_optima = int(np.asarray(at_edge, dtype=bool).sum()), int(np.asarray(at_edge).size)
+    if not n_edge:
+        return "Every one of these optima lies inside the search's range of sizes."
+    return (f"In {n_edge} of the {n_optima} optima (marked below) the search stopped at an edge of its range of "
+            f"sizes ({N_MIN:,.0f} parameters, or a model that sees a single token) and the law still improves "
+            "beyond it: that number is a bound the search imposed, not an optimum the law found.")
 
 
 def describe_sources(sources: pd.Series) -> str:

@@ -104,3 +104,18 @@ def test_first_commit_orders_two_files_or_says_why_not(tmp_path) -> None:
     assert report.committed_before(tmp_path, forecast, results)
     assert not report.committed_before(tmp_path, results, forecast)
     assert not report.committed_before(tmp_path, forecast, forecast)
+
+
+def test_search_edge_note_counts_the_optima_a_search_stopped_at() -> None:
+    from t2lib.frontier import frontier
+    from t2lib.laws import T2Loss
+
+    laws = {"no size term": T2Loss(E=0.0, A=0.0, B=900.0, G=3.0, alpha=0.3, beta=0.3, gamma=0.4),
+            "size term": T2Loss(E=1.0, A=300.0, B=900.0, G=3.0, alpha=0.3, beta=0.3, gamma=0.4)}
+    optima = pd.concat([frontier(law, [1e18], 1e9).assign(law=name) for name, law in laws.items()]).set_index("law")
+    at_edge = optima[["constraint"]] == "search edge"
+    assert at_edge.loc["no size term", "constraint"] and not at_edge.loc["size term", "constraint"]
+    note = report.search_edge_note(at_edge)
+    assert note.startswith("In 1 of the 2 optima") and "1,000 parameters" in note
+    assert report.search_edge_note(at_edge.loc[["size term"]]) == (
+        "Every one of these optima lies inside the search's range of sizes.")
