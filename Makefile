@@ -25,7 +25,7 @@ LIBRARY := $(shell find t2lib -name '*.py') pyproject.toml
 DATA := $(shell find data -type f 2>/dev/null)
 
 .PHONY: help setup book test chapter data checksums bench clean student figures pretrain-setup pretrain pretrain-finetune \
-  pretrain-suite pretrain-validation test-pretrain
+  pretrain-suite pretrain-validation test-pretrain bench-pretrain
 
 help:
 	@echo "make book      set up .venv, execute every chapter, build the HTML book into $(HTML)"
@@ -37,6 +37,7 @@ help:
 	@echo "make figures   every figure as SVG, 200-dpi PNG and caption (for slides), in $(FIGURES)"
 	@echo "make student   the chapters as notebooks with the exercises and without their solutions, in $(STUDENT)"
 	@echo "make clean     remove everything built (keeps .venv)"
+	@echo "make bench-pretrain  training throughput per model: the first suite's trainer beside each kept speed-up"
 	@echo "make test-pretrain   set up .venv-pretrain (torch, lm-eval) and test the miniature-suite pipeline"
 	@echo "make pretrain [BUDGET=110] [WORKERS=2]   train pending grid cells for BUDGET minutes (resumable)"
 	@echo "make pretrain-finetune [BUDGET=60] [WORKERS=2]   fine-tune evaluated cells (the ft stage) and evaluate them"
@@ -165,6 +166,10 @@ student: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(PY) -m t2lib.bench
+
+# One thread, as the grid trains; writes _build/bench-pretrain.csv.
+bench-pretrain: $(PRETRAIN_INSTALLED)
+	OMP_NUM_THREADS=1 $(PRETRAIN_PY) -m pretrain.bench
 
 clean:
 	rm -rf _build

@@ -42,6 +42,9 @@ VOCAB_VERSION = "t2mini-vocab-2"
 # The corpus design (tasks, mixture, world): part of every run's spec, so that a saved training
 # state is never resumed on a changed corpus. History: pretrain/PILOT.md.
 CORPUS_VERSION = "t2mini-corpus-5"
+# Designs the trainer can still build, each with whether its training sequences open with <eos>
+# (design 6 = design 5 with that opening, where the harness asks its questions: pilot 7).
+OPENS_WITH_EOS = {"t2mini-corpus-5": False, "t2mini-corpus-6": True}
 CONTEXT = 128
 HOLDOUT_MODULUS = 16
 TASKS = ("knowledge", "arithmetic", "causal", "spatial")
@@ -187,10 +190,13 @@ def _causal_rules(rng: np.random.Generator) -> int:
 
 
 class Corpus:
-    """The training stream and the test questions of one world; all pure functions of the seed."""
+    """The training stream and the test questions of one world; all pure functions of the seed
+    (and of the design `version`, which decides only how a training sequence opens)."""
 
-    def __init__(self, seed: int = 0) -> None:
-        self.seed = seed
+    def __init__(self, seed: int = 0, version: str = CORPUS_VERSION) -> None:
+        if version not in OPENS_WITH_EOS:
+            raise ValueError(f"unknown corpus design {version!r}; this code builds {', '.join(OPENS_WITH_EOS)}")
+        self.seed, self.version = seed, version
         self.world = World(seed)
         self.words = vocabulary()
         self.ids = {word: i for i, word in enumerate(self.words)}
@@ -226,18 +232,21 @@ class Corpus:
             if not _is_test_instance(prompt):
                 return document
 
-    def sequence(self, index: int) -> np.ndarray:
-        """Training sequence `index` (CONTEXT + 1 token ids): documents packed end to end."""
-        rng = np.random.default_rng([self.seed, 1, index])
-        tokens: list[int] = []
+    def sequence(self, index: int, stream: int = 0) -> np.ndarray:
+        """Training sequence `index` of data stream `stream` (CONTEXT + 1 token ids): documents
+        packed end to end. Streams are independent draws from the same world; a run's data seed
+        chooses its stream (stream 0 is the first suite's). Design 6 opens each with <eos>, as
+        the harness opens each question."""
+        rng = np.random.default_rng([self.seed, 1, index] if stream == 0 else [self.seed, 1, index, stream])
+        tokens: list[int] = [self.ids["<eos>"]] if OPENS_WITH_EOS[self.version] else []
         while len(tokens) < CONTEXT + 1:
             kind = self.kinds[_draw_rank(rng, self.kind_cdf)]
             tokens += self.encode(self._document(kind, rng)) + [self.ids["<eos>"]]
         return np.array(tokens[: CONTEXT + 1], dtype=np.int64)
 
-    def batch(self, step: int, batch_size: int) -> np.ndarray:
-        """The batch of training step `step`: sequences step·B … step·B + B − 1."""
-        return np.stack([self.sequence(step * batch_size + i) for i in range(batch_size)])
+    def batch(self, step: int, batch_size: int, stream: int = 0) -> np.ndarray:
+        """The batch of training step `step`: sequences step·B … step·B + B − 1 of `stream`."""
+        return np.stack([self.sequence(step * batch_size + i, stream) for i in range(batch_size)])
 
     @cached_property
     def test_prompts(self) -> frozenset[tuple[str, ...]]:

@@ -12,15 +12,26 @@ from pretrain.corpus import Corpus, Question
 from pretrain.model import TinyLM
 
 
+def held_out_text(corpus: Corpus, index: int, length: int) -> list[int]:
+    """Up to `length` tokens of held-out training text (stream 0, far beyond any run's data), cut
+    at a document's end, so that a question placed after it starts a document as in training."""
+    tokens = list(corpus.sequence(2 * 10**9 + index))[:length]
+    eos = corpus.ids["<eos>"]
+    return tokens[: max(i for i, t in enumerate(tokens) if t == eos)] if eos in tokens else []
+
+
 def answer_nll(model: TinyLM, corpus: Corpus, questions: list[Question], device: str = "cpu",
-               batch_size: int = 256) -> np.ndarray:
-    """−log p(answer | <eos> prompt) in nats for each question (answers are single tokens)."""
+               batch_size: int = 256, context: int = 0) -> np.ndarray:
+    """−log p(answer | <eos> prompt) in nats for each question (answers are single tokens). With
+    `context` > 0, question i follows up to `context` tokens of held-out training text
+    (`held_out_text(corpus, i, context)`) instead of opening the sequence, as the harness asks it."""
     nll = np.empty(len(questions))
     eos = corpus.ids["<eos>"]
     with torch.no_grad():
         for start in range(0, len(questions), batch_size):
             chunk = questions[start:start + batch_size]
-            prompts = [[eos] + corpus.encode(q.prompt) for q in chunk]
+            prompts = [(held_out_text(corpus, start + i, context) if context else []) + [eos] + corpus.encode(q.prompt)
+                       for i, q in enumerate(chunk)]
             width = max(len(p) for p in prompts)
             ids = torch.full((len(chunk), width), corpus.ids["<pad>"], dtype=torch.long)
             for row, prompt in enumerate(prompts):  # left-pad is unsafe with learned positions: right-pad

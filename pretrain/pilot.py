@@ -2,8 +2,12 @@
 the mean gold-answer NLL against chance, so that only task designs that learn are shipped.
 
     python -m pretrain.pilot --out pilot/ [--pilot 6] [--workers 2]
+    python -m pretrain.pilot --out pilot/ --position RUN_DIR [RUN_DIR ...]
 
 Writes pilot.csv (one row per model and task) to --out; the suite's README reports it.
+`--position` asks whether trained models answer the test questions differently where the
+harness asks them (opening the sequence, `<eos>` at position 0, which the training stream never
+has) and after held-out training text (where questions occur in training); writes position.csv.
 """
 
 from __future__ import annotations
@@ -12,11 +16,13 @@ import argparse
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from pretrain.corpus import Corpus
-from pretrain.evaluate import task_report
+from pretrain.corpus import CORPUS_VERSION, Corpus
+from pretrain.evaluate import answer_nll, task_report
 from pretrain.grid import parameters_of
+from pretrain.model import count_parameters
 from pretrain.train import RunSpec, load_model, train
 
 # (name, width, depth, heads, training FLOPs, learning rate); D = C/(6N) with N counted by the model.
@@ -28,20 +34,42 @@ PILOTS = {
           ("mid-42K", 32, 2, 4, 4e12, 1e-2), ("mid-183K", 64, 3, 4, 4e12, 1e-2)],
     "6": [("c1e12-25K", 24, 2, 2, 1e12, 1e-2), ("c1e12-40K", 32, 2, 4, 1e12, 1e-2),
           ("c1e12-106K", 48, 3, 4, 1e12, 1e-2), ("c1e12-179K", 64, 3, 4, 1e12, 1e-2)],
+    # Pilot 8: design 6 (sequences open with <eos>) at grid cells whose pass@1 fell with more data
+    # (w24d2 at 1,050 / 4,200 / 8,398 and w40d2 at 405 / 1,621 tokens per parameter), dearest first.
+    "8": [("w24d2-c6", 24, 2, 2, 3.2e13, 1e-2, "t2mini-corpus-6"), ("w40d2-c6", 40, 2, 4, 3.2e13, 1e-2, "t2mini-corpus-6"),
+          ("w24d2-c5", 24, 2, 2, 1.6e13, 1e-2, "t2mini-corpus-6"), ("w40d2-c4", 40, 2, 4, 8e12, 1e-2, "t2mini-corpus-6"),
+          ("w24d2-c3", 24, 2, 2, 4e12, 1e-2, "t2mini-corpus-6")],
 }
 
 
-def spec_for(name: str, width: int, depth: int, heads: int, flops: float, lr: float) -> RunSpec:
+def spec_for(name: str, width: int, depth: int, heads: int, flops: float, lr: float,
+             corpus_version: str = CORPUS_VERSION) -> RunSpec:
     params = parameters_of(width, depth, heads)
-    return RunSpec(name, width, depth, heads, tokens=int(flops / (6 * params)), lr=lr)
+    return RunSpec(name, width, depth, heads, tokens=int(flops / (6 * params)), lr=lr, corpus_version=corpus_version)
 
 
 def run_one(args: tuple[RunSpec, Path]) -> pd.DataFrame:
     spec, out = args
-    result = train(spec, out / spec.name)
-    report = task_report(load_model(out / spec.name), Corpus(spec.corpus_seed))
+    result = train(spec, out / spec.name, stream_cache=out / "_stream")
+    report = task_report(load_model(out / spec.name), Corpus(spec.corpus_seed, spec.corpus_version))
     return report.assign(run=spec.name, params=result["params"], tokens=spec.tokens, lr=spec.lr,
                          flops=6.0 * result["params"] * spec.tokens, validation_loss=result["validation_loss"])
+
+
+def position_report(run_dirs: list[Path], context: int = 64, questions: int | None = None) -> pd.DataFrame:
+    """Per model and task: mean NLL and pass@1 (mean probability) with each question opening the
+    sequence, as evaluated, and after `context` tokens of held-out training text (the first
+    `questions` questions of each task; all by default)."""
+    corpus, rows = Corpus(0), []
+    for run_dir in run_dirs:
+        model = load_model(run_dir)
+        for task, asked in corpus.questions.items():
+            asked = asked[:questions]
+            opening, inside = answer_nll(model, corpus, asked), answer_nll(model, corpus, asked, context=context)
+            rows.append({"run": run_dir.name, "params": count_parameters(model), "task": task,
+                         "nll_opening": opening.mean(), "nll_after_text": inside.mean(),
+                         "pass_at_1_opening": np.exp(-opening).mean(), "pass_at_1_after_text": np.exp(-inside).mean()})
+    return pd.DataFrame(rows)
 
 
 def main() -> None:
@@ -49,7 +77,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--pilot", choices=sorted(PILOTS), default="6")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--position", nargs="+", type=Path, metavar="RUN_DIR",
+                        help="trained runs to evaluate at the opening of the sequence and after training text")
     args = parser.parse_args()
+    if args.position:
+        table = position_report(args.position)
+        table.to_csv(args.out / "position.csv", index=False, float_format="%.6g")
+        print(table.to_string(index=False))
+        return
     specs = [spec_for(*row) for row in PILOTS[args.pilot]]
     with ProcessPoolExecutor(args.workers) as pool:
         frames = list(pool.map(run_one, [(spec, args.out) for spec in specs]))

@@ -35,7 +35,9 @@ import t2lib
 from t2lib.forecast import load_forecast
 from pretrain import finetune
 from pretrain.corpus import CONTEXT, Corpus
-from pretrain.grid import GRID_FILE, LEARNING_RATE, estimated_hours, run, shape_table
+from pretrain.executors import Placement
+from pretrain.grid import (GRID_FILE, LEARNING_RATE, add_placement_arguments, estimated_hours, placement_of, run,
+                           shape_table)
 from pretrain.harness import results_file
 from pretrain.suite import evaluated_checkpoints, import_cells, task_table
 from pretrain.train import CURVE, RESULT, RunSpec
@@ -131,18 +133,18 @@ def build(runs: Path, out: Path) -> t2lib.Suite:
     return t2lib.load_suite(out)
 
 
-def experiment(runs: Path, out: Path, budget_minutes: float, workers: int, device: str = "cpu") -> bool:
+def experiment(runs: Path, out: Path, budget_minutes: float, placement: Placement, device: str = "cpu") -> bool:
     """The whole experiment after its committed forecast, within `budget_minutes`: train the
     plan's models, fine-tune them (ft, sft), and write the suite once every one is evaluated.
     Resumable: returns whether the suite was written, and says what is left otherwise."""
     end = time.monotonic() + 60 * budget_minutes
     specs = read_plan()
-    run(runs, budget_minutes, workers, device, specs=specs)
+    run(runs, budget_minutes, placement, device, specs)
     untrained = [spec.name for spec in specs if results_file(runs / spec.name) is None]
     if untrained:
         print(f"not yet trained and evaluated: {', '.join(untrained)}; rerun to continue")
         return False
-    finetune.run(runs, max(0.0, (end - time.monotonic()) / 60), workers, device, cells=PLAN_FILE)
+    finetune.run(runs, max(0.0, (end - time.monotonic()) / 60), placement.workers, device, cells=PLAN_FILE)
     untuned = finetune.pending(runs, PLAN_FILE)
     if not untuned.empty:
         print(f"not yet fine-tuned: {', '.join(untuned['cell'] + '-' + untuned['stage'])}; rerun to continue")
@@ -160,10 +162,10 @@ def main() -> None:
     parser.add_argument("--runs", type=Path, default=Path("runs/validation"))
     parser.add_argument("--out", type=Path, default=SUITE)
     parser.add_argument("--budget-minutes", type=float, default=110.0)
-    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--cells", nargs="+", metavar="CELL",
                         help="run only these models of the plan (two runners must never share a model)")
+    add_placement_arguments(parser)
     args = parser.parse_args()
     if args.command == "sizes":
         sizes = trainable_sizes(args.factor, args.max_hours)
@@ -176,9 +178,9 @@ def main() -> None:
         print(plan.to_string(index=False))
         print(f"{len(plan)} models, {plan['estimated_hours'].sum():.1f} core-hours estimated -> {PLAN_FILE}")
     elif args.command == "run":
-        run(args.runs, args.budget_minutes, args.workers, args.device, specs=read_plan(cells=args.cells))
+        run(args.runs, args.budget_minutes, placement_of(args), args.device, read_plan(cells=args.cells))
     elif args.command == "experiment":
-        experiment(args.runs, args.out, args.budget_minutes, args.workers, args.device)
+        experiment(args.runs, args.out, args.budget_minutes, placement_of(args), args.device)
     else:
         print(build(args.runs, args.out).summary())
 

@@ -77,3 +77,28 @@ def test_a_finished_run_of_another_corpus_design_is_refused(tmp_path: Path) -> N
 
     with pytest.raises(ValueError, match="trained on corpus"):
         train(replace(SPEC, corpus_version="t2mini-corpus-0"), tmp_path / "run")
+
+
+def test_a_question_can_be_asked_after_held_out_text(tmp_path: Path, corpus: Corpus) -> None:
+    from pretrain.evaluate import held_out_text
+    from pretrain.pilot import position_report
+
+    text = held_out_text(corpus, 5, 64)
+    stream = list(corpus.sequence(2 * 10**9 + 5))
+    assert 0 < len(text) < 64 and text == stream[:len(text)] and stream[len(text)] == corpus.ids["<eos>"]
+    train(SPEC, tmp_path / "run")
+    questions = corpus.questions["spatial"][:20]
+    opening, inside = (answer_nll(load_model(tmp_path / "run"), corpus, questions, context=c) for c in (0, 64))
+    assert np.isfinite(inside).all() and not np.allclose(opening, inside)
+    report = position_report([tmp_path / "run"], questions=20)
+    assert set(report["task"]) == set(TASKS) and (report["pass_at_1_after_text"] > 0).all()
+
+
+def test_design_6_opens_each_sequence_with_eos_and_is_otherwise_design_5(corpus: Corpus) -> None:
+    opened = Corpus(0, "t2mini-corpus-6")
+    for index in (0, 77):
+        assert opened.sequence(index)[0] == corpus.ids["<eos>"]
+        assert np.array_equal(opened.sequence(index)[1:], corpus.sequence(index)[:-1])
+    assert opened.questions["causal"][:5] == corpus.questions["causal"][:5]
+    with pytest.raises(ValueError, match="unknown corpus design"):
+        Corpus(0, "t2mini-corpus-0")

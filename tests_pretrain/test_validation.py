@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pretrain.corpus import CONTEXT
+from pretrain.executors import Placement
 from pretrain.grid import LEARNING_RATE, estimated_hours, parameters_of, shape_table
 from pretrain.validation import plan_validation, trainable_sizes
 
@@ -49,9 +50,9 @@ def test_a_size_that_is_no_shape_is_refused(tmp_path: Path) -> None:
         plan_validation(forecast(tmp_path, [12345.0]), tmp_path / "sizes.csv")
 
 
-def fake_train_cell(args: tuple) -> tuple[str, dict]:
-    """Stands in for training and evaluating a cell: returns at once."""
-    return args[0].name, {"done": True}
+def fake_train_job(job) -> list[tuple[str, bool]]:
+    """Stands in for training and evaluating a job's runs: returns at once."""
+    return [(spec.name, True) for spec in job.specs]
 
 
 def test_the_runner_trains_every_pending_spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -59,9 +60,9 @@ def test_the_runner_trains_every_pending_spec(tmp_path: Path, monkeypatch: pytes
     from pretrain import grid
     from pretrain.train import RunSpec
 
-    monkeypatch.setattr(grid, "_train_cell", fake_train_cell)  # the forked workers inherit it
+    monkeypatch.setattr(grid, "_train_job", fake_train_job)  # the forked workers inherit it
     specs = [RunSpec(f"cell{i}", 16, 1, 2, 4096, 1e-2) for i in range(5)]
-    grid.run(tmp_path, budget_minutes=5, workers=2, device="cpu", specs=specs)
+    grid.run(tmp_path, 5, Placement(workers=2), "cpu", specs)
     reported = [line.split(":")[0] for line in capsys.readouterr().out.splitlines() if "trained and evaluated" in line]
     assert sorted(reported) == [spec.name for spec in specs]
 
@@ -88,20 +89,20 @@ def test_the_experiment_runs_its_steps_in_order_and_stops_at_the_first_unfinishe
 
     calls, trained = [], set()
     untuned = {"rows": pd.DataFrame({"cell": ["v-w48d3"], "stage": ["ft"]})}
-    monkeypatch.setattr(validation, "run", lambda runs, minutes, workers, device, specs: calls.append("train"))
+    monkeypatch.setattr(validation, "run", lambda runs, minutes, placement, device, specs: calls.append("train"))
     monkeypatch.setattr(validation, "results_file", lambda run_dir: run_dir if run_dir.name in trained else None)
     monkeypatch.setattr(validation.finetune, "run", lambda *args, **kwargs: calls.append("fine-tune"))
     monkeypatch.setattr(validation.finetune, "pending", lambda runs, cells: untuned["rows"])
     monkeypatch.setattr(validation, "build", lambda runs, out: calls.append("build") or SimpleNamespace(summary=str))
     models = [spec.name for spec in validation.read_plan()]
 
-    assert not validation.experiment(tmp_path, tmp_path / "suite", 1.0, 1)
+    assert not validation.experiment(tmp_path, tmp_path / "suite", 1.0, Placement(workers=1))
     assert calls == ["train"] and f"not yet trained and evaluated: {', '.join(models)}" in capsys.readouterr().out
     trained.update(models)
-    assert not validation.experiment(tmp_path, tmp_path / "suite", 1.0, 1)
+    assert not validation.experiment(tmp_path, tmp_path / "suite", 1.0, Placement(workers=1))
     assert calls[1:] == ["train", "fine-tune"] and "not yet fine-tuned: v-w48d3-ft" in capsys.readouterr().out
     untuned["rows"] = untuned["rows"].iloc[:0]
-    assert validation.experiment(tmp_path, tmp_path / "suite", 1.0, 1)
+    assert validation.experiment(tmp_path, tmp_path / "suite", 1.0, Placement(workers=1))
     assert calls[3:] == ["train", "fine-tune", "build"]
 
 
