@@ -22,7 +22,7 @@ PAGES := _config.yml _toc.yml intro.md references.md references.bib appendix/sui
   _static/t2book.css
 STAGED_PAGES := $(PAGES:%=$(STAGE)/%)
 LIBRARY := $(shell find t2lib -name '*.py') pyproject.toml
-DATA := $(shell find data -type f 2>/dev/null)
+DATA_FILES := $(shell find data -type f 2>/dev/null)
 
 .PHONY: help setup book test chapter data checksums bench clean student figures pretrain-setup pretrain pretrain-finetune \
   pretrain-suite pretrain-validation test-pretrain bench-pretrain
@@ -61,7 +61,7 @@ CACHE := $(abspath _build/cache)
 # One BLAS thread per chapter: two chapters run at once, and the fits' small matrices only lose
 # from threads (oversubscribed, the paper recipe's restarts ran 15 times slower).
 ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
-$(STAGE)/chapters/%.ipynb: chapters/%.md $(LIBRARY) $(DATA) scripts/run_chapter.py $(INSTALLED)
+$(STAGE)/chapters/%.ipynb: chapters/%.md $(LIBRARY) $(DATA_FILES) scripts/run_chapter.py $(INSTALLED)
 	$(ONE_THREAD) T2LIB_CACHE=$(CACHE) $(PY) scripts/run_chapter.py $< $@
 $(STAGE)/chapters/frontiers.ipynb $(STAGE)/chapters/isoflop_per_task.ipynb: | $(STAGE)/chapters/isoflop_profiles.ipynb
 

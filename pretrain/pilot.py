@@ -7,12 +7,14 @@ the mean gold-answer NLL against chance, so that only task designs that learn ar
 Writes pilot.csv (one row per model and task) to --out; the suite's README reports it.
 `--position` asks whether trained models answer the test questions differently where the
 harness asks them (opening the sequence, `<eos>` at position 0, which the training stream never
-has) and after held-out training text (where questions occur in training); writes position.csv.
+has) and after held-out training text (where questions occur in training); writes position.csv
+(committed as data/real/t2mini-validation/position.csv).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -23,7 +25,7 @@ from pretrain.corpus import CORPUS_VERSION, Corpus
 from pretrain.evaluate import answer_nll, task_report
 from pretrain.grid import parameters_of
 from pretrain.model import count_parameters
-from pretrain.train import RunSpec, load_model, train
+from pretrain.train import RESULT, RunSpec, load_model, train
 
 # (name, width, depth, heads, training FLOPs, learning rate); D = C/(6N) with N counted by the model.
 # Pilots 2-5 (pretrain/PILOT.md) ran "5" on successive corpus designs; pilot 1 also swept the
@@ -35,10 +37,9 @@ PILOTS = {
     "6": [("c1e12-25K", 24, 2, 2, 1e12, 1e-2), ("c1e12-40K", 32, 2, 4, 1e12, 1e-2),
           ("c1e12-106K", 48, 3, 4, 1e12, 1e-2), ("c1e12-179K", 64, 3, 4, 1e12, 1e-2)],
     # Pilot 8: design 6 (sequences open with <eos>) at grid cells whose pass@1 fell with more data
-    # (w24d2 at 1,050 / 4,200 / 8,398 and w40d2 at 405 / 1,621 tokens per parameter), dearest first.
-    "8": [("w24d2-c6", 24, 2, 2, 3.2e13, 1e-2, "t2mini-corpus-6"), ("w40d2-c6", 40, 2, 4, 3.2e13, 1e-2, "t2mini-corpus-6"),
-          ("w24d2-c5", 24, 2, 2, 1.6e13, 1e-2, "t2mini-corpus-6"), ("w40d2-c4", 40, 2, 4, 8e12, 1e-2, "t2mini-corpus-6"),
-          ("w24d2-c3", 24, 2, 2, 4e12, 1e-2, "t2mini-corpus-6")],
+    # (w24d2 at 1,050 and 4,200, w40d2 at 405 and 1,621 tokens per parameter), dearest first.
+    "8": [("w40d2-c6", 40, 2, 4, 3.2e13, 1e-2, "t2mini-corpus-6"), ("w24d2-c5", 24, 2, 2, 1.6e13, 1e-2, "t2mini-corpus-6"),
+          ("w40d2-c4", 40, 2, 4, 8e12, 1e-2, "t2mini-corpus-6"), ("w24d2-c3", 24, 2, 2, 4e12, 1e-2, "t2mini-corpus-6")],
 }
 
 
@@ -62,11 +63,12 @@ def position_report(run_dirs: list[Path], context: int = 64, questions: int | No
     `questions` questions of each task; all by default)."""
     corpus, rows = Corpus(0), []
     for run_dir in run_dirs:
-        model = load_model(run_dir)
+        model, record = load_model(run_dir), json.loads((run_dir / RESULT).read_text())
         for task, asked in corpus.questions.items():
             asked = asked[:questions]
             opening, inside = answer_nll(model, corpus, asked), answer_nll(model, corpus, asked, context=context)
-            rows.append({"run": run_dir.name, "params": count_parameters(model), "task": task,
+            rows.append({"checkpoint": record["name"], "params": count_parameters(model), "tokens": record["tokens"],
+                         "task": task,
                          "nll_opening": opening.mean(), "nll_after_text": inside.mean(),
                          "pass_at_1_opening": np.exp(-opening).mean(), "pass_at_1_after_text": np.exp(-inside).mean()})
     return pd.DataFrame(rows)

@@ -102,3 +102,23 @@ def difficulty_correlation(suite: Suite, questions: pd.DataFrame) -> pd.DataFram
              "spearman": group["nll"].rank().corr(group["difficulty"].rank())}
             for (checkpoint, task), group in nll.groupby(["checkpoint", "task"], sort=False)]
     return pd.DataFrame(rows)
+
+
+RATIO_RANGES = ((0.0, 100.0, "below 100"), (100.0, 1000.0, "between 100 and 1,000"), (1000.0, np.inf, "above 1,000"))
+
+
+def returns_to_data(summary: pd.DataFrame, drop: float = 0.05) -> pd.DataFrame:
+    """Does more data help? Every step from one checkpoint to the next larger token count of the
+    same size (a `task_summary` table), by the tokens per parameter it ends at: how many steps
+    there are, how many lower pass@1, and how many lower it by more than `drop`."""
+    steps = []
+    for (_, _), group in summary.sort_values("tokens").groupby(["task", "params"], sort=False):
+        change = group["pass_at_1"].diff().iloc[1:]
+        steps.append(pd.DataFrame({"ends_at": group["tokens_per_param"].iloc[1:], "change": change}))
+    steps = pd.concat(steps, ignore_index=True) if steps else pd.DataFrame(columns=["ends_at", "change"])
+    rows = []
+    for low, high, label in RATIO_RANGES:
+        inside = steps[(steps["ends_at"] >= low) & (steps["ends_at"] < high)]
+        rows.append({"tokens_per_param": label, "steps": len(inside), "lower": int((inside["change"] < 0).sum()),
+                     "lower_by_more": int((inside["change"] < -drop).sum())})
+    return pd.DataFrame(rows)

@@ -9,7 +9,8 @@ import pytest
 
 import t2lib
 from t2lib.requirements import SuiteRequirementError, resolve
-from t2lib.training import difficulty_correlation, read_questions, read_training_records, task_summary
+from t2lib.training import (difficulty_correlation, read_questions, read_training_records, returns_to_data,
+                            task_summary)
 
 
 def write_trained_suite(folder: Path, nll: np.ndarray, difficulty: np.ndarray, answer_set: int = 16) -> t2lib.Suite:
@@ -88,3 +89,16 @@ def test_budget_levels_group_runs_that_miss_their_planned_budget() -> None:
     assert budget_levels(runs).tolist() == [6.4e13, 5e11, 5e11, 1.28e12, 5e11, 1.28e12, 6.4e13]
     assert budget_levels([1e16, 2e16, 4e16]).tolist() == [1e16, 2e16, 4e16]  # exact budgets stay themselves
     assert budget_levels([]).size == 0
+
+
+def test_returns_to_data_counts_the_steps_that_lower_pass_at_1_by_where_they_end() -> None:
+    # one size, four token counts: 50 -> 200 (+0.1), 200 -> 2,000 (-0.02), 2,000 -> 8,000 (-0.2);
+    # a second size with one step ending at 50 (+0.05); a second task mirrors the first size
+    rows = [("a", 100, 5e3, 0.2), ("a", 100, 2e4, 0.3), ("a", 100, 2e5, 0.28), ("a", 100, 8e5, 0.08),
+            ("a", 1000, 2e4, 0.1), ("a", 1000, 5e4, 0.15), ("b", 100, 5e3, 0.5), ("b", 100, 2e4, 0.4)]
+    summary = pd.DataFrame(rows, columns=["task", "params", "tokens", "pass_at_1"])
+    summary["tokens_per_param"] = summary["tokens"] / summary["params"]
+    table = returns_to_data(summary).set_index("tokens_per_param")
+    assert table.loc["below 100"].tolist() == [1, 0, 0]
+    assert table.loc["between 100 and 1,000"].tolist() == [2, 1, 1]  # task b: 0.5 -> 0.4 at 200
+    assert table.loc["above 1,000"].tolist() == [2, 2, 1]
