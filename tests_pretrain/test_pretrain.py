@@ -92,6 +92,7 @@ def test_a_question_can_be_asked_after_held_out_text(tmp_path: Path, corpus: Cor
     assert np.isfinite(inside).all() and not np.allclose(opening, inside)
     report = position_report([tmp_path / "run"], questions=20)
     assert set(report["task"]) == set(TASKS) and (report["pass_at_1_after_text"] > 0).all()
+    assert set(report["checkpoint"]) == {"tiny"} and (report["tokens"] == SPEC.tokens).all()
 
 
 def test_design_6_opens_each_sequence_with_eos_and_is_otherwise_design_5(corpus: Corpus) -> None:
