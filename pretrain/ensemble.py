@@ -3,10 +3,11 @@
 The E members share a shape, a token budget and a recipe and differ only in their seeds (initial
 weights and data stream). Their weights are stacked along a leading member axis; each linear
 layer is one batched matmul (`torch.baddbmm`) and the members' sequences are folded into one
-attention call, so on a GPU E small models keep the device as busy as one larger model. Each
+attention call: on a GPU, which one small model leaves mostly idle, that is the expected lever (not
+yet measured by this project; on its CPU it does not pay, `make bench-pretrain`). Each
 member's loss, gradient clipping (its own gradient norm) and AdamW update are its own, so a
 member follows the solo run of its seed up to float reassociation (`tests_pretrain` states the
-tolerance). Whether ensembles pay on a CPU is measured by `make bench-pretrain`.
+tolerance).
 
 The ensemble checkpoints to a group folder and resumes from it bit-identically; when it ends,
 each member is written as an ordinary run (model.pt, curve.csv, result.json) in its own folder,

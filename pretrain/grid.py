@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -160,7 +161,7 @@ def dry_run(jobs: list[tuple[RunSpec, ...]], device: str, placement: Placement) 
 
 
 def run(runs: Path, budget_minutes: float, placement: Placement, device: str = "cpu",
-        specs: list[RunSpec] | None = None, *, seeds: list[int] = (0,), ensemble: int = 1,
+        specs: list[RunSpec] | None = None, *, seeds: Sequence[int] = (0,), ensemble: int = 1,
         evaluate: bool = True, precision: str = "fp32") -> None:
     """Train (and evaluate) the grid's pending runs, or those of `specs`, at `seeds`, largest
     budget first, until the time budget is spent."""
@@ -228,7 +229,7 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0], metavar="SEED",
                         help="train each cell at these seeds (initial weights and data stream; 0 is the cell itself)")
     parser.add_argument("--ensemble", type=int, default=1, metavar="E",
-                        help="train up to E seeds of a cell together in one process (pays on a GPU)")
+                        help="train up to E seeds of a cell together in one process (meant for a GPU; measured not to pay on this project's CPU)")
     parser.add_argument("--dry-run", action="store_true", help="print the jobs and their estimated cost; train nothing")
     add_placement_arguments(parser)
     args = parser.parse_args()
