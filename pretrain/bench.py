@@ -33,7 +33,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from pretrain.corpus import CONTEXT, CORPUS_VERSION, Corpus
+from pretrain.corpus import CONTEXT, Corpus
 from pretrain.ensemble import train_ensemble
 from pretrain.grid import SHAPES, parameters_of
 from pretrain.stream import StreamCache
@@ -84,7 +84,7 @@ def fill_caches(corpus: Corpus, cache: Path, rows: int, streams: int) -> float:
     """Fill the caches of `streams` data streams to `rows` rows; returns generation tokens/s."""
     started = time.perf_counter()
     for stream in range(streams):
-        StreamCache(corpus, cache, stream, CORPUS_VERSION).ensure(rows)
+        StreamCache(corpus, cache, stream).ensure(rows)
     return streams * rows * (CONTEXT + 1) / (time.perf_counter() - started)
 
 
@@ -113,7 +113,7 @@ def benchmark(max_params: float, steps: int, repeats: int, members: int) -> tupl
                 if name != "baseline":
                     row[f"{name} ×"] = round(rate / rates["baseline"], 2)
             rows.append(row)
-            print(pd.DataFrame([row]).to_string(index=False, header=len(rows) == 1), flush=True)
+            print(f"{row['shape']} (N = {params:,}): timed", flush=True)
     return pd.DataFrame(rows), generation
 
 
@@ -128,6 +128,7 @@ def main() -> None:
     print(f"one thread of {cpu_name()}, torch {torch.__version__}, batch {BATCH} × {CONTEXT} tokens; "
           f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}", flush=True)
     table, generation = benchmark(args.max_params, args.steps, args.repeats, args.ensemble)
+    print(table.to_string(index=False))
     print(f"generation of the training stream: {generation:,.0f} tokens/s (paid once per data seed with the cache)")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out, index=False)

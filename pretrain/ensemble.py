@@ -45,10 +45,6 @@ class EnsembleLM(nn.Module):
             _key(name): nn.Parameter(torch.stack([dict(m.named_parameters())[name].detach() for m in members]))
             for name in self.names})
 
-    @property
-    def members(self) -> int:
-        return next(iter(self.weights.values())).shape[0]
-
     def _w(self, name: str) -> torch.Tensor:
         return self.weights[_key(name)]
 
@@ -122,8 +118,9 @@ def train_ensemble(specs: list[RunSpec], run_dirs: list[Path], group_dir: Path, 
     ordinary run in `run_dirs[e]`. Returns the members' result records when done, None when
     stopped early (its state saved). Members already finished are read back, not retrained, if all are."""
     members_of(specs)
-    if all(finished(s, d) for s, d in zip(specs, run_dirs)):
-        return [finished(s, d) for s, d in zip(specs, run_dirs)]
+    done = [finished(s, d) for s, d in zip(specs, run_dirs)]
+    if all(done):
+        return done
     group_dir.mkdir(parents=True, exist_ok=True)
     prepare_device(device)
     spec = specs[0]

@@ -29,12 +29,12 @@ DTYPE = np.dtype("<u2")
 class StreamCache:
     """Batches of `corpus`'s stream `stream`, generated once into `folder` and shared."""
 
-    def __init__(self, corpus: Corpus, folder: Path, stream: int = 0, version: str = "", chunk: int = CHUNK) -> None:
+    def __init__(self, corpus: Corpus, folder: Path, stream: int = 0, chunk: int = CHUNK) -> None:
         if corpus.vocab_size > np.iinfo(DTYPE).max:
             raise ValueError(f"a vocabulary of {corpus.vocab_size} words does not fit the cache's uint16 ids")
         folder.mkdir(parents=True, exist_ok=True)
         self.corpus, self.stream, self.chunk = corpus, stream, chunk
-        self.path = folder / f"{version or 'corpus'}-seed{corpus.seed}-stream{stream}.u16"
+        self.path = folder / f"{corpus.version}-seed{corpus.seed}-stream{stream}.u16"
         self.lock_path = self.path.with_suffix(".lock")
         self.path.touch(exist_ok=True)
         self._fd = os.open(self.path, os.O_RDONLY)

@@ -172,7 +172,7 @@ def batches(spec: RunSpec, corpus: Corpus, stream_cache: Path | None):
     """The function step -> batch (token ids, B × (CONTEXT + 1)) of `spec`'s data stream."""
     if stream_cache is None:
         return lambda step: corpus.batch(step, spec.batch_size, spec.data_seed)
-    cache = StreamCache(corpus, stream_cache, spec.data_seed, spec.corpus_version)
+    cache = StreamCache(corpus, stream_cache, spec.data_seed)
     return lambda step: cache.batch(step, spec.batch_size)
 
 

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from pretrain import grid
-from pretrain.corpus import CONTEXT, CORPUS_VERSION, Corpus
+from pretrain.corpus import CONTEXT, Corpus
 from pretrain.ensemble import train_ensemble
 from pretrain.executors import Placement
 from pretrain.stream import DTYPE, ROW, StreamCache
@@ -41,16 +41,16 @@ def corpus() -> Corpus:
 
 def test_the_stream_cache_gives_the_corpus_batches_and_refuses_another_corpus(tmp_path: Path, corpus: Corpus) -> None:
     for stream in (0, 2):
-        cache = StreamCache(corpus, tmp_path, stream, CORPUS_VERSION, chunk=16)
+        cache = StreamCache(corpus, tmp_path, stream, chunk=16)
         for step in (0, 3, 5):  # step 5 lies beyond the first two chunks
             assert np.array_equal(cache.batch(step, 8), corpus.batch(step, 8, stream))
     assert not np.array_equal(corpus.batch(3, 8, 0), corpus.batch(3, 8, 2))  # streams are independent draws
     # a writer killed mid-row leaves a partial row: it is not counted, and the next extension replaces it
-    path = StreamCache(corpus, tmp_path, 0, CORPUS_VERSION).path
+    path = StreamCache(corpus, tmp_path, 0).path
     rows = path.stat().st_size // (ROW * DTYPE.itemsize)
     with open(path, "ab") as out:
         out.write(b"\x07" * (ROW * DTYPE.itemsize // 2))
-    cache = StreamCache(corpus, tmp_path, 0, CORPUS_VERSION, chunk=16)
+    cache = StreamCache(corpus, tmp_path, 0, chunk=16)
     assert cache.rows() == rows
     assert np.array_equal(cache.batch(rows // 8 + 1, 8), corpus.batch(rows // 8 + 1, 8))
     # a cache written by other corpus code is refused with the remedy
@@ -58,7 +58,7 @@ def test_the_stream_cache_gives_the_corpus_batches_and_refuses_another_corpus(tm
     data[:2] = (int.from_bytes(data[:2], "little") ^ 1).to_bytes(2, "little")
     path.write_bytes(bytes(data))
     with pytest.raises(ValueError, match="row 0 differs.*delete it"):
-        StreamCache(corpus, tmp_path, 0, CORPUS_VERSION)
+        StreamCache(corpus, tmp_path, 0)
 
 
 def test_training_from_the_cache_gives_the_same_weights(tmp_path: Path) -> None:
