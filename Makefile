@@ -63,7 +63,7 @@ CACHE := $(abspath _build/cache)
 ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 $(STAGE)/chapters/%.ipynb: chapters/%.md $(LIBRARY) $(DATA_FILES) scripts/run_chapter.py $(INSTALLED)
 	$(ONE_THREAD) T2LIB_CACHE=$(CACHE) $(PY) scripts/run_chapter.py $< $@
-$(STAGE)/chapters/frontiers.ipynb $(STAGE)/chapters/isoflop_per_task.ipynb: | $(STAGE)/chapters/isoflop_profiles.ipynb
+$(STAGE)/chapters/frontiers.ipynb $(STAGE)/chapters/isoflop_per_task.ipynb $(STAGE)/chapters/verdict.ipynb: | $(STAGE)/chapters/isoflop_profiles.ipynb
 
 # The execution-statistics page reports the other chapters' build records, so it runs after them.
 STATISTICS := $(STAGE)/chapters/execution_statistics.ipynb

@@ -69,6 +69,14 @@ FUNCTION_WORDS = [".", "the", "is", "in", "on", "if", "then", "so", "plus", "min
 RELATIONS = ["lives_in", "works_as", "likes", "owns"]
 
 
+def corpus_for(seed: int = 0, version: str = CORPUS_VERSION) -> "Corpus":
+    """The corpus of design `version`: this module's designs 5 and 6, or the second suite's
+    design 7 (pretrain.corpus_v2)."""
+    from pretrain.corpus_v2 import CORPUS_VERSION as SECOND, CorpusV2  # imports this module
+
+    return CorpusV2(seed) if version == SECOND else Corpus(seed, version)
+
+
 def _words(prefix: str, count: int) -> list[str]:
     return [f"{prefix}{i}" for i in range(count)]
 
@@ -86,9 +94,10 @@ class Question:
 
     task: str
     prompt: tuple[str, ...]
-    answer: str
+    answer: str  # one word, or several separated by spaces (design 7)
     difficulty: float
-    answer_set: int  # size of the answer's word class (chance NLL = ln of it)
+    answer_set: int  # size of the answer's space (chance NLL = ln of it)
+    guess: float  # probability that one guess is right (design 5: uniform within the answer's class)
 
 
 def _zipf_cdf(n: int) -> np.ndarray:
@@ -196,7 +205,7 @@ class Corpus:
     def __init__(self, seed: int = 0, version: str = CORPUS_VERSION) -> None:
         if version not in OPENS_WITH_EOS:
             raise ValueError(f"unknown corpus design {version!r}; this code builds {', '.join(OPENS_WITH_EOS)}")
-        self.seed, self.version = seed, version
+        self.seed, self.version, self.opens_with_eos = seed, version, OPENS_WITH_EOS[version]
         self.world = World(seed)
         self.words = vocabulary()
         self.ids = {word: i for i, word in enumerate(self.words)}
@@ -238,7 +247,7 @@ class Corpus:
         chooses its stream (stream 0 is the first suite's). Design 6 opens each with <eos>, as
         the harness opens each question."""
         rng = np.random.default_rng([self.seed, 1, index] if stream == 0 else [self.seed, 1, index, stream])
-        tokens: list[int] = [self.ids["<eos>"]] if OPENS_WITH_EOS[self.version] else []
+        tokens: list[int] = [self.ids["<eos>"]] if self.opens_with_eos else []
         while len(tokens) < CONTEXT + 1:
             kind = self.kinds[_draw_rank(rng, self.kind_cdf)]
             tokens += self.encode(self._document(kind, rng)) + [self.ids["<eos>"]]
@@ -279,8 +288,9 @@ class Corpus:
             if prompt in self.test_prompts:
                 continue
             tokens += [eos, *self.encode(prompt)]
-            answers.append(len(tokens))
-            tokens.append(self.ids[answer])
+            for word in answer.split():
+                answers.append(len(tokens))
+                tokens.append(self.ids[word])
         mask = np.zeros(CONTEXT, dtype=bool)
         targets = np.array(answers) - 1  # target j is token j + 1
         mask[targets[targets < CONTEXT]] = True
@@ -307,18 +317,18 @@ class Corpus:
                     continue
                 seen.add((rank, relation))
                 prompt, answer = world.knowledge_fact(rank, relation)
-                found.append(Question(task, prompt, answer, float(rank + 1), VALUES_PER_RELATION))
+                found.append(Question(task, prompt, answer, float(rank + 1), VALUES_PER_RELATION, 1 / VALUES_PER_RELATION))
                 continue
             if task == "arithmetic":
                 depth = _arithmetic_depth(rng)
                 prompt, answer = arithmetic_instance(rng, depth)
-                question = Question(task, prompt, answer, float(depth), MAX_NUMBER + 1)
+                question = Question(task, prompt, answer, float(depth), MAX_NUMBER + 1, 1 / (MAX_NUMBER + 1))
             elif task == "causal":
                 prompt, answer, rank = world.causal_instance(rng, _causal_rules(rng))
-                question = Question(task, prompt, answer, float(rank + 1), N_EVENTS)
+                question = Question(task, prompt, answer, float(rank + 1), N_EVENTS, 1 / N_EVENTS)
             else:
                 prompt, answer, furniture = world.spatial_instance(rng)
-                question = Question(task, prompt, answer, float(furniture + 1), N_ROOMS)
+                question = Question(task, prompt, answer, float(furniture + 1), N_ROOMS, 1 / N_ROOMS)
             if (task not in HELD_OUT or _is_test_instance(prompt)) and prompt not in seen:
                 seen.add(prompt)
                 found.append(question)

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from pretrain.corpus import CONTEXT, Corpus
+from pretrain.corpus import CONTEXT, corpus_for
 from pretrain.model import TinyLM
 from pretrain.train import (STATE, RunSpec, atomic_save, autocast, batches, build, finish, finished, prepare_device,
                             set_learning_rate, stop_now)
@@ -124,7 +124,7 @@ def train_ensemble(specs: list[RunSpec], run_dirs: list[Path], group_dir: Path, 
     group_dir.mkdir(parents=True, exist_ok=True)
     prepare_device(device)
     spec = specs[0]
-    corpus = Corpus(spec.corpus_seed, spec.corpus_version)
+    corpus = corpus_for(spec.corpus_seed, spec.corpus_version)
     batch_of = [batches(s, corpus, stream_cache) for s in specs]
     model = EnsembleLM([build(s, corpus, "cpu")[0] for s in specs]).to(device)
     optimiser = make_optimiser(model, spec.lr, spec.weight_decay)

@@ -22,8 +22,8 @@ def held_out_text(corpus: Corpus, index: int, length: int) -> list[int]:
 
 def answer_nll(model: TinyLM, corpus: Corpus, questions: list[Question], device: str = "cpu",
                batch_size: int = 256, context: int = 0) -> np.ndarray:
-    """−log p(answer | <eos> prompt) in nats for each question (answers are single tokens). With
-    `context` > 0, question i follows up to `context` tokens of held-out training text
+    """−log p(answer | <eos> prompt) in nats for each question, summed over the answer's tokens.
+    With `context` > 0, question i follows up to `context` tokens of held-out training text
     (`held_out_text(corpus, i, context)`) instead of opening the sequence, as the harness asks it."""
     nll = np.empty(len(questions))
     eos = corpus.ids["<eos>"]
@@ -32,21 +32,21 @@ def answer_nll(model: TinyLM, corpus: Corpus, questions: list[Question], device:
             chunk = questions[start:start + batch_size]
             prompts = [(held_out_text(corpus, start + i, context) if context else []) + [eos] + corpus.encode(q.prompt)
                        for i, q in enumerate(chunk)]
-            width = max(len(p) for p in prompts)
+            answers = [corpus.encode(q.answer.split()) for q in chunk]
+            width = max(len(p) + len(a) for p, a in zip(prompts, answers))
             ids = torch.full((len(chunk), width), corpus.ids["<pad>"], dtype=torch.long)
-            for row, prompt in enumerate(prompts):  # left-pad is unsafe with learned positions: right-pad
-                ids[row, : len(prompt)] = torch.tensor(prompt)
-            logits = model(ids.to(device))
-            last = torch.tensor([len(p) - 1 for p in prompts], device=device)
-            log_probs = F.log_softmax(logits[torch.arange(len(chunk), device=device), last].double(), dim=-1)
-            gold = torch.tensor([corpus.ids[q.answer] for q in chunk], device=device)
-            nll[start:start + len(chunk)] = (-log_probs[torch.arange(len(chunk), device=device), gold]).cpu().numpy()
+            for row, (prompt, answer) in enumerate(zip(prompts, answers)):  # right-pad: positions are learned
+                ids[row, : len(prompt) + len(answer)] = torch.tensor(prompt + answer)
+            log_probs = F.log_softmax(model(ids.to(device)).double(), dim=-1).cpu()
+            for row, (prompt, answer) in enumerate(zip(prompts, answers)):
+                predicted_at = torch.arange(len(prompt) - 1, len(prompt) + len(answer) - 1)
+                nll[start + row] = -log_probs[row, predicted_at, torch.tensor(answer)].sum().item()
     return nll
 
 
 def task_report(model: TinyLM, corpus: Corpus, device: str = "cpu") -> pd.DataFrame:
-    """Per task: mean NLL, chance NLL (uniform over the answer's word class), pass@1 and the
-    Spearman correlation between NLL and recorded difficulty."""
+    """Per task: mean NLL, chance NLL (uniform over the answer's space), pass@1, the guess level
+    at k = 1 and the Spearman correlation between NLL and recorded difficulty."""
     rows = []
     for task, questions in corpus.questions.items():
         nll = answer_nll(model, corpus, questions, device)
@@ -54,5 +54,7 @@ def task_report(model: TinyLM, corpus: Corpus, device: str = "cpu") -> pd.DataFr
         rank_correlation = pd.Series(nll).corr(pd.Series(difficulty), method="spearman")
         rows.append({"task": task, "mean_nll": nll.mean(), "chance_nll": float(np.mean([np.log(q.answer_set)
                                                                                           for q in questions])),
-                     "pass_at_1": float(np.exp(-nll).mean()), "spearman_nll_difficulty": rank_correlation})
+                     "pass_at_1": float(np.exp(-nll).mean()),
+                     "guess_at_1": float(np.mean([q.guess for q in questions])),
+                     "spearman_nll_difficulty": rank_correlation})
     return pd.DataFrame(rows)

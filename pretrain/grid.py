@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pretrain.corpus import Corpus
+from pretrain.corpus import CORPUS_VERSION, corpus_for
 from pretrain.ensemble import train_ensemble
 from pretrain.executors import KINDS, Placement, launch
 from pretrain.harness import evaluate_run, prepare_tasks, results_file
@@ -60,8 +60,9 @@ THROUGHPUT = {"cpu": (75_000.0, 46e9), "cuda": (2_000_000.0, 50e12)}
 TOKENS_PER_SECOND_CAP, FLOPS_PER_SECOND = THROUGHPUT["cpu"]
 
 
-def parameters_of(width: int, depth: int, heads: int) -> int:
-    return count_parameters(TinyLM(ModelShape(width, depth, heads, Corpus(0).vocab_size, 128)))
+def parameters_of(width: int, depth: int, heads: int, corpus_version: str = CORPUS_VERSION) -> int:
+    vocab_size = corpus_for(0, corpus_version).vocab_size
+    return count_parameters(TinyLM(ModelShape(width, depth, heads, vocab_size, 128)))
 
 
 def estimated_hours(params: int, tokens: float, device: str = "cpu") -> float:
@@ -123,7 +124,7 @@ def _train_job(job: Job) -> list[tuple[str, bool]]:
                                  stream_cache=stream, deadline=deadline) or [None] * len(dirs)
     for spec, run_dir, result in zip(job.specs, dirs, results):
         if result is not None and job.tasks_dir is not None and results_file(run_dir) is None:
-            evaluate_run(run_dir, Corpus(spec.corpus_seed, spec.corpus_version), job.tasks_dir, job.device)
+            evaluate_run(run_dir, corpus_for(spec.corpus_seed, spec.corpus_version), job.tasks_dir, job.device)
     return [(spec.name, result is not None) for spec, result in zip(job.specs, results)]
 
 
@@ -146,10 +147,9 @@ def plan_jobs(runs: Path, cells: list[RunSpec], seeds: list[int], ensemble: int,
 
 def dry_run(jobs: list[tuple[RunSpec, ...]], device: str, placement: Placement) -> str:
     """What `run` would train, one line per job, and the estimated total on `device`."""
-    vocab = Corpus(0).vocab_size
     lines, total = [], 0.0
     for specs in jobs:
-        params = count_parameters(TinyLM(specs[0].shape(vocab)))
+        params = count_parameters(TinyLM(specs[0].shape(corpus_for(0, specs[0].corpus_version).vocab_size)))
         hours = estimated_hours(params, specs[0].tokens, device) * len(specs)
         total += hours
         lines.append(f"{' + '.join(s.name for s in specs)}: N = {params:,}, D = {specs[0].tokens:,} tokens "
@@ -166,7 +166,10 @@ def run(runs: Path, budget_minutes: float, placement: Placement, device: str = "
     """Train (and evaluate) the grid's pending runs, or those of `specs`, at `seeds`, largest
     budget first, until the time budget is spent."""
     jobs = plan_jobs(runs, read_grid() if specs is None else specs, list(seeds), ensemble, evaluate, precision)
-    tasks_dir = prepare_tasks(Corpus(0), runs / "_harness") if evaluate else None
+    designs = {(spec.corpus_seed, spec.corpus_version) for job in jobs for spec in job}
+    if len(designs) > 1:
+        raise ValueError(f"one run of the grid at a time asks one corpus's questions; these jobs span {sorted(designs)}")
+    tasks_dir = prepare_tasks(corpus_for(*designs.pop()), runs / "_harness") if evaluate and designs else None
     end = time.monotonic() + 60 * budget_minutes
     print(f"{sum(map(len, jobs))} run(s) pending in {len(jobs)} job(s); budget {budget_minutes:.0f} min, "
           f"{placement.workers} worker(s), executor {placement.kind}", flush=True)

@@ -49,13 +49,15 @@ metadata:
 
 
 def write_questions(corpus: Corpus, folder: Path) -> dict[str, Path]:
-    """One JSON Lines file per task: prompt, answer, difficulty, answer_set (the harness's docs)."""
+    """One JSON Lines file per task: prompt, answer, difficulty, answer_set and guess (the
+    probability that one guess is right; the harness's docs)."""
     folder.mkdir(parents=True, exist_ok=True)
     files = {}
     for task, questions in corpus.questions.items():
         path = folder / f"{task}.jsonl"
         path.write_text("".join(json.dumps({"prompt": " ".join(q.prompt), "answer": q.answer,
-                                            "difficulty": q.difficulty, "answer_set": q.answer_set}) + "\n"
+                                            "difficulty": q.difficulty, "answer_set": q.answer_set,
+                                            "guess": q.guess}) + "\n"
                                 for q in questions))
         files[task] = path
     return files

@@ -21,17 +21,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pretrain.corpus import CORPUS_VERSION, Corpus
+from pretrain.corpus import CORPUS_VERSION, Corpus, corpus_for
+from pretrain.corpus_v2 import CORPUS_VERSION as SECOND_DESIGN
 from pretrain.evaluate import answer_nll, task_report
 from pretrain.grid import parameters_of
 from pretrain.model import count_parameters
-from pretrain.train import RESULT, RunSpec, load_model, train
+from pretrain.train import RESULT, RunSpec, load_model, train, with_seed
 
 # (name, width, depth, heads, training FLOPs, learning rate); D = C/(6N) with N counted by the model.
 # Pilots 2-5 (pretrain/PILOT.md) ran "5" on successive corpus designs; pilot 1 also swept the
 # learning rate at 5e11 FLOPs: 3e-3, 1e-2, 3e-2 gave validation losses 1.70, 1.59, 1.56.
 # Pilot 6 asks whether the tasks are off chance at 1e12 FLOPs, the candidate smallest level.
-PILOTS = {
+FIRST_SUITE_PILOTS = {
     "5": [("small-42K", 32, 2, 4, 5e11, 1e-2), ("small-110K", 48, 3, 4, 5e11, 1e-2),
           ("mid-42K", 32, 2, 4, 4e12, 1e-2), ("mid-183K", 64, 3, 4, 4e12, 1e-2)],
     "6": [("c1e12-25K", 24, 2, 2, 1e12, 1e-2), ("c1e12-40K", 32, 2, 4, 1e12, 1e-2),
@@ -49,12 +50,51 @@ def spec_for(name: str, width: int, depth: int, heads: int, flops: float, lr: fl
     return RunSpec(name, width, depth, heads, tokens=int(flops / (6 * params)), lr=lr, corpus_version=corpus_version)
 
 
+def ladder(width: int, depth: int, heads: int, ratios: list[int], lr: float, seeds: list[int]) -> list[RunSpec]:
+    """Design-7 runs of one shape at `ratios` tokens per parameter, each at `seeds`; named
+    w<width>d<depth>-r<ratio>-lr<lr>[-s<seed>]."""
+    params = parameters_of(width, depth, heads, SECOND_DESIGN)
+    return [with_seed(RunSpec(f"w{width}d{depth}-r{ratio}-lr{lr:g}", width, depth, heads, tokens=ratio * params, lr=lr,
+                              corpus_version=SECOND_DESIGN), seed) for ratio in ratios for seed in seeds]
+
+
+def second_suite_lr(params: float) -> float:
+    """The learning rate of a design-7 model of `params` parameters: the best of pilot 9's sweep
+    (3e-3, 1e-2, 3e-2) at 9,376 parameters (3e-2) and 37,600 (1e-2), joined by a power law in N
+    (pretrain/PILOT.md, pilot 9)."""
+    exponent = np.log(3e-2 / 1e-2) / np.log(37_600 / 9_376)
+    return float(3e-2 * (params / 9_376) ** -exponent)
+
+
+def tuned_ladder(width: int, depth: int, heads: int, ratios: list[int], seeds: list[int]) -> list[RunSpec]:
+    """`ladder` at the learning rate `second_suite_lr` gives the shape, rounded to two figures."""
+    lr = float(f"{second_suite_lr(parameters_of(width, depth, heads, SECOND_DESIGN)):.2g}")
+    return ladder(width, depth, heads, ratios, lr, seeds)
+
+
+PILOTS: dict[str, list[RunSpec]] = {
+    **{name: [spec_for(*row) for row in rows] for name, rows in FIRST_SUITE_PILOTS.items()},
+    # Pilot 9 (design 7): the learning rate at two sizes, 300 tokens per parameter.
+    "9": [spec for lr in (3e-3, 1e-2, 3e-2) for shape in ((16, 1, 2), (32, 2, 4))
+          for spec in ladder(*shape, [300], lr, [0])],
+    # Pilot 10 (design 7): returns to data at three shapes, two seeds each, 20 to 10⁴ tokens per parameter.
+    "10": (tuned_ladder(16, 1, 2, [20, 100, 300, 1000, 3000, 10000], [0, 1])
+           + tuned_ladder(24, 2, 2, [20, 100, 300, 1000, 3000, 10000], [0, 1])
+           + tuned_ladder(32, 2, 4, [20, 100, 300, 1000, 3000, 10000], [0, 1])),
+}
+
+
 def run_one(args: tuple[RunSpec, Path]) -> pd.DataFrame:
+    """Train one pilot run (or find it finished) and report its tasks; the report is also kept
+    as report.csv in the run's folder."""
     spec, out = args
     result = train(spec, out / spec.name, stream_cache=out / "_stream")
-    report = task_report(load_model(out / spec.name), Corpus(spec.corpus_seed, spec.corpus_version))
-    return report.assign(run=spec.name, params=result["params"], tokens=spec.tokens, lr=spec.lr,
-                         flops=6.0 * result["params"] * spec.tokens, validation_loss=result["validation_loss"])
+    report = task_report(load_model(out / spec.name), corpus_for(spec.corpus_seed, spec.corpus_version))
+    report = report.assign(run=spec.name, params=result["params"], tokens=spec.tokens, lr=spec.lr, seed=spec.model_seed,
+                           flops=6.0 * result["params"] * spec.tokens, validation_loss=result["validation_loss"],
+                           wall_seconds=result["wall_seconds"])
+    report.to_csv(out / spec.name / "report.csv", index=False, float_format="%.6g")
+    return report
 
 
 def position_report(run_dirs: list[Path], context: int = 64, questions: int | None = None) -> pd.DataFrame:
@@ -79,6 +119,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--pilot", choices=sorted(PILOTS), default="6")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--cheapest-first", action="store_true",
+                        help="train the cheapest runs first (a ladder fills in from the bottom; default: dearest first)")
     parser.add_argument("--position", nargs="+", type=Path, metavar="RUN_DIR",
                         help="trained runs to evaluate at the opening of the sequence and after training text")
     args = parser.parse_args()
@@ -87,7 +129,8 @@ def main() -> None:
         table.to_csv(args.out / "position.csv", index=False, float_format="%.6g")
         print(table.to_string(index=False))
         return
-    specs = [spec_for(*row) for row in PILOTS[args.pilot]]
+    cost = {spec.name: spec.tokens * spec.width ** 2 * spec.depth for spec in PILOTS[args.pilot]}
+    specs = sorted(PILOTS[args.pilot], key=lambda spec: cost[spec.name] * (1 if args.cheapest_first else -1))
     with ProcessPoolExecutor(args.workers) as pool:
         frames = list(pool.map(run_one, [(spec, args.out) for spec in specs]))
     table = pd.concat(frames, ignore_index=True)

@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 import t2lib
@@ -61,10 +62,11 @@ def evaluated_checkpoints(runs: Path, grid: pd.DataFrame) -> list[tuple[str, Pat
 
 
 def task_table(corpus: Corpus, source: str) -> pd.DataFrame:
-    """The suite's tasks.csv: the four harness tasks with their display names and question counts."""
+    """The suite's tasks.csv: the four harness tasks with their display names, question counts and
+    the mean probability that one guess at an answer is right."""
     return pd.DataFrame({"task": HARNESS_TASKS, "display_name": [DISPLAY_NAMES[t] for t in TASKS],
                          "group": "synthetic", "n_questions": [len(corpus.questions[t]) for t in TASKS],
-                         "source": source})
+                         "source": source, "guess": [np.mean([q.guess for q in corpus.questions[t]]) for t in TASKS]})
 
 
 def checkpoint_row(checkpoint: str, run_dir: Path) -> dict:

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from pretrain.corpus import CONTEXT, CORPUS_VERSION, Corpus
+from pretrain.corpus import CONTEXT, CORPUS_VERSION, Corpus, corpus_for
 from pretrain.model import ModelShape, TinyLM, count_parameters
 from pretrain.stream import StreamCache
 
@@ -221,7 +221,7 @@ def train(spec: RunSpec, run_dir: Path, *, device: str = "cpu", stream_cache: Pa
     if (result := finished(spec, run_dir)) is not None:
         return result
     prepare_device(device)
-    corpus = Corpus(spec.corpus_seed, spec.corpus_version)
+    corpus = corpus_for(spec.corpus_seed, spec.corpus_version)
     batch_of = batches(spec, corpus, stream_cache)
     model, optimiser = build(spec, corpus, device)
     step, curve, seconds = 0, [], 0.0
@@ -270,6 +270,6 @@ def load_model(run_dir: Path, device: str = "cpu") -> TinyLM:
     """The trained model of a finished run."""
     saved = torch.load(run_dir / "model.pt", map_location=device, weights_only=False)
     spec = RunSpec(**saved["spec"])
-    model = TinyLM(spec.shape(Corpus(spec.corpus_seed, spec.corpus_version).vocab_size)).to(device)
+    model = TinyLM(spec.shape(corpus_for(spec.corpus_seed, spec.corpus_version).vocab_size)).to(device)
     model.load_state_dict(saved["model"])
     return model.eval()

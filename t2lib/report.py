@@ -167,13 +167,34 @@ def real_data_note(*folders: str | Path) -> str:
 
 # How every "Paper vs this book" row is judged (stated above each table).
 AGREE_RTOL = 0.10
-AGREEMENT_RULE = (f"A number agrees when this book's value is within ±{AGREE_RTOL:.0%} of the paper's (relative); "
+AGREEMENT_RULE = (f"A number with a band agrees when the paper's value lies inside this book's band; one without a "
+                  f"band agrees when it is within ±{AGREE_RTOL:.0%} of the paper's (relative); "
                   "a range agrees when this book's values lie inside the paper's; a finding agrees when the same "
                   "statement holds on this book's data.")
+# How every head-to-head and every effect with an interval is judged (t2lib.paired, the verdict page).
+OUTCOMES = ("win", "loss", "tie", "cannot lose by construction")
+DECISION_RULE = ("A difference is a win (or a loss) only when its whole interval lies on one side of zero; "
+                 "when the interval includes zero it is a tie. A comparison whose candidate is chosen from a set "
+                 "that includes its rival, on the same data, cannot lose and is labelled so, not counted as a win.")
+
+
+def decide(low: float, high: float, *, higher_is_better: bool = True, cannot_lose: bool = False) -> str:
+    """The outcome DECISION_RULE gives a difference (candidate − rival) with interval [low, high]."""
+    if cannot_lose:
+        return "cannot lose by construction"
+    if not (np.isfinite(low) and np.isfinite(high)) or low > high:
+        raise ValueError(f"an interval needs finite ends with low ≤ high; got [{low}, {high}]")
+    if low > 0 or high < 0:
+        return "win" if (low > 0) == higher_is_better else "loss"
+    return "tie"
+
+
 # What a row's agreement or disagreement is evidence of.
 BASES = {
     "independent": "this book's computation does not use the paper's number",
     "by construction": "the data were calibrated or built to give the paper's number, so agreement is expected",
+    "simulated": "the data are simulated, calibrated to other numbers of the paper (its Tables 1 and 2): agreement "
+                 "is partly built in, so it is a check of the simulator, not evidence for the paper",
     "not comparable": "different settings or scale: shown for orientation, not as a test",
 }
 PAPER_CLAIMS = Path(__file__).resolve().parent.parent / "data" / "paper" / "claims.csv"
@@ -193,10 +214,11 @@ def paper_claim(claim: str) -> pd.Series:
 
 
 def number_row(quantity: str, paper: float, ours: float, fmt: str = ".3g", note: str = "", *,
-               basis: str, whose: str = "the paper's") -> dict[str, str]:
+               basis: str, whose: str = "the paper's", band: tuple[float, float] | None = None) -> dict[str, str]:
     """A row of a "Paper vs this book" table comparing two numbers: both, their difference,
-    and whether they agree under AGREEMENT_RULE. `whose` names the published number in the
-    difference ("the paper's", or e.g. "the published")."""
+    and whether they agree under AGREEMENT_RULE (inside our `band` where one is given, else
+    within AGREE_RTOL). `whose` names the published number in the difference ("the paper's", or
+    e.g. "the published")."""
     _check_basis(basis)
     paper, ours = float(plain(paper)), float(plain(ours))
     if not np.isfinite(ours):
@@ -206,7 +228,12 @@ def number_row(quantity: str, paper: float, ours: float, fmt: str = ".3g", note:
     if paper != 0:
         difference += f" ({ours / paper:.2g}× {whose})"
         agrees = abs(ours / paper - 1) <= AGREE_RTOL
-    return {"quantity": quantity, "paper": f"{paper:{fmt}}", "this book": f"{ours:{fmt}}",
+    shown = f"{ours:{fmt}}"
+    if band is not None:
+        low, high = (float(plain(v)) for v in band)
+        agrees, shown = low <= paper <= high, f"{ours:{fmt}} [{low:{fmt}}, {high:{fmt}}]"
+        difference += f"; {'inside' if agrees else 'outside'} our band"
+    return {"quantity": quantity, "paper": f"{paper:{fmt}}", "this book": shown,
             "difference": f"{difference}: {'agrees' if agrees else 'differs'}", "basis": basis, "note": note}
 
 

@@ -340,6 +340,8 @@ CHAPTERS_WITHOUT_SUITE = {
     "real_passk_bounds": "the OLMo 2 ladder's final evaluations in data/real/olmo-ladder",
     "testing_the_forecast": "the forecast and the models trained to test it in data/real/t2mini-validation, "
                             "and the fine-tuned grid in data/real/t2mini",
+    "verdict": "every kind of evidence the book has: the simulated suite, the public runs, the miniature grid and "
+               "its validation models",
 }
 
 CHAPTER_NEEDS: dict[str, list[str]] = {

@@ -5,7 +5,10 @@ A suite is a folder with
   (base / ft / sft) and base_checkpoint (the base of a post-trained checkpoint, else empty);
 - `nll.parquet`: one row per (checkpoint, task, question) with `nll`, the negative
   log-likelihood in nats of the gold answer summed over its tokens (p = exp(−nll));
-- optionally `tasks.csv`: task, display_name, group (real / synthetic), n_questions, source.
+- optionally `tasks.csv`: task, display_name, group (real / synthetic), n_questions, source,
+  and optionally `guess`: the probability that one guess at a question's answer is right,
+  averaged over the task's questions (empty where unknown); `Suite.guess_pass_at_k` turns it
+  into the guessing level at k samples.
 
 `load_suite` rejects anything malformed with a `SuiteError` naming the file, the column and
 the first offending row and value. Nothing is dropped or repaired silently.
@@ -28,6 +31,7 @@ from t2lib.tablecheck import DataFileError, TableCheck
 CHECKPOINT_COLUMNS = ["checkpoint", "params", "tokens", "train_flops", "source", "stage", "base_checkpoint"]
 NLL_COLUMNS = ["checkpoint", "task", "question", "nll"]
 TASK_COLUMNS = ["task", "display_name", "group", "n_questions", "source"]
+GUESS_COLUMN = "guess"
 STAGES = ("base", "ft", "sft")
 TASK_GROUPS = ("real", "synthetic")
 # train_flops must equal 6·N·D within this relative tolerance.
@@ -97,6 +101,13 @@ class Suite:
         """Tasks whose `source` in tasks.csv says they are simulated."""
         simulated = self.tasks["source"].str.contains("simulated", case=False, na=False)
         return list(self.tasks.loc[simulated, "task"])
+
+    def guess_pass_at_k(self, task: str, k: ArrayLike) -> NDArray[np.float64]:
+        """pass@k of guessing on `task`: 1 − (1 − g)^k with g from tasks.csv's guess column (NaN
+        where the suite does not record it). For questions whose guess probabilities differ, g is
+        their mean and the result an upper bound on the mean of their own levels (concavity)."""
+        g = float(self.tasks.set_index("task").loc[task, GUESS_COLUMN])
+        return 1.0 - (1.0 - g) ** np.asarray(k, dtype=float)
 
     def summary(self) -> str:
         """One line saying what was loaded, with its checksum (chapters print it)."""
@@ -171,7 +182,7 @@ def _read_tasks(file: Path, nll: pd.DataFrame) -> pd.DataFrame:
     if not file.exists():
         counts = nll.groupby("task")["question"].nunique()
         return pd.DataFrame({"task": counts.index, "display_name": counts.index, "group": "",
-                             "n_questions": counts.to_numpy(), "source": ""})
+                             "n_questions": counts.to_numpy(), "source": "", GUESS_COLUMN: np.nan})
     frame = pd.read_csv(file, dtype={"task": str, "display_name": str, "group": str, "source": str},
                         keep_default_na=False)
     check.require_columns(frame, TASK_COLUMNS)
@@ -185,7 +196,19 @@ def _read_tasks(file: Path, nll: pd.DataFrame) -> pd.DataFrame:
     undeclared = sorted(set(found.index) - set(frame["task"]))
     if undeclared:
         raise check.fail(f"task '{undeclared[0]}' appears in nll.parquet but not here")
+    frame[GUESS_COLUMN] = _read_guess(check, frame)
     return frame
+
+
+def _read_guess(check: TableCheck, frame: pd.DataFrame) -> pd.Series:
+    """tasks.csv's optional guess column as floats in (0, 1], NaN where empty or absent."""
+    if GUESS_COLUMN not in frame:
+        return pd.Series(np.nan, index=frame.index)
+    raw = frame[GUESS_COLUMN].replace("", np.nan)
+    guess = check.require_numeric(frame.assign(**{GUESS_COLUMN: raw}), GUESS_COLUMN)
+    check.first_bad_row(frame, GUESS_COLUMN, guess.notna() & ~((guess > 0) & (guess <= 1)),
+                        "must be a probability in (0, 1], or empty where unknown")
+    return guess
 
 
 def _sha256(path: Path) -> str:
@@ -244,7 +267,9 @@ def write_suite(folder: str | Path, checkpoints: pd.DataFrame, nll: pd.DataFrame
     pq.write_table(table, folder / "nll.parquet", compression="zstd", compression_level=9, use_dictionary=True,
                    write_statistics=False)
     if tasks is not None:
-        tasks[TASK_COLUMNS].to_csv(folder / "tasks.csv", index=False, lineterminator="\n")
+        guessed = GUESS_COLUMN in tasks and bool(tasks[GUESS_COLUMN].notna().any())
+        columns = TASK_COLUMNS + ([GUESS_COLUMN] if guessed else [])
+        tasks[columns].to_csv(folder / "tasks.csv", index=False, float_format="%.10g", lineterminator="\n")
     return folder
 
 
@@ -269,6 +294,6 @@ def write_subset(suite: Suite, folder: str | Path, *, tasks: list[str] | None = 
         parts.append(nll[nll["question"].isin(questions)])
         row = suite.tasks.set_index("task").loc[task]
         rows.append({"task": task, "display_name": row["display_name"], "group": row["group"],
-                     "n_questions": len(questions),
+                     "n_questions": len(questions), GUESS_COLUMN: row[GUESS_COLUMN],
                      "source": f"{row['source']}; subset of {suite.path.name} ({len(questions)} questions, seed {seed})"})
     return write_suite(folder, suite.checkpoints, pd.concat(parts, ignore_index=True), pd.DataFrame(rows))

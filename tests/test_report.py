@@ -21,7 +21,7 @@ def test_number_row_states_both_values_their_difference_and_the_rule() -> None:
 def test_rows_refuse_a_non_finite_value_or_an_unknown_basis() -> None:
     with pytest.raises(ValueError, match="relative error: our value is not finite"):
         report.number_row("relative error", 2.8, float("nan"), basis="independent")
-    with pytest.raises(ValueError, match="basis must be one of independent, by construction, not comparable"):
+    with pytest.raises(ValueError, match="basis must be one of independent, by construction, simulated, not comparable"):
         report.claim_row("b", "yes", "yes", True, basis="roughly")
 
 
@@ -119,3 +119,10 @@ def test_search_edge_note_counts_the_optima_a_search_stopped_at() -> None:
     assert note.startswith("In 1 of the 2 optima") and "1,000 parameters" in note
     assert report.search_edge_note(at_edge.loc[["size term"]]) == (
         "Every one of these optima lies inside the search's range of sizes.")
+
+
+def test_a_number_with_a_band_agrees_only_when_the_papers_value_is_inside_it() -> None:
+    inside = report.number_row("error (%)", 8.4, 3.2, ".2g", basis="simulated", band=(1.4, 9.0))
+    outside = report.number_row("error (%)", 8.4, 8.3, ".2g", basis="simulated", band=(8.0, 8.35))
+    assert inside["difference"].endswith("inside our band: agrees") and inside["this book"] == "3.2 [1.4, 9]"
+    assert outside["difference"].endswith("outside our band: differs")  # within ±10%, yet outside the band

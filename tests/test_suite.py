@@ -133,11 +133,23 @@ def test_different_question_sets_are_an_error_unless_allowed(tmp_path: Path) -> 
     ({"n_questions": [5]}, r"tasks.csv: column 'n_questions', row 0: differs from the number of questions"),
     ({"group": ["natural"]}, r"tasks.csv: column 'group', row 0: must be one of real, synthetic"),
     ({"task": ["other"]}, r"tasks.csv: column 'task', row 0: task has no rows in nll.parquet"),
+    ({"guess": [1.5]}, r"tasks.csv: column 'guess', row 0: must be a probability in \(0, 1\], or empty where unknown"),
+    ({"guess": ["one in ten"]}, r"tasks.csv: column 'guess', row 0: must be a number; got 'one in ten'"),
 ])
 def test_bad_tasks_file_is_rejected(tmp_path: Path, change: dict, message: str) -> None:
     _, _, t = valid_tables()
     with pytest.raises(SuiteError, match=message):
         load_suite(write(tmp_path, tasks=t.assign(**change)))
+
+
+def test_the_optional_guess_column_gives_the_guessing_level_at_k(tmp_path: Path) -> None:
+    _, _, t = valid_tables()
+    guessed = load_suite(write(tmp_path, tasks=t.assign(guess=[0.125])))
+    np.testing.assert_allclose(guessed.guess_pass_at_k("t", [1, 15]), [0.125, 1 - 0.875 ** 15])
+    for tasks in (t, t.assign(guess=[""])):  # absent or empty: unknown
+        assert np.isnan(load_suite(write(tmp_path, tasks=tasks)).guess_pass_at_k("t", 15))
+    rewritten = write_suite(tmp_path / "again", guessed.checkpoints, guessed.nll, guessed.tasks)
+    assert load_suite(rewritten).tasks["guess"].tolist() == [0.125]
 
 
 def test_write_subset_keeps_checkpoints_and_draws_questions_reproducibly(tmp_path: Path) -> None:

@@ -159,6 +159,7 @@ def test_each_chapter_offers_its_executed_notebook(pages: list[Path]) -> None:
 # Each paper chapter: its title, the figures (by their numbered-figure labels) it must show,
 # and whether it ends with a "Paper vs this book" table.
 CHAPTERS = {
+    "verdict": ("What the evidence says", [], False),
     "checkpoint_grid": ("The checkpoint grid", ["fig-checkpoint-grid"], True),
     "pass_at_k": ("pass@k from likelihoods", ["fig-p-distribution", "fig-jensen-gap", "fig-power-law",
                                               "fig-k-tradeoff"], True),
@@ -172,7 +173,7 @@ CHAPTERS = {
     "miniature_suite": ("A suite trained for this book", ["fig-mini-grid", "fig-mini-curves", "fig-mini-tasks",
                                                           "fig-mini-difficulty"], True),
     "testing_the_forecast": ("Testing the forecast", ["fig-validation-curves", "fig-forecast-test",
-                                                      "fig-post-training-mini"], True),
+                                                      "fig-inference-sweep", "fig-post-training-mini"], True),
     "bring_your_own_data": ("Bring your own data", [], False),
     "plan_your_run": ("Plan your training run", [], False),
     "real_overtrained": ("Do laws fitted near Chinchilla predict overtrained models?",
@@ -209,3 +210,15 @@ def test_every_chapter_is_in_the_table_of_contents() -> None:
     toc = (REPO_ROOT / "_toc.yml").read_text()
     for name in sources:
         assert f"chapters/{name}" in toc, f"{name} is not in _toc.yml"
+
+
+def test_the_verdict_page_has_every_claim_and_kind_of_evidence_and_the_introduction_links_it(tmp_path: Path) -> None:
+    from t2lib.verdict import CLAIMS, EVIDENCE
+
+    dom = rendered_dom(HTML / "chapters" / "verdict.html", tmp_path)
+    table = re.search(r"<table.*?</table>", dom, re.S).group(0)
+    assert all(claim in table for claim in CLAIMS.values()) and all(kind in table for kind in EVIDENCE.values())
+    assert len(re.findall(r">\s*(holds|fails|inconclusive|not tested|not a test):", table)) == len(CLAIMS) * len(EVIDENCE)
+    intro = rendered_dom(HTML / "intro.html", tmp_path)
+    first_paragraph = re.search(r"<p>.*?</p>", intro[intro.index("<h1"):], re.S).group(0)
+    assert 'href="chapters/verdict.html"' in first_paragraph

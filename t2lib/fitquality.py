@@ -1,0 +1,116 @@
+"""Fit quality: each fitted law classified, so that prose and plans can tell a benign bound from
+a degenerate fit.
+
+A fit that ends with a parameter on a bound is not automatically benign. Three classes:
+- **converged**: no parameter on a bound, and an in-sample R² at least `R2_FLOOR`;
+- **benign bound**: the only parameters on a bound are ones a saturating task is expected to
+  put there (the irreducible loss E at its lower end: the task can be solved completely; the
+  asymptote θ₂ at 1: every question is eventually answered), and R² at least the floor;
+- **degenerate**: anything else — a size, data or sampling term fitted to zero (the law then
+  ignores model size, training tokens or samples), an exponent on its search bound, E at the
+  top of its range (no returns to scale left), too few points, or R² below the floor.
+
+Each class comes with its reasons in words, for the chapters and for `plan`/`forecast`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+
+from t2lib.fit import FitResult
+
+R2_FLOOR = 0.9
+MIN_POINTS = 7
+BENIGN = {("E", "lower"): "E at its lower end (no irreducible task loss: the task can be solved completely)",
+          ("theta2", "upper"): "θ₂ = 1 (pass@k tends to 1: every question is eventually answered)"}
+TERMS = {"A": "the size term A is zero: the law does not depend on model size",
+         "B": "the data term B is zero: the law does not depend on training tokens",
+         "G": "the sampling term G is zero: more samples never help"}
+EXPONENTS = {"alpha": "α", "beta": "β", "gamma": "γ"}
+_BOUND = re.compile(r"^(?P<name>\w+) = \S+ \((?P<side>lower|upper) bound\)$")
+
+
+@dataclass(frozen=True)
+class FitQuality:
+    """A fit's class ("converged", "benign bound" or "degenerate"), why, and its in-sample R²."""
+
+    status: str
+    reasons: tuple[str, ...]
+    r2: float
+
+    @property
+    def degenerate(self) -> bool:
+        return self.status == "degenerate"
+
+
+def r_squared(measured: ArrayLike, predicted: ArrayLike) -> float:
+    """In-sample R² = 1 − SS_res/SS_tot of a law's predictions of its own fit targets."""
+    measured, predicted = np.asarray(measured, dtype=float), np.asarray(predicted, dtype=float)
+    total = float(np.sum((measured - measured.mean()) ** 2))
+    return float("nan") if total == 0 else 1.0 - float(np.sum((measured - predicted) ** 2)) / total
+
+
+def _bound_reason(hit: str) -> tuple[bool, str]:
+    """(benign?, reason) for one entry of FitResult.on_bounds, e.g. "A = 0 (lower bound)"."""
+    match = _BOUND.match(hit)
+    if match is None:
+        return False, f"on a bound: {hit}"
+    name, side = match["name"], match["side"]
+    if (name, side) in BENIGN:
+        return True, BENIGN[(name, side)]
+    if name in TERMS and side == "lower":
+        return False, TERMS[name]
+    if name in EXPONENTS:
+        return False, f"the exponent {EXPONENTS[name]} is on its search bound ({side}): its value is not determined"
+    if name == "E" and side == "upper":
+        return False, "E at the top of its range: the fit leaves no improvement with scale"
+    return False, f"on a bound: {hit}"
+
+
+def classify(result: FitResult, r2: float = float("nan"), *, min_points: int = MIN_POINTS,
+             r2_floor: float = R2_FLOOR) -> FitQuality:
+    """The class of one fit from its bounds, its number of points and its in-sample R² (NaN:
+    not measured, which does not by itself make a fit degenerate)."""
+    reasons, benign = [], []
+    for hit in result.on_bounds:
+        is_benign, reason = _bound_reason(hit)
+        (benign if is_benign else reasons).append(reason)
+    if result.n_points < min_points:
+        reasons.append(f"{result.n_points} points, fewer than {min_points}")
+    if np.isfinite(r2) and r2 < r2_floor:
+        reasons.append(f"in-sample R² {r2:.2f}, below {r2_floor:g}")
+    if result.status not in ("converged", "hit a bound"):
+        reasons.append(f"the optimiser ended with status {result.status!r}")
+    if reasons:
+        return FitQuality("degenerate", tuple(reasons + benign), r2)
+    return FitQuality("benign bound" if benign else "converged", tuple(benign), r2)
+
+
+def task_r_squared(fits, measured) -> dict[str, float]:
+    """In-sample R² of the three laws of one task (`analysis.TaskFits`) on their own targets
+    (`analysis.Measured`): the Chinchilla stage on the task NLL at k = 1, Approach 1 on the task
+    NLL over the grid of k, Approach 2 on pass@k over it."""
+    single = int(np.flatnonzero(measured.ks == 1.0)[0])
+    N, D, k = measured.long()
+    loss_k1 = measured.task_nll[:, single]
+    return {"Chinchilla (k = 1)": r_squared(loss_k1, fits.chinchilla.law.loss(measured.N, measured.D)),
+            "Approach 1": r_squared(measured.task_nll.ravel(), fits.approach1.law.loss(N, D, k)),
+            "Approach 2": r_squared(measured.pass_at_k.ravel(), fits.approach2.law.pass_at_k(N, D, k))}
+
+
+def quality_table(fits: Mapping[str, object], r2: Mapping[tuple[str, str], float] | None = None) -> pd.DataFrame:
+    """One row per task and law of `fits` (task → analysis.TaskFits): class, reasons, points and
+    in-sample R² (from `r2`, keyed by (task, law), where given)."""
+    rows = []
+    for task, fit in fits.items():
+        for law, result in fit.results().items():
+            quality = classify(result, (r2 or {}).get((task, law), float("nan")))
+            rows.append({"task": task, "law": law, "quality": quality.status, "reasons": "; ".join(quality.reasons),
+                         "r2": quality.r2, "points": result.n_points})
+    return pd.DataFrame(rows)

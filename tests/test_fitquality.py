@@ -1,0 +1,55 @@
+"""t2lib.fitquality: a fit on a bound is classified by which parameter sits there and how well
+the law describes its own data, not waved through as "hit a bound"."""
+
+import numpy as np
+import pytest
+
+from t2lib.fit import FitResult, fit_chinchilla
+from t2lib.fitquality import R2_FLOOR, classify, quality_table, r_squared
+from t2lib.laws import Chinchilla
+
+
+def result(on_bounds: tuple[str, ...] = (), points: int = 40, status: str = "hit a bound") -> FitResult:
+    law = Chinchilla(E=1.0, A=400.0, B=400.0, alpha=0.3, beta=0.3)
+    return FitResult(law, 0.1, status if on_bounds else "converged", 5, 0.1, "fast", points, on_bounds=on_bounds)
+
+
+@pytest.mark.parametrize("bounds,r2,expected,reason", [
+    ((), 0.99, "converged", ""),
+    (("E = 0 (lower bound)",), 0.95, "benign bound", "no irreducible task loss"),
+    (("theta2 = 1 (upper bound)",), 0.95, "benign bound", "every question is eventually answered"),
+    (("E = 0 (lower bound)", "A = 0 (lower bound)"), 0.95, "degenerate", "does not depend on model size"),
+    (("B = 0 (lower bound)",), 0.95, "degenerate", "does not depend on training tokens"),
+    (("alpha = 3 (upper bound)",), 0.99, "degenerate", "exponent α is on its search bound"),
+    (("E = 0.0026 (upper bound)",), 0.99, "degenerate", "no improvement with scale"),
+    ((), R2_FLOOR - 0.2, "degenerate", "below"),
+])
+def test_each_bound_is_classified_by_what_it_means(bounds: tuple, r2: float, expected: str, reason: str) -> None:
+    quality = classify(result(bounds), r2)
+    assert quality.status == expected
+    assert reason in "; ".join(quality.reasons)
+
+
+def test_too_few_points_is_degenerate_and_an_unmeasured_r2_is_not() -> None:
+    assert classify(result(points=4)).status == "degenerate"
+    assert classify(result(), float("nan")).status == "converged"
+
+
+def test_a_planted_law_fits_with_r2_near_one_and_converges() -> None:
+    rng = np.random.default_rng(0)
+    planted = Chinchilla(E=1.7, A=400.0, B=410.0, alpha=0.34, beta=0.28)
+    N, D = 10 ** rng.uniform(6, 9, 60), 10 ** rng.uniform(8, 11, 60)
+    loss = planted.loss(N, D) * np.exp(rng.normal(0, 0.002, 60))
+    fitted = fit_chinchilla(N, D, loss, method="fast", seed=0)
+    r2 = r_squared(loss, fitted.law.loss(N, D))
+    assert r2 > 0.99 and classify(fitted, r2).status == "converged"
+    assert np.isnan(r_squared([2.0, 2.0], [1.0, 3.0]))  # no variance to explain
+
+
+def test_the_table_has_one_row_per_task_and_law() -> None:
+    class Fits:  # the interface of analysis.TaskFits that the table reads
+        def results(self):
+            return {"Approach 1": result(("A = 0 (lower bound)",)), "Approach 2": result()}
+
+    table = quality_table({"t": Fits()}, {("t", "Approach 2"): 0.97})
+    assert list(table["quality"]) == ["degenerate", "converged"] and table["r2"].iloc[1] == 0.97

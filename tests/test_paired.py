@@ -1,0 +1,58 @@
+"""t2lib.paired and report.decide: the one rule that turns a difference with an interval into a
+win, a loss or a tie, and paired question-bootstrap intervals that recover planted differences."""
+
+import numpy as np
+import pytest
+
+from t2lib.paired import guess_at_k, paired_difference, per_question
+from t2lib.report import decide
+
+
+def test_a_win_or_a_loss_needs_the_whole_interval_on_one_side() -> None:
+    assert decide(0.01, 0.05) == "win" and decide(-0.05, -0.01) == "loss" and decide(-0.01, 0.05) == "tie"
+    assert decide(0.01, 0.05, higher_is_better=False) == "loss" and decide(-0.3, -0.1, higher_is_better=False) == "win"
+    assert decide(0.1, 0.2, cannot_lose=True) == "cannot lose by construction"
+    with pytest.raises(ValueError, match="finite ends"):
+        decide(np.nan, 0.1)
+
+
+def test_skill_is_zero_for_a_model_that_only_guesses() -> None:
+    guess = 0.125
+    nll = np.full(50, -np.log(guess))  # p = the guess probability on every question
+    np.testing.assert_allclose(per_question(nll, 15.0, "skill", guess), 0.0, atol=1e-12)
+    np.testing.assert_allclose(per_question(nll, 15.0, "pass_at_k"), guess_at_k(guess, 15.0))
+    with pytest.raises(ValueError, match="guess probability"):
+        per_question(nll, 15.0, "skill")
+
+
+def test_a_planted_difference_is_recovered_and_judged() -> None:
+    rng = np.random.default_rng(1)
+    p = rng.uniform(0.05, 0.9, size=(2, 800))
+    lifted = np.clip(p + 0.05 + rng.normal(0, 0.1, size=p.shape), 0.001, 1)  # a gap of about 0.05, per question noisy
+    better = {t: -np.log(lifted[i]) for i, t in enumerate("xy")}
+    worse = {t: -np.log(p[i]) for i, t in enumerate("xy")}
+    found = paired_difference(better, worse, 1.0, 1.0, "pass_at_k", seed=3)
+    assert found.difference == pytest.approx((lifted - p).mean()) and 0.04 < found.difference < 0.06
+    assert found.low < found.difference < found.high and found.outcome == "win"
+    assert paired_difference(worse, better, 1.0, 1.0, "pass_at_k").outcome == "loss"
+    assert paired_difference(worse, better, 1.0, 1.0, "task_nll").outcome == "loss"  # higher NLL: worse
+    same = paired_difference(worse, worse, 1.0, 1.0, "pass_at_k")
+    assert (same.difference, same.outcome) == (0.0, "tie")
+    noisy = {t: -np.log(rng.uniform(0.05, 0.9, 800)) for t in "xy"}
+    assert paired_difference(noisy, worse, 1.0, 1.0, "pass_at_k").outcome == "tie"  # no planted gap
+
+
+def test_models_must_answer_the_same_questions() -> None:
+    with pytest.raises(ValueError, match="different questions"):
+        paired_difference({"x": [0.1, 0.2]}, {"x": [0.1]}, 1.0, 1.0, "pass_at_k")
+
+
+def test_skill_leaves_out_a_task_that_guessing_nearly_solves() -> None:
+    nll = {"easy": np.full(50, 0.5), "hard": np.full(50, 3.0)}
+    guess = {"easy": 0.5, "hard": 1e-4}
+    found = paired_difference(nll, nll, 10.0, 1.0, "skill", guess=guess)  # 1 − 0.5^10 > 0.99
+    assert found.tasks == ("hard",)
+    with pytest.raises(ValueError, match="no room left to measure skill"):
+        per_question(nll["easy"], 10.0, "skill", 0.5)
+    with pytest.raises(ValueError, match="nearly solves every task"):
+        paired_difference(nll, nll, 10.0, 1.0, "skill", guess={"easy": 0.5, "hard": 0.5})
