@@ -1,11 +1,11 @@
 """The validation experiment's verdict: the models a committed forecast named, trained and
-evaluated, against what the forecast predicted for them, and the T² choice against the
-Chinchilla choice at equal training and inference budgets.
+evaluated, against what the forecast predicted for them (`against_forecast`, `forecast_order`,
+`stand_ins`), and the T² choice against the Chinchilla choice at equal training and inference
+budgets, with paired intervals over questions (`duel`, `inference_sweep`, `leave_one_task_out`).
 
-Both take `measured`, one row per trained model (and task, for `head_to_head`) with its
-measured task NLL and pass@k at its own k = C_inf/(2N) (`analysis.measure_at_budget` or
-`analysis.macro_measured` at the forecast's C_inf); a model is matched to the forecast by its
-size N (the forecast prices exactly the sizes it asked to train).
+`against_forecast` takes `measured`, one row per trained model with its measured task NLL and
+pass@k at its own k = C_inf/(2N) (`analysis.macro_measured` at the forecast's C_inf); a model is
+matched to the forecast by its size N (the forecast prices exactly the sizes it asked to train).
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ from t2lib.paired import PairedDifference, guess_at_k, paired_difference
 from t2lib.plan import APPROACHES
 from t2lib.suite import Suite
 
-# What each approach predicts, and whether higher is better.
+# What each approach predicts.
 MEASURED_COLUMN = {"1": "task_nll", "2": "pass_at_k"}
-HIGHER_IS_BETTER = {"1": False, "2": True}
 
 
 def _trainable(forecast: pd.DataFrame) -> pd.DataFrame:
@@ -68,39 +67,6 @@ def against_forecast(forecast: pd.DataFrame, measured: pd.DataFrame) -> pd.DataF
 
 def _role_model(matched: pd.DataFrame, role: str) -> pd.DataFrame:
     return matched[matched["role"].str.contains(role, regex=False)]
-
-
-def head_to_head(forecast: pd.DataFrame, measured: pd.DataFrame) -> pd.DataFrame:
-    """For each approach's T² model against the Chinchilla model, per task (and `macro` if
-    `measured` has a task column, the mean over tasks): both measured values at their own k, the
-    difference (T² − Chinchilla) and whether the T² model won."""
-    matched = _match(_trainable(forecast), measured)
-    if "task" not in matched:
-        matched = matched.assign(task="macro")
-    chinchilla = _role_model(matched, "Chinchilla choice")
-    if chinchilla["checkpoint"].nunique() != 1:
-        raise ValueError(f"expected one trained Chinchilla model; found {chinchilla['checkpoint'].nunique()}")
-    rows = []
-    for key, name in APPROACHES.items():
-        t2 = _role_model(matched, f"{name} optimum")
-        if t2.empty:
-            continue
-        column = MEASURED_COLUMN[key]
-        pair = t2[["task", column, "checkpoint"]].merge(chinchilla[["task", column, "checkpoint"]], on="task",
-                                                         suffixes=("_t2", "_chinchilla"))
-        if len(pair) > 1:
-            macro = {"task": "macro", **pair[[f"{column}_t2", f"{column}_chinchilla"]].mean().to_dict(),
-                     "checkpoint_t2": pair["checkpoint_t2"].iloc[0],
-                     "checkpoint_chinchilla": pair["checkpoint_chinchilla"].iloc[0]}
-            pair = pd.concat([pair, pd.DataFrame([macro])], ignore_index=True)
-        for row in pair.to_dict(orient="records"):
-            t2_value, chinchilla_value = float(row[f"{column}_t2"]), float(row[f"{column}_chinchilla"])
-            difference = t2_value - chinchilla_value
-            won = difference > 0 if HIGHER_IS_BETTER[key] else difference < 0
-            rows.append({"approach": name, "task": row["task"], "measure": column, "t2_model": row["checkpoint_t2"],
-                         "chinchilla_model": row["checkpoint_chinchilla"], "t2": t2_value, "chinchilla": chinchilla_value,
-                         "difference": difference, "t2_won": bool(won)})
-    return pd.DataFrame(rows)
 
 
 # --- the head-to-head with its uncertainty (t2lib.paired), as the forecast chapter and the verdict page show it ---
