@@ -53,6 +53,8 @@ FURNITURE_FIRST, FURNITURE_LAST = 32, 16
 N_OBJECTS = 32
 MAX_DIGITS = 5
 FUNCTION_WORDS = [".", "the", "is", "in", "on", "if", "then", "so", "plus", "equals", "and", "has", "have", "are"]
+# The table of entities each recall family asks about (arithmetic asks about none).
+TABLE_OF = {"knowledge": "people", "causal": "causes", "spatial": "furniture"}
 __all__ = ["CORPUS_VERSION", "CorpusV2", "HOLDOUT_MODULUS", "VOCAB_VERSION", "vocabulary"]
 
 
@@ -96,6 +98,12 @@ class WorldV2:
         self.place = _codes(rng, n_furniture)
         self.cdf = {"people": _zipf_cdf(len(self.people)), "causes": _zipf_cdf(N_CAUSES),
                     "furniture": _zipf_cdf(n_furniture)}
+        codes = {"people": self.person_code, "causes": self.effect, "furniture": self.place}
+        self.rank_of = {table: {code: rank for rank, code in enumerate(values)} for table, values in codes.items()}
+
+    def answer_ranks(self, task: str, answer: tuple[str, ...]) -> list[int]:
+        """The frequency ranks of the two entities whose codes make up a recall question's answer."""
+        return [self.rank_of[TABLE_OF[task]][answer[i:i + CODE_LENGTH]] for i in (0, CODE_LENGTH)]
 
     def share(self, table: str, rank: int) -> float:
         """How often rank `rank` of `table` is stated among its table's statements."""
@@ -178,7 +186,7 @@ class CorpusV2(Corpus):
         """One question-format instance of `task`: its asked entities drawn at training frequency,
         or (`uniform`, as test questions) uniformly over ranks."""
         world = self.world
-        table = {"knowledge": "people", "causal": "causes", "spatial": "furniture"}.get(task)
+        table = TABLE_OF.get(task)
         if table is None:
             return arithmetic(rng, MAX_DIGITS if uniform else int(rng.integers(1, MAX_DIGITS + 1)))
         size = len(world.cdf[table])
@@ -213,11 +221,7 @@ class CorpusV2(Corpus):
         if task == "arithmetic":
             space = 10 ** (MAX_DIGITS + 1)
             return max(1 / space, sum_probability(_value(answer))), space
-        world = self.world
-        table, values = {"knowledge": ("people", world.person_code), "causal": ("causes", world.effect),
-                         "spatial": ("furniture", world.place)}[task]
-        rank = {code: r for r, code in enumerate(values)}
-        shares = [world.share(table, rank[answer[i:i + CODE_LENGTH]]) for i in (0, CODE_LENGTH)]
+        shares = [self.world.share(TABLE_OF[task], rank) for rank in self.world.answer_ranks(task, answer)]
         space = SYMBOLS ** (2 * CODE_LENGTH)
         return max(1 / space, shares[0] * shares[1]), space
 
@@ -225,9 +229,7 @@ class CorpusV2(Corpus):
         """Arithmetic: the number of carries; the others: the rarer asked entity's frequency rank (1-based)."""
         if task == "arithmetic":
             return float(carries(prompt))
-        values = {"knowledge": self.world.person_code, "causal": self.world.effect, "spatial": self.world.place}[task]
-        rank = {code: r for r, code in enumerate(values)}
-        return float(max(rank[answer[i:i + CODE_LENGTH]] for i in (0, CODE_LENGTH)) + 1)
+        return float(max(self.world.answer_ranks(task, answer)) + 1)
 
     def _questions(self, task: str) -> list[Question]:
         rng = np.random.default_rng([self.seed, 7, 2, TASKS.index(task)])
