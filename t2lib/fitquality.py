@@ -44,10 +44,6 @@ class FitQuality:
     reasons: tuple[str, ...]
     r2: float
 
-    @property
-    def degenerate(self) -> bool:
-        return self.status == "degenerate"
-
 
 def r_squared(measured: ArrayLike, predicted: ArrayLike) -> float:
     """In-sample R² = 1 − SS_res/SS_tot of a law's predictions of its own fit targets."""

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from t2lib.passk import log_pass_at_k
+from t2lib.passk import log_pass_at_k, pass_at_k
 from t2lib.report import decide
 
 HIGHER_IS_BETTER = {"pass_at_k": True, "task_nll": False, "skill": True}
@@ -34,11 +34,6 @@ DECISION_LEVEL = 0.95  # the interval a win or a loss must clear
 # Skill is not measured where guessing alone reaches more than 1 − SKILL_FLOOR of pass@k: dividing
 # by 1 − g_k would then blow tiny differences up without bound.
 SKILL_FLOOR = 0.01
-
-
-def guess_at_k(guess: float, k: ArrayLike) -> NDArray[np.float64]:
-    """pass@k of guessing: 1 − (1 − guess)^k."""
-    return 1.0 - (1.0 - guess) ** np.asarray(k, dtype=float)
 
 
 def per_question(nll: ArrayLike, k: float, measure: str, guess: float = np.nan) -> NDArray[np.float64]:
@@ -53,7 +48,7 @@ def per_question(nll: ArrayLike, k: float, measure: str, guess: float = np.nan) 
         return passed
     if not 0 < guess < 1:
         raise ValueError(f"skill above guessing needs the task's guess probability in (0, 1); got {guess}")
-    level = guess_at_k(guess, k)
+    level = pass_at_k(guess, k)  # guessing's pass@k
     if 1.0 - level < SKILL_FLOOR:
         raise ValueError(f"guessing alone reaches {level:.4f} at k = {k:g}: no room left to measure skill")
     return (passed - level) / (1.0 - level)
@@ -83,7 +78,7 @@ def paired_difference(a: Mapping[str, ArrayLike], b: Mapping[str, ArrayLike], k_
     bootstrap draws of each task's questions."""
     tasks = list(a) if tasks is None else list(tasks)
     if measure == "skill" and guess is not None:
-        tasks = [t for t in tasks if 1.0 - guess_at_k(guess[t], max(k_a, k_b)) >= SKILL_FLOOR]
+        tasks = [t for t in tasks if 1.0 - pass_at_k(guess[t], max(k_a, k_b)) >= SKILL_FLOOR]
         if not tasks:
             raise ValueError(f"guessing nearly solves every task at k = {max(k_a, k_b):g}: no skill left to compare")
     rng = np.random.default_rng(seed)

@@ -172,7 +172,6 @@ AGREEMENT_RULE = (f"A number with a band agrees when the paper's value lies insi
                   "a range agrees when this book's values lie inside the paper's; a finding agrees when the same "
                   "statement holds on this book's data.")
 # How every head-to-head and every effect with an interval is judged (t2lib.paired, the verdict page).
-OUTCOMES = ("win", "loss", "tie", "cannot lose by construction")
 DECISION_RULE = ("A difference is a win (or a loss) only when its whole interval lies on one side of zero; "
                  "when the interval includes zero it is a tie. A comparison whose candidate is chosen from a set "
                  "that includes its rival, on the same data, cannot lose and is labelled so, not counted as a win.")

@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from numpy.typing import ArrayLike, NDArray
 
+from t2lib.passk import pass_at_k
 from t2lib.tablecheck import DataFileError, TableCheck
 
 CHECKPOINT_COLUMNS = ["checkpoint", "params", "tokens", "train_flops", "source", "stage", "base_checkpoint"]
@@ -107,7 +108,7 @@ class Suite:
         where the suite does not record it). For questions whose guess probabilities differ, g is
         their mean and the result an upper bound on the mean of their own levels (concavity)."""
         g = float(self.tasks.set_index("task").loc[task, GUESS_COLUMN])
-        return 1.0 - (1.0 - g) ** np.asarray(k, dtype=float)
+        return np.full(np.shape(k), np.nan) if np.isnan(g) else pass_at_k(g, k)
 
     def summary(self) -> str:
         """One line saying what was loaded, with its checksum (chapters print it)."""

@@ -15,7 +15,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from t2lib.paired import PairedDifference, guess_at_k, paired_difference
+from t2lib.paired import PairedDifference, paired_difference
+from t2lib.passk import pass_at_k
 from t2lib.plan import APPROACHES
 from t2lib.suite import Suite
 
@@ -127,8 +128,8 @@ def inference_sweep(suite: Suite, a: str, b: str, tasks: Sequence[str], c_infs: 
         result = duel(suite, a, b, tasks, c_inf, "pass_at_k", resamples=resamples, seed=seed)
         row = duel_row(result, c_inf=c_inf, k_a=k_a, k_b=k_b)
         if guess is not None:
-            row.update(guess_a=float(np.mean([guess_at_k(guess[t], k_a) for t in tasks])),
-                       guess_b=float(np.mean([guess_at_k(guess[t], k_b) for t in tasks])))
+            row.update(guess_a=float(np.mean([pass_at_k(guess[t], k_a) for t in tasks])),
+                       guess_b=float(np.mean([pass_at_k(guess[t], k_b) for t in tasks])))
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -4,7 +4,8 @@ win, a loss or a tie, and paired question-bootstrap intervals that recover plant
 import numpy as np
 import pytest
 
-from t2lib.paired import guess_at_k, paired_difference, per_question
+from t2lib.paired import paired_difference, per_question
+from t2lib.passk import pass_at_k
 from t2lib.report import decide
 
 
@@ -20,7 +21,7 @@ def test_skill_is_zero_for_a_model_that_only_guesses() -> None:
     guess = 0.125
     nll = np.full(50, -np.log(guess))  # p = the guess probability on every question
     np.testing.assert_allclose(per_question(nll, 15.0, "skill", guess), 0.0, atol=1e-12)
-    np.testing.assert_allclose(per_question(nll, 15.0, "pass_at_k"), guess_at_k(guess, 15.0))
+    np.testing.assert_allclose(per_question(nll, 15.0, "pass_at_k"), pass_at_k(guess, 15.0))
     with pytest.raises(ValueError, match="guess probability"):
         per_question(nll, 15.0, "skill")
 
