@@ -3,18 +3,29 @@
     python -m t2lib import-lm-eval RUNS_DIR --models models.csv --out SUITE [--tasks T,...] [--allow-unmapped]
     python -m t2lib fit SUITE --out fits.json [--tasks T,...] [--method fast|paper] [--seed 0]
     python -m t2lib plan (--fits fits.json | --suite SUITE) --c-train 1e19 [1e20 ...] --c-inf 1.4e11
-                         [--tasks T,...] [--approach 1|2|both] [--resamples R --seed 0] [--csv | --json]
+                         [--tasks T,...] [--approach 1|2|both] [--resamples R --seed 0] [--allow-degenerate]
+                         [--csv | --json]
     python -m t2lib forecast SUITE --out forecast.json [--factor 4] [--k-at-chinchilla 1] [--sizes CSV]
-                         [--resamples 20] [--seed 0] [--tasks T,...]
+                         [--resamples 20] [--seed 0] [--tasks T,...] [--allow-degenerate]
 
-Any error is one line on stderr naming what is wrong, and exit status 2.
+N: model parameters. D: training tokens. k: samples drawn per question, scored by pass@k.
+C_train: training budget in FLOPs (6·N·D). C_inf: inference budget in FLOPs per token (2·N·k).
+Approach 1 picks the N that minimises the predicted task NLL (−log pass@k), Approach 2 the N that
+maximises the predicted pass@k; the Chinchilla choice ignores inference.
+
+Every fitted law is classified (converged / benign bound / degenerate); plan and forecast refuse a
+degenerate one unless --allow-degenerate, and then flag every row that rests on it.
+Any error is one line on stderr naming the file, row, entry or argument, and exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -22,12 +33,13 @@ import pandas as pd
 
 from t2lib import analysis
 from t2lib.bootstrap import bootstrap_fits
-from t2lib.forecast import (ForecastFileError, inference_budget, make_forecast, read_sizes, save_forecast,
-                            validation_budget)
-from t2lib.lm_eval import LmEvalError, import_lm_eval_folder
-from t2lib.plan import gain_in_words, plan
-from t2lib.saved import FitsFileError, SavedFits, load_fits, save_fits
-from t2lib.suite import SuiteError, load_suite
+from t2lib.fitquality import MIN_QUESTIONS, R2_FLOOR, require_questions
+from t2lib.files import write_atomically
+from t2lib.forecast import forecast_rows, inference_budget, make_forecast, read_sizes, save_forecast, validation_budget
+from t2lib.lm_eval import import_lm_eval_folder
+from t2lib.plan import GLOSSARY, plan, readable_plan
+from t2lib.saved import SavedFits, load_fits, save_fits
+from t2lib.suite import Suite, load_suite
 
 
 def _tasks(text: str | None) -> list[str] | None:
@@ -44,13 +56,36 @@ def _budget(text: str) -> float:
     return value
 
 
-def _fit(suite_path: str, tasks: list[str] | None, method: str, seed: int) -> tuple[object, dict]:
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0; got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0; got {text!r}")
+    return value
+
+
+def _output_file(path: str, option: str = "--out") -> Path:
+    """An output file the user named: refused when it is a folder, or its folder is a file."""
+    out = Path(path)
+    if out.is_dir():
+        raise ValueError(f"{option} {path}: is a folder; name a file to write, e.g. {out / 'fits.json'}")
+    if out.parent.exists() and not out.parent.is_dir():
+        raise ValueError(f"{option} {path}: {out.parent} is a file, not a folder")
+    return out
+
+
+def _fit(suite_path: str, tasks: list[str] | None, method: str, seed: int) -> tuple[Suite, dict]:
     suite = load_suite(suite_path)
     tasks = list(suite.tasks["task"]) if tasks is None else tasks
+    if not tasks:
+        raise ValueError("--tasks: no task named; give comma-separated task names, or leave --tasks out for all")
     unknown = [t for t in tasks if t not in set(suite.tasks["task"])]
     if unknown:
         raise ValueError(f"--tasks: the suite {suite_path} has no task {unknown[0]!r}; it has "
                          f"{', '.join(suite.tasks['task'])}")
+    require_questions({t: int(n) for t, n in zip(suite.tasks["task"], suite.tasks["n_questions"]) if t in tasks})
     return suite, analysis.fit_suite(suite, tasks, method=method, seed=seed)
 
 
@@ -60,11 +95,32 @@ def command_import(args: argparse.Namespace) -> None:
     print(imported.report())
 
 
+def quality_report(saved: SavedFits) -> str:
+    """Each law's quality as a table, and what it means for plan and forecast."""
+    rows = [{"task": task, "law": law, "quality": q.status, "R²": "-" if not np.isfinite(q.r2) else f"{q.r2:.3f}",
+             "why": "; ".join(q.reasons)} for (task, law), q in saved.quality.items()]
+    table = pd.DataFrame(rows)
+    degenerate = int((table["quality"] == "degenerate").sum())
+    lines = [table.to_string(index=False), "",
+             f"quality: converged (inside its search box, in-sample R² >= {R2_FLOOR:g}); benign bound (on a bound a "
+             "saturating task is expected to reach); degenerate (a size, data or sampling term fitted to zero, an "
+             f"exponent on its bound, too few checkpoints, or R² < {R2_FLOOR:g})."]
+    if degenerate:
+        lines.append(f"{degenerate} of {len(table)} laws are degenerate: plan and forecast refuse them unless "
+                     "--allow-degenerate.")
+    return "\n".join(lines)
+
+
 def command_fit(args: argparse.Namespace) -> None:
+    out = _output_file(args.out)
     suite, fits = _fit(args.suite, _tasks(args.tasks), args.method, args.seed)
-    save_fits(fits, args.out, suite=suite, ks=analysis.FIT_KS)
-    print(analysis.fit_report(fits)[["task", "law", "status", "on a bound", "objective"]].to_string(index=False))
-    print(f"wrote {args.out}")
+    saved = load_fits(save_fits(fits, out, suite=suite, ks=analysis.FIT_KS))
+    print(quality_report(saved))
+    print(f"wrote {out}")
+
+
+def _provenance(saved: SavedFits) -> str:
+    return f"Fits: suite sha256 {saved.suite_sha256[:16]}…, t2lib {saved.t2lib_version}."
 
 
 def command_plan(args: argparse.Namespace) -> None:
@@ -75,48 +131,42 @@ def command_plan(args: argparse.Namespace) -> None:
         saved = load_fits(args.fits)
     else:
         suite, fits = _fit(args.suite, _tasks(args.tasks), "fast", args.seed)
-        scratch = Path(args.scratch)
-        saved = load_fits(save_fits(fits, scratch, suite=suite, ks=analysis.FIT_KS))
+        with tempfile.TemporaryDirectory() as scratch:  # the fits, reloaded as from a file; nothing left behind
+            saved = load_fits(save_fits(fits, Path(scratch) / "fits.json", suite=suite, ks=analysis.FIT_KS))
+        saved = replace(saved, path=suite.path)  # errors and flags name the suite the laws were fitted on
         if args.resamples:
             replicates = bootstrap_fits(suite, fits, resamples=args.resamples, seed=args.seed)
     table = plan(saved, args.c_train, args.c_inf, tasks=_tasks(args.tasks), approach=args.approach,
-                 replicates=replicates)
+                 replicates=replicates, allow_degenerate=args.allow_degenerate)
     if args.json:
         print(json.dumps(table.replace({np.nan: None}).to_dict(orient="records"), indent=1))
     elif args.csv:
         print(table.to_csv(index=False), end="")
     else:
-        print(_readable(table, saved))
+        print(readable_plan(table, _provenance(saved)))
 
 
 def command_forecast(args: argparse.Namespace) -> None:
-    suite, fits = _fit(args.suite, _tasks(args.tasks), "fast", args.seed)
-    out = Path(args.out)
-    fits_file = save_fits(fits, out.with_name(f"{out.stem}.fits.json"), suite=suite, ks=analysis.FIT_KS)
-    saved = load_fits(fits_file)
-    c_train = validation_budget(suite, args.factor)
+    out = _output_file(args.out)
     sizes = read_sizes(args.sizes) if args.sizes else None
-    c_inf = inference_budget(saved, c_train, args.k_at_chinchilla, tasks=_tasks(args.tasks), sizes=sizes)
+    suite, fits = _fit(args.suite, _tasks(args.tasks), "fast", args.seed)
+    with tempfile.TemporaryDirectory() as scratch:  # nothing is written until the forecast passes the gate
+        saved = load_fits(save_fits(fits, Path(scratch) / "fits.json", suite=suite, ks=analysis.FIT_KS))
+        c_train = validation_budget(suite, args.factor)
+        c_inf = inference_budget(saved, c_train, args.k_at_chinchilla, tasks=_tasks(args.tasks), sizes=sizes)
+        forecast_rows(replace(saved, path=suite.path), c_train, c_inf, tasks=_tasks(args.tasks), sizes=sizes,
+                      allow_degenerate=args.allow_degenerate)
+        fits_file = write_atomically(out.with_name(f"{out.stem}.fits.json"), saved.path.read_bytes())
     replicates = bootstrap_fits(suite, fits, resamples=args.resamples, seed=args.seed) if args.resamples else None
     rule = (f"C_train = {args.factor:g} × the suite's largest budget; C_inf = 2 · N_chinchilla · "
             f"{args.k_at_chinchilla:g} (the Chinchilla choice at C_train affords {args.k_at_chinchilla:g} sample(s))"
             + (f"; N_chinchilla and the models to train snapped to the sizes in {args.sizes}" if args.sizes else ""))
     forecast = make_forecast(fits_file, c_train, c_inf, tasks=_tasks(args.tasks), sizes=sizes, replicates=replicates,
-                             rule=rule)
+                             rule=rule, allow_degenerate=args.allow_degenerate)
     save_forecast(forecast, out)
-    print(_readable(pd.DataFrame(forecast["rows"]), saved))
+    print(f"C_train = {c_train:.4g} FLOPs and C_inf = {c_inf:.4g} FLOPs per token, by the rule: {rule}.")
+    print(readable_plan(pd.DataFrame(forecast["rows"]), _provenance(saved)))
     print(f"wrote {out} (fits: {fits_file}, sha256 {forecast['fits_sha256'][:16]}…)")
-
-
-def _readable(table, saved: SavedFits) -> str:
-    shown = table.assign(**{c: table[c].map(lambda v: f"{v:.3g}") for c in ("c_train", "c_inf", "N", "D", "k",
-                                                                            "tokens_per_param", "value")})
-    lines = [shown[["approach", "priced_by", "c_train", "N", "D", "tokens_per_param", "k", "value",
-                    "flags"]].to_string(index=False), ""]
-    lines += gain_in_words(table)
-    lines.append(f"value: macro task NLL when priced by Approach 1 (lower is better), macro pass@k by Approach 2 "
-                 f"(higher is better). Fits: suite sha256 {saved.suite_sha256[:16]}…, t2lib {saved.t2lib_version}.")
-    return "\n".join(lines)
 
 
 class _OneLineErrors(argparse.ArgumentParser):
@@ -126,61 +176,103 @@ class _OneLineErrors(argparse.ArgumentParser):
         self.exit(2, f"error: {self.prog}: {message}\n")
 
 
+def _explained(text: str) -> str:
+    return text + "\n\n" + "\n".join(GLOSSARY)
+
+
 def parser() -> argparse.ArgumentParser:
     main = _OneLineErrors(prog="python -m t2lib", description=__doc__,
                           formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = main.add_subparsers(dest="command", required=True)
-    importer = commands.add_parser("import-lm-eval", help="a folder of lm-eval runs -> a suite")
-    importer.add_argument("runs_dir")
-    importer.add_argument("--models", required=True, help="CSV: model, [revision,] checkpoint, params, tokens, ...")
-    importer.add_argument("--out", required=True)
-    importer.add_argument("--tasks", help="comma-separated harness tasks (default: every supported task found)")
+    importer = commands.add_parser(
+        "import-lm-eval", help="a folder of lm-eval runs -> a suite",
+        description="Read every lm-evaluation-harness run (--log_samples) under RUNS_DIR and write a suite folder. "
+                    "Tasks without a gold-answer likelihood (generate_until) are skipped with a note; a suite "
+                    "already at --out is replaced only when the import succeeds.")
+    importer.add_argument("runs_dir", help="the harness's --output_path folder(s), searched recursively")
+    importer.add_argument("--models", required=True,
+                          help="CSV: model, [revision,] checkpoint, params (N, e.g. 1.6M or 1,618,080; empty: the "
+                               "run's model_num_parameters), tokens (D), [source, stage, base_checkpoint]")
+    importer.add_argument("--out", required=True, help="the suite folder to write")
+    importer.add_argument("--tasks", help="comma-separated harness tasks (default: every task with a gold-answer "
+                                          "likelihood)")
     importer.add_argument("--allow-unmapped", action="store_true", help="skip (and report) runs no row maps")
     importer.set_defaults(run=command_import)
-    fitter = commands.add_parser("fit", help="fit the laws on a suite and save them")
+    fitter = commands.add_parser(
+        "fit", help="fit the laws on a suite and save them",
+        description=f"Fit the Chinchilla law and both T² laws to every task (at least {MIN_QUESTIONS} questions "
+                    "each), classify each fit, and save them.", formatter_class=argparse.RawDescriptionHelpFormatter)
     fitter.add_argument("suite")
-    fitter.add_argument("--out", required=True)
-    fitter.add_argument("--tasks")
+    fitter.add_argument("--out", required=True, help="the fits file (JSON) to write")
+    fitter.add_argument("--tasks", help="comma-separated tasks (default: all)")
     fitter.add_argument("--method", choices=["fast", "paper"], default="fast")
     fitter.add_argument("--seed", type=int, default=0)
     fitter.set_defaults(run=command_fit)
-    planner = commands.add_parser("plan", help="the (N, D, k) to train for given budgets")
+    planner = commands.add_parser(
+        "plan", help="the (N, D, k) to train for given budgets",
+        description=_explained("The model size N, tokens D and samples k each approach recommends for each training "
+                               "budget, against the Chinchilla choice."),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     source = planner.add_mutually_exclusive_group(required=True)
     source.add_argument("--fits", help="a fits file from `python -m t2lib fit`")
-    source.add_argument("--suite", help="a suite folder (fitted on the fly)")
-    planner.add_argument("--c-train", type=_budget, nargs="+", required=True, help="training budget(s), FLOPs")
-    planner.add_argument("--c-inf", type=_budget, required=True, help="inference budget per token, FLOPs")
-    planner.add_argument("--tasks")
-    planner.add_argument("--approach", choices=["1", "2", "both"], default="both")
-    planner.add_argument("--resamples", type=int, default=0, help="bootstrap replicates for bands (needs --suite)")
+    source.add_argument("--suite", help="a suite folder (fitted on the fly; nothing is written)")
+    planner.add_argument("--c-train", type=_budget, nargs="+", required=True,
+                         help="training budget(s) C_train = 6·N·D, FLOPs (e.g. 1e21)")
+    planner.add_argument("--c-inf", type=_budget, required=True,
+                         help="inference budget C_inf = 2·N·k, FLOPs per token of each question (e.g. 1.4e11)")
+    planner.add_argument("--tasks", help="comma-separated tasks to average over (default: all)")
+    planner.add_argument("--approach", choices=["1", "2", "both"], default="both",
+                         help="1: minimise task NLL; 2: maximise pass@k; both (default)")
+    planner.add_argument("--resamples", type=_count, default=0,
+                         help="bootstrap replicates for bands, shown as value [low, high] (needs --suite)")
     planner.add_argument("--seed", type=int, default=0)
-    planner.add_argument("--scratch", default="_build/fits/plan.json", help="where --suite's fits are saved")
+    planner.add_argument("--allow-degenerate", action="store_true",
+                         help="plan from degenerate fits anyway; every row resting on one is flagged")
     output = planner.add_mutually_exclusive_group()
-    output.add_argument("--csv", action="store_true")
-    output.add_argument("--json", action="store_true")
+    output.add_argument("--csv", action="store_true", help="the plan as CSV (fractional k, bands, flags)")
+    output.add_argument("--json", action="store_true", help="the plan as JSON (fractional k, bands, flags)")
     planner.set_defaults(run=command_plan)
-    forecaster = commands.add_parser("forecast", help="the forecast at a budget beyond a suite's grid, saved first")
+    forecaster = commands.add_parser(
+        "forecast", help="the forecast at a budget beyond a suite's grid, saved first",
+        description=_explained("A forecast at a training budget beyond the suite's grid, saved with the checksum of "
+                               "its fits before any model tests it; prints the C_train and C_inf it chose."),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     forecaster.add_argument("suite")
-    forecaster.add_argument("--out", required=True, help="the forecast JSON (its fits are saved beside it)")
+    forecaster.add_argument("--out", required=True, help="the forecast JSON (its fits are saved beside it, as "
+                                                         "NAME.fits.json)")
     forecaster.add_argument("--factor", type=_budget, default=4.0, help="C_train = factor × the largest budget")
     forecaster.add_argument("--k-at-chinchilla", type=_budget, default=1.0,
                             help="C_inf = 2 · N_chinchilla · this: the samples the Chinchilla choice affords")
     forecaster.add_argument("--sizes", help="CSV with a params column: the sizes the trainer can build "
                                             "(adds the models to train)")
-    forecaster.add_argument("--resamples", type=int, default=20, help="bootstrap replicates for bands (0: none)")
+    forecaster.add_argument("--resamples", type=_count, default=20, help="bootstrap replicates for bands (0: none)")
     forecaster.add_argument("--seed", type=int, default=0)
     forecaster.add_argument("--tasks")
+    forecaster.add_argument("--allow-degenerate", action="store_true",
+                            help="forecast from degenerate fits anyway; every row resting on one is flagged")
     forecaster.set_defaults(run=command_forecast)
     return main
+
+
+def _message(error: BaseException) -> str:
+    """One line for an error: the file an OS error names, else the error's own message."""
+    if isinstance(error, OSError):
+        target = error.filename if error.filename is not None else ""
+        return f"{target}: {error.strerror or error}" if target else str(error)
+    if isinstance(error, KeyError) and error.args:
+        return str(error.args[0])
+    return " ".join(str(error).split())
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         args.run(args)
-    except (ValueError, KeyError, LmEvalError, SuiteError, FitsFileError, ForecastFileError) as error:
-        message = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
-        print(f"error: {message}", file=sys.stderr)
+    except BrokenPipeError:  # the reader stopped reading (e.g. `| head`): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except (ValueError, KeyError, OSError) as error:
+        print(f"error: {_message(error)}", file=sys.stderr)
         return 2
     return 0
 

@@ -10,13 +10,16 @@ A fit that ends with a parameter on a bound is not automatically benign. Three c
   ignores model size, training tokens or samples), an exponent on its search bound, E at the
   top of its range (no returns to scale left), too few points, or R² below the floor.
 
-Each class comes with its reasons in words, for the chapters and for `plan`/`forecast`.
+Each class comes with its reasons in words and, for a degenerate fit, the data that would fix
+it, for the chapters and for the gate of `plan`/`forecast` (`check_laws`), which refuses a plan
+that rests on a degenerate law unless the caller allows it, and then flags every row it touches.
+A task needs `MIN_QUESTIONS` questions to be fitted at all (`require_questions`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,12 +30,25 @@ from t2lib.fit import FitResult
 
 R2_FLOOR = 0.9
 MIN_POINTS = 7
+# Fewer questions than this make pass@k so coarse (steps of 1/questions) that no law can be told
+# from noise; a one-question task would pass through import, fit and plan as a 0/1 curve.
+MIN_QUESTIONS = 20
 BENIGN = {("E", "lower"): "E at its lower end (no irreducible task loss: the task can be solved completely)",
           ("theta2", "upper"): "θ₂ = 1 (pass@k tends to 1: every question is eventually answered)"}
 TERMS = {"A": "the size term A is zero: the law does not depend on model size",
          "B": "the data term B is zero: the law does not depend on training tokens",
          "G": "the sampling term G is zero: more samples never help"}
 EXPONENTS = {"alpha": "α", "beta": "β", "gamma": "γ"}
+# What data would fix each kind of degenerate fit, in words.
+REMEDIES = {"A": "checkpoints spanning a wider range of model sizes at each budget",
+            "B": "checkpoints spanning a wider range of tokens per parameter",
+            "G": "a task the models answer some of the time (too hard or too easy a task gains nothing from samples)",
+            "exponent": "checkpoints at more budgets and sizes, so that the exponent is pinned down",
+            "E": "larger budgets, at which the task still improves",
+            "points": f"at least {MIN_POINTS} checkpoints of the task",
+            "r2": "less noise: more questions per task or seeds per cell, or checkpoints whose task metric "
+                  "improves with scale",
+            "optimiser": "a refit with --method paper, or a check of the data"}
 _BOUND = re.compile(r"^(?P<name>\w+) = \S+ \((?P<side>lower|upper) bound\)$")
 
 
@@ -43,6 +59,11 @@ class FitQuality:
     status: str
     reasons: tuple[str, ...]
     r2: float
+    remedies: tuple[str, ...] = ()  # for a degenerate fit: the data that would fix it
+
+    @property
+    def degenerate(self) -> bool:
+        return self.status == "degenerate"
 
 
 def r_squared(measured: ArrayLike, predicted: ArrayLike) -> float:
@@ -52,39 +73,47 @@ def r_squared(measured: ArrayLike, predicted: ArrayLike) -> float:
     return float("nan") if total == 0 else 1.0 - float(np.sum((measured - predicted) ** 2)) / total
 
 
-def _bound_reason(hit: str) -> tuple[bool, str]:
-    """(benign?, reason) for one entry of FitResult.on_bounds, e.g. "A = 0 (lower bound)"."""
+def _bound_reason(hit: str) -> tuple[str | None, str]:
+    """(remedy key, or None when benign; reason) for one entry of FitResult.on_bounds, e.g.
+    "A = 0 (lower bound)"."""
     match = _BOUND.match(hit)
     if match is None:
-        return False, f"on a bound: {hit}"
+        return "optimiser", f"on a bound: {hit}"
     name, side = match["name"], match["side"]
     if (name, side) in BENIGN:
-        return True, BENIGN[(name, side)]
+        return None, BENIGN[(name, side)]
     if name in TERMS and side == "lower":
-        return False, TERMS[name]
+        return name, TERMS[name]
     if name in EXPONENTS:
-        return False, f"the exponent {EXPONENTS[name]} is on its search bound ({side}): its value is not determined"
+        return "exponent", f"the exponent {EXPONENTS[name]} is on its search bound ({side}): its value is not determined"
     if name == "E" and side == "upper":
-        return False, "E at the top of its range: the fit leaves no improvement with scale"
-    return False, f"on a bound: {hit}"
+        return "E", "E at the top of its range: the fit leaves no improvement with scale"
+    return "optimiser", f"on a bound: {hit}"
 
 
 def classify(result: FitResult, r2: float = float("nan"), *, min_points: int = MIN_POINTS,
              r2_floor: float = R2_FLOOR) -> FitQuality:
     """The class of one fit from its bounds, its number of points and its in-sample R² (NaN:
     not measured, which does not by itself make a fit degenerate)."""
-    reasons, benign = [], []
+    reasons, remedies, benign = [], [], []
     for hit in result.on_bounds:
-        is_benign, reason = _bound_reason(hit)
-        (benign if is_benign else reasons).append(reason)
+        remedy, reason = _bound_reason(hit)
+        if remedy is None:
+            benign.append(reason)
+        else:
+            reasons.append(reason)
+            remedies.append(REMEDIES[remedy])
     if result.n_points < min_points:
         reasons.append(f"{result.n_points} points, fewer than {min_points}")
+        remedies.append(REMEDIES["points"])
     if np.isfinite(r2) and r2 < r2_floor:
         reasons.append(f"in-sample R² {r2:.2f}, below {r2_floor:g}")
+        remedies.append(REMEDIES["r2"])
     if result.status not in ("converged", "hit a bound"):
         reasons.append(f"the optimiser ended with status {result.status!r}")
+        remedies.append(REMEDIES["optimiser"])
     if reasons:
-        return FitQuality("degenerate", tuple(reasons + benign), r2)
+        return FitQuality("degenerate", tuple(reasons + benign), r2, tuple(dict.fromkeys(remedies)))
     return FitQuality("benign bound" if benign else "converged", tuple(benign), r2)
 
 
@@ -110,3 +139,37 @@ def quality_table(fits: Mapping[str, object], r2: Mapping[tuple[str, str], float
             rows.append({"task": task, "law": law, "quality": quality.status, "reasons": "; ".join(quality.reasons),
                          "r2": quality.r2, "points": result.n_points})
     return pd.DataFrame(rows)
+
+
+class DegenerateFitError(ValueError):
+    """A plan or forecast asked of a degenerate law; the message says which, why and what data would fix it."""
+
+
+def require_questions(counts: Mapping[str, int], minimum: int = MIN_QUESTIONS) -> None:
+    """Refuse to fit a task (counts: task → questions) with fewer than `minimum` questions."""
+    few = {task: n for task, n in counts.items() if n < minimum}
+    if few:
+        task, n = next(iter(few.items()))
+        raise ValueError(f"task {task!r} has {n} question{'s' if n != 1 else ''}; a law needs at least {minimum} per "
+                         f"task (pass@k of fewer moves in steps too coarse to fit) — leave it out with --tasks, or "
+                         f"evaluate more questions")
+
+
+def check_laws(quality: Mapping[tuple[str, str], FitQuality], used: Sequence[tuple[str, str]], *,
+               allow_degenerate: bool, source: str) -> str:
+    """The gate: given each law's quality keyed by (task, law) and the laws a result rests on,
+    raise DegenerateFitError naming the first degenerate one (with why and the data that would
+    fix it) unless `allow_degenerate`; then return the flags for that result, one per degenerate
+    law, "; "-separated ("" when none is)."""
+    bad = [key for key in dict.fromkeys(used) if quality[key].degenerate]
+    if not bad:
+        return ""
+    if not allow_degenerate:
+        task, law = bad[0]
+        first = quality[(task, law)]
+        others = f" ({len(bad) - 1} more law(s) of this plan are degenerate too)" if len(bad) > 1 else ""
+        raise DegenerateFitError(
+            f"{source}: the {law} law of task {task!r} is degenerate ({first.reasons[0]}){others}; a plan from it "
+            f"cannot be trusted — what would fix it: {first.remedies[0]}; or pass --allow-degenerate to plan anyway "
+            "with every affected row flagged")
+    return "; ".join(f"degenerate fit: {law} of {task} ({quality[(task, law)].reasons[0]})" for task, law in bad)

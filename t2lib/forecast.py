@@ -26,7 +26,8 @@ from t2lib import checks
 from t2lib.bootstrap import BAND_LEVEL, Replicates, laws_of, percentile_band
 from t2lib.files import write_atomically
 from t2lib.frontier import frontier, value_at
-from t2lib.plan import APPROACHES, plan, range_flags
+from t2lib.fitquality import check_laws
+from t2lib.plan import APPROACHES, join_flags, laws_behind, plan, range_flags
 from t2lib.saved import SavedFits, load_fits, t2lib_version
 from t2lib.suite import Suite, budget_levels
 from t2lib.tablecheck import TableCheck
@@ -77,10 +78,14 @@ def read_sizes(path: str | Path) -> NDArray[np.float64]:
 
 
 def _priced_rows(saved: SavedFits, tasks: list[str], key: str, sizes: NDArray, c_train: float, c_inf: float,
-                 label: str, replicates: Replicates | None, band_level: float) -> list[dict]:
+                 label: str, replicates: Replicates | None, band_level: float, note: str = "") -> list[dict]:
     """Rows for models of the given sizes on the isoFLOP curve of c_train, priced by approach
-    `key` at k = C_inf/(2N), with a band when replicates are given and flags, labelled `label`."""
+    `key` at k = C_inf/(2N), with a band when replicates are given and flags (the fit-quality
+    flag of the laws behind them, which `plan`'s gate has already let through, and `note`),
+    labelled `label`."""
     name = APPROACHES[key]
+    quality = check_laws(saved.quality, laws_behind(label if label == "chinchilla" else key, key, tasks),
+                         allow_degenerate=True, source="")
     values = value_at(laws_of({t: saved.fits[t] for t in tasks}, name), sizes, c_train, c_inf)
     band = None
     if replicates is not None:
@@ -90,7 +95,8 @@ def _priced_rows(saved: SavedFits, tasks: list[str], key: str, sizes: NDArray, c
     for i, N in enumerate(sizes):
         D, k = c_train / (6 * N), c_inf / (2 * N)
         row = {"approach": label, "priced_by": key, "c_train": c_train, "c_inf": c_inf, "N": float(N), "D": D, "k": k,
-               "tokens_per_param": D / N, "value": float(values[i]), "flags": range_flags(N, D, k, saved, tasks)}
+               "tokens_per_param": D / N, "value": float(values[i]),
+               "flags": join_flags(quality, note, range_flags(N, D, k, saved, tasks))}
         if band is not None:
             row.update(value_low=float(band[0][i]), value_high=float(band[1][i]))
         rows.append(row)
@@ -146,19 +152,38 @@ def trainable_sizes(optima: pd.DataFrame, sizes: ArrayLike, c_inf: float) -> tup
     return sizes[chosen], {float(sizes[i]): ", ".join(roles[i]) for i in chosen}
 
 
+def _snapped_chinchilla(saved: SavedFits, tasks: list[str], optima: pd.DataFrame, sizes: NDArray, c_train: float,
+                        c_inf: float, replicates: Replicates | None, band_level: float) -> pd.DataFrame:
+    """The plan's rows with the Chinchilla choice moved to the nearest size the trainer can build
+    (the model that will be trained, whose size set C_inf) and priced there by each approach."""
+    chinchilla = optima["approach"] == "chinchilla"
+    rows = []
+    for row in optima[chinchilla].itertuples():
+        snapped = float(sizes[_nearest(sizes, row.N)])
+        note = f"the law's choice, {row.N:.4g} parameters, snapped to the nearest trainable size"
+        rows += _priced_rows(saved, tasks, row.priced_by, np.array([snapped]), c_train, c_inf, "chinchilla",
+                             replicates, band_level, note)
+    return pd.concat([optima[~chinchilla], pd.DataFrame(rows)], ignore_index=True)
+
+
 def forecast_rows(saved: SavedFits, c_train: float, c_inf: float, *, tasks: Sequence[str] | None = None,
                   sizes: ArrayLike | None = None, replicates: Replicates | None = None,
-                  band_level: float = BAND_LEVEL) -> pd.DataFrame:
+                  band_level: float = BAND_LEVEL, allow_degenerate: bool = False) -> pd.DataFrame:
     """The rows of a forecast: those of `plan` at (c_train, c_inf) — each approach's optimum and
     the Chinchilla choice priced by each — and each optimum's neighbours at half and double N;
-    given `sizes` (the N of the models the trainer can build), also the models to train
-    (`trainable_sizes`), labelled "trainable" with their `role`, priced by each approach."""
+    given `sizes` (the N of the models the trainer can build), the Chinchilla choice snapped to
+    the nearest of them, and the models to train (`trainable_sizes`), labelled "trainable" with
+    their `role`, priced by each approach. DegenerateFitError when the forecast rests on a
+    degenerate law, unless `allow_degenerate` (then its rows are flagged)."""
     c_train = float(checks.positive("c_train", c_train))
     c_inf = float(checks.positive("c_inf", c_inf))
     tasks = list(saved.fits) if tasks is None else list(tasks)
-    optima = plan(saved, [c_train], c_inf, tasks=tasks, replicates=replicates, band_level=band_level)
+    optima = plan(saved, [c_train], c_inf, tasks=tasks, replicates=replicates, band_level=band_level,
+                  allow_degenerate=allow_degenerate)
     parts = [optima, _neighbours(saved, tasks, optima, c_train, c_inf, replicates, band_level)]
     if sizes is not None:
+        sizes = np.unique(checks.positive("sizes", sizes).astype(float))
+        parts[0] = _snapped_chinchilla(saved, tasks, optima, sizes, c_train, c_inf, replicates, band_level)
         trained, roles = trainable_sizes(optima, sizes, c_inf)
         for key in APPROACHES:
             rows = pd.DataFrame(_priced_rows(saved, tasks, key, trained, c_train, c_inf, "trainable", replicates,
@@ -169,7 +194,7 @@ def forecast_rows(saved: SavedFits, c_train: float, c_inf: float, *, tasks: Sequ
 
 def make_forecast(fits_file: str | Path, c_train: float, c_inf: float, *, tasks: Sequence[str] | None = None,
                   sizes: ArrayLike | None = None, replicates: Replicates | None = None, band_level: float = BAND_LEVEL,
-                  rule: str = "") -> dict:
+                  rule: str = "", allow_degenerate: bool = False) -> dict:
     """The forecast from the fits saved in `fits_file` (`forecast_rows`) with its provenance:
     checksums of the fits file and of the suite, t2lib's version, the date, and the `rule` that
     chose the budgets. `replicates` (bootstrap refits of the same fits) add bands; `sizes` add
@@ -178,7 +203,7 @@ def make_forecast(fits_file: str | Path, c_train: float, c_inf: float, *, tasks:
     saved = load_fits(fits_file)
     tasks = list(saved.fits) if tasks is None else list(tasks)
     rows = forecast_rows(saved, c_train, c_inf, tasks=tasks, sizes=sizes, replicates=replicates,
-                         band_level=band_level)
+                         band_level=band_level, allow_degenerate=allow_degenerate)
     # Non-finite numbers as null; `role` only on the rows that have one (the models to train).
     records = [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()
                 if not (k == "role" and not isinstance(v, str))} for row in rows.to_dict(orient="records")]
@@ -186,6 +211,8 @@ def make_forecast(fits_file: str | Path, c_train: float, c_inf: float, *, tasks:
             "fits_file": str(fits_file), "fits_sha256": hashlib.sha256(fits_file.read_bytes()).hexdigest(),
             "suite_sha256": saved.suite_sha256, "tasks": tasks, "c_train": float(c_train), "c_inf": float(c_inf),
             "rule": rule, "band_level": band_level if replicates is not None else None,
+            "fit_quality": {f"{task}: {law}": quality.status for (task, law), quality in saved.quality.items()
+                            if task in tasks},
             "resamples": len(replicates.fits) if replicates is not None else 0, "rows": records}
 
 

@@ -120,9 +120,13 @@ def optimal_allocation(law_or_laws: Law | Sequence[Law], c_train: ArrayLike,
         c_inf = float(c_inf) if np.ndim(c_inf) == 0 else inference
     log_lo = np.full_like(c, np.log10(N_MIN))
     log_hi = np.log10(c / 6.0)  # D >= 1 token
+    checks.reject_first("c_train", c, log_hi <= log_lo,
+                        f"large enough to train a model of {N_MIN:g} parameters on one token (> {6 * N_MIN:g} FLOPs)")
     if inference is not None:
+        checks.reject_first("c_inf", inference, inference / 2.0 <= N_MIN,
+                            f"large enough for one sample of a model of {N_MIN:g} parameters (> {2 * N_MIN:g} FLOPs "
+                            "per token)")
         log_hi = np.minimum(log_hi, np.log10(inference / 2.0))
-    checks.reject_first("c_train", c, log_hi <= log_lo, f"large enough for a model of {N_MIN:g} parameters")
 
     # 1. Scan: a grid of equal density on every budget's own range brackets the global optimum.
     n_grid = int(np.ceil((log_hi - log_lo).max() * GRID_POINTS_PER_DECADE)) + 1

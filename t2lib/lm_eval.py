@@ -15,21 +15,30 @@ checkpoints by the model and revision each run recorded (a models CSV).
 For each question the gold continuation's log-likelihood is read from `filtered_resps`:
 the gold choice's entry for multiple-choice tasks (e.g. arc_easy, sciq, openbookqa), the only
 entry for loglikelihood tasks (e.g. lambada_openai, the book's t2mini_* tasks); nll = −loglik.
-Any task whose run records its output_type can be imported. See shared/formats.
+Any task whose run records its output_type can be imported; a task with no gold-answer
+likelihood (generate_until, loglikelihood_rolling) is skipped with a note, since T² prices every
+question by the likelihood of its gold answer. Samples files may be gzipped (`.jsonl.gz`).
+
+N comes from the models CSV, written as people write it (1618080, 1,618,080, 1.6e6, 1.6M); left
+empty, it is the `config.model_num_parameters` the run recorded (Hugging Face models). When both
+exist they must agree within `PARAMS_TOLERANCE`: the CSV may leave out the embeddings (a count up
+to that factor smaller) but may not exceed the recorded count. The suite is written beside
+`--out` and swapped in only when everything imported, so a failed import leaves `--out` as it was.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from t2lib.suite import STAGES, load_suite, write_suite
+from t2lib.suite import STAGES, write_suite
 
 # A run records each task's output_type in `configs` (v0.4.3+); older runs do not, and for them
 # the type is known only for these tasks.
@@ -41,6 +50,12 @@ OPTIONAL_COLUMNS = {"source": "user", "stage": "base", "base_checkpoint": ""}
 OLD_RESULTS = "results.json"  # the v0.4.0-0.4.2 layout: results.json beside <model_args>_<task>.jsonl
 # The model_args keys the harness takes a run's model name from, in its order (sanitize_model_name).
 MODEL_KEYS = ("peft", "delta", "pretrained", "model", "path", "engine")
+LIKELIHOOD_TYPES = ("multiple_choice", "loglikelihood")  # output types with a gold-answer likelihood
+# The models CSV's N may be smaller than the count a run recorded by up to this factor (embeddings
+# left out: for small models they can be most of the parameters), and larger by at most 1%.
+PARAMS_TOLERANCE = 5.0
+_SCALES = {"k": 1e3, "m": 1e6, "b": 1e9, "t": 1e12}
+_THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d*)?$")
 
 
 class LmEvalError(ValueError):
@@ -58,17 +73,19 @@ def _results_file(run: Path, mapping: Path, row: int) -> Path:
         found = sorted(run.glob("results_*.json")) + sorted(run.glob(OLD_RESULTS))
         if len(found) == 1:
             return found[0]
-        raise _fail(mapping, f"row {row}, column 'run'",
+        raise _fail(mapping, f"column 'run', line {row + 2}",
                     f"folder {run} holds {len(found)} results files; name the run's results file itself")
-    raise _fail(mapping, f"row {row}, column 'run'", f"{run} does not exist")
+    raise _fail(mapping, f"column 'run', line {row + 2}", f"{run} does not exist")
 
 
 def _samples_file(results_file: Path, task: str) -> Path | None:
-    """The samples file of `task` that belongs to a results file, in either layout, or None."""
+    """The samples file of `task` that belongs to a results file, in either layout (plain or
+    gzipped), or None."""
     if results_file.name != OLD_RESULTS:
-        file = results_file.parent / f"samples_{task}_{_date_id(results_file)}.jsonl"
-        return file if file.exists() else None
-    found = [f for f in sorted(results_file.parent.glob(f"*_{task}.jsonl")) if not f.name.startswith("samples_")]
+        name = f"samples_{task}_{_date_id(results_file)}.jsonl"
+        return next((f for f in (results_file.parent / name, results_file.parent / f"{name}.gz") if f.is_file()), None)
+    found = [f for pattern in (f"*_{task}.jsonl", f"*_{task}.jsonl.gz")
+             for f in sorted(results_file.parent.glob(pattern)) if not f.name.startswith("samples_")]
     if len(found) > 1:
         raise LmEvalError(f"{results_file.parent}: {len(found)} old-layout samples files for task {task!r} "
                           f"({', '.join(f.name for f in found)}); an old-layout run folder holds one run")
@@ -82,9 +99,21 @@ def _date_id(results: Path) -> str:
     return match.group(1)
 
 
+def _read_text(file: Path) -> str:
+    """A file's UTF-8 text, through gzip when its name ends in .gz."""
+    try:
+        data = gzip.decompress(file.read_bytes()) if file.suffix == ".gz" else file.read_bytes()
+        return data.decode("utf-8")
+    except (gzip.BadGzipFile, EOFError, OSError) as error:
+        raise LmEvalError(f"{file}: not a readable gzip file ({error}); the file may be truncated") from None
+    except UnicodeDecodeError as error:
+        raise LmEvalError(f"{file}: not UTF-8 text (byte {error.start}); is it an lm-eval output file?") from None
+
+
 def _read_records(file: Path) -> list[tuple[int, dict]]:
-    """(line number, record) pairs from a JSON Lines file, or from one JSON array (v0.4.0–0.4.2)."""
-    text = file.read_text(encoding="utf-8")
+    """(line number, record) pairs from a JSON Lines file, or from one JSON array (v0.4.0–0.4.2);
+    either may be gzipped (name ending .gz)."""
+    text = _read_text(file)
     if text.lstrip().startswith("["):
         try:
             return [(i + 1, record) for i, record in enumerate(json.loads(text))]
@@ -161,70 +190,147 @@ def read_samples(file: Path, output_type: str) -> pd.DataFrame:
     return pd.DataFrame({"question": questions, "nll": [rows[q] for q in questions]})
 
 
-def _check_count(results: dict, task: str, found: int, file: Path) -> None:
-    expected = results.get("n-samples", {}).get(task, {}).get("effective")
+def _check_count(results: dict, results_file: Path, task: str, found: int, file: Path) -> None:
+    entry = _section(_section(results, "n-samples", results_file), task, results_file)
+    expected = entry.get("effective")
     if expected is not None and expected != found:
         raise LmEvalError(f"{file}: {found} docs, but the results file says {expected} were evaluated")
 
 
 def _read_results(results_file: Path) -> dict:
-    """A run's results JSON; malformed JSON is an error naming the file and line."""
+    """A run's results JSON, an object; malformed JSON is an error naming the file and line."""
     try:
-        return json.loads(results_file.read_text(encoding="utf-8"))
+        results = json.loads(_read_text(results_file))
     except json.JSONDecodeError as error:
         raise _fail(results_file, f"line {error.lineno}", f"malformed JSON ({error.msg})") from error
+    if not isinstance(results, dict):
+        raise LmEvalError(f"{results_file}: a results file holds one JSON object; got a JSON {type(results).__name__} "
+                          "— is it an lm-eval results_<date_id>.json?")
+    return results
 
 
-def _import_run(results_file: Path, tasks: list[str] | None) -> list[tuple[str, pd.DataFrame]]:
-    """(task, samples) for every task of one run with a samples file: the tasks named, or by
-    default every task the run records (its `configs`, else its `results`)."""
+def _section(record: dict, key: str, file: Path) -> dict:
+    """An object-valued entry of a results file ({} when absent or null); any other value is an error."""
+    value = record.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise LmEvalError(f"{file}: '{key}' must be a JSON object; got {type(value).__name__} {str(value)[:40]!r}")
+    return value
+
+
+def _import_run(results_file: Path, tasks: list[str] | None) -> tuple[list[tuple[str, pd.DataFrame]], dict[str, str]]:
+    """(task, samples) for every task of one run with a samples file — the tasks named, or by
+    default every task the run records (its `configs`, else its `results`) — and the tasks
+    skipped for having no gold-answer likelihood, with their output type. A task named in
+    `tasks` that has none is an error."""
     results = _read_results(results_file)
-    configs = results.get("configs") or {}
-    wanted = list(tasks) if tasks is not None else list(configs or results.get("results") or {})
-    imported = []
+    configs = _section(results, "configs", results_file)
+    wanted = list(tasks) if tasks is not None else list(configs or _section(results, "results", results_file))
+    imported, skipped = [], {}
     for task in wanted:
         file = _samples_file(results_file, task)
         if file is None:
             continue
-        output_type = configs.get(task, {}).get("output_type", KNOWN_OUTPUT_TYPES.get(task))
+        output_type = _section(configs, task, results_file).get("output_type", KNOWN_OUTPUT_TYPES.get(task))
         if output_type is None:
             raise LmEvalError(f"{results_file}: task {task!r} records no output_type (configs.{task}) and is not one "
-                              f"of the tasks whose type is known ({', '.join(KNOWN_OUTPUT_TYPES)})")
-        if output_type not in ("multiple_choice", "loglikelihood"):
-            raise LmEvalError(f"{file}: output_type {output_type!r} has no gold-answer likelihood")
+                              f"of the tasks whose type is known ({', '.join(KNOWN_OUTPUT_TYPES)}); leave it out "
+                              "with --tasks")
+        if output_type not in LIKELIHOOD_TYPES:
+            if tasks is not None:
+                raise LmEvalError(f"{file}: task {task!r} is {output_type!r}, which logs no likelihood of a gold answer; "
+                                  "T² prices each question by that likelihood — leave the task out of --tasks")
+            skipped[task] = str(output_type)
+            continue
         samples = read_samples(file, output_type)
-        _check_count(results, task, len(samples), file)
+        _check_count(results, results_file, task, len(samples), file)
         imported.append((task, samples))
     if not imported:
         raise LmEvalError(f"{results_file}: no samples file beside it for "
-                          f"{'tasks ' + str(list(tasks)) if tasks is not None else 'any task it records'}")
-    return imported
+                          f"{'tasks ' + str(list(tasks)) if tasks is not None else 'any task it records'}"
+                          + (f" with a gold-answer likelihood (skipped: {', '.join(f'{t} ({kind})' for t, kind in skipped.items())})"
+                             if skipped
+                             else "") + "; run the harness with --log_samples")
+    return imported, skipped
 
 
 def _read_table(file: Path) -> pd.DataFrame:
     """A mapping or models CSV as text (so that errors quote values as written)."""
     if not file.is_file():
-        raise LmEvalError(f"{file}: no such file")
-    return pd.read_csv(file, dtype=str, keep_default_na=False)
+        raise LmEvalError(f"{file}: no such file" + (" (it is a folder; name the CSV)" if file.is_dir() else ""))
+    try:
+        table = pd.read_csv(file, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise LmEvalError(f"{file}: empty (not even a header line)") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise LmEvalError(f"{file}: not a readable CSV file ({' '.join(str(error).split())})") from None
+    if table.empty:
+        raise LmEvalError(f"{file}: no rows below the header; add one row per checkpoint")
+    return table
 
 
-def _checked_table(table: pd.DataFrame, file: Path, required: list[str]) -> pd.DataFrame:
-    """A mapping or models table with its required columns, numbers and stages checked."""
+def _line(index: int) -> str:
+    """A CSV data row as an editor counts it: the header is line 1."""
+    return f"line {index + 2}"
+
+
+def parse_count(text: str) -> float:
+    """A count of parameters or tokens as people write it: 1618080, 1,618,080, 1_618_080, 1.6e6,
+    1.6M (K, M, B, T in any case); NaN when it is none of these."""
+    cleaned = text.strip().replace("_", "").replace(" ", "")
+    if "," in cleaned:
+        if not _THOUSANDS.match(cleaned.rstrip("kKmMbBtT")):
+            return float("nan")
+        cleaned = cleaned.replace(",", "")
+    scale = 1.0
+    if cleaned[-1:].lower() in _SCALES:
+        scale, cleaned = _SCALES[cleaned[-1].lower()], cleaned[:-1]
+    try:
+        return float(cleaned) * scale
+    except ValueError:
+        return float("nan")
+
+
+def _checked_table(table: pd.DataFrame, file: Path, required: list[str], *, params_optional: bool = False) -> pd.DataFrame:
+    """A mapping or models table with its required columns, counts, ids and stages checked; an
+    empty `params` (when optional) stays NaN, to be read from the run."""
     missing = [c for c in required if c not in table.columns]
     if missing:
-        raise LmEvalError(f"{file}: missing column '{missing[0]}'")
+        raise LmEvalError(f"{file}: missing column '{missing[0]}' (found: {', '.join(table.columns)})")
     table = table.assign(**{column: table.get(column, default) for column, default in OPTIONAL_COLUMNS.items()})
     for column in ("params", "tokens"):
-        values = pd.to_numeric(table[column], errors="coerce")
-        bad = ~(values > 0)
+        written = table[column].str.strip()
+        values = written.map(lambda text: parse_count(text) if text else float("nan"))
+        empty_ok = params_optional and column == "params"
+        bad = ~(values > 0) & ~(empty_ok & (written == ""))
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise LmEvalError(f"{file}: column '{column}', row {row}: must be > 0; got {table[column].iloc[row]!r}")
+            hint = " (or empty: the run's recorded count)" if empty_ok else ""
+            raise LmEvalError(f"{file}: column '{column}', {_line(row)}: must be a count > 0, written e.g. 1618080, "
+                              f"1,618,080, 1.6e6 or 1.6M{hint}; got {table[column].iloc[row]!r}")
         table[column] = values.astype(float)
+    blank = table["checkpoint"].str.strip() == ""
+    if blank.any():
+        raise LmEvalError(f"{file}: column 'checkpoint', {_line(int(np.flatnonzero(blank.to_numpy())[0]))}: must be a "
+                          "non-empty id")
+    repeated = table["checkpoint"].duplicated()
+    if repeated.any():
+        row = int(np.flatnonzero(repeated.to_numpy())[0])
+        first = int(np.flatnonzero((table["checkpoint"] == table["checkpoint"].iloc[row]).to_numpy())[0])
+        raise LmEvalError(f"{file}: column 'checkpoint', {_line(row)}: {table['checkpoint'].iloc[row]!r} is already the "
+                          f"id of {_line(first)}; give every row its own checkpoint id")
     bad_stage = ~table["stage"].isin(STAGES)
     if bad_stage.any():
         row = int(np.flatnonzero(bad_stage.to_numpy())[0])
-        raise LmEvalError(f"{file}: column 'stage', row {row}: must be one of {STAGES}; got {table['stage'].iloc[row]!r}")
+        raise LmEvalError(f"{file}: column 'stage', {_line(row)}: must be one of {', '.join(STAGES)}; "
+                          f"got {table['stage'].iloc[row]!r}")
+    bases = set(table.loc[table["stage"] == "base", "checkpoint"])
+    orphan = (table["stage"] != "base") & ~table["base_checkpoint"].isin(bases)
+    if orphan.any():
+        row = int(np.flatnonzero(orphan.to_numpy())[0])
+        raise LmEvalError(f"{file}: column 'base_checkpoint', {_line(row)}: a post-trained checkpoint must name the "
+                          f"checkpoint id of a base row of this file; got {table['base_checkpoint'].iloc[row]!r}")
     return table
 
 
@@ -234,11 +340,24 @@ def _checked_tasks(tasks: list[str] | None) -> list[str] | None:
     return None if tasks is None else list(tasks)
 
 
-def _write_imported(runs: list[tuple[Path, pd.Series]], tasks: list[str] | None, out: str | Path) -> Path:
-    """Import each (results file, checkpoint row) and write the suite."""
-    frames, counts, rows = [], {}, []
+@dataclass(frozen=True)
+class _Imported:
+    """The NLLs read from a set of runs, before anything is written."""
+
+    nll: pd.DataFrame
+    checkpoints: pd.DataFrame
+    tasks: pd.DataFrame
+    skipped: dict[str, str]  # task -> output type, skipped for having no gold-answer likelihood
+
+
+def _read_runs(runs: list[tuple[Path, pd.Series]], tasks: list[str] | None) -> _Imported:
+    """Import each (results file, checkpoint row) and check that every run answering a task
+    answered the same questions of it."""
+    frames, counts, rows, skipped = [], {}, [], {}
     for results_file, row in runs:
-        for task, samples in _import_run(results_file, tasks):
+        imported, skipped_here = _import_run(results_file, tasks)
+        skipped.update(skipped_here)
+        for task, samples in imported:
             frames.append(samples.assign(checkpoint=row["checkpoint"], task=task))
             counts[task] = max(counts.get(task, 0), len(samples))
         rows.append(row)
@@ -247,7 +366,13 @@ def _write_imported(runs: list[tuple[Path, pd.Series]], tasks: list[str] | None,
     task_table = pd.DataFrame({"task": list(counts), "display_name": list(counts), "group": "real",
                                "n_questions": list(counts.values()), "source": "lm-evaluation-harness"})
     nll = pd.concat(frames, ignore_index=True)[["checkpoint", "task", "question", "nll"]]
-    return write_suite(out, checkpoints, nll, task_table)
+    _check_same_questions(nll)
+    return _Imported(nll, checkpoints, task_table, {t: kind for t, kind in skipped.items() if t not in counts})
+
+
+def _write(imported: _Imported, out: str | Path) -> Path:
+    """Write the suite (beside `out` first: an existing suite there is replaced only on success)."""
+    return write_suite(out, imported.checkpoints, imported.nll, imported.tasks)
 
 
 def import_lm_eval(mapping: str | Path, out: str | Path, *, tasks: list[str] | None = None) -> Path:
@@ -256,21 +381,23 @@ def import_lm_eval(mapping: str | Path, out: str | Path, *, tasks: list[str] | N
     tasks = _checked_tasks(tasks)
     table = _checked_table(_read_table(mapping), mapping, MAPPING_COLUMNS)
     runs = [(_results_file(mapping.parent / run["run"], mapping, row), run) for row, run in table.iterrows()]
-    return _write_imported(runs, tasks, out)
+    return _write(_read_runs(runs, tasks), out)
 
 
 @dataclass(frozen=True)
 class FoundRun:
-    """One lm-eval run found in a folder: its results file and the model and revision it recorded."""
+    """One lm-eval run found in a folder: its results file, the model and revision it recorded,
+    and its recorded parameter count (NaN when it records none)."""
 
     results: Path
     model: str
     revision: str  # "main" when the run named none
+    num_parameters: float = float("nan")
 
 
 def _model_args(results: dict, file: Path) -> dict[str, str]:
     """config.model_args, a dict (v0.4.10+) or a "key=value,key=value" string (earlier)."""
-    args = results.get("config", {}).get("model_args", {})
+    args = _section(results, "config", file).get("model_args") or {}
     if isinstance(args, dict):
         return {str(k): str(v) for k, v in args.items()}
     if isinstance(args, str):
@@ -281,23 +408,39 @@ def _model_args(results: dict, file: Path) -> dict[str, str]:
     raise LmEvalError(f"{file}: config.model_args must be a dict or a string; got {args!r}")
 
 
+def _recorded_parameters(config: dict, file: Path) -> float:
+    """config.model_num_parameters (an int, or its string), NaN when absent."""
+    value = config.get("model_num_parameters")
+    if value is None or value == "":
+        return float("nan")
+    try:
+        count = float(value)
+    except (TypeError, ValueError):
+        raise LmEvalError(f"{file}: config.model_num_parameters must be a number; got {value!r}") from None
+    if not count > 0:
+        raise LmEvalError(f"{file}: config.model_num_parameters must be > 0; got {value!r}")
+    return count
+
+
 def recorded_model(results_file: Path) -> FoundRun:
-    """The model (the pretrained= value, or the harness's model_name) and revision a run recorded."""
+    """The model (the pretrained= value, or the harness's model_name), revision and parameter
+    count a run recorded."""
     results = _read_results(results_file)
     args = _model_args(results, results_file)
+    config = _section(results, "config", results_file)
     model = next((args[key] for key in MODEL_KEYS if key in args), results.get("model_name"))
     if not model:
         raise LmEvalError(f"{results_file}: the run records no model (no pretrained= in config.model_args, "
                           "no model_name)")
-    revision = args.get("revision") or results.get("config", {}).get("model_revision") or "main"
-    return FoundRun(results_file, str(model), str(revision))
+    revision = args.get("revision") or config.get("model_revision") or "main"
+    return FoundRun(results_file, str(model), str(revision), _recorded_parameters(config, results_file))
 
 
 def find_runs(runs_dir: str | Path) -> list[FoundRun]:
     """Every lm-eval run under `runs_dir`, in the current or the v0.4.0-0.4.2 layout."""
     runs_dir = Path(runs_dir)
     if not runs_dir.is_dir():
-        raise LmEvalError(f"{runs_dir}: not a folder")
+        raise LmEvalError(f"{runs_dir}: not a folder; give the folder the harness wrote (its --output_path)")
     files = sorted(runs_dir.rglob("results_*.json")) + sorted(runs_dir.rglob(OLD_RESULTS))
     if not files:
         raise LmEvalError(f"{runs_dir}: no lm-eval runs found (no results_<date_id>.json or results.json below it)")
@@ -312,14 +455,24 @@ class FolderImport:
     runs: pd.DataFrame  # results, model, revision, checkpoint ("" when unmapped)
     questions: dict[str, int]  # task -> questions
     missing_tasks: list[tuple[str, str]]  # (checkpoint, task) without samples
+    skipped_tasks: dict[str, str] = field(default_factory=dict)  # task -> output type without a gold likelihood
+    unused_rows: list[str] = field(default_factory=list)  # rows of the models CSV that no run matched
+    params_from_runs: list[str] = field(default_factory=list)  # checkpoints whose N the run recorded
 
     def report(self) -> str:
         mapped = self.runs[self.runs["checkpoint"] != ""]
         lines = [f"found {len(self.runs)} runs; imported {len(mapped)} as checkpoints into {self.out}",
                  "tasks: " + ", ".join(f"{task} ({n:,} questions)" for task, n in self.questions.items())]
+        if self.skipped_tasks:
+            lines.append("skipped (no likelihood of a gold answer, which T² needs to price every question): "
+                         + ", ".join(f"{task} ({kind})" for task, kind in self.skipped_tasks.items()))
         for run in self.runs[self.runs["checkpoint"] == ""].itertuples():
             lines.append(f"not imported (no row of the models table): {run.results} "
                          f"(model {run.model!r}, revision {run.revision!r})")
+        lines += [f"row without a run: {row}" for row in self.unused_rows]
+        if self.params_from_runs:
+            lines.append(f"N read from the runs' model_num_parameters for {len(self.params_from_runs)} checkpoint(s): "
+                         + ", ".join(self.params_from_runs))
         lines += [f"checkpoint {checkpoint!r} has no samples for task {task!r}"
                   for checkpoint, task in self.missing_tasks]
         return "\n".join(lines)
@@ -329,54 +482,82 @@ def _revision(value: str) -> str:
     return value or "main"
 
 
+def _parameters_of(row: pd.Series, line: str, run: FoundRun, models: Path) -> float:
+    """A checkpoint's N: the models CSV's, checked against the run's recorded count, or the
+    recorded count when the CSV leaves it empty."""
+    recorded, written = run.num_parameters, row["params"]
+    if np.isnan(written):
+        if np.isnan(recorded):
+            raise LmEvalError(f"{models}: column 'params', {line}: empty, and the run {run.results} records no "
+                              "model_num_parameters; write the model's parameter count")
+        return float(recorded)
+    if np.isfinite(recorded) and not recorded / PARAMS_TOLERANCE <= written <= recorded * 1.01:
+        raise LmEvalError(f"{models}: column 'params', {line}: {written:,.0f} is {written / recorded:.3g}× the "
+                          f"{recorded:,.0f} parameters the run {run.results} recorded (config.model_num_parameters); N "
+                          f"may leave out the embeddings (down to 1/{PARAMS_TOLERANCE:g} of the recorded count) but may "
+                          "not exceed it — check the row, or leave it empty to use the recorded count")
+    return float(written)
+
+
 def import_lm_eval_folder(runs_dir: str | Path, models: str | Path, out: str | Path, *,
                           tasks: list[str] | None = None, allow_unmapped: bool = False) -> FolderImport:
     """Find every run under `runs_dir`, map it to a checkpoint through the models CSV (columns
     model, checkpoint, params, tokens; optionally revision, source, stage, base_checkpoint), and
     write the suite `out`. A run no row maps is an error unless `allow_unmapped` (it is then
-    reported); two runs of one checkpoint, and a task whose question sets differ across runs,
-    are errors naming them."""
+    reported); rows no run matches are reported; two runs of one checkpoint, and a task whose
+    question sets differ across runs, are errors naming them."""
     models = Path(models)
     tasks = _checked_tasks(tasks)
-    table = _checked_table(_read_table(models), models, MODELS_COLUMNS)
+    table = _checked_table(_read_table(models), models, MODELS_COLUMNS, params_optional=True)
     table["revision"] = [_revision(r) for r in table.get("revision", pd.Series([""] * len(table)))]
     keys = list(zip(table["model"], table["revision"]))
-    repeated = [key for key in keys if keys.count(key) > 1]
-    if repeated:
-        raise LmEvalError(f"{models}: model {repeated[0][0]!r} with revision {repeated[0][1]!r} has several rows")
-    rows = {key: row for key, (_, row) in zip(keys, table.iterrows())}
+    for index, key in enumerate(keys):
+        if keys.index(key) != index:
+            raise LmEvalError(f"{models}: {_line(index)}: model {key[0]!r} with revision {key[1]!r} is already on "
+                              f"{_line(keys.index(key))}; one row per model and revision")
+    rows = {key: (index, row) for index, (key, (_, row)) in enumerate(zip(keys, table.iterrows()))}
     found = find_runs(runs_dir)
     assigned = [rows.get((run.model, run.revision)) for run in found]
     runs = pd.DataFrame({"results": [str(run.results) for run in found], "model": [run.model for run in found],
                          "revision": [run.revision for run in found],
-                         "checkpoint": [row["checkpoint"] if row is not None else "" for row in assigned]})
+                         "checkpoint": [match[1]["checkpoint"] if match is not None else "" for match in assigned]})
     unmapped = runs[runs["checkpoint"] == ""]
     if len(unmapped) and not allow_unmapped:
         first = unmapped.iloc[0]
         raise LmEvalError(f"{first['results']}: no row of {models} maps this run (model {first['model']!r}, revision "
                           f"{first['revision']!r}); {len(unmapped)} run(s) unmapped in all — add rows, or allow "
-                          "unmapped runs to skip them")
+                          "unmapped runs (--allow-unmapped) to skip them")
     mapped = runs[runs["checkpoint"] != ""]
     twice = mapped[mapped["checkpoint"].duplicated(keep=False)]
     if len(twice):
         both = twice[twice["checkpoint"] == twice["checkpoint"].iloc[0]]["results"].tolist()
-        raise LmEvalError(f"checkpoint {twice['checkpoint'].iloc[0]!r}: several runs map to it ({', '.join(both)}); "
-                          "keep one, or give them different revisions in the models table")
-    pairs = [(run.results, row) for run, row in zip(found, assigned) if row is not None]
-    _write_imported(pairs, tasks, out)
-    _check_same_questions(Path(out))
-    suite = load_suite(out)
-    answered = set(zip(suite.nll["checkpoint"], suite.nll["task"]))
-    missing = [(c, t) for c in mapped["checkpoint"] for t in suite.tasks["task"] if (c, t) not in answered]
-    questions = {task: int(n) for task, n in zip(suite.tasks["task"], suite.tasks["n_questions"])}
-    return FolderImport(Path(out), runs, questions, missing)
+        raise LmEvalError(f"checkpoint {twice['checkpoint'].iloc[0]!r}: the model and revision of its row in {models} "
+                          f"were evaluated by several runs ({', '.join(both)}); move all but one out of {runs_dir}")
+    pairs, from_runs = [], []
+    for run, match in zip(found, assigned):
+        if match is None:
+            continue
+        index, row = match
+        if np.isnan(row["params"]):
+            from_runs.append(row["checkpoint"])
+        row = row.copy()
+        row["params"] = _parameters_of(row, _line(index), run, models)
+        pairs.append((run.results, row))
+    matched = {(run.model, run.revision) for run, match in zip(found, assigned) if match is not None}
+    unused = [f"{models}: {_line(index)} (model {key[0]!r}, revision {key[1]!r})" for index, key in enumerate(keys)
+              if key not in matched]
+    imported = _read_runs(pairs, tasks)
+    _write(imported, out)
+    answered = set(zip(imported.nll["checkpoint"], imported.nll["task"]))
+    missing = [(c, t) for c in mapped["checkpoint"] for t in imported.tasks["task"] if (c, t) not in answered]
+    questions = {task: int(n) for task, n in zip(imported.tasks["task"], imported.tasks["n_questions"])}
+    return FolderImport(Path(out), runs, questions, missing, imported.skipped, unused, from_runs)
 
 
-def _check_same_questions(out: Path) -> None:
+def _check_same_questions(nll: pd.DataFrame) -> None:
     """Every run that answers a task answers the same questions of it; else name two that differ."""
-    nll = pd.read_parquet(out / "nll.parquet", columns=["checkpoint", "task", "question"])
-    for task, rows in nll.groupby("task"):
-        sets = rows.groupby("checkpoint")["question"].apply(frozenset)
+    for task, rows in nll.groupby("task", sort=False):
+        sets = rows.groupby("checkpoint", sort=False)["question"].apply(frozenset)
         if sets.nunique() > 1:
             first = sets.index[0]
             other = next(name for name in sets.index if sets[name] != sets[first])

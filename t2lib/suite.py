@@ -5,7 +5,8 @@ A suite is a folder with
   (base / ft / sft) and base_checkpoint (the base of a post-trained checkpoint, else empty);
 - `nll.parquet`: one row per (checkpoint, task, question) with `nll`, the negative
   log-likelihood in nats of the gold answer summed over its tokens (p = exp(−nll));
-- optionally `tasks.csv`: task, display_name, group (real / synthetic), n_questions, source,
+- optionally `tasks.csv`: task, display_name, group (real / synthetic, empty where unknown),
+  n_questions, source,
   and optionally `guess`: the probability that one guess at a question's answer is right,
   averaged over the task's questions (empty where unknown); `Suite.guess_pass_at_k` turns it
   into the guessing level at k samples.
@@ -26,6 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from numpy.typing import ArrayLike, NDArray
 
+from t2lib.files import replace_files
 from t2lib.passk import pass_at_k
 from t2lib.tablecheck import DataFileError, TableCheck
 
@@ -119,8 +121,8 @@ class Suite:
 
 def _read_checkpoints(file: Path) -> pd.DataFrame:
     check = TableCheck(file, SuiteError)
-    frame = pd.read_csv(file, dtype={"checkpoint": str, "source": str, "stage": str, "base_checkpoint": str},
-                        keep_default_na=False, na_values={"params": [""], "tokens": [""], "train_flops": [""]})
+    frame = check.parse_csv(dtype={"checkpoint": str, "source": str, "stage": str, "base_checkpoint": str},
+                            keep_default_na=False, na_values={"params": [""], "tokens": [""], "train_flops": [""]})
     check.require_columns(frame, CHECKPOINT_COLUMNS)
     frame["checkpoint"] = check.require_strings(frame, "checkpoint")
     for column in ("params", "tokens", "train_flops"):
@@ -184,12 +186,13 @@ def _read_tasks(file: Path, nll: pd.DataFrame) -> pd.DataFrame:
         counts = nll.groupby("task")["question"].nunique()
         return pd.DataFrame({"task": counts.index, "display_name": counts.index, "group": "",
                              "n_questions": counts.to_numpy(), "source": "", GUESS_COLUMN: np.nan})
-    frame = pd.read_csv(file, dtype={"task": str, "display_name": str, "group": str, "source": str},
-                        keep_default_na=False)
+    frame = check.parse_csv(dtype={"task": str, "display_name": str, "group": str, "source": str},
+                            keep_default_na=False)
     check.require_columns(frame, TASK_COLUMNS)
     frame["task"] = check.require_strings(frame, "task")
     frame["n_questions"] = check.require_numeric(frame, "n_questions")
-    check.first_bad_row(frame, "group", ~frame["group"].isin(TASK_GROUPS), f"must be one of {', '.join(TASK_GROUPS)}")
+    check.first_bad_row(frame, "group", ~frame["group"].isin(TASK_GROUPS + ("",)),
+                        f"must be one of {', '.join(TASK_GROUPS)}, or empty where unknown")
     found = nll.groupby("task")["question"].nunique()
     check.first_bad_row(frame, "task", ~frame["task"].isin(found.index), "task has no rows in nll.parquet")
     check.first_bad_row(frame, "n_questions", frame["n_questions"].to_numpy() != found.loc[frame["task"]].to_numpy(),
@@ -254,13 +257,10 @@ def suite_sha256(path: str | Path) -> str:
     return _combined_sha256({name: _sha256(folder / name) for name in names})
 
 
-def write_suite(folder: str | Path, checkpoints: pd.DataFrame, nll: pd.DataFrame,
-                tasks: pd.DataFrame | None = None) -> Path:
-    """Write tables in the suite format, byte-for-byte reproducibly; return the folder.
+SUITE_FILES = ("checkpoints.csv", "nll.parquet", "tasks.csv")
 
-    Columns of checkpoints.csv beyond the required ones are kept after them."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+
+def _write_tables(folder: Path, checkpoints: pd.DataFrame, nll: pd.DataFrame, tasks: pd.DataFrame | None) -> None:
     extra = [c for c in checkpoints.columns if c not in CHECKPOINT_COLUMNS]
     checkpoints[CHECKPOINT_COLUMNS + extra].to_csv(folder / "checkpoints.csv", index=False, float_format="%.10g",
                                                    lineterminator="\n")
@@ -271,7 +271,31 @@ def write_suite(folder: str | Path, checkpoints: pd.DataFrame, nll: pd.DataFrame
         guessed = GUESS_COLUMN in tasks and bool(tasks[GUESS_COLUMN].notna().any())
         columns = TASK_COLUMNS + ([GUESS_COLUMN] if guessed else [])
         tasks[columns].to_csv(folder / "tasks.csv", index=False, float_format="%.10g", lineterminator="\n")
-    return folder
+
+
+def write_suite(folder: str | Path, checkpoints: pd.DataFrame, nll: pd.DataFrame,
+                tasks: pd.DataFrame | None = None) -> Path:
+    """Write tables in the suite format, byte-for-byte reproducibly, and validate them as
+    `load_suite` does; return the folder. The files are written and checked beside `folder`
+    first: a suite already there is replaced only by a valid one (a stale tasks.csv removed),
+    and a failure leaves it untouched. Columns of checkpoints.csv beyond the required ones are
+    kept after them; other files in `folder` are kept."""
+    folder = Path(folder)
+    missing = [c for c in CHECKPOINT_COLUMNS if c not in checkpoints.columns]
+    if missing:
+        raise SuiteError(f"{folder}: the checkpoints table lacks column '{missing[0]}'")
+    missing = [c for c in NLL_COLUMNS if c not in nll.columns]
+    if missing:
+        raise SuiteError(f"{folder}: the NLL table lacks column '{missing[0]}'")
+
+    def write_and_check(scratch: Path) -> None:
+        _write_tables(scratch, checkpoints, nll, tasks)
+        try:
+            load_suite(scratch)
+        except SuiteError as error:
+            raise SuiteError(str(error).replace(str(scratch), str(folder))) from None
+
+    return replace_files(folder, SUITE_FILES, write_and_check)
 
 
 def write_subset(suite: Suite, folder: str | Path, *, tasks: list[str] | None = None,

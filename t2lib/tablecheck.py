@@ -31,9 +31,25 @@ class TableCheck:
         `missing_hint` (what the file is and where it is documented)."""
         if not self.file.is_file():
             raise self.fail(f"missing ({missing_hint})")
-        frame = pd.read_csv(self.file)
+        frame = self.parse_csv()
         self.require_columns(frame, columns)
+        if frame.empty:
+            raise self.fail(f"no rows below the header; {missing_hint}")
         return frame
+
+    def parse_csv(self, **options) -> pd.DataFrame:
+        """The file read by pandas.read_csv(**options); a file that is not CSV text is an error."""
+        try:
+            return pd.read_csv(self.file, **options)
+        except pd.errors.EmptyDataError:
+            raise self.fail("empty (not even a header line)") from None
+        except (pd.errors.ParserError, UnicodeDecodeError) as error:
+            raise self.fail(f"not a readable CSV file ({' '.join(str(error).split())})") from None
+
+    def row(self, index: int) -> str:
+        """Data row `index` (0-based, after the header) as the user's editor counts it: its line
+        in a CSV file (the header is line 1), else its 1-based row."""
+        return f"line {index + 2}" if self.file.suffix.lower() in (".csv", ".tsv") else f"row {index + 1}"
 
     def first_bad_row(self, frame: pd.DataFrame, column: str, bad: pd.Series | np.ndarray, requirement: str) -> None:
         """Raise naming the first row where `bad` holds, with its value of `column`."""
@@ -41,7 +57,7 @@ class TableCheck:
             index = int(np.flatnonzero(np.asarray(bad))[0])
             value = frame[column].iloc[index]
             value = value.item() if hasattr(value, "item") else value
-            raise self.fail(f"column '{column}', row {index}: {requirement}; got {value!r}")
+            raise self.fail(f"column '{column}', {self.row(index)}: {requirement}; got {value!r}")
 
     def require_columns(self, frame: pd.DataFrame, columns: list[str]) -> None:
         """Raise naming the first of `columns` the table lacks."""

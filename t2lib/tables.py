@@ -18,9 +18,12 @@ TABLE_COLUMNS = ["task", "best_overtrained_pass_at_k", "best_overtrained_size", 
 
 
 def size_label(N: float) -> str:
-    """A short size label for suites without a `size_label` column (37,092,096 → '37.1M',
-    22,000 → '22K', 6.9e9 → '6.9B'); the simulated suite carries the paper's own labels."""
-    for scale, unit in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+    """A short label for a count of parameters or tokens (37,092,096 → '37.1M', 22,000 → '22K',
+    6.9e9 → '6.9B', 1.67e12 → '1.67T'; from 10¹⁵ up, '2.1e+15'); the simulated suite carries
+    the paper's own size labels."""
+    if N >= 1e15:
+        return f"{N:.3g}"
+    for scale, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
         if N >= scale:
             return f"{N / scale:.3g}{unit}"
     return f"{N:.3g}"

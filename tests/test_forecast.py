@@ -86,7 +86,7 @@ def test_a_sizes_file_is_read_and_a_bad_one_named(tmp_path: Path) -> None:
     assert read_sizes(good).tolist() == [10448.0, 17976.0]
     bad = tmp_path / "bad.csv"
     bad.write_text("params\n10448\n-5\n")
-    with pytest.raises(ValueError, match=r"bad.csv: column 'params', row 1: must be a number > 0; got -5"):
+    with pytest.raises(ValueError, match=r"bad.csv: column 'params', line 3: must be a number > 0; got -5"):
         read_sizes(bad)
     with pytest.raises(ValueError, match="missing"):
         read_sizes(tmp_path / "none.csv")

@@ -88,7 +88,7 @@ def test_bad_mapping_is_rejected(tmp_path: Path) -> None:
     runs = copy_fixtures(tmp_path)
     mapping = runs / "runs.csv"
     mapping.write_text(mapping.read_text().replace("14000000,4000000000", "-1,4000000000"))
-    with pytest.raises(LmEvalError, match=r"runs.csv: column 'params', row 1: must be > 0; got '-1'"):
+    with pytest.raises(LmEvalError, match=r"runs.csv: column 'params', line 3: must be a count > 0, .*; got '-1'"):
         import_lm_eval(mapping, tmp_path / "suite")
     mapping.write_text("run,checkpoint,params,tokens\nEleutherAI__tiny,x,1,1\n")
     with pytest.raises(LmEvalError, match=r"holds 2 results files; name the run's results file itself"):
@@ -159,8 +159,9 @@ def test_a_duplicate_run_and_differing_question_sets_are_named(tmp_path: Path) -
     models = tmp_path / "models.csv"
     models.write_text(MODELS)
     shutil.copytree(runs / "eval-b", runs / "eval-b-again")
-    with pytest.raises(LmEvalError, match=r"checkpoint 'old-main': several runs map to it \(.*eval-b/results.json, "
-                                          r".*eval-b-again/results.json\)"):
+    with pytest.raises(LmEvalError, match=r"checkpoint 'old-main': the model and revision of its row in .*models.csv "
+                                          r"were evaluated by several runs \(.*eval-b/results.json, "
+                                          r".*eval-b-again/results.json\); move all but one out of"):
         import_lm_eval_folder(runs, models, tmp_path / "suite", allow_unmapped=True)
     shutil.rmtree(runs / "eval-b-again")
     # One revision evaluated on fewer lambada documents than the other.
@@ -175,5 +176,5 @@ def test_a_duplicate_run_and_differing_question_sets_are_named(tmp_path: Path) -
                                           r"different questions \(3 and 2\)"):
         import_lm_eval_folder(runs, models, tmp_path / "suite", allow_unmapped=True)
     models.write_text(MODELS + "tiny,main,again,1,1\n")
-    with pytest.raises(LmEvalError, match=r"models.csv: model 'tiny' with revision 'main' has several rows"):
+    with pytest.raises(LmEvalError, match=r"models.csv: line 5: model 'tiny' with revision 'main' is already on line 4"):
         import_lm_eval_folder(runs, models, tmp_path / "suite")

@@ -12,6 +12,7 @@ import t2lib
 from t2lib import analysis
 from t2lib.analysis import TaskFits
 from t2lib.fit import FitResult
+from t2lib.fitquality import classify
 from t2lib.lm_eval import write_lm_eval_runs
 from t2lib.plan import gain_in_words, plan
 from t2lib.saved import FitsFileError, SavedFits, load_fits, save_fits
@@ -26,7 +27,8 @@ def planted(ranges: dict | None = None) -> SavedFits:
     result = lambda law: FitResult(law, 0.0, "converged", 1, 0.0, "fast", 10)  # noqa: E731
     fits = {"t": TaskFits("t", "base", result(TASK_LAW), result(A1), result(A2))}
     ranges = ranges or {"N": (1e6, 1e9), "D": (1e8, 1e12), "k": (1.0, 1024.0)}
-    return SavedFits(fits, {"t": ranges}, "0" * 64, t2lib.saved.t2lib_version())
+    quality = {("t", law): classify(fitted) for law, fitted in fits["t"].results().items()}
+    return SavedFits(fits, {"t": ranges}, "0" * 64, t2lib.saved.t2lib_version(), quality)
 
 
 def brute_force(value, c_train: float, c_inf: float, maximise: bool) -> float:

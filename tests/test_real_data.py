@@ -46,12 +46,12 @@ def test_the_sardana_copy_loads_whole() -> None:
 
 
 @pytest.mark.parametrize(("column", "row", "value", "expected"), [
-    ("Smoothed Loss", 3, "abc", "column 'loss', row 3: must be a number; got 'abc'"),
-    ("Smoothed Loss", 5, "-1", "column 'loss', row 5: must be > 0; got -1.0"),
-    ("Parameters", 0, "", "column 'params', row 0: must be a finite number; got nan"),
-    ("Tokens/Params", 2, "30", "column 'tokens_per_param', row 2: must equal Tokens / Parameters within 1%"),
-    ("eval_gauntlet/core_average", 7, "1.5", "column 'core_average', row 7: must lie in [-1, 1]; got 1.5"),
-    ("mmlu_5_shot_avg", 1, "-0.1", "column 'mmlu_5_shot', row 1: must lie in [0, 1]; got -0.1"),
+    ("Smoothed Loss", 3, "abc", "column 'loss', line 5: must be a number; got 'abc'"),
+    ("Smoothed Loss", 5, "-1", "column 'loss', line 7: must be > 0; got -1.0"),
+    ("Parameters", 0, "", "column 'params', line 2: must be a finite number; got nan"),
+    ("Tokens/Params", 2, "30", "column 'tokens_per_param', line 4: must equal Tokens / Parameters within 1%"),
+    ("eval_gauntlet/core_average", 7, "1.5", "column 'core_average', line 9: must lie in [-1, 1]; got 1.5"),
+    ("mmlu_5_shot_avg", 1, "-0.1", "column 'mmlu_5_shot', line 3: must lie in [0, 1]; got -0.1"),
 ])
 def test_a_broken_sardana_file_is_rejected_by_name(tmp_path: Path, column: str, row: int, value: str,
                                                    expected: str) -> None:
@@ -64,7 +64,7 @@ def test_sardana_missing_columns_files_and_duplicates_are_named(tmp_path: Path) 
     with pytest.raises(DataFileError, match="missing column 'Tokens'"):
         load_sardana_runs(tmp_path / "a.csv")
     pd.concat([frame, frame.iloc[[4]]]).to_csv(tmp_path / "b.csv", index=False)
-    with pytest.raises(DataFileError, match="column 'tokens', row 47: duplicate run"):
+    with pytest.raises(DataFileError, match="column 'tokens', line 49: duplicate run"):
         load_sardana_runs(tmp_path / "b.csv")
     with pytest.raises(DataFileError, match="missing"):
         load_sardana_runs(tmp_path / "absent.csv")
@@ -128,7 +128,7 @@ def test_gadre_truncated_json_missing_eval_and_bad_baseline_are_named(tmp_path: 
     metadata = pd.read_csv(copy / "eval_metadata.csv")
     metadata.loc[3, "Random baseline"] = 250
     metadata.to_csv(copy / "eval_metadata.csv", index=False)
-    with pytest.raises(DataFileError, match=r"column 'Random baseline', row 3: must lie in \[0, 100\]; got 250"):
+    with pytest.raises(DataFileError, match=r"column 'Random baseline', line 5: must lie in \[0, 100\]; got 250"):
         load_gadre_baselines(copy)
 
 
@@ -234,15 +234,15 @@ def test_the_olmo_copy_loads_whole() -> None:
 
 
 @pytest.mark.parametrize(("column", "row", "value", "expected"), [
-    ("N", 4, "0", "column 'N', row 4: must be > 0; got 0.0"),
-    ("tokens_per_param", 2, "55", "column 'tokens_per_param', row 2: must equal tokens / N within 1%"),
-    ("is_rerun", 1, "maybe", "column 'is_rerun', row 1: must be True or False; got 'maybe'"),
+    ("N", 4, "0", "column 'N', line 6: must be > 0; got 0.0"),
+    ("tokens_per_param", 2, "55", "column 'tokens_per_param', line 4: must equal tokens / N within 1%"),
+    ("is_rerun", 1, "maybe", "column 'is_rerun', line 3: must be True or False; got 'maybe'"),
     ("eval/downstream_soft/piqa_val_rc_5shot_soft", 6, "1.5",
-     "column 'eval/downstream_soft/piqa_val_rc_5shot_soft', row 6: must lie in [0, 1]; got 1.5"),
+     "column 'eval/downstream_soft/piqa_val_rc_5shot_soft', line 8: must lie in [0, 1]; got 1.5"),
     ("eval/downstream_soft/piqa_val_rc_5shot_soft", 2, "0",
-     "column 'eval/downstream_soft/piqa_val_rc_5shot_soft', row 2: must be > 0 (its mean log is finite); got 0.0"),
+     "column 'eval/downstream_soft/piqa_val_rc_5shot_soft', line 4: must be > 0 (its mean log is finite); got 0.0"),
     ("eval/downstream_soft_log/piqa_val_rc_5shot_soft_log", 3, "-0.01",
-     "column 'eval/downstream_soft_log/piqa_val_rc_5shot_soft_log', row 3: must not exceed log of"),
+     "column 'eval/downstream_soft_log/piqa_val_rc_5shot_soft_log', line 5: must not exceed log of"),
 ])
 def test_a_broken_olmo_file_is_rejected_by_name(tmp_path: Path, column: str, row: int, value: str,
                                                 expected: str) -> None:

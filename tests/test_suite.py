@@ -26,7 +26,9 @@ def valid_tables() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
 def write(tmp_path: Path, checkpoints=None, nll=None, tasks=None) -> Path:
     c, n, t = valid_tables()
     folder = tmp_path / "suite"
-    write_suite(folder, c if checkpoints is None else checkpoints, n if nll is None else nll)
+    folder.mkdir(parents=True, exist_ok=True)  # written directly: write_suite refuses a broken suite
+    (c if checkpoints is None else checkpoints).to_csv(folder / "checkpoints.csv", index=False)
+    (n if nll is None else nll).to_parquet(folder / "nll.parquet", index=False)
     (t if tasks is None else tasks).to_csv(folder / "tasks.csv", index=False)
     return folder
 
@@ -51,15 +53,15 @@ def broken_checkpoints(**changes) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("checkpoints,message", [
-    (broken_checkpoints(params=(1, -5.0)), r"checkpoints.csv: column 'params', row 1: must be > 0; got -5.0"),
-    (broken_checkpoints(tokens=(0, 0.0)), r"column 'tokens', row 0: must be > 0; got 0.0"),
-    (broken_checkpoints(params=(2, "many")), r"column 'params', row 2: must be a number; got 'many'"),
-    (broken_checkpoints(train_flops=(1, 5e17)), r"column 'train_flops', row 1: must equal 6·params·tokens within 1%"),
-    (broken_checkpoints(checkpoint=(1, "a")), r"column 'checkpoint', row 1: duplicate checkpoint id; got 'a'"),
-    (broken_checkpoints(stage=(0, "rlhf")), r"column 'stage', row 0: must be one of base, ft, sft; got 'rlhf'"),
-    (broken_checkpoints(base_checkpoint=(2, "zzz")), r"column 'base_checkpoint', row 2: a post-trained checkpoint "
+    (broken_checkpoints(params=(1, -5.0)), r"checkpoints.csv: column 'params', line 3: must be > 0; got -5.0"),
+    (broken_checkpoints(tokens=(0, 0.0)), r"column 'tokens', line 2: must be > 0; got 0.0"),
+    (broken_checkpoints(params=(2, "many")), r"column 'params', line 4: must be a number; got 'many'"),
+    (broken_checkpoints(train_flops=(1, 5e17)), r"column 'train_flops', line 3: must equal 6·params·tokens within 1%"),
+    (broken_checkpoints(checkpoint=(1, "a")), r"column 'checkpoint', line 3: duplicate checkpoint id; got 'a'"),
+    (broken_checkpoints(stage=(0, "rlhf")), r"column 'stage', line 2: must be one of base, ft, sft; got 'rlhf'"),
+    (broken_checkpoints(base_checkpoint=(2, "zzz")), r"column 'base_checkpoint', line 4: a post-trained checkpoint "
                                                      r"must name a base checkpoint"),
-    (broken_checkpoints(base_checkpoint=(1, "a")), r"column 'base_checkpoint', row 1: must be empty for a base"),
+    (broken_checkpoints(base_checkpoint=(1, "a")), r"column 'base_checkpoint', line 3: must be empty for a base"),
 ])
 def test_bad_checkpoints_are_rejected(tmp_path: Path, checkpoints: pd.DataFrame, message: str) -> None:
     _, nll, _ = valid_tables()
@@ -101,12 +103,12 @@ def broken_nll(row: int, column: str, value) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize("nll,message", [
-    (broken_nll(3, "nll", -0.5), r"nll.parquet: column 'nll', row 3: must be >= 0 .*; got -0.5"),
-    (broken_nll(2, "nll", np.inf), r"column 'nll', row 2: must be finite; got inf"),
-    (broken_nll(1, "nll", np.nan), r"column 'nll', row 1: must be finite; got nan"),
-    (broken_nll(4, "checkpoint", "ghost"), r"column 'checkpoint', row 4: unknown checkpoint .*; got 'ghost'"),
-    (broken_nll(5, "question", 0), r"column 'question', row 5: duplicate \(checkpoint, task, question\) row"),
-    (broken_nll(0, "question", 0.5), r"column 'question', row 0: must be an integer question index; got 0.5"),
+    (broken_nll(3, "nll", -0.5), r"nll.parquet: column 'nll', row 4: must be >= 0 .*; got -0.5"),
+    (broken_nll(2, "nll", np.inf), r"column 'nll', row 3: must be finite; got inf"),
+    (broken_nll(1, "nll", np.nan), r"column 'nll', row 2: must be finite; got nan"),
+    (broken_nll(4, "checkpoint", "ghost"), r"column 'checkpoint', row 5: unknown checkpoint .*; got 'ghost'"),
+    (broken_nll(5, "question", 0), r"column 'question', row 6: duplicate \(checkpoint, task, question\) row"),
+    (broken_nll(0, "question", 0.5), r"column 'question', row 1: must be an integer question index; got 0.5"),
 ])
 def test_bad_nll_rows_are_rejected(tmp_path: Path, nll: pd.DataFrame, message: str) -> None:
     with pytest.raises(SuiteError, match=message):
@@ -116,7 +118,7 @@ def test_bad_nll_rows_are_rejected(tmp_path: Path, nll: pd.DataFrame, message: s
 def test_nll_with_wrong_type_is_rejected(tmp_path: Path) -> None:
     _, n, _ = valid_tables()
     n["nll"] = ["low", "2", "3", "4", "5", "6"]
-    with pytest.raises(SuiteError, match=r"column 'nll', row 0: must be a number; got 'low'"):
+    with pytest.raises(SuiteError, match=r"column 'nll', row 1: must be a number; got 'low'"):
         load_suite(write(tmp_path, nll=n))
 
 
@@ -130,11 +132,11 @@ def test_different_question_sets_are_an_error_unless_allowed(tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize("change,message", [
-    ({"n_questions": [5]}, r"tasks.csv: column 'n_questions', row 0: differs from the number of questions"),
-    ({"group": ["natural"]}, r"tasks.csv: column 'group', row 0: must be one of real, synthetic"),
-    ({"task": ["other"]}, r"tasks.csv: column 'task', row 0: task has no rows in nll.parquet"),
-    ({"guess": [1.5]}, r"tasks.csv: column 'guess', row 0: must be a probability in \(0, 1\], or empty where unknown"),
-    ({"guess": ["one in ten"]}, r"tasks.csv: column 'guess', row 0: must be a number; got 'one in ten'"),
+    ({"n_questions": [5]}, r"tasks.csv: column 'n_questions', line 2: differs from the number of questions"),
+    ({"group": ["natural"]}, r"tasks.csv: column 'group', line 2: must be one of real, synthetic"),
+    ({"task": ["other"]}, r"tasks.csv: column 'task', line 2: task has no rows in nll.parquet"),
+    ({"guess": [1.5]}, r"tasks.csv: column 'guess', line 2: must be a probability in \(0, 1\], or empty where unknown"),
+    ({"guess": ["one in ten"]}, r"tasks.csv: column 'guess', line 2: must be a number; got 'one in ten'"),
 ])
 def test_bad_tasks_file_is_rejected(tmp_path: Path, change: dict, message: str) -> None:
     _, _, t = valid_tables()
