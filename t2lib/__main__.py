@@ -169,6 +169,9 @@ def command_forecast(args: argparse.Namespace) -> None:
     print(f"wrote {out} (fits: {fits_file}, sha256 {forecast['fits_sha256'][:16]}…)")
 
 
+DEBUG_ENV = "T2LIB_DEBUG"  # set to show the traceback of an unexpected error
+
+
 class _OneLineErrors(argparse.ArgumentParser):
     """Bad arguments get one line naming them (and exit status 2), not the usage text."""
 
@@ -273,6 +276,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except (ValueError, KeyError, OSError) as error:
         print(f"error: {_message(error)}", file=sys.stderr)
+        return 2
+    except Exception as error:  # an input no check foresaw: still one line, and the way to the traceback
+        if os.environ.get(DEBUG_ENV):
+            raise
+        print(f"error: unexpected {type(error).__name__} ({_message(error)}) while running {args.command}; the input "
+              f"is probably malformed in a way no check names — rerun with {DEBUG_ENV}=1 for the traceback, and "
+              "please report it", file=sys.stderr)
         return 2
     return 0
 

@@ -211,9 +211,13 @@ def fit_suite(suite: Suite, tasks: Sequence[str] | None = None, *, stage: str = 
     key = {"suite": suite.sha256, "tasks": tasks, "stage": stage, "method": method, "seed": seed,
            "checkpoints": None if checkpoints is None else sorted(checkpoints),
            "ks": [float(k) for k in np.atleast_1d(ks)]}
-    return memoized("fit_suite", key, lambda: {
-        task: fit_task(measure(suite, task, stage=stage, checkpoints=checkpoints, ks=ks), method=method, seed=seed)
-        for task in tasks})
+    def fit_named(task: str) -> TaskFits:
+        try:
+            return fit_task(measure(suite, task, stage=stage, checkpoints=checkpoints, ks=ks), method=method, seed=seed)
+        except ValueError as error:  # name the task: a suite's tasks may differ in checkpoints and questions
+            raise ValueError(f"{suite.path}: task {task!r} ({stage} checkpoints): {error}") from error
+
+    return memoized("fit_suite", key, lambda: {task: fit_named(task) for task in tasks})
 
 
 def approach1_laws(fits: Mapping[str, TaskFits]) -> list[T2Loss]:

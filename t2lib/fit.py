@@ -232,8 +232,10 @@ def _inputs(N: ArrayLike, D: ArrayLike, target_name: str, target: ArrayLike, *, 
     arrays.update({name: checks.sample_count(name, value) for name, value in extra.items()})
     arrays[target_name] = checks.finite(target_name, target)
     checks.same_length(**arrays)
-    if len(arrays[target_name]) < (2 * len(arrays) + 1 if min_points is None else min_points):
-        raise ValueError(f"too few points to fit: {len(arrays[target_name])}")
+    needed = 2 * len(arrays) + 1 if min_points is None else min_points
+    if len(arrays[target_name]) < needed:
+        raise ValueError(f"too few points to fit: {len(arrays[target_name])}, and this law needs at least {needed} "
+                         "(add checkpoints: more sizes and budgets)")
     return arrays
 
 

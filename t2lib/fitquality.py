@@ -168,8 +168,12 @@ def check_laws(quality: Mapping[tuple[str, str], FitQuality], used: Sequence[tup
         task, law = bad[0]
         first = quality[(task, law)]
         others = f" ({len(bad) - 1} more law(s) of this plan are degenerate too)" if len(bad) > 1 else ""
+        remedy = f"what would fix it: {first.remedies[0]}; or " if first.remedies else ""
         raise DegenerateFitError(
-            f"{source}: the {law} law of task {task!r} is degenerate ({first.reasons[0]}){others}; a plan from it "
-            f"cannot be trusted — what would fix it: {first.remedies[0]}; or pass --allow-degenerate to plan anyway "
-            "with every affected row flagged")
-    return "; ".join(f"degenerate fit: {law} of {task} ({quality[(task, law)].reasons[0]})" for task, law in bad)
+            f"{source}: the {law} law of task {task!r} is degenerate ({_first_reason(first)}){others}; a plan from it "
+            f"cannot be trusted — {remedy}pass --allow-degenerate to plan anyway with every affected row flagged")
+    return "; ".join(f"degenerate fit: {law} of {task} ({_first_reason(quality[(task, law)])})" for task, law in bad)
+
+
+def _first_reason(quality: FitQuality) -> str:
+    return quality.reasons[0] if quality.reasons else "no reason recorded"

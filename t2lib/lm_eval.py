@@ -287,9 +287,10 @@ def parse_count(text: str) -> float:
     if cleaned[-1:].lower() in _SCALES:
         scale, cleaned = _SCALES[cleaned[-1].lower()], cleaned[:-1]
     try:
-        return float(cleaned) * scale
+        value = float(cleaned) * scale
     except ValueError:
         return float("nan")
+    return value if math.isfinite(value) else float("nan")
 
 
 def _checked_table(table: pd.DataFrame, file: Path, required: list[str], *, params_optional: bool = False) -> pd.DataFrame:

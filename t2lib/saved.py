@@ -80,7 +80,7 @@ def _object(value: object, where: str, file: Path) -> dict:
 
 def _law_from(record: object, where: str, file: Path) -> Law:
     record = _object(record, where, file)
-    kind = LAW_KINDS.get(record.get("kind"))
+    kind = LAW_KINDS.get(record.get("kind")) if isinstance(record.get("kind"), str) else None
     if kind is None:
         raise FitsFileError(f"{file}: {where}.kind: unknown law kind {record.get('kind')!r} (expected one of "
                             f"{', '.join(LAW_KINDS)})")
@@ -147,9 +147,7 @@ def _result_from(saved: object, where: str, file: Path) -> tuple[FitResult, FitQ
         elif f.name in ("objective", "seconds"):
             value = _number(value, at, file)
         elif f.name == "on_bounds":
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise FitsFileError(f"{file}: {at}: must be a list of strings; got {value!r}")
-            value = tuple(value)
+            value = _strings(value, at, file)
         elif not isinstance(value, str):
             raise FitsFileError(f"{file}: {at}: must be a string; got {value!r}")
         outcome[f.name] = value
@@ -161,9 +159,15 @@ def _result_from(saved: object, where: str, file: Path) -> tuple[FitResult, FitQ
     if status not in QUALITY_CLASSES:
         raise FitsFileError(f"{file}: {where}.quality.status: must be one of {', '.join(QUALITY_CLASSES)}; got {status!r}")
     r2 = quality.get("r2")
-    return result, FitQuality(status, tuple(map(str, quality.get("reasons", ()))),
+    return result, FitQuality(status, _strings(quality.get("reasons", []), f"{where}.quality.reasons", file),
                               float("nan") if r2 is None else _number(r2, f"{where}.quality.r2", file),
-                              tuple(map(str, quality.get("remedies", ()))))
+                              _strings(quality.get("remedies", []), f"{where}.quality.remedies", file))
+
+
+def _strings(value: object, where: str, file: Path) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise FitsFileError(f"{file}: {where}: must be a list of strings; got {value!r}")
+    return tuple(value)
 
 
 def _ranges_from(entry: object, where: str, file: Path) -> dict[str, tuple[float, float]]:

@@ -177,7 +177,7 @@ def test_counts_are_read_as_people_write_them(written: str, value: float) -> Non
     assert parse_count(written) == value
 
 
-@pytest.mark.parametrize("written", ["1,6", "many", "1.6Q", "", "1,61,8080"])
+@pytest.mark.parametrize("written", ["1,6", "many", "1.6Q", "", "1,61,8080", "inf", "nan", "1e400"])
 def test_counts_that_are_no_number_are_refused(written: str) -> None:
     assert np.isnan(parse_count(written))
 
@@ -362,3 +362,12 @@ def test_a_refused_forecast_writes_nothing(tmp_path: Path) -> None:
     assert_one_line_error(result, "data/real/t2mini: the", "is degenerate", folder=tmp_path)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["f.fits.json"]
     assert (tmp_path / "f.fits.json").read_text() == "an earlier forecast's fits"
+
+
+def test_a_task_with_too_few_checkpoints_is_named_with_the_remedy(tmp_path: Path) -> None:
+    few = next(spec for spec in USER_SUITES if spec.name == "few_cells")
+    suite = write_user_suite(few, tmp_path / "suite")
+    assert_one_line_error(run_cli("fit", suite, "--out", tmp_path / "fits.json"), "task 'qa_alpha' (base checkpoints)",
+                          "too few points to fit: 6, and this law needs at least 7", "add checkpoints",
+                          folder=tmp_path)
+    assert not (tmp_path / "fits.json").exists()
