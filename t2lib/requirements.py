@@ -336,6 +336,7 @@ NEEDS = {
 # Chapters that read no suite, and what they read instead (they take no `suite` parameter).
 CHAPTERS_WITHOUT_SUITE = {
     "execution_statistics": "the build's execution records",
+    "problem_set": "the simulated suite data/t2_suite and the first miniature suite data/real/t2mini",
     "real_overtrained": "the public training runs in data/real/sardana2024 and data/real/gadre2024",
     "real_passk_bounds": "the OLMo 2 ladder's final evaluations in data/real/olmo-ladder",
     "testing_the_forecast": "the forecast and the models trained to test it in data/real/t2mini-validation, "

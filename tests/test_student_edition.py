@@ -16,6 +16,8 @@ def test_the_student_edition_keeps_exercises_and_drops_solutions(tmp_path: Path)
     assert "{exercise}" in text and "ex-passk-unbiased" in text
     assert "solution" not in text and "pass_at_k_unbiased(20, 3, 5)" not in text
     assert "learning goals" in text.lower()
+    problems = json.dumps(written["problem_set"])  # the problem set keeps its problems, not its answer key
+    assert problems.count("{exercise}") == 6 and "ps_answers_needed" not in problems and "solution" not in problems
     chapters = {p.stem for p in (Path(__file__).resolve().parent.parent / "chapters").glob("*.md")}
     assert set(written) == chapters
 

@@ -176,6 +176,7 @@ CHAPTERS = {
                                                       "fig-inference-sweep", "fig-post-training-mini"], True),
     "bring_your_own_data": ("Bring your own data", [], False),
     "plan_your_run": ("Plan your training run", [], False),
+    "problem_set": ("Problem set", [], False),
     "real_overtrained": ("Do laws fitted near Chinchilla predict overtrained models?",
                          ["fig-real-extrapolation", "fig-real-downstream", "fig-real-t2"], True),
     "real_passk_bounds": ("What public suites can say about pass@k",
