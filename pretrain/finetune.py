@@ -3,6 +3,7 @@ analogue of the paper's two post-training variants (the suite format's stages): 
 on question and answer, and `sft`, the loss on the answer only.
 
     python -m pretrain.finetune run --budget-minutes 60 --workers 2 [--runs runs/] [--cells pretrain/grid.csv]
+                                    [--executor pool|local|slurm --partition P --timeout-min 240]
     python -m pretrain.finetune status [--runs runs/] [--cells pretrain/grid.csv]
 
 Each evaluated base checkpoint is fine-tuned, once per stage, for `FinetuneSpec.steps` steps on
@@ -20,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -30,7 +30,8 @@ import torch
 from torch.nn import functional as F
 
 from pretrain.corpus import CONTEXT, Corpus
-from pretrain.grid import GRID_FILE, estimated_hours
+from pretrain.executors import Placement, launch
+from pretrain.grid import GRID_FILE, add_placement_arguments, estimated_hours, placement_of
 from pretrain.harness import evaluate_run, prepare_tasks, results_file
 from pretrain.model import count_parameters
 from pretrain.train import (CURVE, RESULT, RunSpec, atomic_save, atomic_text, cpu_name, learning_rate, load_model,
@@ -119,27 +120,24 @@ def pending(runs: Path, cells: Path = GRID_FILE) -> pd.DataFrame:
                                                                                         ascending=False)
 
 
-def run(runs: Path, budget_minutes: float, workers: int, device: str, cells: Path = GRID_FILE) -> None:
-    """Fine-tune and evaluate pending cells until the time budget is spent; a cell is started
-    only if its estimated time still fits (it is not resumable)."""
+def run(runs: Path, budget_minutes: float, placement: Placement, device: str, cells: Path = GRID_FILE) -> None:
+    """Fine-tune and evaluate pending cells until the time budget is spent, where `placement` says
+    (a local pool, submitit's local executor or a Slurm array). A fine-tuning is not resumable, so
+    a cell is started only if its estimated time (with a 1.5× margin) still fits: the budget left
+    here, or one job's time limit on Slurm."""
     todo = pending(runs, cells)
     tasks_dir = prepare_tasks(Corpus(0), runs / "_harness")
     end = time.monotonic() + 60 * budget_minutes
     print(f"{len(todo)} fine-tunings to run ({todo['estimated_hours'].sum():.2f} core-hours estimated); "
-          f"budget {budget_minutes:.0f} min on {workers} worker(s)", flush=True)
-    queue = list(todo.itertuples())
-    with ProcessPoolExecutor(workers) as pool:
-        running = set()
-        while queue or running:
-            while queue and len(running) < workers:
-                cell = queue.pop(0)
-                if time.monotonic() + 3600 * cell.estimated_hours * 1.5 < end:
-                    running.add(pool.submit(_finetune_cell, (runs / cell.cell, cell.stage, tasks_dir, device)))
-            if not running:
-                break
-            done = next(as_completed(running))
-            running.remove(done)
-            print(f"{done.result()}: fine-tuned and evaluated", flush=True)
+          f"budget {budget_minutes:.0f} min on {placement.workers} worker(s), executor {placement.kind}", flush=True)
+
+    def fitting():  # consumed lazily, as workers free up
+        for cell in todo.itertuples():
+            if 3600 * cell.estimated_hours * 1.5 < placement.job_seconds(end - time.monotonic()):
+                yield runs / cell.cell, cell.stage, tasks_dir, device
+
+    for name in launch(_finetune_cell, fitting(), placement, end):
+        print(f"{name}: fine-tuned and evaluated", flush=True)
 
 
 def main() -> None:
@@ -148,11 +146,11 @@ def main() -> None:
     parser.add_argument("--runs", type=Path, default=Path("runs"))
     parser.add_argument("--cells", type=Path, default=GRID_FILE, help="CSV of the cells (cell, params)")
     parser.add_argument("--budget-minutes", type=float, default=60.0)
-    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--device", default="cpu")
+    add_placement_arguments(parser)
     args = parser.parse_args()
     if args.command == "run":
-        run(args.runs, args.budget_minutes, args.workers, args.device, args.cells)
+        run(args.runs, args.budget_minutes, placement_of(args), args.device, args.cells)
     else:
         todo = pending(args.runs, args.cells)
         print(f"{len(todo)} fine-tunings of evaluated cells not yet run and evaluated "

@@ -144,7 +144,7 @@ def experiment(runs: Path, out: Path, budget_minutes: float, placement: Placemen
     if untrained:
         print(f"not yet trained and evaluated: {', '.join(untrained)}; rerun to continue")
         return False
-    finetune.run(runs, max(0.0, (end - time.monotonic()) / 60), placement.workers, device, cells=PLAN_FILE)
+    finetune.run(runs, max(0.0, (end - time.monotonic()) / 60), placement, device, cells=PLAN_FILE)
     untuned = finetune.pending(runs, PLAN_FILE)
     if not untuned.empty:
         print(f"not yet fine-tuned: {', '.join(untuned['cell'] + '-' + untuned['stage'])}; rerun to continue")

@@ -111,3 +111,30 @@ def test_the_suite_readme_says_whether_every_base_checkpoint_is_fine_tuned(tmp_p
              for stage in ("ft", "sft")]
     suite_builder.write_readme(replace(suite, checkpoints=pd.concat([base, *tuned])), grid, readme)
     assert "every base checkpoint, both ways" in readme.read_text()
+
+
+def test_fine_tuning_runs_where_the_placement_says_and_only_what_fits(
+        base_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runner hands its jobs to the executors the grid uses (pool, submitit local, Slurm),
+    one per pending (cell, stage), and starts none whose estimated time no longer fits."""
+    from pretrain import finetune as runner
+    from pretrain.executors import Placement
+
+    runs = tmp_path / "runs"
+    shutil.copytree(base_run, runs / "tiny")  # evaluated, not yet fine-tuned
+    cells = tmp_path / "cells.csv"
+    cells.write_text("cell,params\ntiny,10000\n")
+    handed = {}
+
+    def fake_launch(function, jobs, placement, deadline):
+        handed.update(function=function, jobs=list(jobs), placement=placement)
+        return iter([])
+
+    monkeypatch.setattr(runner, "launch", fake_launch)
+    monkeypatch.setattr(runner, "prepare_tasks", lambda corpus, folder: folder)
+    placement = Placement("local", workers=1, folder=tmp_path / "submitit")
+    runner.run(runs, 60, placement, "cpu", cells)
+    assert handed["placement"] is placement and handed["function"] is runner._finetune_cell
+    assert sorted((job[0].name, job[1]) for job in handed["jobs"]) == [("tiny", "ft"), ("tiny", "sft")]
+    runner.run(runs, 1e-6, Placement(workers=1), "cpu", cells)
+    assert handed["jobs"] == []
