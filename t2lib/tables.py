@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from t2lib.passk import task_pass_at_k
+from t2lib.paired import DECISION_LEVEL
+from t2lib.passk import pass_at_k, task_pass_at_k
 from t2lib.suite import Suite
 
 TABLE_COLUMNS = ["task", "best_overtrained_pass_at_k", "best_overtrained_size", "chinchilla_opt_pass_at_k",
@@ -62,6 +63,37 @@ def overtrained_vs_chinchilla(suite: Suite, tasks: list[str], *, c_train: float 
             "chinchilla_opt_size": labels[chinchilla],
         })
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+
+
+def margin_bands(suite: Suite, tasks: list[str], *, c_train: float = 2.56e19, c_inf: float = 2e9, stage: str = "base",
+                 resamples: int = 1000, level: float = DECISION_LEVEL, seed: int = 0) -> pd.DataFrame:
+    """Per task, Table 1's margin — the best overtrained checkpoint's pass@k minus the
+    Chinchilla-optimal one's — with a `level` interval over `resamples` bootstrap draws of the
+    questions that redo both choices in every draw (which checkpoint is best is itself uncertain).
+    The margin cannot be negative (the best is chosen from a set holding the Chinchilla-optimal
+    checkpoint), so the question is only whether it is told apart from zero: `outcome` is "clear"
+    when the interval's low end is above zero, else "within question noise"."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for task in tasks:
+        meta, nll = suite.nll_matrices(task, stage)
+        at_budget = np.isclose(meta["train_flops"].to_numpy(), c_train, rtol=0.01)
+        if not at_budget.any():
+            raise ValueError(f"{suite.path}: no {stage} checkpoint of task {task!r} at c_train = {c_train:g}")
+        p = np.exp(-nll[at_budget])
+        k = c_inf / (2.0 * meta["params"].to_numpy()[at_budget])
+        single, corrected = p, pass_at_k(p, k[:, None])
+
+        def margin(columns: np.ndarray) -> float:
+            chosen = corrected[:, columns].mean(axis=1)
+            return float(chosen.max() - chosen[int(np.argmax(single[:, columns].mean(axis=1)))])
+
+        questions = p.shape[1]
+        draws = np.array([margin(rng.integers(0, questions, questions)) for _ in range(resamples)])
+        low, high = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2])
+        rows.append({"task": task, "margin": margin(np.arange(questions)), "margin_low": float(low),
+                     "margin_high": float(high), "outcome": "clear" if low > 0 else "within question noise"})
+    return pd.DataFrame(rows)
 
 
 def compare_with_paper(ours: pd.DataFrame, paper: pd.DataFrame, keys: list[str]) -> pd.DataFrame:

@@ -126,3 +126,35 @@ def test_a_number_with_a_band_agrees_only_when_the_papers_value_is_inside_it() -
     outside = report.number_row("error (%)", 8.4, 8.3, ".2g", basis="simulated", band=(8.0, 8.35))
     assert inside["difference"].endswith("inside our band: agrees") and inside["this book"] == "3.2 [1.4, 9]"
     assert outside["difference"].endswith("outside our band: differs")  # within ±10%, yet outside the band
+
+
+def planted_table1_suite(tmp_path, small_gain: float):
+    """Two checkpoints at one budget: the larger one best at k = 1 (the Chinchilla-optimal
+    one), the smaller drawing 4 samples, its pass@4 the larger's pass@1 plus `small_gain` plus
+    zero-mean noise per question."""
+    import numpy as np
+    import pandas as pd
+
+    import t2lib
+
+    rng = np.random.default_rng(0)
+    questions = 400
+    p_large = rng.uniform(0.05, 0.6, questions)
+    target = np.clip(p_large + small_gain + rng.normal(0, 0.1, questions), 0.01, 0.99)
+    p_small = 1 - (1 - target) ** 0.25  # pass@4 of the small model = target
+    checkpoints = pd.DataFrame({"checkpoint": ["small", "large"], "params": [1e6, 4e6], "tokens": [4e8, 1e8],
+                                "train_flops": [2.4e15, 2.4e15], "source": "test", "stage": "base",
+                                "base_checkpoint": ""})
+    nll = pd.DataFrame({"checkpoint": np.repeat(["small", "large"], questions), "task": "t",
+                        "question": np.tile(np.arange(questions), 2),
+                        "nll": -np.log(np.concatenate([p_small, p_large]))})
+    return t2lib.load_suite(t2lib.write_suite(tmp_path / f"gain{small_gain}", checkpoints, nll))
+
+
+def test_table1_margins_are_clear_only_beyond_question_noise(tmp_path) -> None:
+    from t2lib.tables import margin_bands
+
+    clear = margin_bands(planted_table1_suite(tmp_path, 0.15), ["t"], c_train=2.4e15, c_inf=8e6, resamples=300)
+    tie = margin_bands(planted_table1_suite(tmp_path, 0.0), ["t"], c_train=2.4e15, c_inf=8e6, resamples=300)
+    assert clear["outcome"].iloc[0] == "clear" and 0.1 < clear["margin"].iloc[0] < 0.2
+    assert tie["outcome"].iloc[0] == "within question noise" and tie["margin_low"].iloc[0] == 0.0
