@@ -13,7 +13,11 @@ INSTALLED := $(VENV)/.installed
 STAGE := _build/stage
 HTML := _build/html
 MATHJAX_VERSION := 3.2.2
-MATHJAX := $(STAGE)/_static/mathjax/tex-svg-full.js
+MATHJAX := $(STAGE)/_extra/mathjax/startup.js
+# The MathJax components the book loads (_config.yml's mathjax3_config), and the fonts of its HTML output.
+MATHJAX_PARTS := startup.js core.js input/tex-base.js input/tex/extensions/ams.js output/chtml.js \
+  output/chtml/fonts/tex.js output/chtml/fonts/woff-v2
+ICONS := $(STAGE)/_extra/_static/scripts/fontawesome.js
 
 CHAPTERS := $(sort $(basename $(notdir $(wildcard chapters/*.md))))
 EXECUTED := $(CHAPTERS:%=$(STAGE)/chapters/%.ipynb)
@@ -73,14 +77,19 @@ $(STAGED_PAGES): $(STAGE)/%: %
 	@mkdir -p $(@D)
 	cp $< $@
 
-# MathJax 3 from the npm registry, so the book renders math with no CDN.
+# MathJax 3 from the npm registry, so the book renders math with no CDN: only the components it loads.
 $(MATHJAX):
 	@mkdir -p _build/vendor $(@D)
+	rm -rf $(STAGE)/_static/mathjax  # an earlier build's single-file MathJax would be loaded as a page script
 	cd _build/vendor && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null
-	tar -xzf _build/vendor/mathjax-$(MATHJAX_VERSION).tgz -C _build/vendor package/es5/tex-svg-full.js
-	cp _build/vendor/package/es5/tex-svg-full.js $@
+	tar -xzf _build/vendor/mathjax-$(MATHJAX_VERSION).tgz -C _build/vendor $(MATHJAX_PARTS:%=package/es5/%)
+	cd _build/vendor/package/es5 && cp -r --parents $(MATHJAX_PARTS) $(abspath $(@D))/
 
-book: $(EXECUTED) $(STAGED_PAGES) $(MATHJAX)
+# The theme's Font Awesome bundle cut to the icons the pages use.
+$(ICONS): scripts/icon_subset.py $(INSTALLED)
+	$(PY) scripts/icon_subset.py $@
+
+book: $(EXECUTED) $(STAGED_PAGES) $(MATHJAX) $(ICONS)
 	$(VENV)/bin/jupyter-book build -W -n --keep-going --path-output . $(STAGE)
 	@echo "The book is at $(abspath $(HTML))/index.html"
 

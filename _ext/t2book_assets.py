@@ -2,9 +2,9 @@
 has its caption as alt text.
 
 Jupyter Book 1 adds some scripts twice — the sphinx-thebe and sphinx-togglebutton settings,
-and every .js file under _static (our vendored MathJax, which sphinx.ext.mathjax also loads) —
-and a second copy of a `const` declaration or of MathJax is a console error. This keeps the
-first occurrence of each script file and of each inline script body. Images of executed
+and every .js file under _static — and a second copy of a `const` declaration is a console
+error (MathJax and the Font Awesome subset live in _extra, which is copied, not loaded). This
+keeps the first occurrence of each script file and of each inline script body. Images of executed
 figures carry their hashed file name as alt text; a screen reader should read the caption.
 """
 

@@ -72,7 +72,7 @@ def test_chapter_renders_title_math_and_figure(tmp_path: Path) -> None:
     page = HTML / "chapters" / "pass_at_k.html"
     dom = rendered_dom(page, tmp_path)
     assert "pass@k from likelihoods" in dom
-    assert re.search(r"<mjx-container[^>]*>\s*<svg", dom), "MathJax did not typeset math as SVG"
+    assert re.search(r'<mjx-container[^>]*jax="CHTML"', dom), "MathJax did not typeset the math"
     assert re.search(r'<img[^>]+src="[^"]*_images/[^"]+\.png"', dom), "the chapter's figure is missing"
     assert re.search(r"Figure \d+\.\d+", dom), "figures are not numbered by chapter"
     screenshot(page, "chapter-pass_at_k", tmp_path)
@@ -96,6 +96,37 @@ def rendered(pages: list[Path], tmp_path_factory: pytest.TempPathFactory) -> dic
         assert result.returncode == 0, result.stderr[-2000:]
         found[str(page.relative_to(HTML))] = (result.stdout, CONSOLE_ERROR.findall(result.stderr))
     return found
+
+
+def test_every_icon_is_drawn(rendered: dict[str, tuple[str, list[str]]]) -> None:
+    """The Font Awesome subset (scripts/icon_subset.py) has every icon a page asks for: none is
+    left as an empty <i> or <span> element."""
+    missing = {f"{name}: {icon}" for name, (dom, _) in rendered.items()
+               for icon in re.findall(r'<(?:i|span)\b[^>]*class="([^"]*\bfa-[^"]*)"', dom)}
+    assert not missing, "icons not drawn (add them to scripts/icon_subset.py's ICONS):\n" + "\n".join(sorted(missing))
+
+
+# At most this many bytes of scripts and stylesheets on a chapter's first load.
+FIRST_LOAD_LIMIT = 2_000_000
+
+
+def first_load_bytes(page: Path) -> int:
+    """An upper bound on what a page's first load fetches in scripts and stylesheets: the local
+    files its <script src> and <link href> name (minus preloads of the same files), and every
+    MathJax component the book ships (its loader fetches some of them)."""
+    text = page.read_text()
+    names = set(re.findall(r'<script\b[^>]*\bsrc="([^"?#]+)', text))
+    names |= set(re.findall(r'<link\b[^>]*\brel="stylesheet"[^>]*\bhref="([^"?#]+)', text))
+    files = {(page.parent / name).resolve() for name in names if not urlparse(name).scheme}
+    files |= set((HTML / "mathjax").rglob("*.js"))
+    return sum(path.stat().st_size for path in files if path.is_file())
+
+
+def test_a_chapters_first_load_stays_light(pages: list[Path]) -> None:
+    chapters = [page for page in pages if page.parent.name == "chapters"]
+    heavy = {page.name: first_load_bytes(page) for page in chapters}
+    too_heavy = {name: size for name, size in heavy.items() if size > FIRST_LOAD_LIMIT}
+    assert chapters and not too_heavy, f"scripts and stylesheets over {FIRST_LOAD_LIMIT:,} bytes: {too_heavy}"
 
 
 def test_no_page_logs_a_console_error(rendered: dict[str, tuple[str, list[str]]]) -> None:
