@@ -34,8 +34,10 @@ import pandas as pd
 from t2lib import analysis
 from t2lib.bootstrap import bootstrap_fits
 from t2lib.fitquality import MIN_QUESTIONS, R2_FLOOR, require_questions
+from t2lib.frontier import N_MIN
 from t2lib.files import write_atomically
-from t2lib.forecast import forecast_rows, inference_budget, make_forecast, read_sizes, save_forecast, validation_budget
+from t2lib.forecast import (forecast_rows, inference_budget, load_forecast, make_forecast, read_sizes, save_forecast,
+                            validation_budget)
 from t2lib.lm_eval import import_lm_eval_folder
 from t2lib.plan import GLOSSARY, plan, readable_plan
 from t2lib.saved import SavedFits, load_fits, save_fits
@@ -43,7 +45,15 @@ from t2lib.suite import Suite, load_suite
 
 
 def _tasks(text: str | None) -> list[str] | None:
-    return None if text is None else [t.strip() for t in text.split(",") if t.strip()]
+    if text is None:
+        return None
+    tasks = [t.strip() for t in text.split(",") if t.strip()]
+    if not tasks:
+        raise ValueError(f"--tasks {text!r}: no task named; name at least one, or leave --tasks out for every task")
+    repeated = sorted({t for t in tasks if tasks.count(t) > 1})
+    if repeated:
+        raise ValueError(f"--tasks {text!r}: task {repeated[0]!r} is named twice; name each task once")
+    return tasks
 
 
 def _budget(text: str) -> float:
@@ -53,6 +63,16 @@ def _budget(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
     if not np.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive number of FLOPs; got {text!r}")
+    return value
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not np.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number; got {text!r}")
     return value
 
 
@@ -124,6 +144,12 @@ def _provenance(saved: SavedFits) -> str:
 
 
 def command_plan(args: argparse.Namespace) -> None:
+    repeated = sorted({c for c in args.c_train if args.c_train.count(c) > 1})
+    if repeated:
+        raise ValueError(f"--c-train: {repeated[0]:g} is given twice; give each budget once")
+    if args.c_inf <= 2 * N_MIN:
+        raise ValueError(f"--c-inf {args.c_inf:g}: too small for one sample of the smallest model searched "
+                         f"({N_MIN:,.0f} parameters need C_inf > {2 * N_MIN:,.0f} FLOPs per token)")
     replicates = None
     if args.fits:
         if args.resamples:
@@ -146,8 +172,21 @@ def command_plan(args: argparse.Namespace) -> None:
         print(readable_plan(table, _provenance(saved)))
 
 
+def _new_forecast_file(path: str, replace_existing: bool) -> Path:
+    """The forecast's --out: a forecast is written once, before the models that test it, so an
+    existing file is replaced only when asked (and never one that is not a forecast)."""
+    out = _output_file(path)
+    for existing in (out, out.with_name(f"{out.stem}.fits.json")):
+        if existing.exists() and not replace_existing:
+            raise ValueError(f"--out {path}: {existing} exists; a forecast is written once, before the models that "
+                             "test it — name a new file, or pass --replace to write over it")
+    if out.exists():
+        load_forecast(out)  # refuses a file that is not a forecast, whatever --replace says
+    return out
+
+
 def command_forecast(args: argparse.Namespace) -> None:
-    out = _output_file(args.out)
+    out = _new_forecast_file(args.out, args.replace)
     sizes = read_sizes(args.sizes) if args.sizes else None
     suite, fits = _fit(args.suite, _tasks(args.tasks), "fast", args.seed)
     with tempfile.TemporaryDirectory() as scratch:  # nothing is written until the forecast passes the gate
@@ -243,8 +282,8 @@ def parser() -> argparse.ArgumentParser:
     forecaster.add_argument("suite")
     forecaster.add_argument("--out", required=True, help="the forecast JSON (its fits are saved beside it, as "
                                                          "NAME.fits.json)")
-    forecaster.add_argument("--factor", type=_budget, default=4.0, help="C_train = factor × the largest budget")
-    forecaster.add_argument("--k-at-chinchilla", type=_budget, default=1.0,
+    forecaster.add_argument("--factor", type=_positive, default=4.0, help="C_train = factor × the largest budget")
+    forecaster.add_argument("--k-at-chinchilla", type=_positive, default=1.0,
                             help="C_inf = 2 · N_chinchilla · this: the samples the Chinchilla choice affords")
     forecaster.add_argument("--sizes", help="CSV with a params column: the sizes the trainer can build "
                                             "(adds the models to train)")
@@ -253,6 +292,8 @@ def parser() -> argparse.ArgumentParser:
     forecaster.add_argument("--tasks")
     forecaster.add_argument("--allow-degenerate", action="store_true",
                             help="forecast from degenerate fits anyway; every row resting on one is flagged")
+    forecaster.add_argument("--replace", action="store_true",
+                            help="write over an existing forecast at --out (and its fits file)")
     forecaster.set_defaults(run=command_forecast)
     return main
 

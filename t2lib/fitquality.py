@@ -171,7 +171,7 @@ def check_laws(quality: Mapping[tuple[str, str], FitQuality], used: Sequence[tup
         remedy = f"what would fix it: {first.remedies[0]}; or " if first.remedies else ""
         raise DegenerateFitError(
             f"{source}: the {law} law of task {task!r} is degenerate ({_first_reason(first)}){others}; a plan from it "
-            f"cannot be trusted — {remedy}pass --allow-degenerate to plan anyway with every affected row flagged")
+            f"cannot be trusted — {remedy}pass --allow-degenerate to go ahead with every affected row flagged")
     return "; ".join(f"degenerate fit: {law} of {task} ({_first_reason(quality[(task, law)])})" for task, law in bad)
 
 

@@ -34,6 +34,7 @@ from t2lib.tablecheck import TableCheck
 
 FORMAT = "t2lib-forecast-1"
 NEIGHBOURS = (0.5, 2.0)  # sizes tried beside each optimum, as multiples of its N
+SNAP_FACTOR = 2.0  # a trainable size further than this factor from the law's choice no longer stands for it
 
 
 class ForecastFileError(ValueError):
@@ -161,6 +162,9 @@ def _snapped_chinchilla(saved: SavedFits, tasks: list[str], optima: pd.DataFrame
     for row in optima[chinchilla].itertuples():
         snapped = float(sizes[_nearest(sizes, row.N)])
         note = f"the law's choice, {row.N:.4g} parameters, snapped to the nearest trainable size"
+        if max(snapped / row.N, row.N / snapped) > SNAP_FACTOR:
+            note += (f", {max(snapped / row.N, row.N / snapped):.3g}× away: this row no longer prices the Chinchilla "
+                     "choice — add trainable sizes near it")
         rows += _priced_rows(saved, tasks, row.priced_by, np.array([snapped]), c_train, c_inf, "chinchilla",
                              replicates, band_level, note)
     return pd.concat([optima[~chinchilla], pd.DataFrame(rows)], ignore_index=True)

@@ -246,6 +246,11 @@ def _import_run(results_file: Path, tasks: list[str] | None) -> tuple[list[tuple
         samples = read_samples(file, output_type)
         _check_count(results, results_file, task, len(samples), file)
         imported.append((task, samples))
+    if not imported and tasks is not None:
+        present = sorted({match[1] for f in results_file.parent.glob("samples_*")
+                          if (match := re.fullmatch(r"samples_(.+)_[^_]+\.jsonl(\.gz)?", f.name))})
+        raise LmEvalError(f"{results_file}: no samples of --tasks {', '.join(tasks)} beside it (its folder has samples "
+                          f"of: {', '.join(present) or 'no task'}) — check the task names")
     if not imported:
         raise LmEvalError(f"{results_file}: no samples file beside it for "
                           f"{'tasks ' + str(list(tasks)) if tasks is not None else 'any task it records'}"
@@ -337,7 +342,7 @@ def _checked_table(table: pd.DataFrame, file: Path, required: list[str], *, para
 
 def _checked_tasks(tasks: list[str] | None) -> list[str] | None:
     if tasks is not None and not list(tasks):
-        raise ValueError("tasks: an empty list; name at least one task, or pass None for every task found")
+        raise ValueError("--tasks: no task named; name at least one, or leave --tasks out for every task found")
     return None if tasks is None else list(tasks)
 
 

@@ -133,6 +133,7 @@ def plan(saved: SavedFits, c_train: ArrayLike, c_inf: float, *, tasks: Sequence[
             table[f"{quantity}_low"], table[f"{quantity}_high"] = lower[:, i], upper[:, i]
     n_low = table["N_low"] if "N_low" in table else pd.Series(np.nan, index=table.index)
     unaffordable = (table["approach"] == "chinchilla") & (table["N"] > c_inf / 2)
+    table["metric"] = table["priced_by"].map(PRICED_BY)
     table["guess_at_k"] = guessing_level(saved, tasks, table)
     table["flags"] = [join_flags(quality, range_flags(r.N, r.D, r.k, saved, tasks),
                                  edge_flag(r.constraint, low),
@@ -147,7 +148,9 @@ def whole_samples(k: float) -> float:
 
 
 def _samples(k: float) -> str:
-    return "-" if not np.isfinite(k) else f"{whole_samples(k):,.0f}"
+    if not np.isfinite(k):
+        return "-"
+    return f"{whole_samples(k):,.0f}" if k < 1e6 else f"{whole_samples(k):.3g}"
 
 
 def _caveat(*rows: pd.Series) -> str:
@@ -168,12 +171,17 @@ def gain_in_words(table: pd.DataFrame) -> list[str]:
             sentences.append(f"{head}; the Chinchilla choice ({size_label(chin['N'])}) cannot afford one sample"
                              f"{_caveat(t2, chin)}.")
             continue
-        if key == "1":
+        if t2["value"] == chin["value"]:
+            change = "the same"
+        elif key == "1":
             change = f"{(chin['value'] - t2['value']) / chin['value']:.1%} lower"
         else:
             change = f"{t2['value'] / chin['value']:.3g}× higher" if chin["value"] > 0 else "higher"
+        guessing = t2.get("guess_at_k", np.nan)
+        guessed = f"; guessing alone reaches {guessing:.3g} at k = {_samples(t2['k'])}" if np.isfinite(guessing) else ""
         sentences.append(f"{head}: predicted {what} {t2['value']:.4g} against {chin['value']:.4g} for the Chinchilla "
-                         f"choice ({size_label(chin['N'])}, k = {_samples(chin['k'])}), {change}{_caveat(t2, chin)}.")
+                         f"choice ({size_label(chin['N'])}, k = {_samples(chin['k'])}), {change}{guessed}"
+                         f"{_caveat(t2, chin)}.")
     return sentences
 
 
@@ -192,7 +200,7 @@ PRICED_BY = {"1": "task NLL", "2": "pass@k"}
 
 
 def _ratio(value: float) -> str:
-    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+    return f"{value:,.0f}" if 100 <= value < 1e6 else f"{value:.3g}"
 
 
 def _banded(row: pd.Series, quantity: str, show) -> str:

@@ -227,7 +227,8 @@ def load_suite(path: str | Path, *, allow_varying_questions: bool = False) -> Su
     """Load and validate a suite folder; see the module docstring and data/README.md."""
     folder = Path(path)
     if not folder.is_dir():
-        raise SuiteError(f"{folder}: suite folder not found")
+        raise SuiteError(f"{folder}: " + ("is a file; a suite is a folder (checkpoints.csv, nll.parquet, tasks.csv)"
+                                          if folder.exists() else "suite folder not found"))
     files = {"checkpoints.csv": folder / "checkpoints.csv", "nll.parquet": folder / "nll.parquet"}
     for name, file in files.items():
         if not file.is_file():

@@ -263,7 +263,13 @@ def drop_at(record: dict, keys: list[str]) -> dict:
 
 def test_arguments_are_named_with_their_values(fits_file: Path, tmp_path: Path) -> None:
     assert_one_line_error(run_cli("plan", "--fits", fits_file, "--c-train", "1e18", "--c-inf", "1"),
-                          "c_inf must be large enough for one sample", "got c_inf[0] = 1.0")
+                          "--c-inf 1: too small for one sample of the smallest model searched")
+    assert_one_line_error(run_cli("plan", "--fits", fits_file, "--c-train", "1e18", "1e18", "--c-inf", "1e9"),
+                          "--c-train: 1e+18 is given twice")
+    assert_one_line_error(run_cli("plan", "--fits", fits_file, "--c-train", "1e18", "--c-inf", "1e9", "--tasks",
+                                  "my_benchmark,my_benchmark"), "task 'my_benchmark' is named twice")
+    assert_one_line_error(run_cli("fit", fits_file, "--out", tmp_path / "x.json"), str(fits_file),
+                          "is a file; a suite is a folder")
     assert_one_line_error(run_cli("plan", "--fits", fits_file, "--c-train", "1e18", "--c-inf", "1e9",
                                   "--resamples", "-2"), "argument --resamples: must be a whole number >= 0; got '-2'")
     sizes = tmp_path / "sizes.csv"
@@ -358,7 +364,7 @@ def test_forecast_prints_its_budgets_and_prices_the_snapped_chinchilla_choice(fi
 def test_a_refused_forecast_writes_nothing(tmp_path: Path) -> None:
     (tmp_path / "f.fits.json").write_text("an earlier forecast's fits")
     result = run_cli("forecast", REPO_ROOT / "data/real/t2mini", "--tasks", "t2mini_spatial", "--out", tmp_path / "f.json",
-                     "--resamples", "0")
+                     "--resamples", "0", "--replace")
     assert_one_line_error(result, "data/real/t2mini: the", "is degenerate", folder=tmp_path)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["f.fits.json"]
     assert (tmp_path / "f.fits.json").read_text() == "an earlier forecast's fits"
@@ -371,3 +377,19 @@ def test_a_task_with_too_few_checkpoints_is_named_with_the_remedy(tmp_path: Path
                           "too few points to fit: 6, and this law needs at least 7", "add checkpoints",
                           folder=tmp_path)
     assert not (tmp_path / "fits.json").exists()
+
+
+
+def test_a_forecast_is_never_written_over_unasked(fits_file: Path, tmp_path: Path) -> None:
+    suite = fits_file.parent / "suite"
+    notes = tmp_path / "notes.json"
+    notes.write_text("{}")
+    assert_one_line_error(run_cli("forecast", suite, "--out", notes, "--resamples", "0"), f"{notes} exists",
+                          "a forecast is written once", "--replace", folder=tmp_path)
+    assert_one_line_error(run_cli("forecast", suite, "--out", notes, "--resamples", "0", "--replace"), str(notes),
+                          "not a t2lib forecast", folder=tmp_path)
+    assert notes.read_text() == "{}"
+    first = run_cli("forecast", suite, "--out", tmp_path / "f.json", "--resamples", "0")
+    assert first.returncode == 0, first.stderr
+    assert_one_line_error(run_cli("forecast", suite, "--out", tmp_path / "f.json", "--resamples", "0"), "exists")
+    assert run_cli("forecast", suite, "--out", tmp_path / "f.json", "--resamples", "0", "--replace").returncode == 0
