@@ -56,24 +56,23 @@ def _tasks(text: str | None) -> list[str] | None:
     return tasks
 
 
-def _budget(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number of FLOPs; got {text!r}")
-    return value
+def _positive_number(unit: str):
+    """An argparse type: a finite number > 0, refused with `unit` in the message ("" for none)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not np.isfinite(value) or value <= 0:
+            raise argparse.ArgumentTypeError(f"must be a positive number{unit}; got {text!r}")
+        return value
+
+    return parse
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number; got {text!r}")
-    return value
+_budget = _positive_number(" of FLOPs")
+_positive = _positive_number("")
 
 
 def _count(text: str) -> int:

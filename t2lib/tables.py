@@ -37,15 +37,21 @@ def checkpoint_size_label(row: pd.Series) -> str:
     return str(label) if isinstance(label, str) and label else size_label(row["params"])
 
 
+def _at_budget(suite: Suite, task: str, c_train: float, stage: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """One task's checkpoints and NLL matrix at `stage`, and which of them were trained with c_train."""
+    meta, nll = suite.nll_matrices(task, stage)
+    at_budget = np.isclose(meta["train_flops"].to_numpy(), c_train, rtol=0.01)
+    if not at_budget.any():
+        raise ValueError(f"{suite.path}: no {stage} checkpoint of task {task!r} at c_train = {c_train:g}")
+    return meta, nll, at_budget
+
+
 def overtrained_vs_chinchilla(suite: Suite, tasks: list[str], *, c_train: float = 2.56e19, c_inf: float = 2e9,
                               stage: str = "base") -> pd.DataFrame:
     """One row per task: best overtrained vs Chinchilla-optimal checkpoint at one budget."""
     rows = []
     for task in tasks:
-        meta, nll = suite.nll_matrices(task, stage)
-        at_budget = np.isclose(meta["train_flops"].to_numpy(), c_train, rtol=0.01)
-        if not at_budget.any():
-            raise ValueError(f"{suite.path}: no {stage} checkpoint of task {task!r} at c_train = {c_train:g}")
+        meta, nll, at_budget = _at_budget(suite, task, c_train, stage)
         N = meta["params"].to_numpy()[at_budget]
         labels = (meta["size_label"].to_numpy()[at_budget] if "size_label" in meta
                   else [size_label(n) for n in N])
@@ -76,10 +82,7 @@ def margin_bands(suite: Suite, tasks: list[str], *, c_train: float = 2.56e19, c_
     rng = np.random.default_rng(seed)
     rows = []
     for task in tasks:
-        meta, nll = suite.nll_matrices(task, stage)
-        at_budget = np.isclose(meta["train_flops"].to_numpy(), c_train, rtol=0.01)
-        if not at_budget.any():
-            raise ValueError(f"{suite.path}: no {stage} checkpoint of task {task!r} at c_train = {c_train:g}")
+        meta, nll, at_budget = _at_budget(suite, task, c_train, stage)
         p = np.exp(-nll[at_budget])
         k = c_inf / (2.0 * meta["params"].to_numpy()[at_budget])
         single, corrected = p, pass_at_k(p, k[:, None])
