@@ -29,7 +29,7 @@ LIBRARY := $(shell find t2lib -name '*.py') pyproject.toml
 DATA_FILES := $(shell find data -type f 2>/dev/null)
 
 .PHONY: help setup book test chapter data checksums bench clean student figures pretrain-setup pretrain pretrain-finetune \
-  pretrain-suite pretrain-validation test-pretrain bench-pretrain
+  pretrain-suite pretrain-validation test-pretrain bench-pretrain lab
 
 help:
 	@echo "make book      set up .venv, execute every chapter, build the HTML book into $(HTML)"
@@ -43,6 +43,7 @@ help:
 	@echo "make clean     remove everything built (keeps .venv)"
 	@echo "make bench-pretrain  training throughput per model: the first suite's trainer beside each kept speed-up"
 	@echo "make test-pretrain   set up .venv-pretrain (torch, lm-eval) and test the miniature-suite pipeline"
+	@echo "make lab       the classroom lab: train ten tiny models on a FLOP budget, fit, predict 10x, check (in $(LAB))"
 	@echo "make pretrain [BUDGET=110] [WORKERS=2]   train pending grid cells for BUDGET minutes (resumable)"
 	@echo "make pretrain-finetune [BUDGET=60] [WORKERS=2]   fine-tune evaluated cells (the ft stage) and evaluate them"
 	@echo "make pretrain-suite  evaluate finished cells with lm-evaluation-harness and write data/real/t2mini"
@@ -164,6 +165,12 @@ pretrain-suite: $(PRETRAIN_INSTALLED)
 pretrain-validation: $(PRETRAIN_INSTALLED)
 	OMP_NUM_THREADS=1 $(PRETRAIN_PY) -m pretrain.validation experiment --budget-minutes $(BUDGET) --workers $(WORKERS)
 	$(MAKE) checksums
+
+# The classroom lab (pretrain/lab.py): ten tiny models on a 3e12-FLOP budget, a law fitted to them, its
+# prediction at ten times the budget checked against data/real/t2mini. Rerunning resumes; LAB=folder.
+LAB ?= _build/lab
+lab: $(PRETRAIN_INSTALLED)
+	OMP_NUM_THREADS=1 $(PRETRAIN_PY) -m pretrain.lab all --out $(LAB) --workers $(WORKERS)
 
 test-pretrain: $(PRETRAIN_INSTALLED)
 	OMP_NUM_THREADS=1 $(PRETRAIN_PY) -m pytest tests_pretrain || { rc=$$?; [ $$rc -ne 5 ] || echo "make test-pretrain: pytest collected no tests" >&2; exit $$rc; }

@@ -10,6 +10,8 @@ figures carry their hashed file name as alt text; a screen reader should read th
 
 from __future__ import annotations
 
+import re
+
 from docutils import nodes
 from sphinx.application import Sphinx
 
@@ -24,12 +26,37 @@ def keep_first_of_each_script(app: Sphinx, pagename: str, templatename: str, con
     context["script_files"] = kept
 
 
+# TeX a caption's math may use, as the plain text a screen reader can say.
+TEX_SYMBOLS = {r"\infty": "∞", r"\propto": "∝", r"\alpha": "α", r"\beta": "β", r"\gamma": "γ", r"\theta": "θ",
+               r"\le": "≤", r"\leq": "≤", r"\ge": "≥", r"\geq": "≥", r"\times": "×", r"\cdot": "·",
+               r"\approx": "≈", r"\hat": "", r"\bar": "", r"\log": "log", r"\ln": "ln", r"\,": " ", r"\;": " "}
+
+
+def tex_to_text(tex: str) -> str:
+    """Inline TeX as plain text: \\mathrm{inf} → inf, \\frac{a}{b} → a/b, Greek letters and
+    relations as their symbols, braces and the remaining backslashes dropped."""
+    text = re.sub(r"\\(?:mathrm|text|mathit|mathbf|operatorname)\{([^{}]*)\}", r"\1", tex)
+    text = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", r"(\1)/(\2)", text)
+    for command, symbol in sorted(TEX_SYMBOLS.items(), key=lambda item: -len(item[0])):
+        text = re.sub(re.escape(command) + r"(?![A-Za-z])", symbol, text)
+    return re.sub(r"\\([A-Za-z]+)", r"\1", text).replace("{", "").replace("}", "")
+
+
+def plain_text(node: nodes.Node) -> str:
+    """A caption's text with its math as plain text."""
+    if isinstance(node, nodes.math):
+        return tex_to_text(node.astext())
+    if isinstance(node, nodes.Text):
+        return node.astext()
+    return "".join(plain_text(child) for child in node.children)
+
+
 def caption_as_alt_text(app: Sphinx, doctree: nodes.document, docname: str) -> None:
     for figure in doctree.findall(nodes.figure):
         captions = list(figure.findall(nodes.caption))
         if not captions:
             continue
-        text = " ".join(captions[0].astext().split())
+        text = " ".join(plain_text(captions[0]).split())
         for image in figure.findall(nodes.image):
             image["alt"] = text
 

@@ -72,6 +72,11 @@ def declared_parameters(notebook, source: Path) -> dict[str, Parameter]:
     text = parameters_cell(notebook, source).source
     comments = {token.start[0]: token.string.lstrip("# ").strip()
                 for token in tokenize.generate_tokens(io.StringIO(text).readline) if token.type == tokenize.COMMENT}
+    lines = text.splitlines()
+    for number in sorted(comments, reverse=True):  # an indented comment-only line continues the one above
+        line = lines[number - 1]
+        if line.startswith(" ") and line.lstrip().startswith("#") and number - 1 in comments:
+            comments[number - 1] += " " + comments.pop(number)
     declared = {}
     for node in ast.parse(text).body:
         if isinstance(node, (ast.Assign, ast.AnnAssign)):

@@ -1,7 +1,7 @@
 """t2lib: the mathematics of Train-to-Test (T²) scaling laws.
 
 Cost model, pass@k, the two T² laws, their fits and the optimal allocation of a
-training and an inference budget. Conventions follow REFERENCE.md of the paper
+training and an inference budget. Conventions follow those of
 "Test-Time Scaling Makes Overtraining Compute-Optimal" (Roberts et al., 2026).
 """
 

@@ -1,7 +1,7 @@
 """From a suite to fitted laws: the measured targets of each task and the three fits per task.
 
 The chapters only call these functions. For one task and stage, `measure` computes what the
-laws are fitted to (REFERENCE.md §3–4): per checkpoint, the task NLL E_i[−log pass@k_i] and the
+laws are fitted to (the paper's): per checkpoint, the task NLL E_i[−log pass@k_i] and the
 benchmark pass@k at k = 1, 2, 4, …, 1024 ([convention] of §3). `fit_task` then fits
 - the Chinchilla task-loss law on the k = 1 task NLL, with inverse-variance isoFLOP weights;
 - Approach 1 (`T2Loss`) on the task NLL over all k;
@@ -26,7 +26,7 @@ from t2lib.laws import Law, T2Accuracy, T2Loss
 from t2lib.passk import log_pass_at_k, task_nll, task_pass_at_k
 from t2lib.suite import Suite
 
-# [convention] REFERENCE.md §3: the k values the laws are fitted on.
+# [convention] the paper's: the k values the laws are fitted on.
 FIT_KS = 2.0 ** np.arange(11)
 # Chapters in fast mode (the test suite) fit only this many tasks: the code paths are the same.
 FAST_TASKS = 2

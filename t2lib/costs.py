@@ -1,4 +1,4 @@
-"""The T² cost model (REFERENCE.md §1): training 6·N·D FLOPs, inference 2·N·k FLOPs per token."""
+"""The T² cost model (the paper's cost model): training 6·N·D FLOPs, inference 2·N·k FLOPs per token."""
 
 from __future__ import annotations
 

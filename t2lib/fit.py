@@ -2,9 +2,9 @@
 
 Both methods minimise the same objective, a (weighted) sum of squared errors:
 - Chinchilla: Σ w·(L̂(N, D) − loss)², E restricted to [0.01·min(loss), 0.95·min(loss)] as in the
-  paper's profile over E (REFERENCE.md §4);
-- Approach 1: Σ (L̂(N, D, k) − loss)² over checkpoints × k (REFERENCE.md §3);
-- Approach 2: Σ (Acc(N, D, k) − pass@k)² with the Chinchilla stage given (REFERENCE.md §4).
+  paper's profile over E (the paper's recipe);
+- Approach 1: Σ (L̂(N, D, k) − loss)² over checkpoints × k (the paper's Approach 1);
+- Approach 2: Σ (Acc(N, D, k) − pass@k)² with the Chinchilla stage given (the paper's Approach 2).
 
 The fast method uses the structure of the first two: given the exponents, the coefficients
 (E, A, B[, G]) enter linearly and are solved exactly by bounded least squares, so only the

@@ -1,4 +1,4 @@
-"""Optimal allocation of a training and an inference budget (REFERENCE.md §5).
+"""Optimal allocation of a training and an inference budget (the paper's optimisation; chapters/frontiers.md).
 
 On the isoFLOP curve of C_train, a model of N parameters is trained on D = C_train/(6N)
 tokens and, with an inference budget C_inf, may draw k = C_inf/(2N) samples (k ≥ 1, so
@@ -227,7 +227,7 @@ def frontier(law_or_laws: Law | Sequence[Law], c_train_values: ArrayLike, c_inf:
 
 
 def single_pass_choice(law_or_laws: Law | Sequence[Law], c_train_values: ArrayLike, c_inf: float) -> pd.DataFrame:
-    """The "standard Chinchilla" comparator (REFERENCE.md §5): N chosen by single-pass quality
+    """The "standard Chinchilla" comparator (the paper's): N chosen by single-pass quality
     (the law at k = 1), then priced at the k = C_inf/(2N) the inference budget buys it.
 
     Where the chosen model is too large for even one sample (N > C_inf/2) it cannot be run

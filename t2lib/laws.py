@@ -1,4 +1,4 @@
-"""The scaling laws: Chinchilla, and the two T² laws (REFERENCE.md §3–§5).
+"""The scaling laws: Chinchilla, and the two T² laws (the paper's forms).
 
 Each law is a frozen dataclass whose methods broadcast over numpy arrays of N, D and k.
 """
@@ -176,5 +176,5 @@ class T2Accuracy:
 
 Law = Chinchilla | T2Loss | T2Accuracy
 
-# Published fit of Hoffmann et al. (2022), REFERENCE.md §5.
+# Published fit of Hoffmann et al. (2022), as the paper uses it.
 HOFFMANN_2022 = Chinchilla(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28)

@@ -1,4 +1,4 @@
-"""pass@k from likelihoods, from samples, and under a Beta model (REFERENCE.md §2 and §4).
+"""pass@k from likelihoods, from samples, and under a Beta model (the paper's estimators; chapters/pass_at_k.md).
 
 pass@k for one question with single-sample success probability p is 1 − (1 − p)^k.
 Everything here is computed in a form that stays accurate where the naive formula

@@ -22,10 +22,11 @@ def budget_colours(budgets: np.ndarray) -> tuple[mpl.colors.Colormap, mpl.colors
 
 def isoflop_panel(ax: plt.Axes, profiles: pd.DataFrame, optima: pd.DataFrame, observed: pd.DataFrame | None,
                   *, curve: str, chinchilla: str, t2: str | None, observed_column: str | None,
-                  extrapolated: np.ndarray | None = None) -> None:
+                  extrapolated: np.ndarray | None = None, colour: str = APPROACH2) -> None:
     """One isoFLOP panel: a fitted curve per budget (column `curve` of `profiles`), the
-    measured checkpoints as dots, the single-pass choice in black and the T² optimum in red —
-    hollow where `extrapolated` (a boolean per optimum) says it lies outside the fitted data."""
+    measured checkpoints as dots, the single-pass choice in black and the T² optimum as a star in
+    its approach's `colour` — hollow where `extrapolated` (a boolean per optimum) says it lies
+    outside the fitted data."""
     cmap, norm = budget_colours(profiles["c_train"].to_numpy())
     for c, group in profiles.groupby("c_train"):
         ax.plot(group["N"], group[curve], color=cmap(norm(c)), lw=1.4)
@@ -36,13 +37,32 @@ def isoflop_panel(ax: plt.Axes, profiles: pd.DataFrame, optima: pd.DataFrame, ob
                label="Chinchilla choice (best at k = 1)")
     if t2 is not None:
         outside = np.zeros(len(optima), bool) if extrapolated is None else np.asarray(extrapolated, bool)
-        ax.scatter(optima["t2_N"][~outside], optima[t2][~outside], marker="*", s=80, color=APPROACH2, zorder=5,
+        ax.scatter(optima["t2_N"][~outside], optima[t2][~outside], marker="*", s=80, color=colour, zorder=5,
                    label="T² optimum")
         if outside.any():
             ax.scatter(optima["t2_N"][outside], optima[t2][outside], marker="*", s=80, facecolor="white",
-                       edgecolor=APPROACH2, zorder=5, label="T² optimum outside the fitted data")
+                       edgecolor=colour, zorder=5, label="T² optimum outside the fitted data")
     ax.set_xscale("log")
     ax.set_xlabel("parameters $N$")
+
+
+def power_of_ten(x: float, digits: int = 2) -> str:
+    """A number for a figure's text, typeset: 2e9 as $2\\times10^{9}$, 1e11 as $10^{11}$."""
+    mantissa, exponent = f"{x:.{digits - 1}e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    return "$" + ("" if mantissa == "1" else mantissa + r"\times") + f"10^{{{int(exponent)}}}$"
+
+
+def plain_log_ticks(axis: mpl.axis.Axis) -> None:
+    """On a log axis spanning less than two decades, tick labels as plain numbers (20, 6) instead
+    of 2×10¹ and 6×10⁰; wider axes keep their powers of ten."""
+    low, high = sorted(axis.axes.get_ylim() if axis.axis_name == "y" else axis.axes.get_xlim())
+    if low <= 0 or high / low >= 100:
+        return
+    plain = mpl.ticker.FuncFormatter(lambda value, _: f"{value:g}")
+    axis.set_major_formatter(plain)
+    axis.set_minor_formatter(mpl.ticker.FuncFormatter(
+        lambda value, _: f"{value:g}" if round(value / 10 ** np.floor(np.log10(value)), 6) in (2, 3, 5) else ""))
 
 
 def budget_colourbar(fig: plt.Figure, axes, budgets: np.ndarray) -> None:

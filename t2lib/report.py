@@ -188,6 +188,8 @@ def decide(low: float, high: float, *, higher_is_better: bool = True, cannot_los
     return "tie"
 
 
+# The verdict page's section that states AGREEMENT_RULE and BASES; every other table links to it.
+AGREEMENT_SECTION = "agreement-rule"
 # What a row's agreement or disagreement is evidence of.
 BASES = {
     "independent": "this book's computation does not use the paper's number",
@@ -268,20 +270,21 @@ def paper_vs_book(rows: list[dict[str, str]], not_comparable: str = "", referenc
     return table
 
 
-def show_paper_vs_book(rows: list[dict[str, str]], not_comparable: str = "",
-                       reference: str = "paper") -> pd.io.formats.style.Styler:
-    """Display the agreement rule and, if the run is not comparable, why; return the table as a
-    Styler, which (unlike a DataFrame's display) never truncates a cell. `reference` names the
-    column of the published numbers (the paper's, or another study's)."""
+def show_paper_vs_book(rows: list[dict[str, str]], not_comparable: str = "", reference: str = "paper"):
+    """Display a link to the agreement rule (stated once, on the verdict page) and, if the run is
+    not comparable, why; return the table drawn by tables.show_table. `reference` names the column
+    of the published numbers (the paper's, or another study's)."""
     from IPython.display import Markdown, display  # only available in the book's environment
 
-    bases = "; ".join(f"*{name}*: {meaning}" for name, meaning in BASES.items())
-    display(Markdown(f"{AGREEMENT_RULE} Basis of each row — {bases}."))
+    from t2lib.tables import show_table
+
+    display(Markdown("Each row below is judged by the book's agreement rule, and its *basis* says what an agreement "
+                     f"there is evidence of (both defined in {{ref}}`{AGREEMENT_SECTION}`)."))
     if not_comparable:
         display(Markdown(f":::{{admonition}} Paper vs this book: {not_comparable}\n:class: warning\n"
                          "The paper's numbers below come from other settings; they are shown for orientation, "
                          "not as a test.\n:::\n"))
-    return paper_vs_book(rows, not_comparable, reference).style
+    return show_table(paper_vs_book(rows, not_comparable, reference), missing="")
 
 
 def table_rows(comparison: pd.DataFrame, label: str = "", *, basis: str | dict[str, str]) -> list[dict[str, str]]:

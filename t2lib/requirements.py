@@ -24,7 +24,7 @@ from t2lib.analysis import FIT_KS
 from t2lib.suite import BUDGET_RTOL, Suite, budget_levels
 from t2lib.training import TRAINING_RECORDS
 
-# The paper's settings (REFERENCE.md §1, §6-7), used as defaults where a suite has them.
+# The paper's settings (its cost model, data and tables), used as defaults where a suite has them.
 PAPER_C_TRAIN = 2.56e19  # the budget of Tables 1 and 2
 PAPER_C_INF = 2e9  # inference budget of Figures 3-5 and Tables 1-2
 PAPER_C_INF_FORECAST = 1.4e11  # inference budget of the Figure 2 forecasts

@@ -15,7 +15,7 @@ What is measured and what is modelled (also in data/t2_suite/README.md):
 - Post-training (modelled): ft and sft lower z by g · h(D/N), h = 1/(1 + ρ·log10(1 + (D/N)/20)),
   so that overtrained checkpoints gain somewhat less, plus fresh noise.
 - Calibration: per task, (μ_task, s_task) are solved so that the suite's own Table 1 cells
-  (REFERENCE.md §7 conventions) equal the paper's; per post-trained task and method, (g, ρ)
+  (the paper's Table 1 conventions) equal the paper's; per post-trained task and method, (g, ρ)
   likewise for Table 2. The comparison is printed and saved as calibration.csv.
 """
 

@@ -1,4 +1,4 @@
-"""Tables 1 and 2 of the paper, computed from a suite with the conventions of REFERENCE.md §7.
+"""Tables 1 and 2 of the paper, computed from a suite with the paper's conventions.
 
 At one training budget: the "Chinchilla-optimal" checkpoint is the one with the best
 single-pass (k = 1) pass@1; the "best overtrained" one is the best under k = C_inf/(2N); both
@@ -6,6 +6,9 @@ are reported at their own k = C_inf/(2N).
 """
 
 from __future__ import annotations
+
+import hashlib
+import re
 
 import numpy as np
 import pandas as pd
@@ -118,10 +121,123 @@ def within_factor(comparison: pd.DataFrame, factor: float = 2.0) -> float:
     return float(np.mean((ratios <= factor) & (ratios >= 1.0 / factor)))
 
 
-def readable_table(frame: pd.DataFrame, precision: int = 3):
-    """A table for a reader: no row index, column names in words (underscores as spaces,
-    "pass_at_k" as pass@k) and numbers to `precision` significant digits; a Styler, which
-    (unlike a DataFrame's display) never truncates a cell."""
-    names = {c: str(c).replace("pass_at_k", "pass@k").replace("_", " ") for c in frame.columns}
-    numbers = [names[c] for c in frame.columns if pd.api.types.is_float_dtype(frame[c])]
-    return frame.rename(columns=names).style.hide(axis="index").format(f"{{:.{precision}g}}", subset=numbers)
+# Column names the book uses, as a reader should see them (units in brackets).
+HEADERS = {
+    "c_train": "C_train (FLOPs)", "c_inf": "C_inf (FLOPs)", "N": "N (parameters)", "D": "D (tokens)",
+    "k": "k (samples)", "tokens_per_param": "D/N", "params": "parameters", "priced_by": "priced by",
+    "t2_won": "T² won", "r2": "in-sample R²", "guess_at_k": "guessing at the same k",
+}
+SUBSCRIPTS = {"C_train": "C<sub>train</sub>", "C_inf": "C<sub>inf</sub>"}
+MINUS = "\u2212"
+SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+WIDE_TEXT = 28  # a text column with a longer cell wraps in a wide column instead of a narrow one
+WIDE_HEADER = 24  # a longer header gets a column wide enough to read it in two or three lines
+
+
+def header(name: object) -> str:
+    """A column name in words: the book's names with units, pass_at_k as pass@k, C_train with a
+    subscript, no underscores."""
+    text = HEADERS.get(str(name), str(name)).replace("pass_at_k", "pass@k").replace("tokens_per_param", "D/N")
+    for raw, shown in SUBSCRIPTS.items():
+        text = text.replace(raw, shown)
+    return text.replace("_", " ")
+
+
+def format_number(x: float, digits: int = 3) -> str:
+    """A number as a reader writes it: `digits` significant digits, thousands separated,
+    powers of ten as ×10ⁿ beyond a million or below a thousandth, a true minus sign."""
+    if not np.isfinite(x):
+        return "∞" if x > 0 else MINUS + "∞"
+    if x == 0:
+        return "0"
+    sign, x = (MINUS if x < 0 else ""), abs(x)
+    rounded = float(f"{x:.{digits}g}")
+    if rounded >= 1e6 or rounded < 1e-3:
+        mantissa, exponent = f"{x:.{digits - 1}e}".split("e")
+        mantissa = mantissa.rstrip("0").rstrip(".")
+        text = ("" if mantissa == "1" else mantissa + "×") + "10" + str(int(exponent)).translate(SUPERSCRIPT)
+    elif rounded >= 1000 or rounded == int(rounded):
+        text = f"{rounded:,.0f}"
+    else:
+        text = f"{rounded:.{digits}g}"
+    return sign + text
+
+
+def _is_missing(value: object) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
+
+
+def _integral(column: pd.Series) -> bool:
+    values = pd.to_numeric(column, errors="coerce").dropna()
+    return len(values) > 0 and bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)))
+
+
+def cell_text(value: object, style: str | None = None, digits: int = 3, missing: str = "—") -> str:
+    """One cell: missing as `missing`, booleans as yes/no, numbers by `style` ("count": a whole
+    number with separators, below 10⁷; "percent"; "signed percent"; "signed"; a format string such as
+    "{:.2f}"; None: format_number), anything else as its text."""
+    if _is_missing(value):
+        return missing
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value) or missing
+    if not isinstance(value, (int, float, np.integer, np.floating)):
+        return str(value)
+    x = float(value)
+    if style == "count" and np.isfinite(x) and abs(x) < 1e7:
+        text = f"{round(x):,}"
+    elif style in ("percent", "signed percent"):
+        text = f"{x:{'+' if style == 'signed percent' else ''}.{max(digits - 2, 0)}%}"
+    elif style == "signed":
+        text = ("+" if x > 0 else "") + format_number(x, digits)
+    elif style and "{" in style:
+        text = style.format(x)
+    else:
+        text = format_number(x, digits)
+    return MINUS + text[1:] if text.startswith("-") else text
+
+
+def band_text(value: float, low: float, high: float, digits: int = 3, style: str | None = None) -> str:
+    """A value and its band, each formatted by `style` (as in cell_text): "value [low, high]"."""
+    parts = [cell_text(v, style, digits) for v in (value, low, high)]
+    return parts[0] if parts[1:] == ["—", "—"] else f"{parts[0]} [{parts[1]}, {parts[2]}]"
+
+
+def show_table(frame: pd.DataFrame, *, formats: dict[str, str] | None = None,
+               bands: dict[str, tuple[str, str]] | None = None, headers: dict[str, str] | None = None,
+               digits: int = 3, missing: str = "—"):
+    """The book's one way to show a table: no row index (a named index becomes the first column),
+    headers in words with units (`headers` for this table's own names), every cell formatted by
+    its kind (whole numbers with separators, others to `digits` significant digits, `formats` per
+    column as in cell_text), missing values as `missing`, no True/False, a band as
+    "value [low, high]" (`bands` maps a value column to its low and high columns, which are then
+    dropped), and long text in wide wrapping columns. Returns a pandas Styler of the formatted
+    text, which never truncates a cell; wide tables scroll in their cell (_static/t2book.css)."""
+    formats = formats or {}
+    shown = frame.reset_index() if frame.index.name or isinstance(frame.index, pd.MultiIndex) else frame
+    shown = shown.reset_index(drop=True).copy()
+    for value, (low, high) in (bands or {}).items():
+        shown[value] = [band_text(v, lo, hi, digits, formats.get(value))
+                        for v, lo, hi in zip(shown[value], shown[low], shown[high])]
+        shown = shown.drop(columns=[low, high])
+    texts, classes = {}, {}
+    for column in shown.columns:
+        values = shown[column]
+        style = formats.get(column)
+        if style is None and pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values) \
+                and _integral(values):
+            style = "count"
+        texts[column] = [cell_text(v, style, digits, missing) for v in values]
+        numeric = all(isinstance(v, (int, float, np.integer, np.floating)) or _is_missing(v) for v in values)
+        longest = max((len(t) for t in texts[column]), default=0)
+        kind = "t2-num" if numeric or column in (bands or {}) else "t2-wide" if longest > WIDE_TEXT else "t2-text"
+        classes[column] = [kind] * len(values)
+    text = pd.DataFrame(texts, columns=shown.columns)
+    names = {**{c: header(c) for c in shown.columns}, **(headers or {})}
+    class_frame = pd.DataFrame(classes, columns=shown.columns)
+    digest = hashlib.sha1((text.to_csv() + repr(names)).encode()).hexdigest()[:10]  # stable: same table, same ids
+    long_headers = [{"selector": f"th.col{i}", "props": "min-width: 9em;"} for i, c in enumerate(shown.columns)
+                    if len(re.sub(r"<[^>]+>", "", names[c])) > WIDE_HEADER]
+    return (text.style.hide(axis="index").set_td_classes(class_frame).set_uuid(digest).set_table_styles(long_headers)
+            .set_table_attributes('class="t2-table"').relabel_index([names[c] for c in shown.columns], axis="columns"))

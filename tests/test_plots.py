@@ -8,3 +8,36 @@ from t2lib.plots import compact_count
 def test_grid_labels_are_short_and_round_across_units() -> None:
     values = [np.nan, 5, 37.4, 640, 999.6, 1300, 9960, 13000, 2.1e6]
     assert [compact_count(v) for v in values] == ["", "5", "37", "640", "1.0k", "1.3k", "10k", "13k", "2.1M"]
+
+
+def test_numbers_in_figure_text_are_typeset() -> None:
+    from t2lib.plots import power_of_ten
+
+    assert power_of_ten(2e9) == r"$2\times10^{9}$" and power_of_ten(1e11) == "$10^{11}$"
+
+
+def test_wide_figures_get_larger_text_once_and_narrow_ones_keep_theirs() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from t2lib.style import COLUMN_INCHES, legible
+
+    def drawn(width: float) -> tuple[float, float, float]:
+        fig, ax = plt.subplots(figsize=(width, 3))
+        ax.plot([1, 2], label="line")
+        ax.set(xlabel="x", title="t")
+        ax.legend()
+        sizes = (ax.xaxis.label.get_fontsize(), ax.get_legend().get_texts()[0].get_fontsize(),
+                 ax.xaxis.get_majorticklabels()[0].get_fontsize())
+        legible(fig)
+        legible(fig)  # a figure shown twice is enlarged once
+        fig.canvas.draw()
+        after = (ax.xaxis.label.get_fontsize(), ax.get_legend().get_texts()[0].get_fontsize(),
+                 ax.xaxis.get_majorticklabels()[0].get_fontsize())
+        plt.close(fig)
+        return tuple(a / b for a, b in zip(after, sizes))
+
+    assert np.allclose(drawn(COLUMN_INCHES), 1.0)
+    assert np.allclose(drawn(4 * COLUMN_INCHES), 2.0)

@@ -111,7 +111,9 @@ TYPED = """
 fast = False          # quick mode
 seed = 0              # the seed
 c_train = 2.56e19     # a budget (FLOPs)
-c_inf = None          # None: derived
+c_inf = None          # None: derived from
+                      # the suite
+# a header comment is no one's meaning
 label = "x"           # a name
 ```
 """
@@ -147,6 +149,8 @@ def test_parameters_are_listed_with_defaults_and_meaning(tmp_path: Path) -> None
                              "--list-parameters"], capture_output=True, text=True, cwd=REPO_ROOT)
     assert result.returncode == 0, result.stderr
     assert "c_train" in result.stdout and "2.56e+19" in result.stdout and "a budget (FLOPs)" in result.stdout
+    assert "None: derived from the suite\n" in result.stdout, "an indented comment line continues the one above"
+    assert "header" not in result.stdout
 
 
 def test_a_missing_requirement_exits_3_with_its_sentence(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ screenshots are kept in _build/screenshots for a person to look at.
 """
 
 import html
+import json
 import re
 import shutil
 import subprocess
@@ -73,7 +74,7 @@ def test_chapter_renders_title_math_and_figure(tmp_path: Path) -> None:
     dom = rendered_dom(page, tmp_path)
     assert "pass@k from likelihoods" in dom
     assert re.search(r'<mjx-container[^>]*jax="CHTML"', dom), "MathJax did not typeset the math"
-    assert re.search(r'<img[^>]+src="[^"]*_images/[^"]+\.png"', dom), "the chapter's figure is missing"
+    assert re.search(r'<img[^>]+src="[^"]*_images/[^"]+\.svg"', dom), "the chapter's figure is missing (or not SVG)"
     assert re.search(r"Figure \d+\.\d+", dom), "figures are not numbered by chapter"
     screenshot(page, "chapter-pass_at_k", tmp_path)
 
@@ -225,10 +226,12 @@ def test_each_chapter_shows_its_figures_and_comparison(name: str, tmp_path: Path
     for figure in figures:
         block = re.search(rf'<figure[^>]*id="{figure}".*?</figure>', dom, re.S)
         assert block, f"{name}: figure {figure} is missing"
-        assert re.search(r'<img[^>]+src="[^"]*_images/[^"]+\.png"', block.group(0)), f"{name}: {figure} has no image"
-        assert re.search(r"Figure \d+", block.group(0)), f"{name}: {figure} is not numbered"
+        assert re.search(r'<img[^>]+src="[^"]*_images/[^"]+\.svg"', block.group(0)), f"{name}: {figure} is not an SVG"
+        assert re.search(r"Figure \d+\.\d+", block.group(0)), f"{name}: {figure} is not numbered by chapter"
         alt = re.search(r'<img[^>]+alt="([^"]*)"', block.group(0))
-        assert alt and len(alt.group(1)) > 20 and ".png" not in alt.group(1), f"{name}: {figure} has no caption as alt text"
+        assert alt and len(alt.group(1)) > 20 and ".svg" not in alt.group(1), f"{name}: {figure} has no caption as alt text"
+        assert not re.search(r"\\[A-Za-z]|\^\{|\$", html.unescape(alt.group(1))), \
+            f"{name}: {figure}'s alt text carries TeX: {alt.group(1)[:80]!r}"
     if compares:
         section = dom[dom.index('id="paper-vs-this-book"'):]
         assert re.search(r"<table", section), f"{name}: no Paper vs this book table"
@@ -254,3 +257,70 @@ def test_the_verdict_page_has_every_claim_and_kind_of_evidence_and_the_introduct
     intro = rendered_dom(HTML / "intro.html", tmp_path)
     first_paragraph = re.search(r"<p>.*?</p>", intro[intro.index("<h1"):], re.S).group(0)
     assert 'href="chapters/verdict.html"' in first_paragraph
+
+
+# Tables, as t2lib.tables.show_table draws them: what no table cell or header may show.
+RAW_CELL = re.compile(r"nan|NaN|None|True|False|<NA>|−?-?[\d,]+\.0")
+SNAKE_CASE = re.compile(r"\b\w+_\w+\b")
+MEASURE_TABLES = """JSON.stringify(Array.from(document.querySelectorAll("article table")).flatMap((table, t) =>
+  Array.from(table.querySelectorAll("th, td")).map((cell) => ({
+    table: t, head: cell.tagName === "TH", text: cell.innerText.trim(),
+    width: cell.getBoundingClientRect().width, clipped: cell.scrollWidth > cell.clientWidth + 1}))))"""
+
+
+@pytest.fixture(scope="module")
+def table_cells(pages: list[Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict]]:
+    """Every table cell of every content page, measured after layout in a 1280-pixel window."""
+    from cdp import Browser
+
+    flags = [flag for flag in CHROMIUM_FLAGS if not flag.startswith("--virtual-time")] + ["--window-size=1280,1600"]
+    found = {}
+    with Browser(chromium(), flags, tmp_path_factory.mktemp("tables")) as browser:
+        for page in pages:
+            if page.name in ("genindex.html", "search.html"):
+                continue
+            browser.open(page.as_uri())
+            found[str(page.relative_to(HTML))] = json.loads(browser.evaluate(MEASURE_TABLES))
+    return found
+
+
+def test_tables_show_headers_in_words_and_no_raw_values(table_cells: dict[str, list[dict]]) -> None:
+    problems = []
+    for page, cells in table_cells.items():
+        for cell in cells:
+            if cell["head"] and SNAKE_CASE.search(cell["text"]):
+                problems.append(f"{page}: raw column name {cell['text']!r}")
+            elif not cell["head"] and RAW_CELL.fullmatch(cell["text"]):
+                problems.append(f"{page}: raw cell {cell['text']!r}")
+    assert not problems, "\n".join(sorted(set(problems)))
+
+
+def test_no_table_cell_is_clipped_or_squeezed(table_cells: dict[str, list[dict]]) -> None:
+    """A cell is clipped when its content is wider than the cell, squeezed when more than 30
+    characters of text are wrapped into a column narrower than 120 pixels."""
+    problems = [f"{page}: {'clipped' if cell['clipped'] else 'squeezed'} cell {cell['text'][:50]!r}"
+                for page, cells in table_cells.items() for cell in cells
+                if cell["clipped"] or (len(cell["text"]) > 30 and cell["width"] < 120)]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_interactive_figure_answers_its_controls_without_the_network(tmp_path: Path) -> None:
+    from cdp import Browser
+
+    read = ("JSON.stringify(Object.fromEntries(Array.from(document.querySelectorAll('.t2-explorer [data-field]'))"
+            ".map((e) => [e.dataset.field, e.textContent])))")
+    move = ("(() => {{ const c = document.querySelector(\".t2-explorer input[{}]\"); {}; "
+            "c.dispatchEvent(new Event('input', {{bubbles: true}})); }})()")
+    with Browser(chromium(), CHROMIUM_FLAGS[:-1], tmp_path / "profile") as browser:
+        browser.open((HTML / "chapters" / "frontiers.html").as_uri())
+        first = json.loads(browser.evaluate(read))
+        assert first["N"] and first["Value"] and "FLOPs" in first["c_train"], f"the figure drew nothing: {first}"
+        assert browser.evaluate("document.querySelectorAll('.t2-explorer svg path').length") == 2
+        browser.evaluate(move.format("name='c_inf'", "c.value = 0"))
+        cheaper = json.loads(browser.evaluate(read))
+        assert cheaper["c_inf"] != first["c_inf"] and cheaper["N"] != first["N"], "the inference slider did nothing"
+        browser.evaluate(move.format("value='Approach 2'", "c.checked = true"))
+        other_law = json.loads(browser.evaluate(read))
+        assert "pass@k" in other_law["measure"] and other_law["N"] != cheaper["N"], "the law choice did nothing"
+        remote = [url for url in browser.requested_urls() if not url.startswith(("file:", "data:"))]
+    assert not remote, f"the page asked the network for {remote}"
