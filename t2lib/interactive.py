@@ -117,17 +117,18 @@ SCRIPT = """
     }
     for (let e = y0; e <= y1; e += 1) {
       add("line", {x1: L, x2: W - R, y1: py(e), y2: py(e), class: "grid"});
-      if (e >= 0 && e <= 4) add("text", {x: L - 6, y: py(e) + 4, "text-anchor": "end"}, String(10 ** e));
-      else power(add("text", {x: L - 6, y: py(e) + 4, "text-anchor": "end"}), e);
+      power(add("text", {x: L - 6, y: py(e) + 4, "text-anchor": "end"}), e);
     }
     add("text", {x: (L + W - R) / 2, y: H - 6, "text-anchor": "middle"}, "training budget (FLOPs)");
     add("text", {x: 12, y: (T + H - B) / 2, "text-anchor": "middle", transform: "rotate(-90 12 " + (T + H - B) / 2 + ")"},
         "tokens per parameter");
-    const path = (values) => values.map((v, n) => (n ? "L" : "M") + px(xs[n]).toFixed(1) + " " + py(v).toFixed(1)).join(" ");
-    add("path", {d: path(chin), class: "chinchilla"});
-    add("path", {d: path(t2), class: "optimum " + (law() === "Approach 1" ? "approach1" : "approach2")});
+    const path = (values, shown) => values.map((v, n) => !shown(n) ? "" :
+      (n && shown(n - 1) ? "L" : "M") + px(xs[n]).toFixed(1) + " " + py(v).toFixed(1)).join(" ");
+    const affordable = (n) => chosen.chinValue[n][j] !== null;  // the Chinchilla line ends where it cannot run
+    add("path", {d: path(chin, affordable), class: "chinchilla"});
+    add("path", {d: path(t2, () => true), class: "optimum " + (law() === "Approach 1" ? "approach1" : "approach2")});
     add("circle", {cx: px(xs[i]), cy: py(t2[i]), r: 5, class: "optimum-point"});
-    add("circle", {cx: px(xs[i]), cy: py(chin[i]), r: 4, class: "chinchilla-point"});
+    if (affordable(i)) add("circle", {cx: px(xs[i]), cy: py(chin[i]), r: 4, class: "chinchilla-point"});
     set("c_train", number(cTrain[i]) + " FLOPs");
     set("c_inf", number(cInf) + " FLOPs per token");
     for (const [prefix, logN] of [["", chosen.logN[i][j]], ["chin", chosen.chinLogN[i][j]]]) {
@@ -199,8 +200,8 @@ def explorer_html(grid: pd.DataFrame, *, lower_is_better: Mapping[str, bool], co
 <fieldset><legend style="font-size:inherit;float:left;margin-right:1em">Law:</legend>{radios}</fieldset>
 <svg viewBox="0 0 640 300" role="img" aria-label="Tokens per parameter of the T² optimum (solid) and of the
  Chinchilla choice (dashed) against the training budget, at the chosen inference budget"></svg>
-<table class="t2-table"><thead><tr><th></th><th>T² optimum (solid line)</th>
-<th>Chinchilla choice (dashed line)</th></tr></thead>
+<table class="t2-table"><thead><tr><th></th><th>T² optimum (solid line, open circle)</th>
+<th>Chinchilla choice (dashed line, dot; the line ends where it cannot draw one sample)</th></tr></thead>
 <tbody>{rows}<tr><th data-field="measure"></th><td data-field="Value"></td><td data-field="chinValue"></td></tr>
 </tbody></table>
 <p data-field="gain"></p>

@@ -224,10 +224,11 @@ def number_row(quantity: str, paper: float, ours: float, fmt: str = ".3g", note:
     paper, ours = float(plain(paper)), float(plain(ours))
     if not np.isfinite(ours):
         raise ValueError(f"{quantity}: our value is not finite ({ours})")
-    difference = f"{ours - paper:+{fmt}}"
+    same_digits = f"{ours:{fmt}}" == f"{paper:{fmt}}"  # a difference below the digits shown is none
+    difference = "0 at the digits shown" if same_digits else f"{ours - paper:+{fmt}}"
     agrees = ours == paper
     if paper != 0:
-        difference += f" ({ours / paper:.2g}× {whose})"
+        difference += "" if same_digits else f" ({ours / paper:.2g}× {whose})"
         agrees = abs(ours / paper - 1) <= AGREE_RTOL
     shown = f"{ours:{fmt}}"
     if band is not None:

@@ -174,11 +174,14 @@ def _need_fit(resolved: Resolved, params: dict) -> None:
     for task in resolved.suite.tasks["task"]:
         chosen = base[base["checkpoint"].isin(answered[task])]
         shape = (len(chosen), chosen["params"].nunique(), len(_budgets(chosen)))
-        if shape[0] < MIN_FIT_CHECKPOINTS or shape[1] < MIN_FIT_SIZES or shape[2] < MIN_FIT_BUDGETS:
+        short = [f"{have} {what}, {need} needed" for have, need, what in (
+            (shape[0], MIN_FIT_CHECKPOINTS, "checkpoints"), (shape[1], MIN_FIT_SIZES, "sizes"),
+            (shape[2], MIN_FIT_BUDGETS, "budget" if shape[2] == 1 else "budgets")) if have < need]
+        if short:
             raise _fail(resolved.chapter, resolved.suite,
-                        f"task {task!r} has {shape[0]} base checkpoints of {shape[1]} sizes at {shape[2]} budgets, "
-                        f"too few to fit the laws", f"add checkpoints until each task has at least "
-                        f"{MIN_FIT_CHECKPOINTS}, of {MIN_FIT_SIZES} sizes at {MIN_FIT_BUDGETS} budgets")
+                        f"task {task!r} has too few base checkpoints to fit the laws ({'; '.join(short)})",
+                        f"add checkpoints until each task has at least {MIN_FIT_CHECKPOINTS}, of "
+                        f"{MIN_FIT_SIZES} sizes at {MIN_FIT_BUDGETS} budgets")
 
 
 def _need_split(resolved: Resolved, params: dict) -> None:

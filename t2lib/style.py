@@ -9,14 +9,14 @@ import seaborn as sns
 
 # One meaning per colour across the book. The paper's: Approach 1 in blue, Approach 2 in red,
 # Chinchilla in black; Hoffmann et al.'s law in grey. Fits to all of a suite's runs and fits
-# that extrapolate from a cutoff (real overtrained runs) in green and orange; a measured pass@k
+# that extrapolate from a cutoff (real overtrained runs) in teal and brown; a measured pass@k
 # beside pass@1 in purple; budgets and sizes in the viridis colour map.
 APPROACH1 = "#1f5fa8"
 APPROACH2 = "#c0392b"
 CHINCHILLA = "#111111"
 HOFFMANN = "#7f7f7f"
-ALL_RUNS = "#1b7837"
-FROM_CUTOFF = "#d95f02"
+ALL_RUNS = "#01665e"
+FROM_CUTOFF = "#8c510a"
 SAMPLED = "#7b3294"  # a measured pass@k with several samples, beside pass@1 in black
 
 

@@ -18,7 +18,7 @@ from t2lib.passk import pass_at_k, task_pass_at_k
 from t2lib.suite import Suite
 
 TABLE_COLUMNS = ["task", "best_overtrained_pass_at_k", "best_overtrained_size", "chinchilla_opt_pass_at_k",
-                 "chinchilla_opt_size"]
+                 "chinchilla_opt_size", "best_overtrained_k", "chinchilla_opt_k"]
 
 
 def size_label(N: float) -> str:
@@ -51,7 +51,8 @@ def _at_budget(suite: Suite, task: str, c_train: float, stage: str) -> tuple[pd.
 
 def overtrained_vs_chinchilla(suite: Suite, tasks: list[str], *, c_train: float = 2.56e19, c_inf: float = 2e9,
                               stage: str = "base") -> pd.DataFrame:
-    """One row per task: best overtrained vs Chinchilla-optimal checkpoint at one budget."""
+    """One row per task: best overtrained vs Chinchilla-optimal checkpoint at one budget, each
+    with its pass@k at its own k = C_inf/(2N) and that k."""
     rows = []
     for task in tasks:
         meta, nll, at_budget = _at_budget(suite, task, c_train, stage)
@@ -70,6 +71,8 @@ def overtrained_vs_chinchilla(suite: Suite, tasks: list[str], *, c_train: float 
             "best_overtrained_size": labels[best],
             "chinchilla_opt_pass_at_k": float(corrected[chinchilla]),
             "chinchilla_opt_size": labels[chinchilla],
+            "best_overtrained_k": float(k[best]),
+            "chinchilla_opt_k": float(k[chinchilla]),
         })
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
@@ -105,6 +108,7 @@ def margin_bands(suite: Suite, tasks: list[str], *, c_train: float = 2.56e19, c_
 def compare_with_paper(ours: pd.DataFrame, paper: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Side by side with the paper's table: both values of each cell, their ratio, and whether
     overtraining wins in both."""
+    ours = ours[[c for c in ours.columns if c in paper.columns]]  # the paper reports no k: compare what it has
     merged = paper.merge(ours, on=keys, suffixes=("_paper", "_ours"), validate="one_to_one")
     for cell in ("best_overtrained_pass_at_k", "chinchilla_opt_pass_at_k"):
         merged[f"{cell}_ratio"] = merged[f"{cell}_ours"] / merged[f"{cell}_paper"]
@@ -126,6 +130,10 @@ HEADERS = {
     "c_train": "C_train (FLOPs)", "c_inf": "C_inf (FLOPs)", "N": "N (parameters)", "D": "D (tokens)",
     "k": "k (samples)", "tokens_per_param": "D/N", "params": "parameters", "priced_by": "priced by",
     "t2_won": "T² won", "r2": "in-sample R²", "guess_at_k": "guessing at the same k",
+    "alpha": "α", "beta": "β", "gamma": "γ", "eta": "η", **{f"theta{i}": f"θ{'₀₁₂₃₄'[i]}" for i in range(5)},
+    **{f"{role}_{what}": f"{name}: {shown}" for role, name in (("best_overtrained", "best overtrained"),
+                                                             ("chinchilla_opt", "Chinchilla-optimal"))
+       for what, shown in (("pass_at_k", "pass@k"), ("size", "size"), ("k", "k"))},
 }
 SUBSCRIPTS = {"C_train": "C<sub>train</sub>", "C_inf": "C<sub>inf</sub>"}
 MINUS = "\u2212"
@@ -156,8 +164,10 @@ def format_number(x: float, digits: int = 3) -> str:
         mantissa, exponent = f"{x:.{digits - 1}e}".split("e")
         mantissa = mantissa.rstrip("0").rstrip(".")
         text = ("" if mantissa == "1" else mantissa + "×") + "10" + str(int(exponent)).translate(SUPERSCRIPT)
-    elif rounded >= 1000 or rounded == int(rounded):
+    elif (rounded >= 10 and rounded == int(rounded)) or rounded >= 1000 or x == int(x):
         text = f"{rounded:,.0f}"
+    elif rounded == int(rounded):  # 0.99996 reads 1.00, not a whole 1
+        text = f"{rounded:.{digits - 1}f}"
     else:
         text = f"{rounded:.{digits}g}"
     return sign + text

@@ -16,6 +16,8 @@ def test_number_row_states_both_values_their_difference_and_the_rule() -> None:
     assert report.number_row("n", 100, 109, ".0f", basis="independent")["difference"].endswith(": agrees")
     assert report.number_row("n", 100, 111, ".0f", basis="independent")["difference"].endswith(": differs")
     assert row["basis"] == "independent"
+    noise = report.number_row("margin", 0.0123, 0.0123 - 2.2e-10, ".3g", basis="by construction")
+    assert noise["difference"] == "0 at the digits shown: agrees", "floating-point noise is not a difference"
 
 
 def test_rows_refuse_a_non_finite_value_or_an_unknown_basis() -> None:

@@ -12,7 +12,7 @@ from t2lib.tables import band_text, cell_text, format_number, header, show_table
 @pytest.mark.parametrize(("x", "text"), [
     (2.56e19, "2.56×10¹⁹"), (1e9, "10⁹"), (-2.23e-10, "−2.23×10⁻¹⁰"), (106_320.0, "106,000"), (999.7, "1,000"),
     (12_345.6, "12,300"), (0.886, "0.886"), (0.00123, "0.00123"), (3.0, "3"), (-0.5, "−0.5"), (0.0, "0"),
-    (float("inf"), "∞"),
+    (float("inf"), "∞"), (0.99996, "1.00"), (29.996, "30"),
 ])
 def test_numbers_read_as_a_person_writes_them(x: float, text: str) -> None:
     assert format_number(x) == text
@@ -30,7 +30,7 @@ def test_cells_by_kind() -> None:
 
 def test_headers_in_words_with_units() -> None:
     assert header("c_train") == "C<sub>train</sub> (FLOPs)"
-    assert header("best_overtrained_pass_at_k") == "best overtrained pass@k"
+    assert header("mean_pass_at_k") == "mean pass@k" and header("chinchilla_opt_k") == "Chinchilla-optimal: k"
     assert header("tokens_per_param") == "D/N" and header("t2_won") == "T² won"
 
 
