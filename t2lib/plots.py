@@ -119,7 +119,7 @@ def grid_heatmap(ax: plt.Axes, grid: pd.DataFrame, size_order: list[str], highli
         index=budgets, columns=size_order)
     labels = ratio.map(compact_count)
     sns.heatmap(np.log10(ratio), annot=labels, fmt="", cmap="Blues", annot_kws={"fontsize": 10}, linewidths=0.5,
-                linecolor="white", ax=ax, yticklabels=[f"{c:.3g}" for c in budgets],
+                linecolor="white", ax=ax, yticklabels=[power_of_ten(c, 3) for c in budgets],
                 cbar_kws={"label": r"$\log_{10}$ tokens per parameter"})
     if highlight is not None:
         flags = grid.pivot_table(index="train_flops", columns="size_label", values=highlight,
