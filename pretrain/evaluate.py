@@ -1,7 +1,11 @@
-"""Gold-answer NLLs of the test questions, computed directly with the model (the pilot and the
-reproducibility check use it; the suite itself is evaluated through lm-evaluation-harness)."""
+"""Gold-answer NLLs of the test questions, computed directly with the model: the pilots, the
+reproducibility check and the second suite's runs use it (the same NLLs as the harness's, checked
+on the reference checkpoint, at about a seventieth of its time); the first suite was evaluated
+through lm-evaluation-harness."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,6 +14,7 @@ from torch.nn import functional as F
 
 from pretrain.corpus import Corpus, Question
 from pretrain.model import TinyLM
+from pretrain.train import load_model
 
 
 def held_out_text(corpus: Corpus, index: int, length: int) -> list[int]:
@@ -58,3 +63,19 @@ def task_report(model: TinyLM, corpus: Corpus, device: str = "cpu") -> pd.DataFr
                      "guess_at_1": float(np.mean([q.guess for q in questions])),
                      "spearman_nll_difficulty": rank_correlation})
     return pd.DataFrame(rows)
+
+
+DIRECT_NLL = "nll.csv"  # a run's gold-answer NLLs scored by `score_run`, beside its model.pt
+
+
+def score_run(run_dir: Path, corpus: Corpus, device: str = "cpu") -> Path:
+    """Write a finished run's NLL on every test question (task, question, nll; `answer_nll`, the
+    quantity the harness logs) to run_dir/DIRECT_NLL, atomically; return the file."""
+    model = load_model(run_dir).to(device)
+    table = pd.concat([pd.DataFrame({"task": task, "question": np.arange(len(questions)),
+                                     "nll": answer_nll(model, corpus, questions, device)})
+                       for task, questions in corpus.questions.items()], ignore_index=True)
+    scratch = run_dir / (DIRECT_NLL + ".partial")
+    table.to_csv(scratch, index=False, float_format="%.9g", lineterminator="\n")
+    scratch.replace(run_dir / DIRECT_NLL)
+    return run_dir / DIRECT_NLL

@@ -50,11 +50,13 @@ def spec_for(name: str, width: int, depth: int, heads: int, flops: float, lr: fl
     return RunSpec(name, width, depth, heads, tokens=int(flops / (6 * params)), lr=lr, corpus_version=corpus_version)
 
 
-def ladder(width: int, depth: int, heads: int, ratios: list[int], lr: float, seeds: list[int]) -> list[RunSpec]:
+def ladder(width: int, depth: int, heads: int, ratios: list[int], lr: float, seeds: list[int],
+           name_heads: bool = False) -> list[RunSpec]:
     """Design-7 runs of one shape at `ratios` tokens per parameter, each at `seeds`; named
-    w<width>d<depth>-r<ratio>-lr<lr>[-s<seed>]."""
+    w<width>d<depth>[h<heads>]-r<ratio>-lr<lr>[-s<seed>] (the heads named if `name_heads`)."""
     params = parameters_of(width, depth, heads, SECOND_DESIGN)
-    return [with_seed(RunSpec(f"w{width}d{depth}-r{ratio}-lr{lr:g}", width, depth, heads, tokens=ratio * params, lr=lr,
+    shape = f"w{width}d{depth}" + (f"h{heads}" if name_heads else "")
+    return [with_seed(RunSpec(f"{shape}-r{ratio}-lr{lr:g}", width, depth, heads, tokens=ratio * params, lr=lr,
                               corpus_version=SECOND_DESIGN), seed) for ratio in ratios for seed in seeds]
 
 
@@ -66,10 +68,11 @@ def second_suite_lr(params: float) -> float:
     return float(3e-2 * (params / 9_376) ** -exponent)
 
 
-def tuned_ladder(width: int, depth: int, heads: int, ratios: list[int], seeds: list[int]) -> list[RunSpec]:
+def tuned_ladder(width: int, depth: int, heads: int, ratios: list[int], seeds: list[int],
+                 name_heads: bool = False) -> list[RunSpec]:
     """`ladder` at the learning rate `second_suite_lr` gives the shape, rounded to two figures."""
     lr = float(f"{second_suite_lr(parameters_of(width, depth, heads, SECOND_DESIGN)):.2g}")
-    return ladder(width, depth, heads, ratios, lr, seeds)
+    return ladder(width, depth, heads, ratios, lr, seeds, name_heads)
 
 
 PILOTS: dict[str, list[RunSpec]] = {
@@ -81,6 +84,16 @@ PILOTS: dict[str, list[RunSpec]] = {
     "10": (tuned_ladder(16, 1, 2, [20, 100, 300, 1000, 3000, 10000], [0, 1])
            + tuned_ladder(24, 2, 2, [20, 100, 300, 1000, 3000, 10000], [0, 1])
            + tuned_ladder(32, 2, 4, [20, 100, 300, 1000, 3000, 10000], [0, 1])),
+    # Pilot 11 (design 7): one head of width 32 instead of pilot 10's four of width 8 (the same N,
+    # faster on this CPU: README, throughput), at two of pilot 10's ratios and both its seeds.
+    "11": tuned_ladder(32, 2, 1, [300, 1000], [0, 1], name_heads=True),
+    # Pilot 12 (design 7): two heads of width 16, between pilots 10 and 11, at 1,000 tokens per parameter.
+    "12": tuned_ladder(32, 2, 2, [1000], [0, 1], name_heads=True),
+    # Pilot 13 (design 7, the second grid's heads): returns to data to 10⁴ tokens per parameter
+    # before the grid, at the grid's two smallest shapes and at w32d2 to 3,000 (pilot 12 has 1,000).
+    "13": (tuned_ladder(24, 1, 2, [20, 100, 300, 1000, 3000, 10000], [0, 1])
+           + tuned_ladder(24, 2, 2, [10000], [0, 1])
+           + tuned_ladder(32, 2, 2, [20, 100, 300, 3000], [0, 1], name_heads=True)),
 }
 
 

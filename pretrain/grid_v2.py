@@ -1,0 +1,96 @@
+"""The second miniature suite's grid (t2mini-v2, corpus design 7): which cells, at which seeds.
+
+    python -m pretrain.grid_v2 plan     # write pretrain/grid_v2.csv (committed) and print its cost
+    python -m pretrain.grid run --grid pretrain/grid_v2.csv --budget-minutes 110 --workers 2 [--dry-run]
+
+The rules, each from a pilot recorded in pretrain/PILOT.md:
+
+- eleven shapes from 16,368 to 841,856 parameters (pilot 10: the 9,376-parameter shape never
+  leaves the guess level on design 7, even at 10⁴ tokens per parameter), with heads of width
+  about 16 (pilots 11 and 12);
+- training budgets C = 7e10 · 2^i FLOPs (i = 0..8), 256× in all: the smallest shape reaches
+  5,000 tokens per parameter at 9e12 and shapes above 100K parameters are below 2 at the
+  bottom; at the top level (THIN_FROM) only every other shape, where cells are dearest;
+- every (C, shape) with MIN_TPP ≤ D/N ≤ MAX_TPP;
+- the learning rate of `pretrain.pilot.second_suite_lr` (pilot 9's rule), two figures; beyond
+  pilot 9's sizes (37,600 parameters) an extrapolation, to be checked by a sweep at a large
+  shape before the grid trains it;
+- seeds: 3 for models of at most 100K parameters, 2 above (seed 0 is the cell itself).
+
+The grid runner (`pretrain.grid run --grid ...`) trains each cell at its `seeds` unless --seeds
+says otherwise; the estimated hours per run are `pretrain.grid.THROUGHPUT_BY_DESIGN`'s model.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pretrain.corpus_v2 import CORPUS_VERSION
+from pretrain.grid import estimated_hours, parameters_of
+from pretrain.pilot import second_suite_lr
+
+GRID_FILE = Path(__file__).resolve().parent / "grid_v2.csv"
+WIDTH_DEPTH = [(24, 1), (24, 2), (32, 2), (40, 2), (48, 2), (48, 3), (64, 3), (64, 4), (80, 4), (96, 4), (128, 4)]
+LEVELS = 7e10 * 2.0 ** np.arange(9)
+MIN_TPP, MAX_TPP = 0.5, 1e4
+THIN_FROM = 8
+SMALL_MODEL, SMALL_MODEL_SEEDS, SEEDS = 100_000, 3, 2
+
+
+def heads_of(width: int) -> int:
+    """Heads of width about 16 (12 to 20; pilot 12): as good per token as pilot 10's heads of
+    width 8, and several times faster here; one head of width 32 learnt arithmetic worse (pilot 11)."""
+    heads = round(width / 16)
+    if width % heads:
+        raise ValueError(f"width {width} is not divisible by its {heads} heads")
+    return heads
+
+
+def seeds_of(params: int) -> int:
+    return SMALL_MODEL_SEEDS if params <= SMALL_MODEL else SEEDS
+
+
+def plan_grid() -> pd.DataFrame:
+    """Every cell with its shape, N, D, C, learning rate, seeds and estimated hours per run."""
+    rows = []
+    for index, (width, depth) in enumerate(WIDTH_DEPTH):
+        heads = heads_of(width)
+        params = parameters_of(width, depth, heads, CORPUS_VERSION)
+        lr = float(f"{second_suite_lr(params):.2g}")
+        for level, flops in enumerate(LEVELS):
+            tokens = flops / (6 * params)
+            if (level >= THIN_FROM and index % 2 == level % 2) or not MIN_TPP <= tokens / params <= MAX_TPP:
+                continue
+            rows.append({"cell": f"w{width}d{depth}-c{level}", "width": width, "depth": depth, "heads": heads,
+                         "params": params, "train_flops": flops, "tokens": int(round(tokens)),
+                         "tokens_per_param": tokens / params, "lr": lr, "seeds": seeds_of(params),
+                         "corpus_version": CORPUS_VERSION,
+                         "estimated_hours": round(estimated_hours(params, tokens, "cpu", CORPUS_VERSION), 3)})
+    return pd.DataFrame(rows)
+
+
+def cost_summary(grid: pd.DataFrame) -> str:
+    """One line: cells, runs, the estimated single-thread hours over all seeds, the range covered."""
+    runs = int(grid["seeds"].sum())
+    hours = float((grid["estimated_hours"] * grid["seeds"]).sum())
+    return (f"{len(grid)} cells, {runs} runs, about {hours:.1f} core-hours (pretrain.grid.THROUGHPUT_BY_DESIGN's model); "
+            f"C {grid['train_flops'].min():.3g} to {grid['train_flops'].max():.3g} FLOPs, "
+            f"{grid['params'].nunique()} sizes, D/N {grid['tokens_per_param'].min():.2g} to "
+            f"{grid['tokens_per_param'].max():,.0f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["plan"])
+    parser.parse_args()
+    grid = plan_grid()
+    grid.to_csv(GRID_FILE, index=False, float_format="%.6g", lineterminator="\n")
+    print(f"{cost_summary(grid)} -> {GRID_FILE}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+"""The second miniature suite, data/real/t2mini-v2: every scored run of pretrain/grid_v2.csv, each
+seed its own checkpoint.
+
+    python -m pretrain.grid run --grid pretrain/grid_v2.csv --cheapest-first [--runs runs/]
+    python -m pretrain.suite_v2 build [--runs runs/] [--out data/real/t2mini-v2]
+
+A run is one cell at one seed (`pretrain.grid`); the grid scores it directly (`nll.csv`,
+`pretrain.evaluate.score_run`: the quantity lm-evaluation-harness logs, about seventy times
+faster; the reference run's harness output is a test fixture that checks the two agree). A
+checkpoint's id is its run's name (the cell, or `<cell>-s<seed>`); its `cell` and `seed` columns
+say which. Checkpoints already in the suite folder whose runs are absent from --runs are kept, so
+the suite grows chunk by chunk from runs folders that do not outlive a session.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import t2lib
+from t2lib.suite import budget_levels
+from pretrain.corpus import CONTEXT
+from pretrain.corpus_v2 import CORPUS_VERSION, VOCAB_VERSION, CorpusV2
+from pretrain.evaluate import DIRECT_NLL
+from pretrain.grid import read_grid, seeded, seeds_of_cells
+from pretrain.grid_v2 import GRID_FILE
+from pretrain.harness import HARNESS_TASKS, write_questions
+from pretrain.suite import METADATA, task_table
+from pretrain.train import CURVE, RESULT
+
+SOURCE = "t2mini-v2"
+README_TEMPLATE = Path(__file__).resolve().parent / "suite_v2_readme.md"
+# The run whose weights are committed (out/reference/) and whose harness output is a test fixture.
+REFERENCE_RUN = "w24d2-c4"
+
+
+def scored_runs(runs: Path, grid: Path = GRID_FILE) -> list[tuple[str, str, int]]:
+    """(run, cell, seed) of every run of the grid with its scores in `runs`, in grid order."""
+    cells = read_grid(grid)
+    return [(spec.name, cell.name, spec.model_seed) for cell, specs in zip(cells, seeded(cells, seeds_of_cells(grid)))
+            for spec in specs if (runs / spec.name / DIRECT_NLL).exists()]
+
+
+def checkpoint_row(run_dir: Path, cell: str, seed: int) -> dict:
+    record = json.loads((run_dir / RESULT).read_text())
+    if record["corpus_version"] != CORPUS_VERSION:
+        raise SystemExit(f"{run_dir / RESULT}: trained on {record['corpus_version']!r}, not {CORPUS_VERSION!r}")
+    tokens = record["steps"] * record["batch_size"] * CONTEXT
+    return {"checkpoint": run_dir.name, "params": record["params"], "tokens": tokens,
+            "train_flops": 6.0 * record["params"] * tokens, "source": SOURCE, "stage": "base",
+            "base_checkpoint": "", "cell": cell, "seed": seed, **{key: record[key] for key in METADATA}}
+
+
+def read_runs(runs: Path, found: list[tuple[str, str, int]]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The checkpoints, NLLs (harness task ids) and loss curves of the scored runs `found`."""
+    checkpoints = pd.DataFrame([checkpoint_row(runs / run, cell, seed) for run, cell, seed in found])
+    nll = pd.concat([pd.read_csv(runs / run / DIRECT_NLL).assign(checkpoint=run) for run, _, _ in found],
+                    ignore_index=True)
+    nll["task"] = "t2mini_" + nll["task"]
+    curves = pd.concat([pd.read_csv(runs / run / CURVE).assign(checkpoint=run) for run, _, _ in found],
+                       ignore_index=True)
+    return checkpoints, nll[["checkpoint", "task", "question", "nll"]], curves
+
+
+def committed(out: Path, fresh: set[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """What the suite folder `out` already holds for checkpoints not in `fresh`."""
+    if not (out / "checkpoints.csv").exists():
+        return pd.DataFrame(), pd.DataFrame(), pd.DataFrame()
+    suite = t2lib.load_suite(out)
+    keep = ~suite.checkpoints["checkpoint"].isin(fresh)
+    curves = pd.read_csv(out / "curves.csv")
+    return (suite.checkpoints[keep], suite.nll[~suite.nll["checkpoint"].isin(fresh)],
+            curves[~curves["checkpoint"].isin(fresh)])
+
+
+def build(runs: Path, out: Path, grid: Path = GRID_FILE) -> t2lib.Suite:
+    """Write the suite folder `out` from every scored run in `runs`, keeping what `out` holds for
+    runs that `runs` lacks; checkpoints in grid order (cells largest budget first, seeds in order)."""
+    found = scored_runs(runs, grid)
+    fresh = read_runs(runs, found) if found else (pd.DataFrame(),) * 3
+    kept = committed(out, {run for run, _, _ in found})
+    if not found and kept[0].empty:
+        raise SystemExit(f"{runs}: no scored runs of {grid} (run `python -m pretrain.grid run --grid {grid}` first)")
+    checkpoints, nll, curves = (pd.concat([part for part in pair if not part.empty], ignore_index=True)
+                                for pair in zip(kept, fresh))
+    cells = read_grid(grid)
+    order = {spec.name: i for i, spec in enumerate(s for specs in seeded(cells, seeds_of_cells(grid)) for s in specs)}
+    unknown = checkpoints[~checkpoints["checkpoint"].isin(order)]
+    if not unknown.empty:
+        raise SystemExit(f"{out}: checkpoint {unknown['checkpoint'].iloc[0]!r} is not a run of {grid}")
+
+    def grid_order(column: pd.Series) -> pd.Series:
+        return column.map(order) if column.name == "checkpoint" else column
+
+    corpus = CorpusV2(0)
+    tasks = task_table(corpus, "real: trained for this book (pretrain/), scored directly (pretrain.evaluate)")
+    t2lib.write_suite(out, checkpoints.sort_values("checkpoint", key=grid_order, ignore_index=True),
+                      nll.sort_values(["checkpoint", "task", "question"], key=grid_order, ignore_index=True), tasks)
+    curves.sort_values(["checkpoint", "step"], key=grid_order).to_csv(out / "curves.csv", index=False,
+                                                                     lineterminator="\n")
+    shutil.copy(grid, out / "grid.csv")
+    write_questions(corpus, out / "questions")
+    if (runs / REFERENCE_RUN / DIRECT_NLL).exists():
+        (out / "reference").mkdir(exist_ok=True)
+        for name in ("model.pt", RESULT):
+            shutil.copy(runs / REFERENCE_RUN / name, out / "reference" / name)
+    suite = t2lib.load_suite(out)
+    write_readme(suite, pd.read_csv(grid), out / "README.md")
+    return suite
+
+
+def seed_spread(checkpoints: pd.DataFrame, nll: pd.DataFrame) -> pd.DataFrame:
+    """Per cell and task: the seeds scored, and the mean and standard deviation over seeds of pass@1
+    (each seed's mean probability of the whole answer)."""
+    per_seed = (nll.assign(p=np.exp(-nll["nll"])).groupby(["checkpoint", "task"])["p"].mean().rename("pass_at_1")
+                .reset_index().merge(checkpoints[["checkpoint", "cell", "seed"]], on="checkpoint"))
+    return (per_seed.groupby(["cell", "task"])["pass_at_1"].agg(seeds="size", mean="mean", sd="std")
+            .reset_index())
+
+
+def write_readme(suite: t2lib.Suite, grid: pd.DataFrame, path: Path) -> None:
+    """The suite's README: the template's prose with its status computed from the suite."""
+    base = suite.base
+    ratio = base["tokens"] / base["params"]
+    planned_runs = int(grid["seeds"].sum())
+    cells_done = base.groupby("cell")["seed"].nunique()
+    spread = seed_spread(base, suite.nll)
+    spread = spread[spread["seeds"] >= 2].groupby("task")["sd"].median()
+    seed_text = ("not yet measured (no cell has two seeds)" if spread.empty else
+                 ", ".join(f"{task.removeprefix('t2mini_')} {sd:.2g}" for task, sd in spread.items()))
+    complete = int(sum(cells_done.get(cell, 0) >= seeds for cell, seeds in zip(grid["cell"], grid["seeds"])))
+    path.write_text(README_TEMPLATE.read_text().format(
+        n_runs=len(base), n_planned=planned_runs, n_cells=len(cells_done), n_complete=complete,
+        n_grid_cells=len(grid), min_flops=base["train_flops"].min(), max_flops=base["train_flops"].max(),
+        n_budgets=len(set(budget_levels(base["train_flops"]))), n_sizes=base["params"].nunique(),
+        min_params=int(base["params"].min()), max_params=int(base["params"].max()), min_ratio=ratio.min(),
+        max_ratio=ratio.max(), cpu_hours=base["wall_seconds"].sum() / 3600,
+        cpus=", ".join(sorted(base["cpu"].unique())), torch=", ".join(sorted(base["torch"].unique())),
+        n_rows=len(suite.nll), corpus_version=CORPUS_VERSION, vocab_version=VOCAB_VERSION,
+        reference=REFERENCE_RUN, seed_spread=seed_text))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["build"])
+    parser.add_argument("--runs", type=Path, default=Path("runs"))
+    parser.add_argument("--out", type=Path, default=Path("data/real/t2mini-v2"))
+    args = parser.parse_args()
+    print(build(args.runs, args.out).summary())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""The second suite's builder: every scored run of the grid at each of its seeds becomes a checkpoint
+with its cell and seed; a rebuild from a runs folder that lacks earlier runs keeps them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import t2lib
+from pretrain import grid, suite_v2
+from pretrain.corpus import CONTEXT
+from pretrain.corpus_v2 import CORPUS_VERSION
+from pretrain.executors import Placement
+
+COLUMNS = "cell,width,depth,heads,params,train_flops,tokens,tokens_per_param,lr,seeds,corpus_version,estimated_hours\n"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Two tiny cells of a two-cell grid, at two seeds and one, trained and scored."""
+    folder = tmp_path_factory.mktemp("v2")
+    tokens = 6 * 32 * CONTEXT  # six batches
+    plan = folder / "grid.csv"
+    plan.write_text(COLUMNS + "".join(
+        f"{cell},16,1,1,{params},{6 * params * tokens},{tokens},{tokens / params},0.01,{seeds},{CORPUS_VERSION},0.001\n"
+        for cell, params, seeds in (("w16d1-c1", 9376, 2), ("w16d1-c0", 9376, 1))))
+    grid.run(folder / "runs", 5, Placement(workers=2), "cpu", grid.read_grid(plan), seeds=grid.seeds_of_cells(plan))
+    return folder, plan
+
+
+def test_each_seed_is_a_checkpoint_with_its_cell_and_seed(trained: tuple[Path, Path]) -> None:
+    folder, plan = trained
+    suite = suite_v2.build(folder / "runs", folder / "suite", plan)
+    rows = suite.checkpoints.set_index("checkpoint")
+    assert list(rows.index) == ["w16d1-c1", "w16d1-c1-s1", "w16d1-c0"]
+    assert list(rows["seed"]) == [0, 1, 0] and list(rows["cell"]) == ["w16d1-c1", "w16d1-c1", "w16d1-c0"]
+    assert set(suite.tasks["task"]) == {"t2mini_knowledge", "t2mini_arithmetic", "t2mini_causal", "t2mini_spatial"}
+    assert (suite.tasks["guess"] < 1e-4).all()  # guess-proof: one guess is right with probability < 1e-4
+    scored = pd.read_csv(folder / "runs" / "w16d1-c1-s1" / "nll.csv")
+    committed = suite.task_nll("w16d1-c1-s1", "t2mini_causal")
+    assert np.allclose(committed, scored.loc[scored["task"] == "causal", "nll"], rtol=1e-9)
+    spread = suite_v2.seed_spread(suite.base, suite.nll)
+    assert set(spread.loc[spread["cell"] == "w16d1-c1", "seeds"]) == {2}
+    readme = (folder / "suite" / "README.md").read_text()
+    assert "**3 of 3 planned runs**" in readme and "2 of 2 cells" in readme
+
+
+def test_a_rebuild_from_a_partial_runs_folder_keeps_the_committed_runs(trained: tuple[Path, Path]) -> None:
+    folder, plan = trained
+    suite_v2.build(folder / "runs", folder / "kept", plan)
+    partial = folder / "partial"
+    partial.mkdir()
+    shutil.copytree(folder / "runs" / "w16d1-c0", partial / "w16d1-c0")
+    rebuilt = suite_v2.build(partial, folder / "kept", plan)
+    assert len(rebuilt.checkpoints) == 3
+    assert t2lib.load_suite(folder / "kept").sha256 == t2lib.load_suite(folder / "suite").sha256
+    with pytest.raises(SystemExit, match="no scored runs"):
+        suite_v2.build(folder / "nothing", folder / "empty", plan)
