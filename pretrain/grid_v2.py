@@ -8,10 +8,12 @@ The rules, each from a pilot recorded in pretrain/PILOT.md:
 - eleven shapes from 16,368 to 841,856 parameters (pilot 10: the 9,376-parameter shape never
   leaves the guess level on design 7, even at 10⁴ tokens per parameter), with heads of width
   about 16 (pilots 11 and 12);
-- training budgets C = 7e10 · 2^i FLOPs (i = 0..8), 256× in all: the smallest shape reaches
-  5,000 tokens per parameter at 9e12 and shapes above 100K parameters are below 2 at the
-  bottom; at the top level (THIN_FROM) only every other shape, where cells are dearest;
-- every (C, shape) with MIN_TPP ≤ D/N ≤ MAX_TPP;
+- training budgets C = 2.8e11 · 2^i FLOPs (i = 0..7), 128× in all: the smallest shape reaches
+  5,000 tokens per parameter at 9e12, shapes above 100K parameters are below 2 at the bottom,
+  and nothing lower, where pilot 10 saw every task at the guess level for every size it
+  trained; at the top level (THIN_FROM) only every other shape, where cells are dearest;
+- every (C, shape) with MIN_TPP ≤ D/N ≤ MAX_TPP and at least MIN_STEPS optimiser steps (a
+  shorter run measures its warm-up more than its model);
 - the learning rate of `pretrain.pilot.second_suite_lr` (pilot 9's rule), two figures; beyond
   pilot 9's sizes (37,600 parameters) an extrapolation, to be checked by a sweep at a large
   shape before the grid trains it;
@@ -29,21 +31,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pretrain.corpus import CONTEXT
 from pretrain.corpus_v2 import CORPUS_VERSION
 from pretrain.grid import estimated_hours, parameters_of
 from pretrain.pilot import second_suite_lr
 
 GRID_FILE = Path(__file__).resolve().parent / "grid_v2.csv"
 WIDTH_DEPTH = [(24, 1), (24, 2), (32, 2), (40, 2), (48, 2), (48, 3), (64, 3), (64, 4), (80, 4), (96, 4), (128, 4)]
-LEVELS = 7e10 * 2.0 ** np.arange(9)
+LEVELS = 2.8e11 * 2.0 ** np.arange(8)
 MIN_TPP, MAX_TPP = 0.5, 1e4
-THIN_FROM = 8
+THIN_FROM = 7
+MIN_STEPS = 100  # of 32 × 128 tokens
 SMALL_MODEL, SMALL_MODEL_SEEDS, SEEDS = 100_000, 3, 2
 
 
 def heads_of(width: int) -> int:
     """Heads of width about 16 (12 to 20; pilot 12): as good per token as pilot 10's heads of
-    width 8, and several times faster here; one head of width 32 learnt arithmetic worse (pilot 11)."""
+    width 8 at w32d2, and 1.4× faster there; one head of width 32 learnt arithmetic worse (pilot 11)."""
     heads = round(width / 16)
     if width % heads:
         raise ValueError(f"width {width} is not divisible by its {heads} heads")
@@ -63,7 +67,8 @@ def plan_grid() -> pd.DataFrame:
         lr = float(f"{second_suite_lr(params):.2g}")
         for level, flops in enumerate(LEVELS):
             tokens = flops / (6 * params)
-            if (level >= THIN_FROM and index % 2 == level % 2) or not MIN_TPP <= tokens / params <= MAX_TPP:
+            if ((level >= THIN_FROM and index % 2 == level % 2) or not MIN_TPP <= tokens / params <= MAX_TPP
+                    or tokens < MIN_STEPS * 32 * CONTEXT):
                 continue
             rows.append({"cell": f"w{width}d{depth}-c{level}", "width": width, "depth": depth, "heads": heads,
                          "params": params, "train_flops": flops, "tokens": int(round(tokens)),

@@ -89,11 +89,20 @@ PILOTS: dict[str, list[RunSpec]] = {
     "11": tuned_ladder(32, 2, 1, [300, 1000], [0, 1], name_heads=True),
     # Pilot 12 (design 7): two heads of width 16, between pilots 10 and 11, at 1,000 tokens per parameter.
     "12": tuned_ladder(32, 2, 2, [1000], [0, 1], name_heads=True),
-    # Pilot 13 (design 7, the second grid's heads): returns to data to 10⁴ tokens per parameter
-    # before the grid, at the grid's two smallest shapes and at w32d2 to 3,000 (pilot 12 has 1,000).
-    "13": (tuned_ladder(24, 1, 2, [20, 100, 300, 1000, 3000, 10000], [0, 1])
-           + tuned_ladder(24, 2, 2, [10000], [0, 1])
-           + tuned_ladder(32, 2, 2, [20, 100, 300, 3000], [0, 1], name_heads=True)),
+    # Pilot 13 (design 7, the second grid's heads): returns to data before the grid: pilot 10's
+    # w24d2 (the same shape) at 10⁴ tokens per parameter, and the low ends of the grid's smallest
+    # shape and of w32d2 with two heads (pilot 12 has 1,000); pilot 13b, their long ends.
+    "13": (tuned_ladder(24, 2, 2, [10000], [0, 1])
+           + tuned_ladder(24, 1, 2, [20, 100, 300, 1000, 3000], [0, 1])
+           + tuned_ladder(32, 2, 2, [20, 100, 300], [0, 1], name_heads=True)),
+    "13b": tuned_ladder(24, 1, 2, [10000], [0, 1]) + tuned_ladder(32, 2, 2, [3000, 10000], [0, 1], name_heads=True),
+    # Pilot 14 (design 7): the learning rate at two of the grid's largest shapes, where pilot 9's
+    # rule is an extrapolation (1.7e-3 at 341,840 parameters, 8.6e-4 at 841,856),
+    # on a factor-2 grid wide enough to bracket both the rule and the first suite's 1e-2, at the
+    # tokens per parameter of a grid cell (w80d4-c5, w128d4-c6), two seeds each.
+    "14": [spec for lr in (5e-4, 1e-3, 2e-3, 4e-3, 8e-3, 1.6e-2)
+           for width, depth, heads, ratio in ((80, 4, 5, 13), (128, 4, 8, 4))
+           for spec in ladder(width, depth, heads, [ratio], lr, [0, 1], name_heads=True)],
 }
 
 

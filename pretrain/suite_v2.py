@@ -19,10 +19,10 @@ import json
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 import t2lib
+from t2lib.seeds import seed_spread
 from t2lib.suite import budget_levels
 from pretrain.corpus import CONTEXT
 from pretrain.corpus_v2 import CORPUS_VERSION, VOCAB_VERSION, CorpusV2
@@ -114,22 +114,13 @@ def build(runs: Path, out: Path, grid: Path = GRID_FILE) -> t2lib.Suite:
     return suite
 
 
-def seed_spread(checkpoints: pd.DataFrame, nll: pd.DataFrame) -> pd.DataFrame:
-    """Per cell and task: the seeds scored, and the mean and standard deviation over seeds of pass@1
-    (each seed's mean probability of the whole answer)."""
-    per_seed = (nll.assign(p=np.exp(-nll["nll"])).groupby(["checkpoint", "task"])["p"].mean().rename("pass_at_1")
-                .reset_index().merge(checkpoints[["checkpoint", "cell", "seed"]], on="checkpoint"))
-    return (per_seed.groupby(["cell", "task"])["pass_at_1"].agg(seeds="size", mean="mean", sd="std")
-            .reset_index())
-
-
 def write_readme(suite: t2lib.Suite, grid: pd.DataFrame, path: Path) -> None:
     """The suite's README: the template's prose with its status computed from the suite."""
     base = suite.base
     ratio = base["tokens"] / base["params"]
     planned_runs = int(grid["seeds"].sum())
     cells_done = base.groupby("cell")["seed"].nunique()
-    spread = seed_spread(base, suite.nll)
+    spread = seed_spread(suite)
     spread = spread[spread["seeds"] >= 2].groupby("task")["sd"].median()
     seed_text = ("not yet measured (no cell has two seeds)" if spread.empty else
                  ", ".join(f"{task.removeprefix('t2mini_')} {sd:.2g}" for task, sd in spread.items()))

@@ -16,6 +16,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from t2lib import checks
+from t2lib.formatting import format_number
 from t2lib.laws import Chinchilla, Law, T2Accuracy, T2Loss
 
 # Smallest model considered (parameters), and the scan's density in points per decade of N.
@@ -197,8 +198,8 @@ def extrapolation_flags(N: ArrayLike, k: ArrayLike, *, smallest_N: float, larges
     nothing, else 'k > largest_k' and/or 'N < smallest_N' (the smallest fitted checkpoint)."""
     N, k = np.broadcast_arrays(np.asarray(N, dtype=float), np.asarray(k, dtype=float))
     flags = np.full(N.shape, "", dtype=object)
-    for mask, text in ((k > largest_k * (1 + 1e-9), f"k > {largest_k:.4g}"),
-                       (N < smallest_N * (1 - 1e-9), f"N < {smallest_N:.3g}")):
+    for mask, text in ((k > largest_k * (1 + 1e-9), f"k > {format_number(largest_k, 4)}"),
+                       (N < smallest_N * (1 - 1e-9), f"N < {format_number(smallest_N)}")):
         flags[mask] = [f"{flag}; {text}" if flag else text for flag in flags[mask]]
     return flags
 

@@ -16,20 +16,23 @@ from numpy.typing import ArrayLike
 
 from t2lib.frontier import Law, frontier, single_pass_choice
 
-COLUMNS = ["law", "c_train", "c_inf", "N", "D", "k", "tokens_per_param", "value", "constraint",
+COLUMNS = ["law", "c_train", "c_inf", "N", "D", "k", "tokens_per_param", "value", "constraint", "outside data",
            "chinchilla_N", "chinchilla_k", "chinchilla_tokens_per_param", "chinchilla_value"]
 
 
-def optimum_grid(laws: Mapping[str, Law | Sequence[Law]], c_train_values: ArrayLike,
-                 c_inf_values: ArrayLike) -> pd.DataFrame:
+def optimum_grid(laws: Mapping[str, Law | Sequence[Law]], c_train_values: ArrayLike, c_inf_values: ArrayLike, *,
+                 smallest_N: float | None = None, largest_k: float | None = None) -> pd.DataFrame:
     """For every law, training budget and inference budget: the T² optimum (N, D, k, tokens per
-    parameter, predicted value, which constraint bound it) and the Chinchilla single-pass choice
-    priced at the samples it affords (value NaN where it cannot afford one)."""
+    parameter, predicted value, which constraint bound it, and what it extrapolates beyond the
+    fitted data: `frontier`'s "outside data", empty where no range is given) and the Chinchilla
+    single-pass choice priced at the samples it affords (value NaN where it cannot afford one)."""
     c_train_values = np.asarray(c_train_values, dtype=float)
     frames = []
     for name, law in laws.items():
         for c_inf in np.asarray(c_inf_values, dtype=float):
-            t2 = frontier(law, c_train_values, c_inf)
+            t2 = frontier(law, c_train_values, c_inf, smallest_N=smallest_N, largest_k=largest_k)
+            if "outside data" not in t2:
+                t2["outside data"] = ""
             chinchilla = single_pass_choice(law, c_train_values, c_inf)
             frames.append(t2.assign(law=name, chinchilla_N=chinchilla["N"].to_numpy(),
                                     chinchilla_k=chinchilla["k"].to_numpy(),
@@ -55,6 +58,7 @@ def _payload(grid: pd.DataFrame, lower_is_better: Mapping[str, bool]) -> dict:
         laws[name] = {"lowerIsBetter": bool(lower_is_better[name]),
                       "logN": shaped(np.log10(table["N"]), 4), "value": shaped(table["value"], 4),
                       "edge": shaped((table["constraint"] == "search edge").astype(float), 0),
+                      "beyond": shaped((table["outside data"] != "").astype(float), 0),
                       "chinLogN": shaped(np.log10(table["chinchilla_N"]), 4),
                       "chinValue": shaped(table["chinchilla_value"], 4)}
     return {"logCTrain": np.log10(c_trains).round(4).tolist(), "logCInf": np.log10(c_infs).round(4).tolist(),
@@ -126,7 +130,11 @@ SCRIPT = """
       (n && shown(n - 1) ? "L" : "M") + px(xs[n]).toFixed(1) + " " + py(v).toFixed(1)).join(" ");
     const affordable = (n) => chosen.chinValue[n][j] !== null;  // the Chinchilla line ends where it cannot run
     add("path", {d: path(chin, affordable), class: "chinchilla"});
-    add("path", {d: path(t2, () => true), class: "optimum " + (law() === "Approach 1" ? "approach1" : "approach2")});
+    const colour = law() === "Approach 1" ? "approach1" : "approach2";
+    const within = (n) => !chosen.beyond[n][j];  // dotted from the last point within to the end
+    const beyond = (n) => chosen.beyond[n][j] || (n + 1 < xs.length && chosen.beyond[n + 1][j]);
+    add("path", {d: path(t2, within), class: "optimum " + colour});
+    add("path", {d: path(t2, beyond), class: "optimum beyond " + colour});
     add("circle", {cx: px(xs[i]), cy: py(t2[i]), r: 5, class: "optimum-point"});
     if (affordable(i)) add("circle", {cx: px(xs[i]), cy: py(chin[i]), r: 4, class: "chinchilla-point"});
     set("c_train", number(cTrain[i]) + " FLOPs");
@@ -140,7 +148,8 @@ SCRIPT = """
       set(prefix + "K", k < 1 ? "less than one: cannot run" : number(k));
     }
     const value = chosen.value[i][j], chinValue = chosen.chinValue[i][j];
-    set("Value", fmt(value) + (chosen.edge[i][j] ? " (at the edge of the size search)" : ""));
+    set("Value", fmt(value) + (chosen.edge[i][j] ? " (at the edge of the size search)" : "")
+        + (chosen.beyond[i][j] ? " (beyond the data the law was fitted on: an extrapolation)" : ""));
     set("chinValue", fmt(chinValue));
     set("measure", chosen.lowerIsBetter ? "predicted macro task NLL (lower is better)"
                                         : "predicted macro pass@k (higher is better)");
@@ -165,6 +174,7 @@ STYLE = """
 .t2-explorer svg .approach1 {stroke: APPROACH1;}
 .t2-explorer svg .approach2 {stroke: APPROACH2;}
 .t2-explorer svg .chinchilla {stroke: CHINCHILLA; stroke-dasharray: 6 4; stroke-width: 1.8;}
+.t2-explorer svg .beyond {stroke-dasharray: 2 4;}
 .t2-explorer svg .optimum-point {fill: #fff; stroke: #000; stroke-width: 2;}
 .t2-explorer svg .chinchilla-point {fill: CHINCHILLA;}
 """
@@ -198,9 +208,10 @@ def explorer_html(grid: pd.DataFrame, *, lower_is_better: Mapping[str, bool], co
 <label>Inference budget C<sub>inf</sub>: <input type="range" name="c_inf" min="0" max="{len(c_infs) - 1}"
  step="1" value="{j}" aria-label="inference budget"> <output data-field="c_inf"></output></label>
 <fieldset><legend style="font-size:inherit;float:left;margin-right:1em">Law:</legend>{radios}</fieldset>
-<svg viewBox="0 0 640 300" role="img" aria-label="Tokens per parameter of the T² optimum (solid) and of the
- Chinchilla choice (dashed) against the training budget, at the chosen inference budget"></svg>
-<table class="t2-table"><thead><tr><th></th><th>T² optimum (solid line, open circle)</th>
+<svg viewBox="0 0 640 300" role="img" aria-label="Tokens per parameter of the T² optimum (solid; dotted where it
+ lies beyond the fitted data) and of the Chinchilla choice (dashed) against the training budget, at the chosen
+ inference budget"></svg>
+<table class="t2-table"><thead><tr><th></th><th>T² optimum (solid line, open circle; dotted beyond the fitted data)</th>
 <th>Chinchilla choice (dashed line, dot; the line ends where it cannot draw one sample)</th></tr></thead>
 <tbody>{rows}<tr><th data-field="measure"></th><td data-field="Value"></td><td data-field="chinValue"></td></tr>
 </tbody></table>

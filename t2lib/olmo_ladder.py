@@ -23,6 +23,19 @@ SOFT = re.compile(r"^eval/downstream_soft/(?P<task>.+)_rc_5shot_soft$")
 RATIO_RTOL = 0.01  # tokens_per_param must equal tokens / N within this relative tolerance
 
 
+BENCHMARKS = {"arc_challenge": "ARC-Challenge", "arc_easy": "ARC-Easy", "boolq": "BoolQ", "csqa": "CommonsenseQA",
+              "hellaswag": "HellaSwag", "mmlu_humanities": "MMLU humanities", "mmlu_other": "MMLU other",
+              "mmlu_social_sciences": "MMLU social sciences", "mmlu_stem": "MMLU STEM", "openbookqa": "OpenBookQA",
+              "piqa": "PIQA", "socialiqa": "Social IQa", "winogrande": "WinoGrande"}
+
+
+def task_label(task: str) -> str:
+    """A ladder task id as readers know the benchmark: 'arc_easy_test' → 'ARC-Easy (test)'
+    (an id it does not know is returned as it is)."""
+    benchmark, _, split = task.rpartition("_")
+    return f"{BENCHMARKS[benchmark]} ({split})" if benchmark in BENCHMARKS else task
+
+
 def load_olmo_runs(path: str | Path) -> pd.DataFrame:
     """One row per run: run (its source file's name), size_label, params, tokens, tokens_per_param,
     chinchilla_multiple, is_rerun, target (the 7B and 13B runs the ladder is meant to predict),

@@ -17,6 +17,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from t2lib import checks
 from t2lib.fit import FitResult, fit_chinchilla
+from t2lib.formatting import format_number
 from t2lib.frontier import frontier
 from t2lib.laws import Chinchilla, T2Loss
 
@@ -159,8 +160,9 @@ def outside_runs(optima: pd.DataFrame, runs: pd.DataFrame) -> pd.Series:
     ratio_hi = runs["tokens_per_param"].max()
     flags = []
     for N, ratio in zip(optima["N"], optima["tokens_per_param"]):
-        parts = ([f"N < {n_lo:.3g}"] if N < n_lo else []) + ([f"N > {n_hi:.3g}"] if N > n_hi else []) \
-            + ([f"D/N > {ratio_hi:g}"] if ratio > ratio_hi else [])
+        parts = ([f"N < {format_number(n_lo)}"] if N < n_lo else []) \
+            + ([f"N > {format_number(n_hi)}"] if N > n_hi else []) \
+            + ([f"D/N > {format_number(ratio_hi)}"] if ratio > ratio_hi else [])
         flags.append("; ".join(parts))
     return pd.Series(flags, index=optima.index, dtype=object)
 

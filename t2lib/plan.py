@@ -25,6 +25,7 @@ from numpy.typing import ArrayLike, NDArray
 from t2lib import checks
 from t2lib.bootstrap import BAND_LEVEL, Replicates, laws_of, percentile_band
 from t2lib.fitquality import check_laws
+from t2lib.formatting import format_number
 from t2lib.frontier import N_MIN, frontier, value_at
 from t2lib.passk import pass_at_k
 from t2lib.saved import SavedFits
@@ -43,9 +44,9 @@ def range_flags(N: float, D: float, k: float, saved: SavedFits, tasks: list[str]
         if not np.isfinite(value):
             continue
         if value < low * (1 - 1e-9):
-            flags.append(f"{quantity} below the fitted range ({value:.3g} < {low:.3g})")
+            flags.append(f"{quantity} below the fitted range ({format_number(value)} < {format_number(low)})")
         elif value > high * (1 + 1e-9):
-            flags.append(f"{quantity} above the fitted range ({value:.3g} > {high:.3g})")
+            flags.append(f"{quantity} above the fitted range ({format_number(value)} > {format_number(high)})")
     return "; ".join(flags)
 
 
@@ -150,7 +151,7 @@ def whole_samples(k: float) -> float:
 def _samples(k: float) -> str:
     if not np.isfinite(k):
         return "-"
-    return f"{whole_samples(k):,.0f}" if k < 1e6 else f"{whole_samples(k):.3g}"
+    return format_number(whole_samples(k))
 
 
 def _caveat(*rows: pd.Series) -> str:
@@ -165,8 +166,8 @@ def gain_in_words(table: pd.DataFrame) -> list[str]:
         chin = rows[rows["approach"] == "chinchilla"].iloc[0]
         name = APPROACHES[key]
         what = "macro task NLL" if key == "1" else "macro pass@k"
-        head = (f"At C_train = {c_train:.3g} FLOPs, {name} trains {size_label(t2['N'])} parameters on "
-                f"{_ratio(t2['tokens_per_param'])} tokens per parameter with k = {_samples(t2['k'])} samples")
+        head = (f"At C_train = {format_number(c_train)} FLOPs, {name} trains {size_label(t2['N'])} parameters on "
+                f"{format_number(t2['tokens_per_param'])} tokens per parameter with k = {_samples(t2['k'])} samples")
         if not np.isfinite(chin["value"]):
             sentences.append(f"{head}; the Chinchilla choice ({size_label(chin['N'])}) cannot afford one sample"
                              f"{_caveat(t2, chin)}.")
@@ -178,10 +179,11 @@ def gain_in_words(table: pd.DataFrame) -> list[str]:
         else:
             change = f"{t2['value'] / chin['value']:.3g}× higher" if chin["value"] > 0 else "higher"
         guessing = t2.get("guess_at_k", np.nan)
-        guessed = f"; guessing alone reaches {guessing:.3g} at k = {_samples(t2['k'])}" if np.isfinite(guessing) else ""
-        sentences.append(f"{head}: predicted {what} {t2['value']:.4g} against {chin['value']:.4g} for the Chinchilla "
-                         f"choice ({size_label(chin['N'])}, k = {_samples(chin['k'])}), {change}{guessed}"
-                         f"{_caveat(t2, chin)}.")
+        guessed = (f"; guessing alone reaches {format_number(guessing)} at k = {_samples(t2['k'])}"
+                   if np.isfinite(guessing) else "")
+        sentences.append(f"{head}: predicted {what} {format_number(t2['value'], 4)} against "
+                         f"{format_number(chin['value'], 4)} for the Chinchilla choice ({size_label(chin['N'])}, "
+                         f"k = {_samples(chin['k'])}), {change}{guessed}{_caveat(t2, chin)}.")
     return sentences
 
 
@@ -199,10 +201,6 @@ CHOICES = {"1": "Approach 1 optimum", "2": "Approach 2 optimum", "chinchilla": "
 PRICED_BY = {"1": "task NLL", "2": "pass@k"}
 
 
-def _ratio(value: float) -> str:
-    return f"{value:,.0f}" if 100 <= value < 1e6 else f"{value:.3g}"
-
-
 def _banded(row: pd.Series, quantity: str, show) -> str:
     """A number as text, with its band "[low, high]" when the row has one."""
     value = row[quantity]
@@ -215,7 +213,7 @@ def _banded(row: pd.Series, quantity: str, show) -> str:
 
 def _guessing(row: pd.Series) -> str:
     level = row.get("guess_at_k", np.nan)
-    return f" (guessing {level:.2g})" if np.isfinite(level) else ""
+    return f" (guessing {format_number(level, 2)})" if np.isfinite(level) else ""
 
 
 def numbered_notes(flags: pd.Series) -> tuple[list[str], list[str]]:
@@ -239,15 +237,15 @@ def readable_plan(table: pd.DataFrame, provenance: str = "", band_level: float =
         "choice": [CHOICES.get(a, a) + (f" ({r})" if isinstance(r, str) else "")
                    for a, r in zip(table["approach"], table.get("role", pd.Series([None] * len(table))))],
         "priced by": table["priced_by"].map(PRICED_BY),
-        "C_train FLOPs": table["c_train"].map(lambda c: f"{c:.3g}"),
+        "C_train FLOPs": table["c_train"].map(format_number),
         "N params": [_banded(row, "N", size_label) for _, row in table.iterrows()],
         "D tokens": [_banded(row, "D", size_label) for _, row in table.iterrows()],
-        "D/N": [_banded(row, "tokens_per_param", _ratio) for _, row in table.iterrows()],
+        "D/N": [_banded(row, "tokens_per_param", format_number) for _, row in table.iterrows()],
         "k samples": [_banded(row, "k", _samples) for _, row in table.iterrows()],
-        "predicted": [_banded(row, "value", lambda v: f"{v:.3g}") + _guessing(row) for _, row in table.iterrows()],
+        "predicted": [_banded(row, "value", format_number) + _guessing(row) for _, row in table.iterrows()],
         "notes": numbers,
     })
-    c_inf = ", ".join(f"{c:.3g}" for c in table["c_inf"].unique())
+    c_inf = ", ".join(format_number(c) for c in table["c_inf"].unique())
     lines = [f"C_inf = {c_inf} FLOPs per token", shown.to_string(index=False), ""]
     if notes:
         lines += ["Notes:", *notes, ""]

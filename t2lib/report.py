@@ -83,6 +83,15 @@ def data_note(suite) -> str:
             f"`{suite.summary()}` (full sha256 `{suite.sha256}`)\n:::\n")
 
 
+def chapter_title(chapter: str, folder: str | Path = "chapters") -> str:
+    """A chapter's title (its first heading), for tables that list chapters by id."""
+    path = Path(folder) / f"{chapter}.md"
+    heading = next((line for line in path.read_text().splitlines() if line.startswith("# ")), None)
+    if heading is None:
+        raise ValueError(f"{path}: no '# ' heading to title the chapter {chapter!r}")
+    return heading[2:].strip()
+
+
 def source_revision(root: str | Path) -> str:
     """The git commit the book was built from, marked when the working tree had changes; or a
     sentence saying the source was not a git checkout."""
@@ -167,8 +176,9 @@ def real_data_note(*folders: str | Path) -> str:
 
 # How every "Paper vs this book" row is judged (stated above each table).
 AGREE_RTOL = 0.10
-AGREEMENT_RULE = (f"A number with a band agrees when the paper's value lies inside this book's band; one without a "
-                  f"band agrees when it is within ±{AGREE_RTOL:.0%} of the paper's (relative); "
+AGREEMENT_RULE = (f"A number with a band agrees when the paper's value lies inside this book's band. A number without "
+                  f"a band cannot agree, since nothing says how far it could move: within ±{AGREE_RTOL:.0%} of the "
+                  "paper's (relative) it reads \"close (no band)\", which is not evidence; further off, \"differs\"; "
                   "a range agrees when this book's values lie inside the paper's; a finding agrees when the same "
                   "statement holds on this book's data.")
 # How every head-to-head and every effect with an interval is judged (t2lib.paired, the verdict page).
@@ -217,26 +227,27 @@ def paper_claim(claim: str) -> pd.Series:
 def number_row(quantity: str, paper: float, ours: float, fmt: str = ".3g", note: str = "", *,
                basis: str, whose: str = "the paper's", band: tuple[float, float] | None = None) -> dict[str, str]:
     """A row of a "Paper vs this book" table comparing two numbers: both, their difference,
-    and whether they agree under AGREEMENT_RULE (inside our `band` where one is given, else
-    within AGREE_RTOL). `whose` names the published number in the difference ("the paper's", or
-    e.g. "the published")."""
+    and the verdict of AGREEMENT_RULE: with our `band`, "agrees" (the paper's value inside it) or
+    "differs"; without one, "close (no band)" within AGREE_RTOL, else "differs". `whose` names the
+    published number in the difference ("the paper's", or e.g. "the published")."""
     _check_basis(basis)
     paper, ours = float(plain(paper)), float(plain(ours))
     if not np.isfinite(ours):
         raise ValueError(f"{quantity}: our value is not finite ({ours})")
     same_digits = f"{ours:{fmt}}" == f"{paper:{fmt}}"  # a difference below the digits shown is none
     difference = "0 at the digits shown" if same_digits else f"{ours - paper:+{fmt}}"
-    agrees = ours == paper
+    close = ours == paper
     if paper != 0:
         difference += "" if same_digits else f" ({ours / paper:.2g}× {whose})"
-        agrees = abs(ours / paper - 1) <= AGREE_RTOL
-    shown = f"{ours:{fmt}}"
+        close = abs(ours / paper - 1) <= AGREE_RTOL
+    shown, verdict = f"{ours:{fmt}}", "close (no band)" if close else "differs"
     if band is not None:
         low, high = (float(plain(v)) for v in band)
-        agrees, shown = low <= paper <= high, f"{ours:{fmt}} [{low:{fmt}}, {high:{fmt}}]"
-        difference += f"; {'inside' if agrees else 'outside'} our band"
+        inside = low <= paper <= high
+        shown, verdict = f"{ours:{fmt}} [{low:{fmt}}, {high:{fmt}}]", "agrees" if inside else "differs"
+        difference += f"; {'inside' if inside else 'outside'} our band"
     return {"quantity": quantity, "paper": f"{paper:{fmt}}", "this book": shown,
-            "difference": f"{difference}: {'agrees' if agrees else 'differs'}", "basis": basis, "note": note}
+            "difference": f"{difference}: {verdict}", "basis": basis, "note": note}
 
 
 def range_row(quantity: str, paper_low: float, paper_high: float, ours_low: float, ours_high: float,

@@ -18,6 +18,8 @@ HOFFMANN = "#7f7f7f"
 ALL_RUNS = "#01665e"
 FROM_CUTOFF = "#8c510a"
 SAMPLED = "#7b3294"  # a measured pass@k with several samples, beside pass@1 in black
+# Post-training stages: colour and line style, the same in every figure that shows them.
+STAGE_STYLES = {"base": ("black", "-"), "ft": ("#1b9e77", "--"), "sft": ("#d95f02", "-.")}
 
 
 # `make figures` sets this to export every figure for slides at a higher PNG resolution.

@@ -100,6 +100,12 @@ class Suite:
         return meta, table.to_numpy(dtype=float)
 
     @property
+    def display_names(self) -> pd.Series:
+        """Each task's name for readers (tasks.csv's display_name; the task id where none is
+        recorded), indexed by task id."""
+        return self.tasks.set_index("task")["display_name"]
+
+    @property
     def simulated_tasks(self) -> list[str]:
         """Tasks whose `source` in tasks.csv says they are simulated."""
         simulated = self.tasks["source"].str.contains("simulated", case=False, na=False)

@@ -13,6 +13,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from t2lib.formatting import MINUS, format_number
 from t2lib.paired import DECISION_LEVEL
 from t2lib.passk import pass_at_k, task_pass_at_k
 from t2lib.suite import Suite
@@ -136,8 +137,6 @@ HEADERS = {
        for what, shown in (("pass_at_k", "pass@k"), ("size", "size"), ("k", "k"))},
 }
 SUBSCRIPTS = {"C_train": "C<sub>train</sub>", "C_inf": "C<sub>inf</sub>"}
-MINUS = "\u2212"
-SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 WIDE_TEXT = 28  # a text column with a longer cell wraps in a wide column instead of a narrow one
 WIDE_HEADER = 24  # a longer header gets a column wide enough to read it in two or three lines
 
@@ -149,28 +148,6 @@ def header(name: object) -> str:
     for raw, shown in SUBSCRIPTS.items():
         text = text.replace(raw, shown)
     return text.replace("_", " ")
-
-
-def format_number(x: float, digits: int = 3) -> str:
-    """A number as a reader writes it: `digits` significant digits, thousands separated,
-    powers of ten as ×10ⁿ beyond a million or below a thousandth, a true minus sign."""
-    if not np.isfinite(x):
-        return "∞" if x > 0 else MINUS + "∞"
-    if x == 0:
-        return "0"
-    sign, x = (MINUS if x < 0 else ""), abs(x)
-    rounded = float(f"{x:.{digits}g}")
-    if rounded >= 1e6 or rounded < 1e-3:
-        mantissa, exponent = f"{x:.{digits - 1}e}".split("e")
-        mantissa = mantissa.rstrip("0").rstrip(".")
-        text = ("" if mantissa == "1" else mantissa + "×") + "10" + str(int(exponent)).translate(SUPERSCRIPT)
-    elif (rounded >= 10 and rounded == int(rounded)) or rounded >= 1000 or x == int(x):
-        text = f"{rounded:,.0f}"
-    elif rounded == int(rounded):  # 0.99996 reads 1.00, not a whole 1
-        text = f"{rounded:.{digits - 1}f}"
-    else:
-        text = f"{rounded:.{digits}g}"
-    return sign + text
 
 
 def _is_missing(value: object) -> bool:

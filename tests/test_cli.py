@@ -334,7 +334,7 @@ def test_the_text_plan_has_units_whole_samples_size_labels_and_bands(tmp_path: P
                      cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     text = result.stdout
-    assert "C_inf = 2.1e+09 FLOPs per token" in text and "N params" in text and "k samples" in text
+    assert "C_inf = 2.1×10⁹ FLOPs per token" in text and "N params" in text and "k samples" in text
     assert "C_train: training budget, FLOPs (6·N·D)" in text and "Approach 2: the N that maximises" in text
     assert "[low, high]: the 90% bootstrap band" in text
     first = text.splitlines()[2]

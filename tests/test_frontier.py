@@ -118,7 +118,7 @@ def test_the_saturated_size_is_capped_by_one_sample_and_needs_t2_laws() -> None:
 def test_extrapolated_optima_are_flagged() -> None:
     flags = extrapolation_flags(
         [1e4, 1e6, 1e8], [2000.0, 1024.0, 1.0], smallest_N=1e6, largest_k=1024.0)
-    assert list(flags) == ["k > 1024; N < 1e+06", "", ""]
+    assert list(flags) == ["k > 1,024; N < 10⁶", "", ""]
     table = t2lib.frontier(T2_LOSS, [1e16, 1e24], c_inf=1.4e11, smallest_N=5e6, largest_k=1024.0)
     expected = extrapolation_flags(table["N"], table["k"], smallest_N=5e6, largest_k=1024.0)
     assert list(table["outside data"]) == list(expected) and "outside data" not in t2lib.frontier(T2_LOSS, [1e20])

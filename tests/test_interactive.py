@@ -20,6 +20,19 @@ def test_the_grid_holds_each_budgets_optimum_and_chinchilla_choice() -> None:
     optimum = t2lib.frontier(LAW, [c_trains[2]], c_infs[1]).iloc[0]
     assert np.isclose(row["N"], optimum["N"]) and np.isclose(row["k"], c_infs[1] / (2 * optimum["N"]))
     assert row["value"] <= row["chinchilla_value"] + 1e-12  # lower task NLL is better: the optimum never loses
+    assert (grid["outside data"] == "").all()  # no fitted range given: nothing flagged
+
+
+def test_optima_beyond_the_fitted_data_are_flagged_for_the_page() -> None:
+    c_trains, c_infs = np.logspace(18, 22, 5), np.logspace(9, 12, 4)
+    grid = optimum_grid({"Approach 1": LAW}, c_trains, c_infs, smallest_N=1e6, largest_k=100.0)
+    expected = t2lib.frontier(LAW, c_trains, c_infs[3], smallest_N=1e6, largest_k=100.0)["outside data"]
+    assert list(grid[grid["c_inf"] == c_infs[3]]["outside data"]) == list(expected)
+    assert (grid["outside data"] != "").any() and (grid["outside data"] == "").any()
+    html = explorer_html(grid, lower_is_better={"Approach 1": True}, colours=COLOURS)
+    payload = json.loads(re.search(r'<script type="application/json">(.*?)</script>', html, re.S).group(1))
+    beyond = np.array(payload["laws"]["Approach 1"]["beyond"])
+    assert beyond.shape == (5, 4) and beyond.sum() == (grid["outside data"] != "").sum()
 
 
 def test_the_page_carries_the_grid_offline_and_the_same_grid_gives_the_same_html() -> None:

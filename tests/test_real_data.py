@@ -15,7 +15,7 @@ from t2lib.fit import fit_chinchilla, fit_chinchilla_tied
 from t2lib.frontier import frontier
 from t2lib.gadre import load_gadre_baselines, load_gadre_runs, load_published_errors, published_fit_set
 from t2lib.laws import Chinchilla
-from t2lib.olmo_ladder import load_olmo_runs, task_summaries
+from t2lib.olmo_ladder import load_olmo_runs, task_label, task_summaries
 from t2lib.passk import beta_from_mean_and_log_mean, pass_at_k_range_from_mean
 from t2lib.report import real_data_note
 from t2lib.sardana import load_sardana_runs
@@ -210,7 +210,7 @@ def test_t2_optima_do_not_depend_on_the_floor_and_flag_runs_outside() -> None:
     np.testing.assert_allclose(a["chinchilla_tokens_per_param"], frontier(law, [1e20, 1e21])["tokens_per_param"])
     runs = pd.DataFrame({"params": [1e8, 1e9], "tokens_per_param": [10.0, 100.0]})
     flags = ot.outside_runs(pd.DataFrame({"N": [5e7, 5e8, 2e9], "tokens_per_param": [50.0, 500.0, 5.0]}), runs)
-    assert flags.tolist() == ["N < 1e+08", "D/N > 100", "N > 1e+09"]
+    assert flags.tolist() == ["N < 10⁸", "D/N > 100", "N > 10⁹"]
 
 
 def test_real_data_note_names_source_license_and_checksum(tmp_path: Path) -> None:
@@ -231,6 +231,9 @@ def test_the_olmo_copy_loads_whole() -> None:
     summaries = task_summaries(runs)
     assert summaries["task"].nunique() == 20 and len(summaries) == 32 * 20
     assert (summaries["soft_log"] <= np.log(summaries["soft"])).all()
+    labels = summaries["task"].map(task_label)
+    assert labels.nunique() == 20 and not labels.str.contains("_").any()  # every task named for readers
+    assert task_label("mmlu_social_sciences_val") == "MMLU social sciences (val)" and task_label("new_task") == "new_task"
 
 
 @pytest.mark.parametrize(("column", "row", "value", "expected"), [

@@ -13,11 +13,11 @@ def test_number_row_states_both_values_their_difference_and_the_rule() -> None:
     assert row["difference"] == "+0.5 (1.2× the paper's): differs"
     assert report.number_row("q", 2.0, 2.5, ".2g", basis="independent", whose="the published")["difference"] \
         == "+0.5 (1.2× the published): differs"
-    assert report.number_row("n", 100, 109, ".0f", basis="independent")["difference"].endswith(": agrees")
+    assert report.number_row("n", 100, 109, ".0f", basis="independent")["difference"].endswith(": close (no band)")
     assert report.number_row("n", 100, 111, ".0f", basis="independent")["difference"].endswith(": differs")
     assert row["basis"] == "independent"
     noise = report.number_row("margin", 0.0123, 0.0123 - 2.2e-10, ".3g", basis="by construction")
-    assert noise["difference"] == "0 at the digits shown: agrees", "floating-point noise is not a difference"
+    assert noise["difference"] == "0 at the digits shown: close (no band)", "floating-point noise is not a difference"
 
 
 def test_rows_refuse_a_non_finite_value_or_an_unknown_basis() -> None:
@@ -160,3 +160,12 @@ def test_table1_margins_are_clear_only_beyond_question_noise(tmp_path) -> None:
     tie = margin_bands(planted_table1_suite(tmp_path, 0.0), ["t"], c_train=2.4e15, c_inf=8e6, resamples=300)
     assert clear["outcome"].iloc[0] == "clear" and 0.1 < clear["margin"].iloc[0] < 0.2
     assert tie["outcome"].iloc[0] == "within question noise" and tie["margin_low"].iloc[0] == 0.0
+
+
+def test_a_chapter_is_titled_by_its_first_heading(tmp_path) -> None:
+    (tmp_path / "grid.md").write_text("---\njupytext: {}\n---\n\n# The checkpoint grid\n\n## A section\n")
+    assert report.chapter_title("grid", tmp_path) == "The checkpoint grid"
+    assert report.chapter_title("verdict") == "What the evidence says"  # the book's own, from the repository root
+    (tmp_path / "empty.md").write_text("no heading\n")
+    with pytest.raises(ValueError, match="no '# ' heading"):
+        report.chapter_title("empty", tmp_path)

@@ -41,6 +41,7 @@ def test_a_valid_suite_loads_with_checksums(tmp_path: Path) -> None:
     meta, matrix = suite.nll_matrices("t")
     assert list(meta["checkpoint"]) == ["a", "b"] and matrix.shape == (2, 2)
     np.testing.assert_allclose(suite.task_nll("b", "t"), [0.7, 3.0])
+    assert suite.display_names.to_dict() == dict(zip(suite.tasks["task"], suite.tasks["display_name"]))
     assert "2 base checkpoints (+1 ft, 0 sft)" in suite.summary()
 
 

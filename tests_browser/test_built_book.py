@@ -315,7 +315,9 @@ def test_the_interactive_figure_answers_its_controls_without_the_network(tmp_pat
         browser.open((HTML / "chapters" / "frontiers.html").as_uri())
         first = json.loads(browser.evaluate(read))
         assert first["N"] and first["Value"] and "FLOPs" in first["c_train"], f"the figure drew nothing: {first}"
-        assert browser.evaluate("document.querySelectorAll('.t2-explorer svg path').length") == 2
+        assert browser.evaluate("document.querySelectorAll('.t2-explorer svg path').length") == 3  # Chinchilla, T² twice
+        dotted = browser.evaluate("document.querySelector('.t2-explorer svg path.beyond').getAttribute('d')")
+        assert dotted or "beyond the data" not in first["Value"], "an optimum flagged beyond the data, no dotted line"
         browser.evaluate(move.format("name='c_inf'", "c.value = 0"))
         cheaper = json.loads(browser.evaluate(read))
         assert cheaper["c_inf"] != first["c_inf"] and cheaper["N"] != first["N"], "the inference slider did nothing"

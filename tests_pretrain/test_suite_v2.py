@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 import t2lib
+from t2lib.seeds import seed_spread
 from pretrain import grid, suite_v2
 from pretrain.corpus import CONTEXT
 from pretrain.corpus_v2 import CORPUS_VERSION
@@ -43,7 +44,7 @@ def test_each_seed_is_a_checkpoint_with_its_cell_and_seed(trained: tuple[Path, P
     scored = pd.read_csv(folder / "runs" / "w16d1-c1-s1" / "nll.csv")
     committed = suite.task_nll("w16d1-c1-s1", "t2mini_causal")
     assert np.allclose(committed, scored.loc[scored["task"] == "causal", "nll"], rtol=1e-9)
-    spread = suite_v2.seed_spread(suite.base, suite.nll)
+    spread = seed_spread(suite)
     assert set(spread.loc[spread["cell"] == "w16d1-c1", "seeds"]) == {2}
     readme = (folder / "suite" / "README.md").read_text()
     assert "**3 of 3 planned runs**" in readme and "2 of 2 cells" in readme

@@ -1,0 +1,31 @@
+"""Numbers as a reader writes them, for prose, tables and the command line (no dependencies
+inside t2lib, so that any module can use it)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+MINUS = "\u2212"
+SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def format_number(x: float, digits: int = 3) -> str:
+    """A number as a reader writes it: `digits` significant digits, thousands separated,
+    powers of ten as ×10ⁿ beyond a million or below a thousandth, a true minus sign."""
+    if not np.isfinite(x):
+        return "∞" if x > 0 else MINUS + "∞"
+    if x == 0:
+        return "0"
+    sign, x = (MINUS if x < 0 else ""), abs(x)
+    rounded = float(f"{x:.{digits}g}")
+    if rounded >= 1e6 or rounded < 1e-3:
+        mantissa, exponent = f"{x:.{digits - 1}e}".split("e")
+        mantissa = mantissa.rstrip("0").rstrip(".")
+        text = ("" if mantissa == "1" else mantissa + "×") + "10" + str(int(exponent)).translate(SUPERSCRIPT)
+    elif (rounded >= 10 and rounded == int(rounded)) or rounded >= 1000 or x == int(x):
+        text = f"{rounded:,.0f}"
+    elif rounded == int(rounded):  # 0.99996 reads 1.00, not a whole 1
+        text = f"{rounded:.{digits - 1}f}"
+    else:
+        text = f"{rounded:.{digits}g}"
+    return sign + text

@@ -1,0 +1,69 @@
+"""Suites at several seeds: averaging recovers planted probabilities, the spread is the seeds' SD,
+and a step to more data counts as a fall only beyond two seed SDs."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from t2lib.seeds import has_seeds, seed_averaged, seed_spread, steps_to_more_data
+from t2lib.suite import SuiteError, load_suite, write_suite
+
+# Two cells of one size (D = 1e6, then 4e6), two seeds each; per seed, two questions of one task.
+PROBABILITIES = {("small", 0): [0.2, 0.4], ("small", 1): [0.4, 0.6], ("long", 0): [0.1, 0.3], ("long", 1): [0.1, 0.3]}
+
+
+def seeded_suite(tmp_path: Path, probabilities=PROBABILITIES) -> Path:
+    tokens = {"small": 1e6, "long": 4e6}
+    names = {(cell, seed): cell if seed == 0 else f"{cell}-s{seed}" for cell, seed in probabilities}
+    checkpoints = pd.DataFrame([{"checkpoint": names[cell, seed], "params": 1e4, "tokens": tokens[cell],
+                                 "train_flops": 6e4 * tokens[cell], "source": "t2mini-v2", "stage": "base",
+                                 "base_checkpoint": "", "cell": cell, "seed": seed} for cell, seed in probabilities])
+    nll = pd.DataFrame([{"checkpoint": names[key], "task": "t", "question": q, "nll": -np.log(p)}
+                        for key, ps in probabilities.items() for q, p in enumerate(ps)])
+    return write_suite(tmp_path / "suite", checkpoints, nll)
+
+
+def test_the_seed_average_is_the_mean_probability_per_question(tmp_path: Path) -> None:
+    suite = load_suite(seeded_suite(tmp_path))
+    assert has_seeds(suite)
+    averaged = seed_averaged(suite)
+    assert list(averaged.checkpoints["checkpoint"]) == ["small", "long"]
+    assert list(averaged.checkpoints["seeds"]) == [2, 2] and "seed" not in averaged.checkpoints
+    np.testing.assert_allclose(np.exp(-averaged.task_nll("small", "t")), [0.3, 0.5])
+    assert averaged.sha256 != suite.sha256
+
+
+def test_the_spread_is_the_sd_over_seeds_of_pass_at_1(tmp_path: Path) -> None:
+    spread = seed_spread(load_suite(seeded_suite(tmp_path))).set_index("cell")
+    assert spread.loc["small", "mean"] == pytest.approx(0.4) and spread.loc["small", "sd"] == pytest.approx(np.sqrt(0.02))
+    assert spread.loc["long", "sd"] == pytest.approx(0.0) and (spread["seeds"] == 2).all()
+
+
+@pytest.mark.parametrize(("long", "falls"), [([0.1, 0.3], True), ([0.3, 0.4], False)])
+def test_a_step_to_more_data_falls_only_beyond_two_seed_sds(tmp_path: Path, long: list, falls: bool) -> None:
+    planted = {**PROBABILITIES, ("long", 0): long, ("long", 1): long}
+    steps = steps_to_more_data(load_suite(seeded_suite(tmp_path, planted)))
+    assert len(steps) == 1 and steps.loc[0, "from_cell"] == "small" and steps.loc[0, "to_tokens_per_param"] == 400
+    assert steps.loc[0, "seed_sd"] == pytest.approx(np.sqrt(0.01)) and bool(steps.loc[0, "falls"]) is falls
+
+
+def test_a_suite_without_seeds_is_averaged_as_it_is_and_has_no_spread(tmp_path: Path) -> None:
+    suite = load_suite(seeded_suite(tmp_path))
+    plain = load_suite(write_suite(tmp_path / "plain", suite.checkpoints.drop(columns=["cell", "seed"]), suite.nll))
+    assert seed_averaged(plain) is plain
+    with pytest.raises(SuiteError, match="no 'cell' and 'seed' columns"):
+        seed_spread(plain)
+
+
+@pytest.mark.parametrize(("guess", "learnt"), [(0.01, True), (0.2, False)])
+def test_a_step_between_cells_at_the_guessing_level_is_marked_as_learning_nothing(
+        tmp_path: Path, guess: float, learnt: bool) -> None:
+    suite = load_suite(seeded_suite(tmp_path))
+    tasks = pd.DataFrame({"task": ["t"], "display_name": ["T"], "group": ["synthetic"], "n_questions": [2],
+                          "source": ["planted"], "guess": [guess]})
+    with_guess = load_suite(write_suite(tmp_path / "guessed", suite.checkpoints, suite.nll, tasks))
+    steps = steps_to_more_data(with_guess)
+    assert bool(steps.loc[0, "learnt"]) is learnt  # the cells score 0.4 and 0.2: above 3 × 0.01, not above 3 × 0.2
+    assert bool(steps_to_more_data(suite).loc[0, "learnt"])  # no guess recorded: nothing is set apart
