@@ -90,8 +90,13 @@ $(MATHJAX):
 $(ICONS): scripts/icon_subset.py $(INSTALLED)
 	$(PY) scripts/icon_subset.py $@
 
+# Sphinx rewrites only the pages whose source changed; a change to the book's extension or its
+# configuration changes every page, so then all are rebuilt (the stamp marks the last build).
+BUILT := $(HTML)/.built
 book: $(EXECUTED) $(STAGED_PAGES) $(MATHJAX) $(ICONS)
-	$(VENV)/bin/jupyter-book build -W -n --keep-going --path-output . $(STAGE)
+	$(VENV)/bin/jupyter-book build -W -n --keep-going --path-output . \
+	  $$(test $(BUILT) -nt $(STAGE)/_ext/t2book_assets.py -a $(BUILT) -nt $(STAGE)/_config.yml || echo --all) $(STAGE)
+	touch $(BUILT)
 	@echo "The book is at $(abspath $(HTML))/index.html"
 
 # Every figure of every chapter for slides: SVG, PNG at 200 dpi and its caption, named after the

@@ -3,6 +3,8 @@ inside t2lib, so that any module can use it)."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 MINUS = "\u2212"
@@ -29,3 +31,19 @@ def format_number(x: float, digits: int = 3) -> str:
     else:
         text = f"{rounded:.{digits}g}"
     return sign + text
+
+
+# A number in e-notation standing alone: no leading zero (hex digests such as 03e43079 are not
+# numbers), at most a three-digit exponent, not part of a word or of a longer number.
+E_NOTATION = re.compile(r"(?<![\w.])((?:[1-9]\d*|0)(?:\.\d+)?)e([+-]?\d{1,3})(?!\w|\.\d)")
+
+
+def powers_of_ten(text: str) -> str:
+    """Every number in Python's e-notation within `text` as a power of ten: 'at 2.56e+19 FLOPs'
+    → 'at 2.56×10¹⁹ FLOPs', '1e-05' → '10⁻⁵'; the rest of the text as it is."""
+
+    def written(match: re.Match) -> str:
+        mantissa, exponent = match.group(1), str(int(match.group(2)))
+        return ("" if float(mantissa) == 1 else mantissa + "×") + "10" + exponent.translate(SUPERSCRIPT)
+
+    return E_NOTATION.sub(written, text)

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from t2lib.formatting import powers_of_ten
 from t2lib.frontier import N_MIN
 
 
@@ -246,8 +247,8 @@ def number_row(quantity: str, paper: float, ours: float, fmt: str = ".3g", note:
         inside = low <= paper <= high
         shown, verdict = f"{ours:{fmt}} [{low:{fmt}}, {high:{fmt}}]", "agrees" if inside else "differs"
         difference += f"; {'inside' if inside else 'outside'} our band"
-    return {"quantity": quantity, "paper": f"{paper:{fmt}}", "this book": shown,
-            "difference": f"{difference}: {verdict}", "basis": basis, "note": note}
+    return {"quantity": quantity, "paper": powers_of_ten(f"{paper:{fmt}}"), "this book": powers_of_ten(shown),
+            "difference": powers_of_ten(f"{difference}: {verdict}"), "basis": basis, "note": note}
 
 
 def range_row(quantity: str, paper_low: float, paper_high: float, ours_low: float, ours_high: float,
@@ -261,8 +262,8 @@ def range_row(quantity: str, paper_low: float, paper_high: float, ours_low: floa
 def claim_row(quantity: str, paper: str, ours: str, agrees: bool, note: str = "", *, basis: str) -> dict[str, str]:
     """A row comparing a qualitative finding: the paper's, ours, and whether they agree."""
     _check_basis(basis)
-    return {"quantity": quantity, "paper": paper, "this book": ours,
-            "difference": "agrees" if agrees else "differs", "basis": basis, "note": note}
+    return {"quantity": quantity, "paper": powers_of_ten(paper), "this book": powers_of_ten(ours),
+            "difference": "agrees" if agrees else "differs", "basis": basis, "note": powers_of_ten(note)}
 
 
 def paper_vs_book(rows: list[dict[str, str]], not_comparable: str = "", reference: str = "paper") -> pd.DataFrame:

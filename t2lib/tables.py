@@ -13,7 +13,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from t2lib.formatting import MINUS, format_number
+from t2lib.formatting import MINUS, format_number, powers_of_ten
 from t2lib.paired import DECISION_LEVEL
 from t2lib.passk import pass_at_k, task_pass_at_k
 from t2lib.suite import Suite
@@ -162,15 +162,16 @@ def _integral(column: pd.Series) -> bool:
 def cell_text(value: object, style: str | None = None, digits: int = 3, missing: str = "—") -> str:
     """One cell: missing as `missing`, booleans as yes/no, numbers by `style` ("count": a whole
     number with separators, below 10⁷; "percent"; "signed percent"; "signed"; a format string such as
-    "{:.2f}"; None: format_number), anything else as its text."""
+    "{:.2f}"; None: format_number), anything else as its text, numbers in e-notation within it
+    written as powers of ten."""
     if _is_missing(value):
         return missing
     if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
     if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value) or missing
+        return powers_of_ten(", ".join(str(v) for v in value)) or missing
     if not isinstance(value, (int, float, np.integer, np.floating)):
-        return str(value)
+        return powers_of_ten(str(value))
     x = float(value)
     if style == "count" and np.isfinite(x) and abs(x) < 1e7:
         text = f"{round(x):,}"
@@ -179,7 +180,7 @@ def cell_text(value: object, style: str | None = None, digits: int = 3, missing:
     elif style == "signed":
         text = ("+" if x > 0 else "") + format_number(x, digits)
     elif style and "{" in style:
-        text = style.format(x)
+        text = powers_of_ten(style.format(x))
     else:
         text = format_number(x, digits)
     return MINUS + text[1:] if text.startswith("-") else text

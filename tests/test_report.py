@@ -169,3 +169,10 @@ def test_a_chapter_is_titled_by_its_first_heading(tmp_path) -> None:
     (tmp_path / "empty.md").write_text("no heading\n")
     with pytest.raises(ValueError, match="no '# ' heading"):
         report.chapter_title("empty", tmp_path)
+
+
+def test_comparison_rows_write_large_numbers_as_powers_of_ten() -> None:
+    row = report.number_row("tokens per parameter", 1.3e4, 11_070.0, ".4g", basis="independent")
+    assert row["paper"] == "1.3×10⁴" and row["this book"] == "1.107×10⁴" and "e+" not in row["difference"]
+    claim = report.claim_row("budget", "2.56e19 FLOPs", "1e+25 FLOPs", True, basis="independent")
+    assert claim["paper"] == "2.56×10¹⁹ FLOPs" and claim["this book"] == "10²⁵ FLOPs"

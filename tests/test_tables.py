@@ -57,3 +57,10 @@ def test_a_named_index_becomes_the_first_column_and_headers_can_be_given() -> No
     frame = pd.DataFrame({"x_value": [1.5]}, index=pd.Index(["a"], name="quantity"))
     _, heads, cells = rendered(frame, headers={"x_value": "x (units)"}, formats={"x_value": "signed"})
     assert heads == ["quantity", "x (units)"] and cells == ["a", "+1.5"]
+
+
+def test_e_notation_in_text_becomes_powers_of_ten_and_nothing_else_changes() -> None:
+    from t2lib.formatting import powers_of_ten
+
+    assert powers_of_ten("from 1.25e16 to 2.56e+19 FLOPs, p = 1e-05.") == "from 1.25×10¹⁶ to 2.56×10¹⁹ FLOPs, p = 10⁻⁵."
+    assert powers_of_ten("digest 03e43079, d=96_l=8, v1.2e3x, 1.5e3.4") == "digest 03e43079, d=96_l=8, v1.2e3x, 1.5e3.4"

@@ -14,6 +14,8 @@ from urllib.parse import urlparse
 
 import pytest
 
+from t2lib.formatting import E_NOTATION  # the pattern the book writes as powers of ten
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HTML = REPO_ROOT / "_build" / "html"
 SHOTS = REPO_ROOT / "_build" / "screenshots"
@@ -166,6 +168,14 @@ def test_no_page_shows_raw_tex_a_range_index_or_a_truncated_cell(rendered: dict[
             problems += [f"{page}: truncated cell {cell[-50:]!r}" for cell in re.findall(r"<td[^>]*>([^<]*)</td>", table)
                          if cell.rstrip().endswith("...")]
     assert not problems, "\n".join(problems)
+
+
+def test_prose_and_tables_write_powers_of_ten_not_e_notation(rendered: dict[str, tuple[str, list[str]]]) -> None:
+    """Outside code and its output, 2.56e+19 reads 2.56×10¹⁹ (the tables by t2lib.formatting, the
+    prose by the book's Sphinx extension)."""
+    found = [f"{page}: {match.group(0)!r}" for page, (dom, _) in rendered.items()
+             for match in E_NOTATION.finditer(visible_text(dom))]
+    assert not found, "\n".join(found[:20])
 
 
 def test_no_script_or_style_comes_from_another_host(pages: list[Path]) -> None:
