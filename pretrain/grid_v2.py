@@ -14,9 +14,9 @@ The rules, each from a pilot recorded in pretrain/PILOT.md:
   trained; at the top level (THIN_FROM) only every other shape, where cells are dearest;
 - every (C, shape) with MIN_TPP ≤ D/N ≤ MAX_TPP and at least MIN_STEPS optimiser steps (a
   shorter run measures its warm-up more than its model);
-- the learning rate of `pretrain.pilot.second_suite_lr` (pilot 9's rule), two figures; beyond
-  pilot 9's sizes (37,600 parameters) an extrapolation, to be checked by a sweep at a large
-  shape before the grid trains it;
+- the learning rate of `pretrain.pilot.second_suite_lr` (pilot 9's rule), two figures: PROVISIONAL.
+  Pilot 14 found it far too low at 341,840 parameters (best 8e-3 to 1.6e-2 against the rule's
+  1.7e-3, 0.1 nats of validation loss apart); it must be refitted before any cell is trained;
 - seeds: 3 for every cell (seed 0 is the cell itself). The issue asks for 2 above 100K
   parameters, but with 2 seeds a step to more data that changes nothing "falls by more than
   two seed standard deviations" about 9% of the time (t with 2 degrees of freedom), close to
