@@ -103,6 +103,8 @@ PILOTS: dict[str, list[RunSpec]] = {
     "14": [spec for lr in (5e-4, 1e-3, 2e-3, 4e-3, 8e-3, 1.6e-2)
            for width, depth, heads, ratio in ((80, 4, 5, 13), (128, 4, 8, 4))
            for spec in ladder(width, depth, heads, [ratio], lr, [0, 1], name_heads=True)],
+    # Pilot 14b: w80d4 at 3.2e-2, above pilot 14's largest rate, whose loss was still falling.
+    "14b": ladder(80, 4, 5, [13], 3.2e-2, [0, 1], name_heads=True),
 }
 
 
