@@ -63,7 +63,7 @@ TOKENS_PER_SECOND_CAP, FLOPS_PER_SECOND = THROUGHPUT["cpu"]
 # The second suite's grid (design 7, heads of width 12-20) on this project's CPU, two runs at a
 # time as the grid runs them: fitted to five shapes from 23,592 to 341,840 parameters timed on
 # 2026-12-06 (pilot 12 and short runs; pretrain/PILOT.md).
-THROUGHPUT_BY_DESIGN = {("t2mini-corpus-7", "cpu"): (180_000.0, 50e9)}
+THROUGHPUT_BY_DESIGN = {(SECOND_DESIGN, "cpu"): (180_000.0, 50e9)}
 
 
 def parameters_of(width: int, depth: int, heads: int, corpus_version: str = CORPUS_VERSION) -> int:
@@ -160,6 +160,12 @@ def seeded(cells: list[RunSpec], seeds: Seeds, precision: str = "fp32") -> list[
              for seed in (seeds[cell.name] if isinstance(seeds, dict) else seeds)] for cell in cells]
 
 
+def runs_of_grid(path: Path = GRID_FILE) -> list[tuple[str, RunSpec]]:
+    """Every run of the grid at `path`, each cell at its seeds, in grid order: (cell, run)."""
+    cells = read_grid(path)
+    return [(cell.name, spec) for cell, specs in zip(cells, seeded(cells, seeds_of_cells(path))) for spec in specs]
+
+
 def scorer_for(design: str) -> str:
     """How the grid evaluates a run of corpus `design`: the first suite's with the harness, the
     second's directly (the same NLLs; `pretrain.evaluate`)."""
@@ -225,7 +231,7 @@ def run(runs: Path, budget_minutes: float, placement: Placement, device: str = "
     end = time.monotonic() + 60 * budget_minutes
     print(f"{sum(map(len, jobs))} run(s) pending in {len(jobs)} job(s); budget {budget_minutes:.0f} min, "
           f"{placement.workers} worker(s), executor {placement.kind}", flush=True)
-    work = (Job(specs, runs, tasks_dir if evaluate else None, device, placement.job_seconds(end - time.monotonic()),
+    work = (Job(specs, runs, tasks_dir, device, placement.job_seconds(end - time.monotonic()),
                 scorer if evaluate else "none") for specs in jobs)
     for outcome in launch(_train_job, work, placement, end):
         for name, finished in outcome:
@@ -241,8 +247,7 @@ def shape_table() -> pd.DataFrame:
 
 def status(runs: Path, path: Path = GRID_FILE) -> pd.DataFrame:
     """Each run of the grid at `path` (each cell at its seeds) with its state."""
-    cells = read_grid(path)
-    runs_of = [spec for specs in seeded(cells, seeds_of_cells(path)) for spec in specs]
+    runs_of = [spec for _, spec in runs_of_grid(path)]
     states = ["evaluated" if is_evaluated(runs / s.name, scorer_for(s.corpus_version)) else "trained"
               if (runs / s.name / RESULT).exists() else "started" if (runs / s.name).exists() else "pending"
               for s in runs_of]

@@ -105,20 +105,54 @@ def import_cells(runs: Path, checkpoints: list[tuple[str, Path]],
     return merged, imported.nll, pd.concat(curves, ignore_index=True) if curves else pd.DataFrame()
 
 
-def committed_cells(out: Path, fresh: set[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def committed_cells(out: Path, fresh: set[str],
+                    corpus_version: str = CORPUS_VERSION) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The checkpoints, NLLs and curves already in the suite folder `out` for cells not in `fresh`,
-    so that cells trained on an earlier machine survive a rebuild from a partial runs folder."""
+    so that cells trained on an earlier machine survive a rebuild from a partial runs folder
+    (a checkpoint of another corpus design than `corpus_version` is refused)."""
     if not (out / "checkpoints.csv").exists():
         return pd.DataFrame(), pd.DataFrame(), pd.DataFrame()
     suite = t2lib.load_suite(out)
-    stale = suite.checkpoints[suite.checkpoints["corpus_version"] != CORPUS_VERSION]
+    stale = suite.checkpoints[suite.checkpoints["corpus_version"] != corpus_version]
     if not stale.empty:
         raise SystemExit(f"{out}/checkpoints.csv: checkpoint {stale['checkpoint'].iloc[0]!r} was trained on "
-                         f"{stale['corpus_version'].iloc[0]!r}, not {CORPUS_VERSION!r}; delete the folder to rebuild")
+                         f"{stale['corpus_version'].iloc[0]!r}, not {corpus_version!r}; delete the folder to rebuild")
     keep = ~suite.checkpoints["checkpoint"].isin(fresh)
     curves = pd.read_csv(out / "curves.csv")
     return (suite.checkpoints[keep], suite.nll[~suite.nll["checkpoint"].isin(fresh)],
             curves[~curves["checkpoint"].isin(fresh)])
+
+
+def merged_parts(kept: tuple[pd.DataFrame, ...], fresh: tuple[pd.DataFrame, ...]) -> tuple[pd.DataFrame, ...]:
+    """Checkpoints, NLLs and curves: what the folder kept, then what the runs brought."""
+    return tuple(pd.concat([part for part in pair if not part.empty], ignore_index=True) for pair in zip(kept, fresh))
+
+
+def write_folder(out: Path, parts: tuple[pd.DataFrame, ...], ids: list[str], grid_file: Path, corpus: Corpus,
+                 source: str, reference: Path | None) -> None:
+    """Write a miniature suite's folder: its checkpoints, NLLs and curves (`parts`) in the order
+    of `ids` (a checkpoint not among them is refused), its tasks (`source` says how they were
+    evaluated), a copy of its grid, its questions, and the weights of the `reference` run."""
+    checkpoints, nll, curves = parts
+    order = {checkpoint: i for i, checkpoint in enumerate(ids)}
+    unknown = checkpoints[~checkpoints["checkpoint"].isin(order)]
+    if not unknown.empty:
+        raise SystemExit(f"{out}: checkpoint {unknown['checkpoint'].iloc[0]!r} is not a run of {grid_file}")
+
+    def grid_order(column: pd.Series) -> pd.Series:
+        return column.map(order) if column.name == "checkpoint" else column
+
+    t2lib.write_suite(out, checkpoints.sort_values("checkpoint", key=grid_order, ignore_index=True),
+                      nll.sort_values(["checkpoint", "task", "question"], key=grid_order, ignore_index=True),
+                      task_table(corpus, source))
+    curves.sort_values(["checkpoint", "step"], key=grid_order).to_csv(out / "curves.csv", index=False,
+                                                                     lineterminator="\n")
+    shutil.copy(grid_file, out / "grid.csv")
+    write_questions(corpus, out / "questions")
+    if reference is not None:
+        (out / "reference").mkdir(exist_ok=True)
+        for name in ("model.pt", RESULT):
+            shutil.copy(reference / name, out / "reference" / name)
 
 
 def build(runs: Path, out: Path) -> t2lib.Suite:
@@ -133,30 +167,11 @@ def build(runs: Path, out: Path) -> t2lib.Suite:
     if evaluated:
         with tempfile.TemporaryDirectory() as scratch:
             fresh = import_cells(runs, evaluated, Path(scratch))
-    checkpoints, nll, curves = (pd.concat([part for part in (kept, new) if not part.empty], ignore_index=True)
-                                for kept, new in zip((kept_checkpoints, kept_nll, kept_curves), fresh))
     cells = list(grid["cell"])  # base checkpoints in grid order, then each stage's fine-tuned ones
-    ids = cells + [f"{cell}-{stage}" for stage in RECIPES for cell in cells]
-    order = {checkpoint: i for i, checkpoint in enumerate(ids)}
-    unknown = checkpoints[~checkpoints["checkpoint"].isin(order)]
-    if not unknown.empty:
-        raise SystemExit(f"{out}: checkpoint {unknown['checkpoint'].iloc[0]!r} is not a cell of {GRID_FILE}")
-
-    def grid_order(column: pd.Series) -> pd.Series:
-        return column.map(order) if column.name == "checkpoint" else column
-
-    corpus = Corpus(0)
-    tasks = task_table(corpus, "real: trained for this book (pretrain/), evaluated with lm-evaluation-harness")
-    t2lib.write_suite(out, checkpoints.sort_values("checkpoint", key=grid_order, ignore_index=True),
-                      nll.sort_values(["checkpoint", "task", "question"], key=grid_order, ignore_index=True), tasks)
-    curves.sort_values(["checkpoint", "step"], key=grid_order).to_csv(out / "curves.csv", index=False,
-                                                                     lineterminator="\n")
-    shutil.copy(GRID_FILE, out / "grid.csv")
-    write_questions(corpus, out / "questions")
-    if results_file(runs / REFERENCE_CELL) is not None:
-        (out / "reference").mkdir(exist_ok=True)
-        for name in ("model.pt", RESULT):
-            shutil.copy(runs / REFERENCE_CELL / name, out / "reference" / name)
+    write_folder(out, merged_parts((kept_checkpoints, kept_nll, kept_curves), fresh),
+                 cells + [f"{cell}-{stage}" for stage in RECIPES for cell in cells], GRID_FILE, Corpus(0),
+                 "real: trained for this book (pretrain/), evaluated with lm-evaluation-harness",
+                 runs / REFERENCE_CELL if results_file(runs / REFERENCE_CELL) is not None else None)
     suite = t2lib.load_suite(out)
     write_readme(suite, grid, out / "README.md")
     return suite

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -27,11 +26,10 @@ from t2lib.suite import budget_levels
 from pretrain.corpus import CONTEXT
 from pretrain.corpus_v2 import CORPUS_VERSION, VOCAB_VERSION, CorpusV2
 from pretrain.evaluate import DIRECT_NLL
-from pretrain.grid import read_grid, seeded, seeds_of_cells
+from pretrain.grid import runs_of_grid
 from pretrain.grid_v2 import GRID_FILE
-from pretrain.harness import HARNESS_TASKS, write_questions
-from pretrain.suite import METADATA, task_table
-from pretrain.train import CURVE, RESULT
+from pretrain.suite import METADATA, committed_cells, merged_parts, write_folder
+from pretrain.train import CURVE, RESULT, RunSpec
 
 SOURCE = "t2mini-v2"
 README_TEMPLATE = Path(__file__).resolve().parent / "suite_v2_readme.md"
@@ -39,11 +37,10 @@ README_TEMPLATE = Path(__file__).resolve().parent / "suite_v2_readme.md"
 REFERENCE_RUN = "w24d2-c4"
 
 
-def scored_runs(runs: Path, grid: Path = GRID_FILE) -> list[tuple[str, str, int]]:
-    """(run, cell, seed) of every run of the grid with its scores in `runs`, in grid order."""
-    cells = read_grid(grid)
-    return [(spec.name, cell.name, spec.model_seed) for cell, specs in zip(cells, seeded(cells, seeds_of_cells(grid)))
-            for spec in specs if (runs / spec.name / DIRECT_NLL).exists()]
+def scored_runs(runs: Path, planned: list[tuple[str, RunSpec]]) -> list[tuple[str, str, int]]:
+    """(run, cell, seed) of every `planned` run (`pretrain.grid.runs_of_grid`) with its scores in
+    `runs`, in the plan's order."""
+    return [(spec.name, cell, spec.model_seed) for cell, spec in planned if (runs / spec.name / DIRECT_NLL).exists()]
 
 
 def checkpoint_row(run_dir: Path, cell: str, seed: int) -> dict:
@@ -67,48 +64,18 @@ def read_runs(runs: Path, found: list[tuple[str, str, int]]) -> tuple[pd.DataFra
     return checkpoints, nll[["checkpoint", "task", "question", "nll"]], curves
 
 
-def committed(out: Path, fresh: set[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """What the suite folder `out` already holds for checkpoints not in `fresh`."""
-    if not (out / "checkpoints.csv").exists():
-        return pd.DataFrame(), pd.DataFrame(), pd.DataFrame()
-    suite = t2lib.load_suite(out)
-    keep = ~suite.checkpoints["checkpoint"].isin(fresh)
-    curves = pd.read_csv(out / "curves.csv")
-    return (suite.checkpoints[keep], suite.nll[~suite.nll["checkpoint"].isin(fresh)],
-            curves[~curves["checkpoint"].isin(fresh)])
-
-
 def build(runs: Path, out: Path, grid: Path = GRID_FILE) -> t2lib.Suite:
     """Write the suite folder `out` from every scored run in `runs`, keeping what `out` holds for
     runs that `runs` lacks; checkpoints in grid order (cells largest budget first, seeds in order)."""
-    found = scored_runs(runs, grid)
+    planned = runs_of_grid(grid)
+    found = scored_runs(runs, planned)
     fresh = read_runs(runs, found) if found else (pd.DataFrame(),) * 3
-    kept = committed(out, {run for run, _, _ in found})
+    kept = committed_cells(out, {run for run, _, _ in found}, CORPUS_VERSION)
     if not found and kept[0].empty:
         raise SystemExit(f"{runs}: no scored runs of {grid} (run `python -m pretrain.grid run --grid {grid}` first)")
-    checkpoints, nll, curves = (pd.concat([part for part in pair if not part.empty], ignore_index=True)
-                                for pair in zip(kept, fresh))
-    cells = read_grid(grid)
-    order = {spec.name: i for i, spec in enumerate(s for specs in seeded(cells, seeds_of_cells(grid)) for s in specs)}
-    unknown = checkpoints[~checkpoints["checkpoint"].isin(order)]
-    if not unknown.empty:
-        raise SystemExit(f"{out}: checkpoint {unknown['checkpoint'].iloc[0]!r} is not a run of {grid}")
-
-    def grid_order(column: pd.Series) -> pd.Series:
-        return column.map(order) if column.name == "checkpoint" else column
-
-    corpus = CorpusV2(0)
-    tasks = task_table(corpus, "real: trained for this book (pretrain/), scored directly (pretrain.evaluate)")
-    t2lib.write_suite(out, checkpoints.sort_values("checkpoint", key=grid_order, ignore_index=True),
-                      nll.sort_values(["checkpoint", "task", "question"], key=grid_order, ignore_index=True), tasks)
-    curves.sort_values(["checkpoint", "step"], key=grid_order).to_csv(out / "curves.csv", index=False,
-                                                                     lineterminator="\n")
-    shutil.copy(grid, out / "grid.csv")
-    write_questions(corpus, out / "questions")
-    if (runs / REFERENCE_RUN / DIRECT_NLL).exists():
-        (out / "reference").mkdir(exist_ok=True)
-        for name in ("model.pt", RESULT):
-            shutil.copy(runs / REFERENCE_RUN / name, out / "reference" / name)
+    write_folder(out, merged_parts(kept, fresh), [spec.name for _, spec in planned], grid, CorpusV2(0),
+                 "real: trained for this book (pretrain/), scored directly (pretrain.evaluate)",
+                 runs / REFERENCE_RUN if (runs / REFERENCE_RUN / DIRECT_NLL).exists() else None)
     suite = t2lib.load_suite(out)
     write_readme(suite, pd.read_csv(grid), out / "README.md")
     return suite

@@ -47,9 +47,8 @@ def seed_averaged(suite: Suite) -> Suite:
     nll = pd.DataFrame({"checkpoint": merged["cell"], "task": merged["task"], "question": merged["question"],
                         "nll": -np.log(merged["p"].to_numpy())})
     first = rows.drop_duplicates("cell").set_index("cell")
-    base_cell = rows.set_index("checkpoint")["cell"]
     checkpoints = first.assign(checkpoint=first.index, seeds=rows.groupby("cell")["seed"].nunique(),
-                               base_checkpoint=first["base_checkpoint"].map(base_cell).fillna(""))
+                               base_checkpoint=first["base_checkpoint"].map(cell_of).fillna(""))
     checkpoints = checkpoints.reset_index(drop=True).drop(columns="seed")
     digest = hashlib.sha256(f"{suite.sha256} seed-averaged".encode()).hexdigest()
     return replace(suite, checkpoints=checkpoints, nll=nll, sha256=digest)
