@@ -1,6 +1,7 @@
 """The verdict page's cells: for each claim of the paper and each kind of evidence, a number
-with its uncertainty and a verdict — holds, fails, inconclusive, not tested, or not a test —
-computed by the same functions as the chapter each comes from.
+with its uncertainty and a verdict — holds, fails, inconclusive, not tested, or not a test.
+The page measures with the same functions as the chapter each cell comes from; one function
+here per cell turns those measurements into words and applies the cell's rule.
 
 Verdicts follow `report.DECISION_RULE` where a difference has an interval; the rules for the
 others are stated with each cell (`Cell.rule`). "not a test" marks a comparison whose outcome
@@ -10,9 +11,14 @@ construction, a direction that follows from an assumption).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 import pandas as pd
+
+from t2lib.formatting import format_number
+from t2lib.paired import PairedDifference
+from t2lib.tables import size_label
 
 CLAIMS = {
     "overtraining": "the optimum moves into overtraining once inference is counted",
@@ -75,8 +81,120 @@ def error_verdict(errors: list[float], inside: list[bool] | None = None) -> str:
     return "fails" if mean > SMALL_ERROR else "inconclusive"
 
 
+def forecast_verdict(n_inside: int, n_measured: int, n_reversed: int) -> str:
+    """A forecast holds if every measurement lies inside its band and no ordering of the trained
+    models is reversed; fails on any reversal or if most measurements fall outside."""
+    if n_reversed or n_inside < n_measured / 2:
+        return "fails"
+    return "holds" if n_inside == n_measured else "inconclusive"
+
+
+def below_verdict(pairs: list[tuple[float, float]], n_degenerate: int = 0) -> str:
+    """The optimum has moved below the Chinchilla choice if, for every (top of an optimum's band,
+    its Chinchilla choice's N) pair, the band lies below; inconclusive whenever a fit feeding the
+    optima is degenerate."""
+    if n_degenerate:
+        return "inconclusive"
+    return "holds" if all(high < chinchilla_N for high, chinchilla_N in pairs) else "fails"
+
+
+def bands_overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    """Whether two (low, high) bands share any value."""
+    return a[0] <= b[1] and b[0] <= a[1]
+
+
+def approaches_verdict(a: tuple[float, float], b: tuple[float, float], n_degenerate: int = 0) -> str:
+    """The two approaches agree if their optima's bands overlap; inconclusive whenever a fit is
+    degenerate."""
+    if n_degenerate:
+        return "inconclusive"
+    return "holds" if bands_overlap(a, b) else "fails"
+
+
+def post_training_verdict(tuned_tokens_per_param: list[float], chinchilla_tokens_per_param: float,
+                          n_degenerate: int) -> str:
+    """The recommendation survives post-training if every post-trained optimum stays above ten
+    times Chinchilla's tokens per parameter; inconclusive whenever a refit is degenerate."""
+    if n_degenerate:
+        return "inconclusive"
+    return "holds" if min(tuned_tokens_per_param) > 10 * chinchilla_tokens_per_param else "fails"
+
+
 def interval(value: float, low: float, high: float, fmt: str = "+.3f") -> str:
     return f"{value:{fmt}} [{low:{fmt}}, {high:{fmt}}]"
+
+
+def head_to_head_cell(passed: PairedDifference, skill: PairedDifference, task_nll: PairedDifference,
+                      t2_params: float, chinchilla_params: float) -> Cell:
+    """The validation head-to-head: the T² stand-in against the Chinchilla model."""
+    return Cell(
+        "beats", "validation",
+        f"pass@k {interval(passed.difference, passed.low, passed.high)}, skill above guessing "
+        f"{interval(skill.difference, skill.low, skill.high)}, task NLL {task_nll.difference:+.2f} nats "
+        f"({size_label(t2_params)} T² stand-in against {size_label(chinchilla_params)}, one seed each, at the "
+        "one inference budget the forecast chose)",
+        head_to_head_verdict(passed.outcome, skill.outcome),
+        "holds if won on pass@k and above guessing, fails if lost on either (the decision rule on each)",
+        "testing_the_forecast")
+
+
+def trained_extrapolation_cell(t2_rows: pd.DataFrame, grid_tokens_per_param: float, budget_ratio: float) -> Cell:
+    """The forecast's error on the T² stand-in, one row per approach (`validation.against_forecast`)."""
+    return Cell(
+        "extrapolation", "validation",
+        f"laws fitted on the whole grid (up to {grid_tokens_per_param:,.0f} tokens per parameter, not only near "
+        f"Chinchilla), predicting the T² stand-in at {budget_ratio:.0f}× the grid's largest budget, "
+        "predicted/measured − 1: "
+        + ", ".join(f"{r.approach} {r.relative_error:+.1%} ({'inside' if r.inside_band else 'outside'} its band)"
+                    for r in t2_rows.itertuples())
+        + " (task NLL for Approach 1, where below zero means too optimistic; pass@k for Approach 2, where above "
+        "zero does)",
+        error_verdict(list(t2_rows["relative_error"]), [bool(x) for x in t2_rows["inside_band"]]),
+        f"holds if every |error| ≤ {SMALL_ERROR:.0%} and inside its band; fails if the mean |error| exceeds "
+        f"{SMALL_ERROR:.0%}; otherwise inconclusive", "testing_the_forecast")
+
+
+def forecast_cell(comparison: pd.DataFrame, ranking: pd.DataFrame) -> Cell:
+    """The forecast against the trained models (`against_forecast`, `forecast_order`)."""
+    n_inside, n_reversed = int(comparison["inside_band"].sum()), int((ranking["order"] == "reversed").sum())
+    return Cell(
+        "forecast", "validation",
+        f"{n_inside} of {len(comparison)} measurements inside the forecast's bands; {n_reversed} of {len(ranking)} "
+        "orderings of the trained models reversed beyond their interval",
+        forecast_verdict(n_inside, len(comparison), n_reversed),
+        "holds if every measurement is inside its band and no ordering is reversed; fails on any reversal or if "
+        "most measurements fall outside", "testing_the_forecast")
+
+
+def post_training_duel_cell(post: Mapping[str, Mapping[str, PairedDifference]], base_verdict: str) -> Cell:
+    """The head-to-head after each post-training variant (stage → {"pass_at_k", "skill"} → duel)."""
+    verdicts = [head_to_head_verdict(p["pass_at_k"].outcome, p["skill"].outcome) for p in post.values()]
+    return Cell(
+        "post_training", "validation",
+        "both models fine-tuned on the four task formats (the fine-tuning compute not counted, as in the paper); "
+        + "; ".join(f"after {stage}: pass@k {interval(p['pass_at_k'].difference, p['pass_at_k'].low, p['pass_at_k'].high)}, "
+                    f"skill {interval(p['skill'].difference, p['skill'].low, p['skill'].high)}"
+                    for stage, p in post.items())
+        + f"; before fine-tuning the same comparison {base_verdict}",
+        "fails" if "fails" in verdicts else "holds" if set(verdicts) == {"holds"} else "inconclusive",
+        "the head-to-head's rule after each variant: holds if both hold, fails if either fails", "testing_the_forecast")
+
+
+def forecast_optimum_cell(optima: Mapping[str, pd.Series], chinchilla: pd.Series, c_train: float,
+                          n_degenerate: int, n_fits: int) -> Cell:
+    """Where the forecast puts each approach's optimum (approach key → its forecast row, with N
+    bands) against the Chinchilla choice, on the grid's fits."""
+    optima_text = "; ".join(f"Approach {key}: {row['tokens_per_param']:,.0f} tokens per parameter "
+                            f"(N {size_label(row['N'])} [{size_label(row['N_low'])}, {size_label(row['N_high'])}])"
+                            for key, row in optima.items())
+    return Cell(
+        "overtraining", "grid", f"{optima_text} against the Chinchilla choice's "
+        f"{float(chinchilla['tokens_per_param']):,.0f} (N {size_label(chinchilla['N'])}), at {format_number(c_train)} "
+        f"FLOPs; {n_degenerate} of {n_fits} fits degenerate",
+        below_verdict([(float(row["N_high"]), float(chinchilla["N"])) for row in optima.values()], n_degenerate),
+        "holds if both optima's 90% bands lie below the Chinchilla choice's size and no fit feeding them is degenerate "
+        "(Approach 2 builds on the Chinchilla-stage fit, so all three laws of each task count); fails if a band does "
+        "not", "testing_the_forecast")
 
 
 def verdict_table(cells: list[Cell]) -> pd.DataFrame:
@@ -91,3 +209,75 @@ def verdict_table(cells: list[Cell]) -> pd.DataFrame:
     frame["cell"] = frame["verdict"] + ": " + frame["value"]
     table = frame.pivot(index="claim", columns="evidence", values="cell").loc[list(CLAIMS), list(EVIDENCE)]
     return table.rename(index=CLAIMS, columns=EVIDENCE)
+
+
+def approaches_cell(evidence: str, optima: Mapping[str, float], bands: Mapping[str, tuple[float, float]],
+                    degenerate: tuple[int, int] | None = None) -> Cell:
+    """Approach 1's optimal N against Approach 2's ("Approach 1", "Approach 2" → N and its band);
+    `degenerate` is (degenerate fits, fits) where the fits were classified."""
+    one, two = bands["Approach 1"], bands["Approach 2"]
+    value = (f"optimal N {size_label(optima['Approach 1'])} (Approach 1) against {size_label(optima['Approach 2'])} "
+             f"(Approach 2): bands {'overlap' if bands_overlap(one, two) else 'do not overlap'}")
+    if degenerate is not None:
+        value += f"; {degenerate[0]} of {degenerate[1]} fits degenerate"
+    rule = "holds if the two optima's bands overlap" + (" and no fit is degenerate" if degenerate is not None else "")
+    if evidence == "simulation":
+        rule += "; a check of the simulator, not evidence"
+    return Cell("approaches", evidence, value, approaches_verdict(one, two, degenerate[0] if degenerate else 0), rule,
+                "testing_the_forecast" if evidence == "grid" else "isoflop_profiles")
+
+
+def post_training_optimum_cell(tuned_optima: Mapping[tuple[str, str], float], base_low: Mapping[str, float],
+                               chinchilla_tokens_per_param: float, twenty: float, n_degenerate: int,
+                               n_refits: int) -> Cell:
+    """The grid's optimum after post-training ((approach, stage) → tokens per parameter) against the
+    base laws' band (approach → its lower end) and ten times Chinchilla's `twenty`."""
+    below = sum(value < base_low[name] for (name, _), value in tuned_optima.items())
+    return Cell(
+        "post_training", "grid",
+        f"optimum after ft and sft: {min(tuned_optima.values()):,.0f} to {max(tuned_optima.values()):,.0f} tokens per "
+        f"parameter (the base Chinchilla choice: {chinchilla_tokens_per_param:,.0f}); below the base laws' 90% band "
+        f"in {below} of {len(tuned_optima)}; {n_degenerate} of {n_refits} refits degenerate",
+        post_training_verdict(list(tuned_optima.values()), twenty, n_degenerate),
+        f"holds if every post-trained optimum stays above ten times Chinchilla's {twenty:.0f} tokens per parameter and "
+        "no refit is degenerate (Chinchilla-stage refits count: Approach 2 builds on them)", "testing_the_forecast")
+
+
+def grid_table1_cell(margins: pd.Series, guessing: pd.Series, c_train: float, c_inf: float) -> Cell:
+    """Table 1 on the grid: per task, best overtrained pass@k minus the single-pass pick's, and what
+    guessing reaches at the best checkpoint's k."""
+    return Cell(
+        "beats", "grid", f"Table 1 on the grid ({format_number(c_train)} FLOPs, C_inf {format_number(c_inf)}): "
+        f"the best checkpoint under k = C_inf/(2N) is higher than the single-pass pick on {int((margins > 0).sum())} "
+        f"of {len(margins)} tasks, by up to {margins.max():.3f}; it cannot be lower; guessing alone reaches "
+        f"{guessing.min():.3f}–{guessing.max():.3f} at its k", "not a test",
+        "the best of a set that includes the single-pass pick, on the same questions, cannot lose",
+        "testing_the_forecast")
+
+
+def public_extrapolation_cell(sardana: pd.Series, gadre: pd.Series) -> Cell:
+    """Held-out relative errors of a Chinchilla-form loss law on Sardana et al.'s and Gadre et al.'s runs."""
+    both = pd.concat([sardana, gadre])
+    return Cell(
+        "extrapolation", "public",
+        f"LM loss (k = 1) only: Sardana {100 * sardana.mean():+.1f}% mean over {len(sardana)} held-out runs "
+        f"(range {100 * sardana.min():+.1f}% to {100 * sardana.max():+.1f}%), Gadre {100 * gadre.mean():+.1f}% over "
+        f"{len(gadre)} (range {100 * gadre.min():+.1f}% to {100 * gadre.max():+.1f}%); "
+        f"{int((both < 0).sum())} of {len(both)} errors negative",
+        error_verdict(list(both)),
+        f"holds if every held-out run's |error| ≤ {SMALL_ERROR:.0%}; fails if their mean |error| exceeds it",
+        "real_overtrained")
+
+
+def simulated_optimum_cell(optima: Mapping[str, pd.Series], bands: Mapping[str, tuple[float, float]],
+                           c_train: float) -> Cell:
+    """The simulated suite's isoFLOP optima (approach → `analysis.isoflop_optima` row) with their N
+    bands, each against its own k = 1 choice."""
+    return Cell(
+        "overtraining", "simulation",
+        "; ".join(f"{name}: N {size_label(o['t2_N'])} [{size_label(bands[name][0])}, {size_label(bands[name][1])}] "
+                  f"against its own k = 1 choice's {size_label(o['chinchilla_N'])}" for name, o in optima.items())
+        + f" at {format_number(c_train)} FLOPs",
+        below_verdict([(bands[name][1], float(o["chinchilla_N"])) for name, o in optima.items()]),
+        "holds if both T² optima's bands lie below the Chinchilla choice; a check of the simulator, not evidence",
+        "isoflop_profiles")

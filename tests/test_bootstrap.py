@@ -1,11 +1,14 @@
-"""t2lib.bootstrap: seeded, joint resampling of checkpoints and questions; percentile bands."""
+"""t2lib.bootstrap: seeded, joint resampling of checkpoints, questions and training seeds; percentile bands."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import t2lib
 from t2lib import analysis
-from t2lib.bootstrap import bootstrap_fits, laws_of, percentile_band
+from t2lib.bootstrap import bootstrap_fits, laws_of, percentile_band, resampled_measurements
+from t2lib.seeds import seed_averaged
+from t2lib.suite import write_suite
 
 TASKS = ["sciq", "openbookqa"]
 
@@ -50,3 +53,44 @@ def test_percentile_band_reads_quantiles_and_skips_missing_values() -> None:
 def test_bad_arguments_are_named(suite: t2lib.Suite, fits: dict, call, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         call(suite, fits)
+
+
+def seeded(tmp_path, probabilities: dict) -> t2lib.Suite:
+    """A suite of cells a, b, c (one size, 1e6 to 1.6e7 tokens) at several seeds:
+    (cell, seed) → {task: [p per question]}."""
+    tokens = {"a": 1e6, "b": 4e6, "c": 1.6e7}
+    name = {key: f"{key[0]}-s{key[1]}" for key in probabilities}
+    checkpoints = pd.DataFrame([{"checkpoint": name[cell, seed], "params": 1e4, "tokens": tokens[cell],
+                                 "train_flops": 6e4 * tokens[cell], "source": "planted", "stage": "base",
+                                 "base_checkpoint": "", "cell": cell, "seed": seed} for cell, seed in probabilities])
+    nll = pd.DataFrame([{"checkpoint": name[key], "task": task, "question": q, "nll": -np.log(p)}
+                        for key, per_task in probabilities.items() for task, ps in per_task.items()
+                        for q, p in enumerate(ps)])
+    return t2lib.load_suite(write_suite(tmp_path / "suite", checkpoints, nll))
+
+
+def pass_at_1(drawn: dict, task: str) -> list[float]:
+    return list(drawn[task].pass_at_k[:, 0])
+
+
+def test_a_seeded_suite_resamples_seeds_on_top_of_the_cells_and_questions(tmp_path) -> None:
+    stages = {"t": "base", "u": "base"}
+    same = {(cell, s): {"t": [0.1, 0.3, 0.6], "u": [0.2, 0.5, 0.7]} for cell in "abc" for s in range(3)}
+    identical = seeded(tmp_path / "identical", same)
+    with_seeds = list(resampled_measurements(identical, stages, resamples=5, seed=2, ks=[1.0, 4.0]))
+    without = list(resampled_measurements(seed_averaged(identical), stages, resamples=5, seed=2, ks=[1.0, 4.0]))
+    for one, other in zip(with_seeds, without):  # identical seeds add nothing; the other draws are the same
+        for task in stages:
+            assert list(one[task].checkpoints["checkpoint"]) == list(other[task].checkpoints["checkpoint"])
+            np.testing.assert_allclose(one[task].task_nll, other[task].task_nll, rtol=1e-12)
+    # One question per task, cell a's seeds at 0.1 and 0.5: a replicate's cell a is 0.1, 0.3 or 0.5,
+    # the same seeds for both tasks; without the seeds it is always their mean, 0.3.
+    spread = {(cell, s): {"t": [p], "u": [p]} for cell in "abc" for s, p in enumerate((0.1, 0.5))}
+    suite = seeded(tmp_path / "spread", spread)
+    found = set()
+    for drawn in resampled_measurements(suite, stages, resamples=40, seed=0, ks=[1.0]):
+        assert pass_at_1(drawn, "t") == pytest.approx(pass_at_1(drawn, "u"))
+        found |= {round(p, 6) for p in pass_at_1(drawn, "t")}
+    assert found == {0.1, 0.3, 0.5}
+    averaged = resampled_measurements(seed_averaged(suite), stages, resamples=40, seed=0, ks=[1.0])
+    assert {round(p, 6) for drawn in averaged for p in pass_at_1(drawn, "t")} == {0.3}

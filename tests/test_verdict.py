@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from t2lib.verdict import CLAIMS, EVIDENCE, Cell, error_verdict, head_to_head_verdict, not_tested, verdict_table
+import pandas as pd
+
+from t2lib.paired import PairedDifference
+from t2lib.verdict import (CLAIMS, EVIDENCE, Cell, approaches_cell, approaches_verdict, below_verdict, error_verdict,
+                           forecast_cell, forecast_optimum_cell, forecast_verdict, head_to_head_cell, head_to_head_verdict,
+                           not_tested, post_training_duel_cell, post_training_optimum_cell, post_training_verdict,
+                           public_extrapolation_cell, simulated_optimum_cell, verdict_table)
 from test_chapters import REPO_ROOT, executed_without_errors, run_chapter
 
 # verdict page's glue key → (chapter, that chapter's glue key): the same number on both pages.
@@ -68,6 +74,54 @@ def test_the_rules() -> None:
     assert head_to_head_verdict("loss", "win") == "fails" and head_to_head_verdict("tie", "tie") == "inconclusive"
     assert error_verdict([0.05, -0.08]) == "holds" and error_verdict([0.05, -0.08], [True, False]) == "inconclusive"
     assert error_verdict([0.3, -0.2]) == "fails" and error_verdict([0.02, 0.15]) == "inconclusive"
+
+
+def test_the_rules_of_forecasts_optima_and_post_training() -> None:
+    assert forecast_verdict(6, 6, 0) == "holds" and forecast_verdict(4, 6, 0) == "inconclusive"
+    assert forecast_verdict(6, 6, 1) == "fails" and forecast_verdict(2, 6, 0) == "fails"
+    assert below_verdict([(1e5, 2e5), (1.5e5, 2e5)]) == "holds" and below_verdict([(1e5, 2e5), (3e5, 2e5)]) == "fails"
+    assert below_verdict([(1e5, 2e5)], n_degenerate=1) == "inconclusive"
+    assert approaches_verdict((1, 3), (2, 4)) == "holds" and approaches_verdict((1, 2), (3, 4)) == "fails"
+    assert approaches_verdict((1, 3), (2, 4), n_degenerate=2) == "inconclusive"
+    assert post_training_verdict([250.0, 900.0], 20.0, 0) == "holds"
+    assert post_training_verdict([150.0, 900.0], 20.0, 0) == "fails"
+    assert post_training_verdict([250.0], 20.0, 1) == "inconclusive"
+
+
+def duel_result(difference: float, outcome: str) -> PairedDifference:
+    return PairedDifference("pass_at_k", 0.5 + difference, 0.5, difference, difference - 0.01, difference + 0.01, 0.95,
+                            outcome, ("t",))
+
+
+def test_each_cell_applies_its_rule_to_planted_measurements() -> None:
+    won, lost = duel_result(0.04, "win"), duel_result(-0.03, "loss")
+    cell = head_to_head_cell(won, lost, duel_result(0.5, "loss"), 106_000, 1_620_000)
+    assert (cell.claim, cell.evidence, cell.verdict) == ("beats", "validation", "fails")
+    assert "+0.040 [+0.030, +0.050]" in cell.value and "106K T² stand-in against 1.62M" in cell.value
+    comparison = pd.DataFrame({"inside_band": [True, True, True]})
+    assert forecast_cell(comparison, pd.DataFrame({"order": ["as forecast"] * 3})).verdict == "holds"
+    assert forecast_cell(comparison, pd.DataFrame({"order": ["tie", "reversed"]})).verdict == "fails"
+    assert post_training_duel_cell({"ft": {"pass_at_k": won, "skill": won}, "sft": {"pass_at_k": won, "skill": won}},
+                                   "fails").verdict == "holds"
+    assert post_training_duel_cell({"ft": {"pass_at_k": won, "skill": won}, "sft": {"pass_at_k": won, "skill": lost}},
+                                   "holds").verdict == "fails"
+    optima = {key: pd.Series({"tokens_per_param": 900.0, "N": 5e4, "N_low": 3e4, "N_high": high})
+              for key, high in (("1", 8e4), ("2", 2e5))}
+    chinchilla = pd.Series({"tokens_per_param": 20.0, "N": 1.5e5})
+    assert forecast_optimum_cell(optima, chinchilla, 1e15, 0, 12).verdict == "fails"  # a band reaches past it
+    assert forecast_optimum_cell(optima, chinchilla, 1e15, 3, 12).verdict == "inconclusive"
+    assert approaches_cell("grid", {"Approach 1": 5e4, "Approach 2": 6e4},
+                           {"Approach 1": (3e4, 8e4), "Approach 2": (4e4, 2e5)}, (0, 12)).verdict == "holds"
+    assert approaches_cell("simulation", {"Approach 1": 5e4, "Approach 2": 6e5},
+                           {"Approach 1": (3e4, 8e4), "Approach 2": (4e5, 9e5)}).verdict == "fails"
+    tuned = {("Approach 1", "ft"): 300.0, ("Approach 2", "sft"): 150.0}
+    cell = post_training_optimum_cell(tuned, {"Approach 1": 400.0, "Approach 2": 100.0}, 25.0, 20.0, 0, 8)
+    assert cell.verdict == "fails" and "below the base laws' 90% band in 1 of 2" in cell.value
+    assert public_extrapolation_cell(pd.Series([-0.03, -0.05]), pd.Series([0.02])).verdict == "holds"
+    assert public_extrapolation_cell(pd.Series([-0.3, -0.2]), pd.Series([0.02])).verdict == "fails"
+    simulated = {name: pd.Series({"t2_N": 1e9, "chinchilla_N": 3e9}) for name in ("Approach 1", "Approach 2")}
+    assert simulated_optimum_cell(simulated, {"Approach 1": (5e8, 2e9), "Approach 2": (6e8, 2.5e9)},
+                                  2.56e19).verdict == "holds"
 
 
 def test_the_table_needs_every_claim_on_every_kind_of_evidence_once() -> None:
