@@ -9,17 +9,23 @@ answer, difficulty and the size of its answer's word class, whose log is the cha
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from t2lib.suite import Suite, SuiteError
+from t2lib.seeds import FALL_IN_SDS, has_seeds, steps_to_more_data
+from t2lib.suite import GUESS_COLUMN, Suite, SuiteError
 
 TASK_PREFIX = "t2mini_"  # harness task names are the question files' names with this prefix
 GRID, CURVES, QUESTIONS = "grid.csv", "curves.csv", "questions"
 TRAINING_RECORDS = (GRID, CURVES, QUESTIONS)  # what a suite trained with pretrain/ keeps beside its suite files
+# What a miniature suite must show before it can test T² (the second suite's acceptance): guessing
+# reaches at most GUESS_CEILING at pass@GUESS_K on every task, every cell has at least MIN_SEEDS
+# seeds, and at most MAX_FALLS of the steps to more data that learnt something fall by more than
+# FALL_IN_SDS seed standard deviations.
+GUESS_K, GUESS_CEILING, MIN_SEEDS, MAX_FALLS = 1000, 0.01, 2, 0.10
 
 
 @dataclass(frozen=True)
@@ -122,3 +128,40 @@ def returns_to_data(summary: pd.DataFrame, drop: float = 0.05) -> pd.DataFrame:
         rows.append({"tokens_per_param": label, "steps": len(inside), "lower": int((inside["change"] < 0).sum()),
                      "lower_by_more": int((inside["change"] < -drop).sum())})
     return pd.DataFrame(rows)
+
+
+def readiness(suite: Suite, stage: str = "base") -> pd.DataFrame:
+    """Whether a suite can test T², one row per requirement (the constants above): what was
+    measured, in words, and whether the requirement is met (None where it cannot be measured)."""
+    names = suite.display_names
+    rows = []
+    if GUESS_COLUMN in suite.tasks and suite.tasks[GUESS_COLUMN].notna().all():
+        guessing = pd.Series({task: float(suite.guess_pass_at_k(task, GUESS_K)) for task in suite.tasks["task"]})
+        rows.append((f"guessing's pass@{GUESS_K:,} at most {GUESS_CEILING:.0%} on every task",
+                     f"{100 * guessing.max():.5g}% on every task" if f"{guessing.max():.5g}" == f"{guessing.min():.5g}"
+                     else f"{100 * guessing.max():.5g}% at most ({names[guessing.idxmax()]}), "
+                          f"{100 * guessing.min():.5g}% at least",
+                     bool(guessing.max() <= GUESS_CEILING)))
+    else:
+        rows.append((f"guessing's pass@{GUESS_K:,} at most {GUESS_CEILING:.0%} on every task",
+                     "not measurable: tasks.csv records no guess probability for some task", None))
+    seeded = suite if has_seeds(suite) else replace(
+        suite, checkpoints=suite.checkpoints.assign(cell=suite.checkpoints["checkpoint"], seed=0))
+    fewest = int(seeded.checkpoints[seeded.checkpoints["stage"] == stage].groupby("cell")["seed"].nunique().min())
+    rows.append((f"at least {MIN_SEEDS} seeds per cell", f"{fewest} at the fewest", fewest >= MIN_SEEDS))
+    steps = steps_to_more_data(seeded, stage)
+    requirement = (f"at most {MAX_FALLS:.0%} of the steps to more data that learnt something lower pass@1 by more "
+                   f"than {FALL_IN_SDS:g} seed SDs")
+    if steps.empty:
+        rows.append((requirement, "not measurable: no size was trained at two token counts", None))
+        return pd.DataFrame(rows, columns=["requirement", "measured", "met"])
+    lower = int((steps["pass_at_1_after"] < steps["pass_at_1_before"]).sum())
+    if fewest < 2:
+        rows.append((requirement, f"not measurable with one seed; {lower} of {len(steps)} steps lower pass@1 at all",
+                     None))
+    else:
+        learnt = steps[steps["learnt"]]
+        falls = int(learnt["falls"].sum())
+        rows.append((requirement, f"{falls} of {len(learnt)} ({falls / max(len(learnt), 1):.1%}); {lower} of "
+                                  f"{len(steps)} steps lower it at all", falls <= MAX_FALLS * len(learnt)))
+    return pd.DataFrame(rows, columns=["requirement", "measured", "met"])

@@ -9,6 +9,7 @@ import pytest
 
 from t2lib.seeds import has_seeds, seed_averaged, seed_spread, steps_to_more_data
 from t2lib.suite import SuiteError, load_suite, write_suite
+from t2lib.training import readiness
 
 # Two cells of one size (D = 1e6, then 4e6), two seeds each; per seed, two questions of one task.
 PROBABILITIES = {("small", 0): [0.2, 0.4], ("small", 1): [0.4, 0.6], ("long", 0): [0.1, 0.3], ("long", 1): [0.1, 0.3]}
@@ -67,3 +68,27 @@ def test_a_step_between_cells_at_the_guessing_level_is_marked_as_learning_nothin
     steps = steps_to_more_data(with_guess)
     assert bool(steps.loc[0, "learnt"]) is learnt  # the cells score 0.4 and 0.2: above 3 × 0.01, not above 3 × 0.2
     assert bool(steps_to_more_data(suite).loc[0, "learnt"])  # no guess recorded: nothing is set apart
+
+
+@pytest.mark.parametrize(("guess", "long", "met"), [
+    (1e-6, [0.3, 0.4], [True, True, True]),   # unguessable, seeded, no fall
+    (1e-3, [0.1, 0.3], [False, True, False]),  # guessing's pass@1000 is 63%; the step falls beyond 2 SDs
+])
+def test_testability_measures_the_three_requirements(tmp_path: Path, guess: float, long: list, met: list) -> None:
+    planted = {**PROBABILITIES, ("long", 0): long, ("long", 1): long}
+    suite = load_suite(seeded_suite(tmp_path, planted))
+    tasks = pd.DataFrame({"task": ["t"], "display_name": ["T"], "group": ["synthetic"], "n_questions": [2],
+                          "source": ["planted"], "guess": [guess]})
+    checks = readiness(load_suite(write_suite(tmp_path / "guessed", suite.checkpoints, suite.nll, tasks)))
+    assert list(checks["met"]) == met
+    assert checks.loc[1, "measured"] == "2 at the fewest"
+
+
+def test_testability_says_what_a_single_seed_suite_cannot_show(tmp_path: Path) -> None:
+    suite = load_suite(seeded_suite(tmp_path))
+    plain = load_suite(write_suite(tmp_path / "plain", suite.checkpoints[suite.checkpoints["seed"] == 0]
+                                   .drop(columns=["cell", "seed"]), suite.nll[~suite.nll["checkpoint"].str.endswith("-s1")]))
+    checks = readiness(plain)
+    assert list(checks["met"]) == [None, False, None]
+    assert "no guess probability" in checks.loc[0, "measured"] and checks.loc[1, "measured"] == "1 at the fewest"
+    assert checks.loc[2, "measured"] == "not measurable with one seed; 1 of 1 steps lower pass@1 at all"
