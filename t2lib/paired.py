@@ -4,8 +4,12 @@ A head-to-head (the T² model against the Chinchilla model, each at its own k) i
 of macro averages over the same questions, so its uncertainty is that of the questions drawn:
 `paired_difference` resamples questions within each task, the same draws for both models, and
 returns the difference with its percentile interval and the outcome `report.decide` gives it
-(a win or a loss only where the interval excludes zero; otherwise a tie). Seeds are not
-resampled here: with one seed per model, the interval is a floor under the true uncertainty.
+(a win or a loss only where the interval excludes zero; otherwise a tie). A model trained at
+several seeds is given as an array of shape (seeds, questions): its value is the mean over its
+seeds (what training the recipe once scores, on average), and each draw also resamples each
+model's seeds, independently, from a stream of its own (so the questions drawn are those of the
+same comparison without seeds). With one seed per model, the interval is a floor under the true
+uncertainty.
 
 Measures, all means over questions of a per-question value (so the macro average is a mean
 of task means):
@@ -70,31 +74,43 @@ class PairedDifference:
     tasks: tuple[str, ...]  # the tasks averaged (skill leaves out those guessing nearly solves)
 
 
+def _seed_draws(values: NDArray, questions: NDArray, rng: np.random.Generator) -> NDArray:
+    """Per bootstrap draw: the mean of `values` (seeds × questions) over the draw's questions and
+    a draw of its seeds with replacement."""
+    per_seed = values[:, questions].mean(axis=2)  # (seeds, draws)
+    chosen = rng.integers(0, len(values), size=(questions.shape[0], len(values)))  # (draws, seeds)
+    return np.take_along_axis(per_seed.T, chosen, axis=1).mean(axis=1)
+
+
 def paired_difference(a: Mapping[str, ArrayLike], b: Mapping[str, ArrayLike], k_a: float, k_b: float, measure: str, *,
                       tasks: Sequence[str] | None = None, guess: Mapping[str, float] | None = None,
                       resamples: int = 2000, level: float = DECISION_LEVEL, seed: int = 0) -> PairedDifference:
-    """Macro `measure` of model a (per-question NLLs `a[task]`, k_a samples) minus model b's, over
-    `tasks` (default: all of a's), with a `level` percentile interval from `resamples` paired
-    bootstrap draws of each task's questions."""
+    """Macro `measure` of model a (per-question NLLs `a[task]`, k_a samples; (seeds, questions)
+    for several seeds) minus model b's, over `tasks` (default: all of a's), with a `level`
+    percentile interval from `resamples` paired bootstrap draws of each task's questions (and of
+    each model's seeds)."""
     tasks = list(a) if tasks is None else list(tasks)
     if measure == "skill" and guess is not None:
         tasks = [t for t in tasks if 1.0 - pass_at_k(guess[t], max(k_a, k_b)) >= SKILL_FLOOR]
         if not tasks:
             raise ValueError(f"guessing nearly solves every task at k = {max(k_a, k_b):g}: no skill left to compare")
-    rng = np.random.default_rng(seed)
+    rng, seed_rng = np.random.default_rng(seed), np.random.default_rng([seed, 1])
     estimates, draws, values_a, values_b = [], [], [], []
     for task in tasks:
-        nll_a, nll_b = np.asarray(a[task], dtype=float), np.asarray(b[task], dtype=float)
-        if nll_a.shape != nll_b.shape or nll_a.ndim != 1:
+        nll_a, nll_b = np.atleast_2d(np.asarray(a[task], dtype=float)), np.atleast_2d(np.asarray(b[task], dtype=float))
+        if nll_a.shape[1] != nll_b.shape[1] or nll_a.ndim != 2 or nll_b.ndim != 2:
             raise ValueError(f"task {task!r}: the two models answer different questions "
-                             f"({nll_a.shape} and {nll_b.shape})")
+                             f"({np.shape(a[task])} and {np.shape(b[task])})")
         g = np.nan if guess is None else guess[task]
-        va, vb = per_question(nll_a, k_a, measure, g), per_question(nll_b, k_b, measure, g)
-        gap = va - vb
+        va, vb = per_question(nll_a, k_a, measure, g), per_question(nll_b, k_b, measure, g)  # (seeds, questions)
         values_a.append(va.mean())
         values_b.append(vb.mean())
-        estimates.append(gap.mean())
-        draws.append(gap[rng.integers(0, len(gap), size=(resamples, len(gap)))].mean(axis=1))
+        estimates.append((va.mean(axis=0) - vb.mean(axis=0)).mean())
+        questions = rng.integers(0, va.shape[1], size=(resamples, va.shape[1]))
+        if len(va) == 1 and len(vb) == 1:
+            draws.append((va[0] - vb[0])[questions].mean(axis=1))
+        else:
+            draws.append(_seed_draws(va, questions, seed_rng) - _seed_draws(vb, questions, seed_rng))
     difference = float(np.mean(estimates))
     low, high = np.quantile(np.mean(draws, axis=0), [(1 - level) / 2, (1 + level) / 2])
     outcome = decide(float(low), float(high), higher_is_better=HIGHER_IS_BETTER[measure])

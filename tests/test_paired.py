@@ -57,3 +57,20 @@ def test_skill_leaves_out_a_task_that_guessing_nearly_solves() -> None:
         per_question(nll["easy"], 10.0, "skill", 0.5)
     with pytest.raises(ValueError, match="nearly solves every task"):
         paired_difference(nll, nll, 10.0, 1.0, "skill", guess={"easy": 0.5, "hard": 0.5})
+
+
+def test_seeds_are_resampled_on_top_of_the_questions() -> None:
+    rng = np.random.default_rng(0)
+    a, b = rng.uniform(0.2, 2.0, 300), rng.uniform(0.2, 2.0, 300)
+    single = paired_difference({"t": a}, {"t": b}, 1.0, 1.0, "pass_at_k", resamples=500, seed=1)
+    identical = paired_difference({"t": np.stack([a, a, a])}, {"t": np.stack([b, b])}, 1.0, 1.0, "pass_at_k",
+                                  resamples=500, seed=1)
+    assert (identical.difference, identical.low, identical.high) == pytest.approx(
+        (single.difference, single.low, single.high), rel=1e-12)  # seeds that agree add nothing
+    # Seeds of a that differ by ±0.1 in pass@1 on every question: the mean is unchanged, the interval wider.
+    probabilities = np.exp(-a)[None, :] + np.array([[-0.1], [0.0], [0.1]])  # p of a lies in [0.14, 0.82]
+    spread = paired_difference({"t": -np.log(probabilities)}, {"t": b}, 1.0, 1.0, "pass_at_k", resamples=500, seed=1)
+    assert spread.difference == pytest.approx(single.difference, abs=1e-9)
+    assert spread.high - spread.low > 1.5 * (single.high - single.low)
+    with pytest.raises(ValueError, match="different questions"):
+        paired_difference({"t": np.stack([a, a])}, {"t": b[:200]}, 1.0, 1.0, "pass_at_k")
