@@ -14,9 +14,9 @@ The rules, each from a pilot recorded in pretrain/PILOT.md:
   trained; at the top level (THIN_FROM) only every other shape, where cells are dearest;
 - every (C, shape) with MIN_TPP ≤ D/N ≤ MAX_TPP and at least MIN_STEPS optimiser steps (a
   shorter run measures its warm-up more than its model);
-- the learning rate of `pretrain.pilot.second_suite_lr` (pilot 9's rule), two figures: PROVISIONAL.
-  Pilot 14 found it far too low at 341,840 parameters (best 8e-3 to 1.6e-2 against the rule's
-  1.7e-3, 0.1 nats of validation loss apart); it must be refitted before any cell is trained;
+- the learning rate of `pretrain.pilot.grid_lr`, two figures: a power law in N fitted to the
+  optima of the sweeps at four sizes (pilots 9 and 14). Pilot 9's own rule, which pilots 10 to
+  13b used, was far too low at 341,840 parameters (1.7e-3 against an optimum near 1.6e-2);
 - seeds: 3 for every cell (seed 0 is the cell itself). The issue asks for 2 above 100K
   parameters, but with 2 seeds a step to more data that changes nothing "falls by more than
   two seed standard deviations" about 9% of the time (t with 2 degrees of freedom), close to
@@ -38,7 +38,7 @@ import pandas as pd
 from pretrain.corpus import CONTEXT
 from pretrain.corpus_v2 import CORPUS_VERSION
 from pretrain.grid import estimated_hours, parameters_of
-from pretrain.pilot import second_suite_lr
+from pretrain.pilot import grid_lr
 
 GRID_FILE = Path(__file__).resolve().parent / "grid_v2.csv"
 WIDTH_DEPTH = [(24, 1), (24, 2), (32, 2), (40, 2), (48, 2), (48, 3), (64, 3), (64, 4), (80, 4), (96, 4), (128, 4)]
@@ -64,7 +64,7 @@ def plan_grid() -> pd.DataFrame:
     for index, (width, depth) in enumerate(WIDTH_DEPTH):
         heads = heads_of(width)
         params = parameters_of(width, depth, heads, CORPUS_VERSION)
-        lr = float(f"{second_suite_lr(params):.2g}")
+        lr = float(f"{grid_lr(params):.2g}")
         for level, flops in enumerate(LEVELS):
             tokens = flops / (6 * params)
             if ((level >= THIN_FROM and index % 2 == level % 2) or not MIN_TPP <= tokens / params <= MAX_TPP

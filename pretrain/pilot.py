@@ -60,18 +60,68 @@ def ladder(width: int, depth: int, heads: int, ratios: list[int], lr: float, see
                               corpus_version=SECOND_DESIGN), seed) for ratio in ratios for seed in seeds]
 
 
-def second_suite_lr(params: float) -> float:
-    """The learning rate of a design-7 model of `params` parameters: the best of pilot 9's sweep
-    (3e-3, 1e-2, 3e-2) at 9,376 parameters (3e-2) and 37,600 (1e-2), joined by a power law in N
-    (pretrain/PILOT.md, pilot 9)."""
+def pilot9_lr(params: float) -> float:
+    """The learning rate pilots 10 to 13b gave a design-7 model of `params` parameters: the best of
+    pilot 9's sweep (3e-3, 1e-2, 3e-2) at 9,376 parameters (3e-2) and 37,600 (1e-2), joined by a
+    power law in N (pretrain/PILOT.md, pilot 9). Pilot 14 found it far too low at the grid's
+    large shapes; the grid uses `grid_lr`."""
     exponent = np.log(3e-2 / 1e-2) / np.log(37_600 / 9_376)
     return float(3e-2 * (params / 9_376) ** -exponent)
 
 
+PILOT_RECORDS = Path(__file__).resolve().parent / "pilot"  # each pilot's table, pilotN.csv
+LR_SWEEPS = {"9": "7", "14": None}  # pilot → the corpus design its rows must have (None: every row)
+# lr(N) = GRID_LR[0] · (N / 10⁵)^GRID_LR[1]: `fit_lr_rule(lr_optima(read_lr_sweeps()))`, two figures (tested).
+GRID_LR = (0.013, -0.2)
+
+
+def read_lr_sweeps(folder: Path = PILOT_RECORDS) -> pd.DataFrame:
+    """The design-7 learning-rate sweeps (pilots 9 and 14): one row per run, with its N, rate,
+    seed and validation loss."""
+    frames = []
+    for pilot, design in LR_SWEEPS.items():
+        runs = pd.read_csv(folder / f"pilot{pilot}.csv")
+        if design is not None:  # pilot 9 reran its first runs' names on a revised design
+            runs = runs[runs["design"].astype(str) == design]
+        runs = runs.drop_duplicates("run")
+        frames.append(runs.assign(pilot=pilot)[["pilot", "run", "params", "lr", "seed", "validation_loss"]])
+    return pd.concat(frames, ignore_index=True)
+
+
+def lr_optima(sweeps: pd.DataFrame) -> pd.DataFrame:
+    """Per size: the rate with the lowest seed-mean validation loss, that loss, and the optimum,
+    the vertex of a parabola in log(lr) through the best rate and its two neighbours (NaN where the
+    best rate is at the sweep's edge: the optimum lies beyond what was tried)."""
+    rows = []
+    for params, sweep in sweeps.groupby("params"):
+        mean = sweep.groupby("lr")["validation_loss"].mean()
+        best = int(np.argmin(mean.to_numpy()))
+        vertex = np.nan
+        if 0 < best < len(mean) - 1:
+            a, b, _ = np.polyfit(np.log(mean.index[best - 1:best + 2]), mean.to_numpy()[best - 1:best + 2], 2)
+            vertex = float(np.exp(-b / (2 * a)))
+        rows.append({"params": int(params), "rates": len(mean), "seeds": sweep["seed"].nunique(),
+                     "best_lr": float(mean.index[best]), "best_loss": float(mean.iloc[best]), "optimum": vertex})
+    return pd.DataFrame(rows)
+
+
+def fit_lr_rule(optima: pd.DataFrame) -> tuple[float, float]:
+    """(lr at 10⁵ parameters, exponent): a power law in N fitted by least squares in log-log to
+    the sizes whose optimum lies inside their sweep."""
+    inside = optima.dropna(subset=["optimum"])
+    exponent, intercept = np.polyfit(np.log(inside["params"] / 1e5), np.log(inside["optimum"]), 1)
+    return float(np.exp(intercept)), float(exponent)
+
+
+def grid_lr(params: float) -> float:
+    """The second grid's learning rate at `params` parameters (`GRID_LR`, pretrain/PILOT.md, pilot 14)."""
+    return float(GRID_LR[0] * (params / 1e5) ** GRID_LR[1])
+
+
 def tuned_ladder(width: int, depth: int, heads: int, ratios: list[int], seeds: list[int],
                  name_heads: bool = False) -> list[RunSpec]:
-    """`ladder` at the learning rate `second_suite_lr` gives the shape, rounded to two figures."""
-    lr = float(f"{second_suite_lr(parameters_of(width, depth, heads, SECOND_DESIGN)):.2g}")
+    """`ladder` at the learning rate `pilot9_lr` gives the shape, rounded to two figures."""
+    lr = float(f"{pilot9_lr(parameters_of(width, depth, heads, SECOND_DESIGN)):.2g}")
     return ladder(width, depth, heads, ratios, lr, seeds, name_heads)
 
 
