@@ -83,11 +83,38 @@ def test_a_multi_token_answer_scores_the_sum_of_its_tokens(corpus: CorpusV2, tmp
         assert len(targets) >= 4 and all(w[0] == "c" or w.isdigit() for w in targets)
 
 
-def test_the_learning_rate_rule_passes_through_the_sweeps_optima() -> None:
-    from pretrain.pilot import PILOTS, second_suite_lr
+def test_pilot_9s_rule_passes_through_its_sweeps_optima() -> None:
+    from pretrain.pilot import PILOTS, pilot9_lr
 
-    assert second_suite_lr(9_376) == pytest.approx(3e-2) and second_suite_lr(37_600) == pytest.approx(1e-2)
+    assert pilot9_lr(9_376) == pytest.approx(3e-2) and pilot9_lr(37_600) == pytest.approx(1e-2)
     ladder = PILOTS["10"]
     assert {spec.corpus_version for spec in ladder} == {CORPUS_VERSION}
     assert {spec.lr for spec in ladder if spec.width == 16} == {3e-2}
     assert {spec.model_seed for spec in ladder} == {0, 1} and len({spec.name for spec in ladder}) == len(ladder)
+
+
+def test_the_grids_learning_rate_is_the_rule_fitted_to_the_committed_sweeps() -> None:
+    from pretrain.pilot import GRID_LR, fit_lr_rule, grid_lr, lr_optima, read_lr_sweeps
+
+    optima = lr_optima(read_lr_sweeps())
+    assert len(optima) >= 4 and optima["optimum"].notna().sum() >= 3  # the rule rests on ≥ 3 sizes' optima
+    fitted = fit_lr_rule(optima)
+    assert GRID_LR == (float(f"{fitted[0]:.2g}"), float(f"{fitted[1]:.2g}"))
+    assert grid_lr(1e5) == pytest.approx(GRID_LR[0])
+
+
+def test_the_optimum_is_the_vertex_of_a_planted_parabola() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from pretrain.pilot import fit_lr_rule, lr_optima
+
+    rates = [1e-3, 4e-3, 1.6e-2, 6.4e-2]
+    rows = [{"params": n, "lr": lr, "seed": 0, "validation_loss": 1 + (np.log(lr) - np.log(best)) ** 2}
+            for n, best in ((1e4, 4e-3), (1e5, 8e-3), (1e6, 1.6e-2)) for lr in rates]
+    optima = lr_optima(pd.DataFrame(rows)).set_index("params")
+    assert optima.loc[1e4, "optimum"] == pytest.approx(4e-3) and optima.loc[1e5, "optimum"] == pytest.approx(8e-3)
+    assert np.isnan(optima.loc[1e6, "optimum"]) or optima.loc[1e6, "optimum"] == pytest.approx(1.6e-2)
+    edge = lr_optima(pd.DataFrame([{**row, "params": 5e5} for row in rows if row["params"] == 1e4 and row["lr"] >= 4e-3]))
+    assert np.isnan(edge.loc[0, "optimum"])  # best at the sweep's smallest rate: the optimum lies beyond
+    assert fit_lr_rule(optima.reset_index().iloc[:2]) == pytest.approx((8e-3, np.log(2) / np.log(10)))
