@@ -24,6 +24,7 @@ from t2lib.fit import FitResult, Method, fit_chinchilla, fit_t2_accuracy, fit_t2
 from t2lib.frontier import frontier, single_pass_choice, value_at
 from t2lib.laws import Law, T2Accuracy, T2Loss
 from t2lib.passk import log_pass_at_k, task_nll, task_pass_at_k
+from t2lib.seeds import seed_averaged
 from t2lib.suite import Suite
 
 # [convention] the paper's: the k values the laws are fitted on.
@@ -62,7 +63,10 @@ class Measured:
 
 
 def nll_of(suite: Suite, task: str, stage: str, checkpoints: Collection[str] | None) -> tuple[pd.DataFrame, NDArray]:
-    """The checkpoints of one task and stage and their NLL matrix, only those named if given."""
+    """The checkpoints of one task and stage and their NLL matrix, only those named if given. On a
+    suite trained at several seeds the checkpoints are its cells, each the seeds' mean probability
+    per question (`seeds.seed_averaged`): what every law is fitted to."""
+    suite = seed_averaged(suite)
     meta, nll = suite.nll_matrices(task, stage)
     if checkpoints is None:
         return meta, nll

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from t2lib.analysis import measure
 from t2lib.seeds import has_seeds, seed_averaged, seed_spread, steps_to_more_data
 from t2lib.suite import SuiteError, load_suite, write_suite
 from t2lib.training import readiness
@@ -92,3 +93,11 @@ def test_testability_says_what_a_single_seed_suite_cannot_show(tmp_path: Path) -
     assert list(checks["met"]) == [None, False, None]
     assert "no guess probability" in checks.loc[0, "measured"] and checks.loc[1, "measured"] == "1 at the fewest"
     assert checks.loc[2, "measured"] == "not measurable with one seed; 1 of 1 steps lower pass@1 at all"
+
+
+def test_every_measurement_of_a_seeded_suite_is_of_its_cells(tmp_path: Path) -> None:
+    suite = load_suite(seeded_suite(tmp_path))
+    measured = measure(suite, "t", ks=[1.0, 2.0])
+    assert list(measured.checkpoints["checkpoint"]) == ["long", "small"]
+    np.testing.assert_allclose(measured.pass_at_k[:, 0], [0.2, 0.4])  # the seeds' mean probability, per cell
+    assert seed_averaged(suite) is not suite and seed_averaged(suite).checkpoints is seed_averaged(suite).checkpoints
