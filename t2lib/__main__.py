@@ -7,6 +7,8 @@
                          [--csv | --json]
     python -m t2lib forecast SUITE --out forecast.json [--factor 4] [--k-at-chinchilla 1] [--sizes CSV]
                          [--resamples 20] [--seed 0] [--tasks T,...] [--allow-degenerate]
+    python -m t2lib forecast SUITE --out sweep.json --sizes CSV --k-at-chinchilla 1 10 100
+                         [--lm-loss validation_loss] [--min-sizes 5] [...]   # an isoFLOP sweep's forecast
 
 N: model parameters. D: training tokens. k: samples drawn per question, scored by pass@k.
 C_train: training budget in FLOPs (6·N·D). C_inf: inference budget in FLOPs per token (2·N·k).
@@ -36,7 +38,8 @@ from t2lib.bootstrap import bootstrap_fits
 from t2lib.fitquality import MIN_QUESTIONS, R2_FLOOR, require_questions
 from t2lib.frontier import N_MIN
 from t2lib.files import write_atomically
-from t2lib.forecast import (forecast_rows, inference_budget, load_forecast, make_forecast, read_sizes, save_forecast,
+from t2lib.forecast import (MIN_SWEEP_SIZES, forecast_rows, inference_budget, lm_chinchilla, load_forecast, make_forecast,
+                            make_sweep_forecast, read_sizes, save_forecast, sweep_forecast_rows,
                             validation_budget)
 from t2lib.lm_eval import import_lm_eval_folder
 from t2lib.plan import GLOSSARY, plan, readable_plan
@@ -187,22 +190,45 @@ def _new_forecast_file(path: str, replace_existing: bool) -> Path:
 def command_forecast(args: argparse.Namespace) -> None:
     out = _new_forecast_file(args.out, args.replace)
     sizes = read_sizes(args.sizes) if args.sizes else None
+    sweep = len(args.k_at_chinchilla) > 1 or args.lm_loss is not None
+    if sweep and sizes is None:
+        raise ValueError("--sizes: a sweep (several --k-at-chinchilla, or --lm-loss) needs the sizes the trainer "
+                         "can build")
     suite, fits = _fit(args.suite, _tasks(args.tasks), "fast", args.seed)
+    c_train = validation_budget(suite, args.factor)
+    extra = {}
+    if args.lm_loss is not None:
+        extra["Chinchilla choice (LM loss)"] = lm_chinchilla(suite, c_train, args.lm_loss)[0]
     with tempfile.TemporaryDirectory() as scratch:  # nothing is written until the forecast passes the gate
         saved = load_fits(save_fits(fits, Path(scratch) / "fits.json", suite=suite, ks=analysis.FIT_KS))
-        c_train = validation_budget(suite, args.factor)
-        c_inf = inference_budget(saved, c_train, args.k_at_chinchilla, tasks=_tasks(args.tasks), sizes=sizes)
-        forecast_rows(replace(saved, path=suite.path), c_train, c_inf, tasks=_tasks(args.tasks), sizes=sizes,
-                      allow_degenerate=args.allow_degenerate)
+        c_infs = [inference_budget(saved, c_train, k, tasks=_tasks(args.tasks), sizes=sizes)
+                  for k in args.k_at_chinchilla]
+        checked = replace(saved, path=suite.path)
+        if sweep:
+            sweep_forecast_rows(checked, c_train, c_infs, sizes=sizes, extra=extra, tasks=_tasks(args.tasks),
+                                allow_degenerate=args.allow_degenerate, minimum=args.min_sizes)
+        else:
+            forecast_rows(checked, c_train, c_infs[0], tasks=_tasks(args.tasks), sizes=sizes,
+                          allow_degenerate=args.allow_degenerate)
         fits_file = write_atomically(out.with_name(f"{out.stem}.fits.json"), saved.path.read_bytes())
     replicates = bootstrap_fits(suite, fits, resamples=args.resamples, seed=args.seed) if args.resamples else None
-    rule = (f"C_train = {args.factor:g} × the suite's largest budget; C_inf = 2 · N_chinchilla · "
-            f"{args.k_at_chinchilla:g} (the Chinchilla choice at C_train affords {args.k_at_chinchilla:g} sample(s))"
-            + (f"; N_chinchilla and the models to train snapped to the sizes in {args.sizes}" if args.sizes else ""))
-    forecast = make_forecast(fits_file, c_train, c_inf, tasks=_tasks(args.tasks), sizes=sizes, replicates=replicates,
-                             rule=rule, allow_degenerate=args.allow_degenerate)
+    samples = ", ".join(f"{k:g}" for k in args.k_at_chinchilla)
+    rule = (f"C_train = {args.factor:g} × the suite's largest budget; C_inf = 2 · N_chinchilla · k for k = {samples} "
+            f"(the Chinchilla choice at C_train affords {samples} sample(s))"
+            + (f"; N_chinchilla and the models to train snapped to the sizes in {args.sizes}" if args.sizes else "")
+            + (f"; also trained: the choice of a Chinchilla law fitted to the LM loss ({args.lm_loss})"
+               if args.lm_loss else "")
+            + (f"; at least {args.min_sizes} sizes" if sweep else ""))
+    if sweep:
+        forecast = make_sweep_forecast(fits_file, c_train, c_infs, sizes=sizes, extra=extra, tasks=_tasks(args.tasks),
+                                       replicates=replicates, rule=rule, allow_degenerate=args.allow_degenerate,
+                                       minimum=args.min_sizes)
+    else:
+        forecast = make_forecast(fits_file, c_train, c_infs[0], tasks=_tasks(args.tasks), sizes=sizes,
+                                 replicates=replicates, rule=rule, allow_degenerate=args.allow_degenerate)
     save_forecast(forecast, out)
-    print(f"C_train = {c_train:.4g} FLOPs and C_inf = {c_inf:.4g} FLOPs per token, by the rule: {rule}.")
+    budgets = ", ".join(f"{c:.4g}" for c in c_infs)
+    print(f"C_train = {c_train:.4g} FLOPs and C_inf = {budgets} FLOPs per token, by the rule: {rule}.")
     print(readable_plan(pd.DataFrame(forecast["rows"]), _provenance(saved)))
     print(f"wrote {out} (fits: {fits_file}, sha256 {forecast['fits_sha256'][:16]}…)")
 
@@ -282,8 +308,14 @@ def parser() -> argparse.ArgumentParser:
     forecaster.add_argument("--out", required=True, help="the forecast JSON (its fits are saved beside it, as "
                                                          "NAME.fits.json)")
     forecaster.add_argument("--factor", type=_positive, default=4.0, help="C_train = factor × the largest budget")
-    forecaster.add_argument("--k-at-chinchilla", type=_positive, default=1.0,
-                            help="C_inf = 2 · N_chinchilla · this: the samples the Chinchilla choice affords")
+    forecaster.add_argument("--k-at-chinchilla", type=_positive, nargs="+", default=[1.0],
+                            help="C_inf = 2 · N_chinchilla · this: the samples the Chinchilla choice affords; "
+                                 "several values make an isoFLOP sweep's forecast (one set of models, every budget)")
+    forecaster.add_argument("--lm-loss", metavar="COLUMN",
+                            help="also train the choice of a Chinchilla law fitted to this LM-loss column of "
+                                 "checkpoints.csv (a sweep)")
+    forecaster.add_argument("--min-sizes", type=_count, default=MIN_SWEEP_SIZES,
+                            help="a sweep trains at least this many sizes")
     forecaster.add_argument("--sizes", help="CSV with a params column: the sizes the trainer can build "
                                             "(adds the models to train)")
     forecaster.add_argument("--resamples", type=_count, default=20, help="bootstrap replicates for bands (0: none)")

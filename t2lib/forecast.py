@@ -8,6 +8,12 @@ half and double its size, each with its predicted macro task NLL (Approach 1) or
 trainer can build, it also names the models to train (`trainable_sizes`) and prices each. It is saved with the
 checksums of the fits file and the suite, so that a later commit of the trained models' results
 can be shown to come after it.
+
+A sweep forecast (`make_sweep_forecast`) does the same at several inference budgets at once, for
+an isoFLOP sweep: one set of models, all trained at the one training budget, chosen to contain
+each approach's optimum at every budget, the Chinchilla choice, any further choices named (e.g.
+a Chinchilla law fitted to the LM loss, `lm_chinchilla`), and enough sizes around them to trace
+the isoFLOP curve (`sweep_sizes`).
 """
 
 from __future__ import annotations
@@ -25,14 +31,21 @@ from numpy.typing import ArrayLike, NDArray
 from t2lib import checks
 from t2lib.bootstrap import BAND_LEVEL, Replicates, laws_of, percentile_band
 from t2lib.files import write_atomically
+from t2lib.fit import FitResult, fit_chinchilla
 from t2lib.frontier import frontier, value_at
 from t2lib.fitquality import check_laws
+from t2lib.formatting import format_number
 from t2lib.plan import APPROACHES, join_flags, laws_behind, plan, range_flags
 from t2lib.saved import SavedFits, load_fits, t2lib_version
-from t2lib.suite import Suite, budget_levels
+from t2lib.suite import Suite, SuiteError, budget_levels
 from t2lib.tablecheck import TableCheck
 
 FORMAT = "t2lib-forecast-1"
+SWEEP_FORMAT = "t2lib-sweep-forecast-1"  # several inference budgets, one set of models (c_infs instead of c_inf)
+# A sweep's inference budgets, the stated rule: C_inf = 2 · N_chinchilla · k for these k, so that
+# the Chinchilla choice draws one, ten and a hundred samples.
+SWEEP_SAMPLES = (1.0, 10.0, 100.0)
+MIN_SWEEP_SIZES = 5  # the fewest sizes a sweep trains
 NEIGHBOURS = (0.5, 2.0)  # sizes tried beside each optimum, as multiples of its N
 SNAP_FACTOR = 2.0  # a trainable size further than this factor from the law's choice no longer stands for it
 
@@ -208,16 +221,113 @@ def make_forecast(fits_file: str | Path, c_train: float, c_inf: float, *, tasks:
     tasks = list(saved.fits) if tasks is None else list(tasks)
     rows = forecast_rows(saved, c_train, c_inf, tasks=tasks, sizes=sizes, replicates=replicates,
                          band_level=band_level, allow_degenerate=allow_degenerate)
+    return _record(FORMAT, fits_file, saved, tasks, rows, replicates, band_level, rule, c_train=float(c_train),
+                   c_inf=float(c_inf))
+
+
+def _record(form: str, fits_file: Path, saved: SavedFits, tasks: list[str], rows: pd.DataFrame,
+            replicates: Replicates | None, band_level: float, rule: str, **budgets: object) -> dict:
+    """A forecast's rows with its provenance, ready for JSON."""
     # Non-finite numbers as null; `role` only on the rows that have one (the models to train).
     records = [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()
                 if not (k == "role" and not isinstance(v, str))} for row in rows.to_dict(orient="records")]
-    return {"format": FORMAT, "made": datetime.date.today().isoformat(), "t2lib_version": t2lib_version(),
+    return {"format": form, "made": datetime.date.today().isoformat(), "t2lib_version": t2lib_version(),
             "fits_file": str(fits_file), "fits_sha256": hashlib.sha256(fits_file.read_bytes()).hexdigest(),
-            "suite_sha256": saved.suite_sha256, "tasks": tasks, "c_train": float(c_train), "c_inf": float(c_inf),
+            "suite_sha256": saved.suite_sha256, "tasks": tasks, **budgets,
             "rule": rule, "band_level": band_level if replicates is not None else None,
             "fit_quality": {f"{task}: {law}": quality.status for (task, law), quality in saved.quality.items()
                             if task in tasks},
             "resamples": len(replicates.fits) if replicates is not None else 0, "rows": records}
+
+
+def lm_chinchilla(suite: Suite, c_train: float, loss: str = "validation_loss") -> tuple[float, FitResult]:
+    """The N that a Chinchilla law fitted to the suite's LM loss chooses at c_train, with the fit:
+    L(N, D) = E + A/N^α + B/D^β fitted to the `loss` column of checkpoints.csv over the base
+    checkpoints (a cell's seeds averaged)."""
+    if loss not in suite.base:
+        raise SuiteError(f"{suite.path}/checkpoints.csv: no column {loss!r} (the LM loss of each checkpoint)")
+    runs = suite.base.groupby(["params", "tokens"], as_index=False)[loss].mean()
+    if runs[loss].isna().any() or (runs[loss] <= 0).any():
+        bad = runs[runs[loss].isna() | (runs[loss] <= 0)].iloc[0]
+        raise SuiteError(f"{suite.path}/checkpoints.csv: column {loss!r} must be a loss > 0 for every base checkpoint; "
+                         f"N {bad['params']:.0f}, D {bad['tokens']:.0f} has {bad[loss]}")
+    result = fit_chinchilla(runs["params"], runs["tokens"], runs[loss])
+    N = float(frontier(result.law, np.array([float(checks.positive("c_train", c_train))]))["N"].iloc[0])
+    return N, result
+
+
+def sweep_sizes(optima: pd.DataFrame, sizes: ArrayLike, extra: dict[str, float] | None = None,
+                minimum: int = MIN_SWEEP_SIZES) -> tuple[NDArray, dict[float, str]]:
+    """The sizes an isoFLOP sweep trains, from the sizes the trainer can build, each with what it
+    stands for: at every inference budget of `optima` (plan rows, `c_inf` column), each
+    approach's optimum and the Chinchilla choice, and each size of `extra` (name → N), snapped
+    to the nearest size on a log scale (a target further than SNAP_FACTOR from it says so);
+    then, while fewer than `minimum`, the unchosen size nearest an optimum, so that the sweep
+    traces the isoFLOP curve around them. Sizes that afford no sample at any budget
+    (N > C_inf/2) are left out."""
+    sizes = np.unique(checks.positive("sizes", sizes).astype(float))
+    roles: dict[int, list[str]] = {}
+    targets = []
+    for c_inf, budget in optima.groupby("c_inf", sort=True):
+        for key, what in (("1", "Approach 1 optimum"), ("2", "Approach 2 optimum")):
+            N = _optimum_size(budget, key)
+            if N is not None:
+                targets.append((f"{what} at C_inf {format_number(c_inf)}", N))
+    chinchilla = _optimum_size(optima, "chinchilla")
+    named = ([("Chinchilla choice (task NLL, k = 1)", chinchilla)] if chinchilla is not None else []) + list(
+        (extra or {}).items())
+    for what, N in targets + named:
+        index = _nearest(sizes, N)
+        away = max(sizes[index] / N, N / sizes[index])
+        roles.setdefault(index, []).append(what + (f" ({away:.3g}× away)" if away > SNAP_FACTOR else ""))
+    affordable = sizes <= optima["c_inf"].max() / 2
+    optimum_logs = np.log([N for _, N in targets]) if targets else np.log([N for _, N in named])
+    while len([i for i in roles if affordable[i]]) < minimum:
+        free = [i for i in range(len(sizes)) if i not in roles and affordable[i]]
+        if not free:
+            break
+        nearest = min(free, key=lambda i: np.min(np.abs(np.log(sizes[i]) - optimum_logs)))
+        roles[nearest] = ["isoFLOP curve"]
+    chosen = sorted(i for i in roles if affordable[i])
+    return sizes[chosen], {float(sizes[i]): "; ".join(roles[i]) for i in chosen}
+
+
+def sweep_forecast_rows(saved: SavedFits, c_train: float, c_infs: Sequence[float], *, sizes: ArrayLike,
+                        extra: dict[str, float] | None = None, tasks: Sequence[str] | None = None,
+                        replicates: Replicates | None = None, band_level: float = BAND_LEVEL,
+                        allow_degenerate: bool = False, minimum: int = MIN_SWEEP_SIZES) -> pd.DataFrame:
+    """`forecast_rows` at each inference budget (optima, Chinchilla choices, neighbours), and the
+    models of the sweep (`sweep_sizes`), labelled "trainable" with their `role`, priced by each
+    approach at every budget where they afford a sample."""
+    c_train = float(checks.positive("c_train", c_train))
+    if not len(c_infs):
+        raise ValueError("c_infs: a sweep needs at least one inference budget")
+    tasks = list(saved.fits) if tasks is None else list(tasks)
+    budgets = [float(checks.positive("c_infs", c_inf)) for c_inf in c_infs]
+    parts = [forecast_rows(saved, c_train, c_inf, tasks=tasks, replicates=replicates, band_level=band_level,
+                           allow_degenerate=allow_degenerate) for c_inf in budgets]
+    trained, roles = sweep_sizes(pd.concat(parts), sizes, extra, minimum)
+    for c_inf in budgets:
+        for key in APPROACHES:
+            rows = pd.DataFrame(_priced_rows(saved, tasks, key, trained[trained <= c_inf / 2], c_train, c_inf,
+                                             "trainable", replicates, band_level))
+            parts.append(rows.assign(role=rows["N"].map(roles)))
+    return pd.concat(parts, ignore_index=True)
+
+
+def make_sweep_forecast(fits_file: str | Path, c_train: float, c_infs: Sequence[float], *, sizes: ArrayLike,
+                        extra: dict[str, float] | None = None, tasks: Sequence[str] | None = None,
+                        replicates: Replicates | None = None, band_level: float = BAND_LEVEL, rule: str = "",
+                        allow_degenerate: bool = False, minimum: int = MIN_SWEEP_SIZES) -> dict:
+    """A sweep forecast (`sweep_forecast_rows`) with the provenance of `make_forecast`, the
+    budgets (`c_infs`) and the further choices it trains (`extra`)."""
+    fits_file = Path(fits_file)
+    saved = load_fits(fits_file)
+    tasks = list(saved.fits) if tasks is None else list(tasks)
+    rows = sweep_forecast_rows(saved, c_train, c_infs, sizes=sizes, extra=extra, tasks=tasks, replicates=replicates,
+                               band_level=band_level, allow_degenerate=allow_degenerate, minimum=minimum)
+    return _record(SWEEP_FORMAT, fits_file, saved, tasks, rows, replicates, band_level, rule, c_train=float(c_train),
+                   c_infs=[float(c) for c in c_infs], extra_sizes={k: float(v) for k, v in (extra or {}).items()})
 
 
 def save_forecast(forecast: dict, path: str | Path) -> Path:
@@ -234,8 +344,9 @@ def load_forecast(path: str | Path) -> tuple[dict, pd.DataFrame]:
         raise ForecastFileError(f"{path}: no such forecast file") from None
     except json.JSONDecodeError as error:
         raise ForecastFileError(f"{path}: not JSON ({error.msg}, line {error.lineno})") from None
-    if record.get("format") != FORMAT:
-        raise ForecastFileError(f"{path}: not a t2lib forecast (format {record.get('format')!r}, expected {FORMAT!r})")
+    if record.get("format") not in (FORMAT, SWEEP_FORMAT):
+        raise ForecastFileError(f"{path}: not a t2lib forecast (format {record.get('format')!r}, expected {FORMAT!r} "
+                                f"or {SWEEP_FORMAT!r})")
     rows = pd.DataFrame(record.pop("rows"))
     return record, rows
 

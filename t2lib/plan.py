@@ -245,6 +245,8 @@ def readable_plan(table: pd.DataFrame, provenance: str = "", band_level: float =
         "predicted": [_banded(row, "value", format_number) + _guessing(row) for _, row in table.iterrows()],
         "notes": numbers,
     })
+    if table["c_inf"].nunique() > 1:  # a sweep: say which budget each row is at
+        shown.insert(3, "C_inf FLOPs/token", table["c_inf"].map(format_number))
     c_inf = ", ".join(format_number(c) for c in table["c_inf"].unique())
     lines = [f"C_inf = {c_inf} FLOPs per token", shown.to_string(index=False), ""]
     if notes:

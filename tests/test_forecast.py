@@ -8,11 +8,17 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import t2lib
-from t2lib.forecast import (ForecastFileError, chinchilla_size, forecast_rows, inference_budget, largest_difference,
-                            load_forecast, read_sizes, save_forecast, trainable_sizes, validation_budget)
+from t2lib.forecast import (SWEEP_FORMAT, SWEEP_SAMPLES, ForecastFileError, chinchilla_size, forecast_rows,
+                            inference_budget, largest_difference, lm_chinchilla, load_forecast, make_sweep_forecast,
+                            read_sizes, save_forecast, sweep_sizes, trainable_sizes, validation_budget)
+from t2lib.formatting import format_number
+from t2lib.laws import Chinchilla
+from t2lib.saved import save_fits
+from t2lib.suite import SuiteError, write_suite
 from t2lib.plan import plan
 from test_plan import A1, A2, planted
 
@@ -80,6 +86,61 @@ def test_the_models_to_train_are_each_optimum_with_its_neighbours_and_the_chinch
                                rtol=1e-12)
 
 
+def test_a_sweep_trains_every_budgets_optima_the_named_choices_and_enough_sizes_around_them() -> None:
+    saved = planted()
+    ladder = np.geomspace(1e6, 1e11, 26)
+    c_infs = [inference_budget(saved, 1e21, k, sizes=ladder) for k in SWEEP_SAMPLES]
+    optima = pd.concat([plan(saved, [1e21], c_inf) for c_inf in c_infs])
+    nearest = lambda N: float(ladder[np.argmin(np.abs(np.log(ladder / N)))])  # noqa: E731
+    trained, roles = sweep_sizes(optima, ladder, {"LM-loss Chinchilla choice": 3e9})
+    for c_inf, budget in optima.groupby("c_inf"):
+        for key in ("1", "2"):
+            N = budget.query(f"approach == '{key}' and priced_by == '{key}'")["N"].iloc[0]
+            assert f"Approach {key} optimum at C_inf {format_number(c_inf)}" in roles[nearest(N)]
+    assert "LM-loss Chinchilla choice" in roles[nearest(3e9)] and "Chinchilla choice (task NLL" in roles[
+        nearest(chinchilla_size(saved, 1e21))]
+    assert len(trained) >= 5 and set(roles) == set(trained)
+    few, few_roles = sweep_sizes(optima[optima["c_inf"] == c_infs[0]], ladder, minimum=7)
+    assert len(few) == 7 and list(few_roles.values()).count("isoFLOP curve") >= 7 - 3
+    far, far_roles = sweep_sizes(optima, [1e6, 1e7], {"far": 1e10}, minimum=1)
+    assert any("× away" in role for role in far_roles.values())
+
+
+def test_a_sweep_forecast_prices_its_models_at_every_budget_and_records_them(tmp_path: Path) -> None:
+    suite = t2lib.load_suite(REPO_ROOT / "data" / "t2_suite")
+    fits = t2lib.analysis.fit_suite(suite, ["sciq", "openbookqa"])
+    fits_file = save_fits(fits, tmp_path / "fits.json", suite=suite, ks=t2lib.analysis.FIT_KS)
+    ladder = np.geomspace(1e8, 1e11, 16)
+    c_train = 4 * suite.base["train_flops"].max()
+    c_infs = [2e10, 2e11, 2e12]
+    forecast = make_sweep_forecast(fits_file, c_train, c_infs, sizes=ladder, extra={"LM-loss choice": 2e10},
+                                   rule="planted", allow_degenerate=True)
+    assert forecast["format"] == SWEEP_FORMAT and forecast["c_infs"] == c_infs and "c_inf" not in forecast
+    meta, rows = load_forecast(save_forecast(forecast, tmp_path / "sweep.json"))
+    assert meta["extra_sizes"] == {"LM-loss choice": 2e10}
+    trained = rows[rows["approach"] == "trainable"]
+    assert trained["N"].nunique() >= 5 and set(trained["c_inf"]) == set(c_infs)
+    for c_inf, group in trained.groupby("c_inf"):  # each model priced by both approaches where it affords k ≥ 1
+        assert (group["N"] <= c_inf / 2).all() and len(group) == 2 * group["N"].nunique()
+
+
+def test_the_lm_loss_chinchilla_recovers_a_planted_law(tmp_path: Path) -> None:
+    law = Chinchilla(E=1.0, A=400.0, B=2000.0, alpha=0.34, beta=0.28)
+    N, D = np.meshgrid(np.geomspace(1e4, 1e6, 5), np.geomspace(1e6, 1e9, 6))
+    checkpoints = pd.DataFrame({"checkpoint": [f"c{i}" for i in range(N.size)], "params": N.ravel(),
+                                "tokens": D.ravel(), "train_flops": 6 * N.ravel() * D.ravel(), "source": "planted",
+                                "stage": "base", "base_checkpoint": "",
+                                "validation_loss": law.loss(N.ravel(), D.ravel())})
+    nll = pd.DataFrame({"checkpoint": checkpoints["checkpoint"], "task": "t", "question": 0, "nll": 1.0})
+    suite = t2lib.load_suite(write_suite(tmp_path / "s", checkpoints, nll))
+    chosen, result = lm_chinchilla(suite, 1e15)
+    assert result.law.alpha == pytest.approx(0.34, rel=1e-3) and result.law.beta == pytest.approx(0.28, rel=1e-3)
+    grid = np.geomspace(1e3, 1e8, 20001)
+    assert chosen == pytest.approx(grid[np.argmin(law.loss(grid, 1e15 / (6 * grid)))], rel=1e-3)
+    with pytest.raises(SuiteError, match="no column 'lm'"):
+        lm_chinchilla(suite, 1e15, loss="lm")
+
+
 def test_a_sizes_file_is_read_and_a_bad_one_named(tmp_path: Path) -> None:
     good = tmp_path / "shapes.csv"
     good.write_text("width,params\n16,10448\n24,17976\n")
@@ -108,6 +169,22 @@ def test_the_forecast_command_writes_the_forecast_and_its_fits(tmp_path: Path) -
     assert meta["c_inf"] == pytest.approx(2 * chinchilla["N"].iloc[0], rel=1e-9)  # it affords exactly one sample
     assert set(rows["approach"]) == {"1", "2", "chinchilla", "1 neighbour", "2 neighbour"}
     assert "wrote" in result.stdout and result.stderr.count("Warning") == 0
+
+
+def test_the_forecast_command_makes_a_sweep_at_several_budgets(tmp_path: Path) -> None:
+    sizes = tmp_path / "sizes.csv"
+    pd.DataFrame({"params": np.geomspace(1e8, 1e11, 16).round()}).to_csv(sizes, index=False)
+    out = tmp_path / "sweep.json"
+    command = [sys.executable, "-m", "t2lib", "forecast", "data/t2_suite", "--out", str(out), "--tasks", "sciq",
+               "--resamples", "0", "--allow-degenerate", "--k-at-chinchilla", "1", "10", "100"]
+    refused = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT)
+    assert refused.returncode == 2 and "--sizes: a sweep" in refused.stderr and len(refused.stderr.splitlines()) == 1
+    result = subprocess.run(command + ["--sizes", str(sizes)], capture_output=True, text=True, cwd=REPO_ROOT)
+    assert result.returncode == 0, result.stderr[-2000:]
+    meta, rows = load_forecast(out)
+    assert meta["format"] == SWEEP_FORMAT and len(meta["c_infs"]) == 3 and "k = 1, 10, 100" in meta["rule"]
+    assert meta["c_infs"][1] == pytest.approx(10 * meta["c_infs"][0]) and "C_inf FLOPs/token" in result.stdout
+    assert rows.loc[rows["approach"] == "trainable", "N"].nunique() >= 5
 
 
 def test_the_largest_difference_of_two_forecasts_is_relative_and_zero_for_the_same() -> None:
