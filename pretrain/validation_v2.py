@@ -1,0 +1,101 @@
+"""The second suite's validation: an isoFLOP sweep at a training budget beyond its grid, judged at
+several inference budgets, its models named by a forecast committed before any is trained.
+
+    python -m pretrain.validation_v2 sizes     # pretrain/validation_v2_sizes.csv: the shapes a forecast may choose
+    python -m t2lib forecast data/real/t2mini-v2 --factor 2 --sizes pretrain/validation_v2_sizes.csv \\
+        --k-at-chinchilla 1 10 100 --lm-loss validation_loss \\
+        --out data/real/t2mini-v2-validation/forecast.json                   # then commit the forecast, first
+    python -m pretrain.validation_v2 plan      # pretrain/validation_v2.csv: the sweep's cells, in the grid's format
+    python -m pretrain.grid run --grid pretrain/validation_v2.csv --cheapest-first --runs runs/validation_v2
+
+The rules (the issue's): the forecast is at FACTOR × the grid's largest budget, at the inference
+budgets where the Chinchilla choice draws 1, 10 and 100 samples (`t2lib.forecast.SWEEP_SAMPLES`);
+it trains each approach's optimum at every budget, the Chinchilla choice of the task-NLL law at
+k = 1 and of a Chinchilla law fitted to the grid's LM loss, and at least five sizes in all, each
+snapped to the nearest shape here (the forecast flags one more than 2× away); every model at SEEDS
+seeds, with the grid's shapes (heads of width about 16), learning rate rule and corpus.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from pretrain.corpus_v2 import CORPUS_VERSION
+from pretrain.grid import estimated_hours, parameters_of
+from pretrain.grid_v2 import WIDTH_DEPTH, cost_summary, heads_of
+from pretrain.pilot import grid_lr
+from t2lib.forecast import SWEEP_FORMAT, ForecastFileError, load_forecast
+
+HERE = Path(__file__).resolve().parent
+SIZES_FILE = HERE / "validation_v2_sizes.csv"
+PLAN_FILE = HERE / "validation_v2.csv"
+FORECAST_FILE = Path("data/real/t2mini-v2-validation/forecast.json")
+FACTOR = 2.0  # the validation budget, in multiples of the grid's largest: 7.2e13 FLOPs
+SEEDS = 2
+# Beyond the grid's largest shape, for a Chinchilla choice above 842K parameters.
+LARGER = [(160, 4), (192, 5)]
+
+
+def sizes_table() -> pd.DataFrame:
+    """The shapes a sweep forecast may choose from: the grid's and LARGER, with their N."""
+    rows = []
+    for width, depth in WIDTH_DEPTH + LARGER:
+        heads = heads_of(width)
+        rows.append({"width": width, "depth": depth, "heads": heads,
+                     "params": parameters_of(width, depth, heads, CORPUS_VERSION)})
+    return pd.DataFrame(rows)
+
+
+def plan_sweep(forecast_file: Path = FORECAST_FILE, sizes_file: Path = SIZES_FILE) -> pd.DataFrame:
+    """The sweep's cells, one per size the forecast trains, in the grid's format (`pretrain.grid
+    run --grid` trains them at their seeds), with what each stands for."""
+    meta, rows = load_forecast(forecast_file)
+    if meta["format"] != SWEEP_FORMAT:
+        raise ValueError(f"{forecast_file}: a forecast for one inference budget, not a sweep "
+                         "(make it with several --k-at-chinchilla)")
+    trained = rows[rows["approach"] == "trainable"].drop_duplicates("N")
+    shapes = pd.read_csv(sizes_file).set_index("params")
+    unknown = trained[~trained["N"].round().astype(int).isin(shapes.index)]
+    if not unknown.empty:
+        raise ValueError(f"{forecast_file}: size {unknown['N'].iloc[0]:.0f} is not a shape of {sizes_file} "
+                         "(make the forecast with --sizes that file)")
+    c_train = float(meta["c_train"])
+    cells = []
+    for row in trained.sort_values("N").itertuples():
+        params = int(round(row.N))
+        shape = shapes.loc[params]
+        width, depth, heads = int(shape["width"]), int(shape["depth"]), int(shape["heads"])
+        tokens = c_train / (6 * params)
+        cells.append({"cell": f"v-w{width}d{depth}", "width": width, "depth": depth, "heads": heads, "params": params,
+                      "train_flops": c_train, "tokens": int(round(tokens)), "tokens_per_param": tokens / params,
+                      "lr": float(f"{grid_lr(params):.2g}"), "seeds": SEEDS, "corpus_version": CORPUS_VERSION,
+                      "estimated_hours": round(estimated_hours(params, tokens, "cpu", CORPUS_VERSION), 3),
+                      "role": row.role})
+    return pd.DataFrame(cells)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["sizes", "plan"])
+    parser.add_argument("--forecast", type=Path, default=FORECAST_FILE)
+    args = parser.parse_args()
+    if args.command == "sizes":
+        sizes = sizes_table()
+        sizes.to_csv(SIZES_FILE, index=False, lineterminator="\n")
+        print(f"{len(sizes)} shapes -> {SIZES_FILE}")
+        return
+    try:
+        plan = plan_sweep(args.forecast)
+    except (ForecastFileError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    plan.to_csv(PLAN_FILE, index=False, float_format="%.6g", lineterminator="\n")
+    print(f"{cost_summary(plan)} -> {PLAN_FILE}")
+
+
+if __name__ == "__main__":
+    main()
