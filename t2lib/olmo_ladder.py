@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from t2lib.overtraining import fit_and_predict
 from t2lib.passk import beta_from_mean_and_log_mean, beta_pass_at_k, pass_at_k_range_from_mean
 from t2lib.tablecheck import TableCheck
 
@@ -111,3 +112,25 @@ def pass_at_k_from_summaries(summaries: pd.DataFrame, ks: Sequence[float]) -> pd
             rows.append({"run": row["run"], "task": row["task"], "k": float(k), "soft": row["soft"],
                          "lowest": lo, "highest": hi, "beta": est, "beta_a": a, "beta_b": b})
     return pd.DataFrame(rows)
+
+
+BPB_PREFIX = "eval/downstream_bpb/"  # the columns of each task's loss of the correct answer, bits per byte
+
+
+def bpb_columns(runs: pd.DataFrame) -> list[str]:
+    """The task-loss columns of the runs (one per task)."""
+    return [c for c in runs.columns if c.startswith(BPB_PREFIX)]
+
+
+def ladder_and_targets(runs: pd.DataFrame, include_reruns: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The runs a law is fitted on (the ladder; its 1×C reruns only if asked) and the targets it predicts."""
+    return runs[~runs["target"] & (include_reruns | ~runs["is_rerun"])], runs[runs["target"]]
+
+
+def macro_extrapolation(runs: pd.DataFrame, include_reruns: bool = False) -> pd.DataFrame:
+    """A Chinchilla-form law fitted to the ladder's macro task loss (the mean bits per byte over
+    tasks) and its relative error on each target (`overtraining.fit_and_predict`)."""
+    ladder, targets = ladder_and_targets(runs, include_reruns)
+    columns = bpb_columns(runs)
+    return fit_and_predict(ladder.assign(macro_bpb=ladder[columns].mean(axis=1)),
+                           targets.assign(macro_bpb=targets[columns].mean(axis=1)), ["macro_bpb"])

@@ -175,9 +175,10 @@ def gain_in_words(table: pd.DataFrame) -> list[str]:
         if t2["value"] == chin["value"]:
             change = "the same"
         elif key == "1":
-            change = f"{(chin['value'] - t2['value']) / chin['value']:.1%} lower"
+            change = f"{(chin['value'] - t2['value']) / chin['value']:.1%} lower by the law's own prediction"
         else:
-            change = f"{t2['value'] / chin['value']:.3g}× higher" if chin["value"] > 0 else "higher"
+            change = (f"{t2['value'] / chin['value']:.3g}× higher" if chin["value"] > 0 else "higher") + \
+                " by the law's own prediction"
         guessing = t2.get("guess_at_k", np.nan)
         guessed = (f"; guessing alone reaches {format_number(guessing)} at k = {_samples(t2['k'])}"
                    if np.isfinite(guessing) else "")
@@ -195,6 +196,8 @@ GLOSSARY = (
     "tasks; nats, lower is better). Approach 2: the N that maximises the predicted macro pass@k (higher is better).",
     "Chinchilla choice: the N a Chinchilla law of the single-sample task NLL picks, blind to inference, priced at "
     "the k its size affords by each approach's law.",
+    "Gain (\"lower\", \"higher\"): the law's own prediction for its optimum against the Chinchilla choice; an "
+    "optimum cannot lose on its own law, so the gain is a forecast to test by training, not evidence.",
 )
 CHOICES = {"1": "Approach 1 optimum", "2": "Approach 2 optimum", "chinchilla": "Chinchilla choice",
            "1 neighbour": "Approach 1 neighbour", "2 neighbour": "Approach 2 neighbour", "trainable": "to train"}

@@ -181,7 +181,10 @@ AGREEMENT_RULE = (f"A number with a band agrees when the paper's value lies insi
                   f"a band cannot agree, since nothing says how far it could move: within ±{AGREE_RTOL:.0%} of the "
                   "paper's (relative) it reads \"close (no band)\", which is not evidence; further off, \"differs\"; "
                   "a range agrees when this book's values lie inside the paper's; a finding agrees when the same "
-                  "statement holds on this book's data.")
+                  "statement holds on this book's data, is \"inconclusive\" when this book's data cannot tell "
+                  "(a degenerate fit, a share within its sampling error of a coin flip), and is \"not a test\" "
+                  "when it could not have come out otherwise (an inequality that always holds, a direction that "
+                  "follows from the law's form).")
 # How every head-to-head and every effect with an interval is judged (t2lib.paired, the verdict page).
 DECISION_RULE = ("A difference is a win (or a loss) only when its whole interval lies on one side of zero; "
                  "when the interval includes zero it is a tie. A comparison whose candidate is chosen from a set "
@@ -259,11 +262,26 @@ def range_row(quantity: str, paper_low: float, paper_high: float, ours_low: floa
                      inside, note, basis=basis)
 
 
-def claim_row(quantity: str, paper: str, ours: str, agrees: bool, note: str = "", *, basis: str) -> dict[str, str]:
-    """A row comparing a qualitative finding: the paper's, ours, and whether they agree."""
+def most_of(count: int, total: int, level: float = 0.95) -> bool | None:
+    """Whether `count` of `total` is "most" beyond sampling error: True when the exact binomial
+    interval of the share lies above one half, False when below, None (a coin flip cannot be
+    ruled out) otherwise."""
+    from scipy.stats import binomtest
+
+    interval = binomtest(int(count), int(total), 0.5).proportion_ci(confidence_level=level, method="exact")
+    return True if interval.low > 0.5 else False if interval.high < 0.5 else None
+
+
+def claim_row(quantity: str, paper: str, ours: str, agrees: bool | None, note: str = "", *, basis: str,
+              built_in: bool = False) -> dict[str, str]:
+    """A row comparing a qualitative finding: the paper's, ours, and whether they agree (None:
+    this book's data cannot tell, "inconclusive"; `built_in`: it could not have come out
+    otherwise, "not a test", whatever `agrees` says)."""
     _check_basis(basis)
+    difference = ("not a test" if built_in else "inconclusive" if agrees is None
+                  else "agrees" if agrees else "differs")
     return {"quantity": quantity, "paper": powers_of_ten(paper), "this book": powers_of_ten(ours),
-            "difference": "agrees" if agrees else "differs", "basis": basis, "note": powers_of_ten(note)}
+            "difference": difference, "basis": basis, "note": powers_of_ten(note)}
 
 
 def paper_vs_book(rows: list[dict[str, str]], not_comparable: str = "", reference: str = "paper") -> pd.DataFrame:

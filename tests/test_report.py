@@ -32,6 +32,12 @@ def test_a_range_agrees_only_inside_the_papers() -> None:
     assert report.range_row("nll", 10, 20, 7.6, 14.3, basis="independent")["difference"] == "differs"
 
 
+def test_a_finding_the_data_cannot_tell_or_that_is_built_in_is_labelled_so() -> None:
+    assert report.claim_row("b", "yes", "12 of 21", None, basis="independent")["difference"] == "inconclusive"
+    assert report.claim_row("b", "yes", "yes", True, basis="independent", built_in=True)["difference"] == "not a test"
+    assert "inconclusive" in report.AGREEMENT_RULE and "not a test" in report.AGREEMENT_RULE
+
+
 def test_paper_vs_book_has_one_row_per_quantity() -> None:
     table = report.paper_vs_book([report.number_row("a", 1, 2, basis="independent"),
                                   report.claim_row("b", "yes", "no", False, basis="by construction")])
@@ -176,3 +182,8 @@ def test_comparison_rows_write_large_numbers_as_powers_of_ten() -> None:
     assert row["paper"] == "1.3×10⁴" and row["this book"] == "1.107×10⁴" and "e+" not in row["difference"]
     claim = report.claim_row("budget", "2.56e19 FLOPs", "1e+25 FLOPs", True, basis="independent")
     assert claim["paper"] == "2.56×10¹⁹ FLOPs" and claim["this book"] == "10²⁵ FLOPs"
+
+
+def test_most_needs_the_share_beyond_a_coin_flip() -> None:
+    assert report.most_of(12, 21) is None and report.most_of(19, 21) is True and report.most_of(2, 21) is False
+    assert report.most_of(60, 100) is None and report.most_of(70, 100) is True

@@ -29,6 +29,8 @@ SHARED = {
     "sardana_mean": ("real_overtrained", "held_mean"),
     "gadre_mean": ("real_overtrained", "gadre_mean"),
     "table1_higher": ("overtrained_vs_chinchilla", "n_wins"),
+    "olmo_fitted_to": ("real_passk_bounds", "ladder_max_ratio"),
+    "olmo_worst": ("real_passk_bounds", "macro_worst_abs"),
 }
 
 
@@ -101,10 +103,11 @@ def test_each_cell_applies_its_rule_to_planted_measurements() -> None:
     comparison = pd.DataFrame({"inside_band": [True, True, True]})
     assert forecast_cell(comparison, pd.DataFrame({"order": ["as forecast"] * 3})).verdict == "holds"
     assert forecast_cell(comparison, pd.DataFrame({"order": ["tie", "reversed"]})).verdict == "fails"
-    assert post_training_duel_cell({"ft": {"pass_at_k": won, "skill": won}, "sft": {"pass_at_k": won, "skill": won}},
-                                   "fails").verdict == "holds"
-    assert post_training_duel_cell({"ft": {"pass_at_k": won, "skill": won}, "sft": {"pass_at_k": won, "skill": lost}},
-                                   "holds").verdict == "fails"
+    wins = {"pass_at_k": won, "skill": won, "task_nll": duel_result(-0.2, "win")}
+    assert post_training_duel_cell({"ft": wins, "sft": wins}, "holds").verdict == "holds"
+    assert post_training_duel_cell({"ft": wins, "sft": wins}, "fails").verdict == "inconclusive"  # nothing to survive
+    assert post_training_duel_cell({"ft": wins, "sft": {**wins, "skill": lost}}, "holds").verdict == "fails"
+    assert "task NLL -0.20 nats (a win)" in post_training_duel_cell({"ft": wins}, "holds").value
     optima = {key: pd.Series({"tokens_per_param": 900.0, "N": 5e4, "N_low": 3e4, "N_high": high})
               for key, high in (("1", 8e4), ("2", 2e5))}
     chinchilla = pd.Series({"tokens_per_param": 20.0, "N": 1.5e5})
@@ -120,8 +123,8 @@ def test_each_cell_applies_its_rule_to_planted_measurements() -> None:
     assert public_extrapolation_cell(pd.Series([-0.03, -0.05]), pd.Series([0.02])).verdict == "holds"
     assert public_extrapolation_cell(pd.Series([-0.3, -0.2]), pd.Series([0.02])).verdict == "fails"
     simulated = {name: pd.Series({"t2_N": 1e9, "chinchilla_N": 3e9}) for name in ("Approach 1", "Approach 2")}
-    assert simulated_optimum_cell(simulated, {"Approach 1": (5e8, 2e9), "Approach 2": (6e8, 2.5e9)},
-                                  2.56e19).verdict == "holds"
+    cell = simulated_optimum_cell(simulated, {"Approach 1": (5e8, 2e9), "Approach 2": (6e8, 2.5e9)}, 2.56e19)
+    assert cell.verdict == "not a test" and "both bands below it" in cell.value  # the direction is built in
 
 
 def test_the_table_needs_every_claim_on_every_kind_of_evidence_once() -> None:

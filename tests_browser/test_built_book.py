@@ -209,7 +209,7 @@ CHAPTERS = {
     "frontiers": ("Forecasts to", ["fig-frontiers", "fig-growing-c-inf", "fig-c-inf-sweep", "fig-chinchilla-priced"],
                   True),
     "extrapolation": ("Do the laws extrapolate", ["fig-extrapolation"], True),
-    "overtrained_vs_chinchilla": ("Overtrained beats Chinchilla-optimal", ["fig-table1"], True),
+    "overtrained_vs_chinchilla": ("Best overtrained against Chinchilla-optimal", ["fig-table1"], True),
     "post_training": ("After post-training", ["fig-post-training", "fig-table2"], True),
     "isoflop_per_task": ("isoFLOP profiles per task", ["fig-isoflop-task-a1", "fig-isoflop-task-a2"], True),
     "miniature_suite": ("A suite trained for this book", ["fig-mini-grid", "fig-mini-curves", "fig-mini-tasks",
