@@ -111,8 +111,9 @@ figures: $(INSTALLED)
 	@echo "$$(ls $(FIGURES)/*.svg | wc -l) SVG figures, with PNGs and captions, are in $(FIGURES)"
 
 # Two workers (pytest-xdist), one BLAS thread each: the chapter executions dominate and run two at a time.
+# The 15 slowest tests are listed at the end (CI's budget is 15 minutes in all).
 # pytest exits 5 when it collected nothing: say so rather than fail silently.
-PYTEST_ARGS ?= -n 2 --dist worksteal
+PYTEST_ARGS ?= -n 2 --dist worksteal --durations=15
 test: $(INSTALLED)
 	$(ONE_THREAD) $(PY) -m pytest $(PYTEST_ARGS) || { rc=$$?; [ $$rc -ne 5 ] || echo "make test: pytest collected no tests" >&2; exit $$rc; }
 

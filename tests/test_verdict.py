@@ -14,7 +14,8 @@ from t2lib.paired import PairedDifference
 from t2lib.verdict import (CLAIMS, EVIDENCE, Cell, approaches_cell, approaches_verdict, below_verdict, error_verdict,
                            forecast_cell, forecast_optimum_cell, forecast_verdict, head_to_head_cell, head_to_head_verdict,
                            not_tested, post_training_duel_cell, post_training_optimum_cell, post_training_verdict,
-                           public_extrapolation_cell, simulated_optimum_cell, verdict_table)
+                           public_extrapolation_cell, simulated_optimum_cell, trained_extrapolation_cell,
+                           verdict_table)
 from test_chapters import REPO_ROOT, executed_without_errors, run_chapter
 
 # verdict page's glue key → (chapter, that chapter's glue key): the same number on both pages.
@@ -100,6 +101,10 @@ def test_each_cell_applies_its_rule_to_planted_measurements() -> None:
     cell = head_to_head_cell(won, lost, duel_result(0.5, "loss"), 106_000, 1_620_000)
     assert (cell.claim, cell.evidence, cell.verdict) == ("beats", "validation", "fails")
     assert "+0.040 [+0.030, +0.050]" in cell.value and "106K T² stand-in against 1.62M" in cell.value
+    rows = pd.DataFrame({"approach": ["Approach 1", "Approach 2"], "relative_error": [-0.02, 0.03],
+                         "inside_band": [True, True]})
+    assert trained_extrapolation_cell(rows, 8000, 4, 0).verdict == "holds"
+    assert trained_extrapolation_cell(rows, 8000, 4, 3).verdict == "inconclusive"  # degenerate laws behind it
     comparison = pd.DataFrame({"inside_band": [True, True, True]})
     assert forecast_cell(comparison, pd.DataFrame({"order": ["as forecast"] * 3})).verdict == "holds"
     assert forecast_cell(comparison, pd.DataFrame({"order": ["tie", "reversed"]})).verdict == "fails"
