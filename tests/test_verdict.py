@@ -16,7 +16,7 @@ from t2lib.verdict import (CLAIMS, EVIDENCE, Cell, approaches_cell, approaches_v
                            not_tested, post_training_duel_cell, post_training_optimum_cell, post_training_verdict,
                            public_extrapolation_cell, simulated_optimum_cell, trained_extrapolation_cell,
                            verdict_table)
-from test_chapters import REPO_ROOT, executed_without_errors, run_chapter
+from test_chapters import REPO_ROOT, VERDICT_CHAPTERS, run_fast
 
 # verdict page's glue key → (chapter, that chapter's glue key): the same number on both pages.
 SHARED = {
@@ -49,14 +49,11 @@ def glued(notebook: Path) -> dict[str, object]:
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object]]:
     folder = tmp_path_factory.mktemp("verdict")
-    found = {}
-    for stem in {"verdict", *(chapter for chapter, _ in SHARED.values())}:
-        output = folder / f"{stem}.ipynb"
-        result = run_chapter(REPO_ROOT / "chapters" / f"{stem}.md", output, "-p", "fast", "true")
-        assert result.returncode == 0, result.stderr[-3000:]
-        executed_without_errors(output)
-        found[stem] = glued(output)
-    return found
+    return {stem: glued(run_fast(REPO_ROOT / "chapters" / f"{stem}.md", folder)) for stem in sorted(VERDICT_CHAPTERS)}
+
+
+def test_the_chapters_executed_here_are_the_verdicts_and_those_it_shares_numbers_with() -> None:
+    assert VERDICT_CHAPTERS == {"verdict", *(chapter for chapter, _ in SHARED.values())}
 
 
 @pytest.mark.chapter
