@@ -64,18 +64,23 @@ def plan_grid() -> pd.DataFrame:
     for index, (width, depth) in enumerate(WIDTH_DEPTH):
         heads = heads_of(width)
         params = parameters_of(width, depth, heads, CORPUS_VERSION)
-        lr = float(f"{grid_lr(params):.2g}")
         for level, flops in enumerate(LEVELS):
             tokens = flops / (6 * params)
             if ((level >= THIN_FROM and index % 2 == level % 2) or not MIN_TPP <= tokens / params <= MAX_TPP
                     or tokens < MIN_STEPS * 32 * CONTEXT):
                 continue
-            rows.append({"cell": f"w{width}d{depth}-c{level}", "width": width, "depth": depth, "heads": heads,
-                         "params": params, "train_flops": flops, "tokens": int(round(tokens)),
-                         "tokens_per_param": tokens / params, "lr": lr, "seeds": SEEDS,
-                         "corpus_version": CORPUS_VERSION,
-                         "estimated_hours": round(estimated_hours(params, tokens, "cpu", CORPUS_VERSION), 3)})
+            rows.append(cell_row(f"w{width}d{depth}-c{level}", width, depth, heads, params, flops, SEEDS))
     return pd.DataFrame(rows)
+
+
+def cell_row(cell: str, width: int, depth: int, heads: int, params: int, flops: float, seeds: int) -> dict:
+    """One cell of a design-7 grid file at `flops` FLOPs: its shape, N, D, the learning rate of
+    `grid_lr` (two figures), seeds and estimated hours per run (what `pretrain.grid run --grid` reads)."""
+    tokens = flops / (6 * params)
+    return {"cell": cell, "width": width, "depth": depth, "heads": heads, "params": params, "train_flops": flops,
+            "tokens": int(round(tokens)), "tokens_per_param": tokens / params, "lr": float(f"{grid_lr(params):.2g}"),
+            "seeds": seeds, "corpus_version": CORPUS_VERSION,
+            "estimated_hours": round(estimated_hours(params, tokens, "cpu", CORPUS_VERSION), 3)}
 
 
 def cost_summary(grid: pd.DataFrame) -> str:

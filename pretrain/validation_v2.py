@@ -25,9 +25,8 @@ from pathlib import Path
 import pandas as pd
 
 from pretrain.corpus_v2 import CORPUS_VERSION
-from pretrain.grid import estimated_hours, parameters_of
-from pretrain.grid_v2 import WIDTH_DEPTH, cost_summary, heads_of
-from pretrain.pilot import grid_lr
+from pretrain.grid import parameters_of
+from pretrain.grid_v2 import WIDTH_DEPTH, cell_row, cost_summary, heads_of
 from t2lib.forecast import SWEEP_FORMAT, ForecastFileError, load_forecast
 
 HERE = Path(__file__).resolve().parent
@@ -69,12 +68,7 @@ def plan_sweep(forecast_file: Path = FORECAST_FILE, sizes_file: Path = SIZES_FIL
         params = int(round(row.N))
         shape = shapes.loc[params]
         width, depth, heads = int(shape["width"]), int(shape["depth"]), int(shape["heads"])
-        tokens = c_train / (6 * params)
-        cells.append({"cell": f"v-w{width}d{depth}", "width": width, "depth": depth, "heads": heads, "params": params,
-                      "train_flops": c_train, "tokens": int(round(tokens)), "tokens_per_param": tokens / params,
-                      "lr": float(f"{grid_lr(params):.2g}"), "seeds": SEEDS, "corpus_version": CORPUS_VERSION,
-                      "estimated_hours": round(estimated_hours(params, tokens, "cpu", CORPUS_VERSION), 3),
-                      "role": row.role})
+        cells.append({**cell_row(f"v-w{width}d{depth}", width, depth, heads, params, c_train, SEEDS), "role": row.role})
     return pd.DataFrame(cells)
 
 
