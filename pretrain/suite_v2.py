@@ -15,7 +15,10 @@ the suite grows chunk by chunk from runs folders that do not outlive a session.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
+import shutil
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -23,18 +26,21 @@ import pandas as pd
 import t2lib
 from t2lib.seeds import seed_spread
 from t2lib.suite import budget_levels
+from t2lib.training import GUESS_K, guessing_pass_at_k
 from pretrain.corpus import CONTEXT
 from pretrain.corpus_v2 import CORPUS_VERSION, VOCAB_VERSION, CorpusV2
 from pretrain.evaluate import DIRECT_NLL
 from pretrain.grid import runs_of_grid
 from pretrain.grid_v2 import GRID_FILE
+from pretrain.harness import HARNESS_DIR, evaluate_run, prepare_tasks, results_file
 from pretrain.suite import METADATA, committed_cells, merged_parts, write_folder
 from pretrain.train import CURVE, RESULT, RunSpec
 
 SOURCE = "t2mini-v2"
 README_TEMPLATE = Path(__file__).resolve().parent / "suite_v2_readme.md"
-# The run whose weights are committed (out/reference/) and whose harness output is a test fixture.
-REFERENCE_RUN = "w24d2-c4"
+# The run whose weights are committed (out/reference/) and whose harness output is a test fixture: a
+# small model trained long (23,592 parameters, 671 tokens per parameter), among the first cells trained.
+REFERENCE_RUN = "w24d2-c3"
 
 
 def scored_runs(runs: Path, planned: list[tuple[str, RunSpec]]) -> list[tuple[str, str, int]]:
@@ -64,25 +70,68 @@ def read_runs(runs: Path, found: list[tuple[str, str, int]]) -> tuple[pd.DataFra
     return checkpoints, nll[["checkpoint", "task", "question", "nll"]], curves
 
 
+def complete_cells(planned: list[tuple[str, RunSpec]], scored: set[str]) -> set[str]:
+    """The cells all of whose planned runs are among the `scored` run names."""
+    runs_of: dict[str, set[str]] = {}
+    for cell, spec in planned:
+        runs_of.setdefault(cell, set()).add(spec.name)
+    return {cell for cell, names in runs_of.items() if names <= scored}
+
+
 def build(runs: Path, out: Path, grid: Path = GRID_FILE) -> t2lib.Suite:
-    """Write the suite folder `out` from every scored run in `runs`, keeping what `out` holds for
-    runs that `runs` lacks; checkpoints in grid order (cells largest budget first, seeds in order)."""
+    """Write the suite folder `out` from every scored run in `runs` whose cell is complete (scored at
+    all its seeds, here or in `out`), keeping what `out` holds for runs that `runs` lacks;
+    checkpoints in grid order (cells largest budget first, seeds in order). When the reference
+    run is among them, its weights and its lm-evaluation-harness output go to `out/reference`."""
     planned = runs_of_grid(grid)
-    found = scored_runs(runs, planned)
-    fresh = read_runs(runs, found) if found else (pd.DataFrame(),) * 3
-    kept = committed_cells(out, {run for run, _, _ in found}, CORPUS_VERSION)
+    scored = scored_runs(runs, planned)
+    kept = committed_cells(out, {run for run, _, _ in scored}, CORPUS_VERSION)
+    complete = complete_cells(planned, {run for run, _, _ in scored} | set(kept[0].get("checkpoint", [])))
+    found = [(run, cell, seed) for run, cell, seed in scored if cell in complete]
     if not found and kept[0].empty:
-        raise SystemExit(f"{runs}: no scored runs of {grid} (run `python -m pretrain.grid run --grid {grid}` first)")
+        raise SystemExit(f"{runs}: no cell of {grid} is scored at all its seeds "
+                         f"(run `python -m pretrain.grid run --grid {grid}` first)")
+    fresh = read_runs(runs, found) if found else (pd.DataFrame(),) * 3
+    reference = runs / REFERENCE_RUN if REFERENCE_RUN in {run for run, _, _ in found} else None
+    if reference is not None:
+        harness_output(reference)
     write_folder(out, merged_parts(kept, fresh), [spec.name for _, spec in planned], grid, CorpusV2(0),
-                 "real: trained for this book (pretrain/), scored directly (pretrain.evaluate)",
-                 runs / REFERENCE_RUN if (runs / REFERENCE_RUN / DIRECT_NLL).exists() else None)
+                 "real: trained for this book (pretrain/), scored directly (pretrain.evaluate)", reference)
+    if reference is not None:
+        copy_harness_output(reference / HARNESS_DIR, out / "reference" / HARNESS_DIR)
     suite = t2lib.load_suite(out)
-    write_readme(suite, pd.read_csv(grid), out / "README.md")
+    write_readme(suite, pd.read_csv(grid), out / "README.md", len(scored) - len(found))
     return suite
 
 
-def write_readme(suite: t2lib.Suite, grid: pd.DataFrame, path: Path) -> None:
-    """The suite's README: the template's prose with its status computed from the suite."""
+def copy_harness_output(source: Path, target: Path) -> None:
+    """Copy a run's lm-evaluation-harness output folder, its samples files gzipped (byte for byte
+    the same on every copy; t2lib's importer reads them as they are)."""
+    shutil.rmtree(target, ignore_errors=True)
+    for file in sorted(source.rglob("*")):
+        if not file.is_file():
+            continue
+        copy = target / file.relative_to(source)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        if file.name.startswith("samples_") and file.suffix == ".jsonl":
+            with open(copy.with_name(copy.name + ".gz"), "wb") as raw, \
+                    gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as packed:
+                packed.write(file.read_bytes())
+        else:
+            shutil.copy(file, copy)
+
+
+def harness_output(run_dir: Path) -> Path:
+    """The run's lm-evaluation-harness results file, evaluating it first if it has none."""
+    if results_file(run_dir) is None:
+        with tempfile.TemporaryDirectory() as scratch:
+            evaluate_run(run_dir, CorpusV2(0), prepare_tasks(CorpusV2(0), Path(scratch)))
+    return results_file(run_dir)
+
+
+def write_readme(suite: t2lib.Suite, grid: pd.DataFrame, path: Path, n_waiting: int = 0) -> None:
+    """The suite's README: the template's prose with its status computed from the suite
+    (`n_waiting`: scored runs left out until their cell's other seeds are scored)."""
     base = suite.base
     ratio = base["tokens"] / base["params"]
     planned_runs = int(grid["seeds"].sum())
@@ -91,16 +140,17 @@ def write_readme(suite: t2lib.Suite, grid: pd.DataFrame, path: Path) -> None:
     spread = spread[spread["seeds"] >= 2].groupby("task")["sd"].median()
     seed_text = ("not yet measured (no cell has two seeds)" if spread.empty else
                  ", ".join(f"{task.removeprefix('t2mini_')} {sd:.2g}" for task, sd in spread.items()))
-    complete = int(sum(cells_done.get(cell, 0) >= seeds for cell, seeds in zip(grid["cell"], grid["seeds"])))
     path.write_text(README_TEMPLATE.read_text().format(
-        n_runs=len(base), n_planned=planned_runs, n_cells=len(cells_done), n_complete=complete,
+        n_runs=len(base), n_planned=planned_runs, n_cells=len(cells_done), n_waiting=n_waiting,
         n_grid_cells=len(grid), min_flops=base["train_flops"].min(), max_flops=base["train_flops"].max(),
         n_budgets=len(set(budget_levels(base["train_flops"]))), n_sizes=base["params"].nunique(),
         min_params=int(base["params"].min()), max_params=int(base["params"].max()), min_ratio=ratio.min(),
         max_ratio=ratio.max(), cpu_hours=base["wall_seconds"].sum() / 3600,
         cpus=", ".join(sorted(base["cpu"].unique())), torch=", ".join(sorted(base["torch"].unique())),
         n_rows=len(suite.nll), corpus_version=CORPUS_VERSION, vocab_version=VOCAB_VERSION,
-        reference=REFERENCE_RUN, seed_spread=seed_text))
+        reference=REFERENCE_RUN, seed_spread=seed_text, guess_1000=guessing_pass_at_k(suite, GUESS_K)[0].max(),
+        seeds_per_cell=" to ".join(str(n) for n in sorted({grid["seeds"].min(), grid["seeds"].max()})),
+        n_tasks=len(suite.tasks), n_questions=int(suite.tasks["n_questions"].iloc[0])))
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from numpy.typing import ArrayLike, NDArray
 from t2lib import checks
 from t2lib.cache import memoized
 from t2lib.fit import FitResult, Method, fit_chinchilla, fit_t2_accuracy, fit_t2_loss, isoflop_weights
+from t2lib.fitquality import quality_table, task_r_squared
 from t2lib.frontier import frontier, single_pass_choice, value_at
 from t2lib.laws import Law, T2Accuracy, T2Loss
 from t2lib.passk import log_pass_at_k, task_nll, task_pass_at_k
@@ -243,6 +244,16 @@ def fit_report(fits: Mapping[str, TaskFits]) -> pd.DataFrame:
                          "on a bound": ", ".join(result.on_bounds), "objective": result.objective,
                          "points": result.n_points, "seconds": round(result.seconds, 2), "message": result.message})
     return pd.DataFrame(rows)
+
+
+def fit_quality(suite: Suite, fits: Mapping[str, TaskFits], *, ks: ArrayLike = FIT_KS,
+                checkpoints: Collection[str] | None = None) -> pd.DataFrame:
+    """Every fit's class, reasons in words, in-sample R² on its own targets and points
+    (`fitquality.quality_table`), for fits of `suite` on `checkpoints` (None: all) at `ks`."""
+    r2 = {(task, law): value for task, fit in fits.items()
+          for law, value in task_r_squared(fit, measure(suite, task, stage=fit.stage, checkpoints=checkpoints,
+                                                        ks=ks)).items()}
+    return quality_table(fits, r2)
 
 
 def recipe_comparison(measured: Measured, fast: TaskFits, *, seed: int = 0,

@@ -29,6 +29,7 @@ from numpy.typing import ArrayLike
 from t2lib.fit import FitResult
 
 R2_FLOOR = 0.9
+QUALITY_COLUMNS = ["task", "law", "quality", "r2", "points", "reasons"]  # `quality_table` as a reader needs it
 MIN_POINTS = 7
 # Fewer questions than this make pass@k so coarse (steps of 1/questions) that no law can be told
 # from noise; a one-question task would pass through import, fit and plan as a 0/1 curve.
@@ -39,6 +40,11 @@ TERMS = {"A": "the size term A is zero: the law does not depend on model size",
          "B": "the data term B is zero: the law does not depend on training tokens",
          "G": "the sampling term G is zero: more samples never help"}
 EXPONENTS = {"alpha": "α", "beta": "β", "gamma": "γ"}
+# Approach 2's concentration of per-question accuracy, ν = exp(θ₃ + θ₄·L̂), on a bound of its range.
+SPREAD = {"lower": "θ₃ on its lower bound: questions are modelled as solved almost always or almost never, so "
+                   "pass@k rises with k as slowly as the law allows",
+          "upper": "θ₃ on its upper bound: every question is modelled as equally hard, so pass@k rises with k as "
+                   "fast as the law allows"}
 # What data would fix each kind of degenerate fit, in words.
 REMEDIES = {"A": "checkpoints spanning a wider range of model sizes at each budget",
             "B": "checkpoints spanning a wider range of tokens per parameter",
@@ -48,6 +54,8 @@ REMEDIES = {"A": "checkpoints spanning a wider range of model sizes at each budg
             "points": f"at least {MIN_POINTS} checkpoints of the task",
             "r2": "less noise: more questions per task or seeds per cell, or checkpoints whose task metric "
                   "improves with scale",
+            "spread": "checkpoints that answer a task's questions some of the time, so that the spread of "
+                      "per-question accuracy is measured",
             "optimiser": "a refit with --method paper, or a check of the data"}
 _BOUND = re.compile(r"^(?P<name>\w+) = \S+ \((?P<side>lower|upper) bound\)$")
 
@@ -86,6 +94,8 @@ def _bound_reason(hit: str) -> tuple[str | None, str]:
         return name, TERMS[name]
     if name in EXPONENTS:
         return "exponent", f"the exponent {EXPONENTS[name]} is on its search bound ({side}): its value is not determined"
+    if name == "theta3":
+        return "spread", SPREAD[side]
     if name == "E" and side == "upper":
         return "E", "E at the top of its range: the fit leaves no improvement with scale"
     return "optimiser", f"on a bound: {hit}"

@@ -289,7 +289,7 @@ def sweep_sizes(optima: pd.DataFrame, sizes: ArrayLike, extra: dict[str, float] 
         nearest = min(free, key=lambda i: np.min(np.abs(np.log(sizes[i]) - optimum_logs)))
         roles[nearest] = ["isoFLOP curve"]
     chosen = sorted(i for i in roles if affordable[i])
-    return sizes[chosen], {float(sizes[i]): "; ".join(roles[i]) for i in chosen}
+    return sizes[chosen], {float(sizes[i]): ", ".join(roles[i]) for i in chosen}
 
 
 def sweep_forecast_rows(saved: SavedFits, c_train: float, c_infs: Sequence[float], *, sizes: ArrayLike,

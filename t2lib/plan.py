@@ -235,10 +235,14 @@ def readable_plan(table: pd.DataFrame, provenance: str = "", band_level: float =
     each row gains over the Chinchilla choice, and what every symbol means."""
     numeric = [c for c in table.columns if c not in ("approach", "priced_by", "flags", "role")]
     table = table.assign(**{c: pd.to_numeric(table[c], errors="coerce") for c in numeric})  # null from JSON: NaN
-    numbers, notes = numbered_notes(table["flags"])
+    roles = table.get("role", pd.Series([None] * len(table), index=table.index))
+    # What a model to train stands for can be long (a sweep's size may stand for several optima): a note.
+    flags = [("; ".join(filter(None, [f"stands for: {role}" if isinstance(role, str) else "",
+                                      flag if isinstance(flag, str) else ""])))
+             for role, flag in zip(roles, table["flags"])]
+    numbers, notes = numbered_notes(pd.Series(flags, index=table.index))
     shown = pd.DataFrame({
-        "choice": [CHOICES.get(a, a) + (f" ({r})" if isinstance(r, str) else "")
-                   for a, r in zip(table["approach"], table.get("role", pd.Series([None] * len(table))))],
+        "choice": [CHOICES.get(a, a) for a in table["approach"]],
         "priced by": table["priced_by"].map(PRICED_BY),
         "C_train FLOPs": table["c_train"].map(format_number),
         "N params": [_banded(row, "N", size_label) for _, row in table.iterrows()],

@@ -11,7 +11,8 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.patches import Rectangle
 
-from t2lib.style import APPROACH2, CHINCHILLA
+from t2lib.frontier import extrapolation_flags
+from t2lib.style import APPROACH1, APPROACH2, CHINCHILLA
 from t2lib.suite import budget_levels
 
 
@@ -55,12 +56,17 @@ def power_of_ten(x: float, digits: int = 2) -> str:
 
 def plain_log_ticks(axis: mpl.axis.Axis) -> None:
     """On a log axis spanning less than two decades, tick labels as plain numbers (20, 6) instead
-    of 2×10¹ and 6×10⁰; wider axes keep their powers of ten."""
+    of 2×10¹ and 6×10⁰, evenly spaced ones on an axis narrower than a factor of 3; wider axes keep
+    their powers of ten."""
     low, high = sorted(axis.axes.get_ylim() if axis.axis_name == "y" else axis.axes.get_xlim())
     if low <= 0 or high / low >= 100:
         return
     plain = mpl.ticker.FuncFormatter(lambda value, _: f"{value:g}")
     axis.set_major_formatter(plain)
+    if high / low < 3:  # too narrow for 1-2-3-5 ticks: a few evenly spaced plain ones
+        axis.set_major_locator(mpl.ticker.MaxNLocator(nbins=4))
+        axis.set_minor_formatter(mpl.ticker.NullFormatter())
+        return
     axis.set_minor_formatter(mpl.ticker.FuncFormatter(
         lambda value, _: f"{value:g}" if round(value / 10 ** np.floor(np.log10(value)), 6) in (2, 3, 5) else ""))
 
@@ -130,3 +136,113 @@ def grid_heatmap(ax: plt.Axes, grid: pd.DataFrame, size_order: list[str], highli
     ax.set(xlabel="model size", ylabel=r"training budget $C_\mathrm{train}$ (FLOPs)")
     ax.invert_yaxis()
     ax.grid(False)
+
+
+def prediction_scatter(axes: tuple[plt.Axes, plt.Axes], predictions: pd.DataFrame) -> None:
+    """Predicted against measured values (`analysis.predict_at_budget`), one dot per task and
+    checkpoint and each checkpoint's macro average outlined, on log scales with the diagonal:
+    Approach 1's task NLL on the first axes, Approach 2's pass@k on the second."""
+    columns = ["task_nll", "predicted_task_nll", "pass_at_k", "predicted_pass_at_k"]
+    macro = predictions.groupby("checkpoint")[columns].mean()
+    for ax, (name, measured, predicted, colour) in zip(axes, (
+            ("Approach 1: task NLL", "task_nll", "predicted_task_nll", APPROACH1),
+            ("Approach 2: pass@k", "pass_at_k", "predicted_pass_at_k", APPROACH2))):
+        ax.scatter(predictions[measured], predictions[predicted], s=12, color=colour, alpha=0.5,
+                   label="task × checkpoint")
+        ax.scatter(macro[measured], macro[predicted], s=45, facecolor="white", edgecolor=colour, lw=1.5,
+                   label="macro average")
+        both = np.concatenate([predictions[measured], predictions[predicted]])
+        positive = both[both > 0]
+        limits = (positive.min() / 1.5, positive.max() * 1.5)
+        ax.plot(limits, limits, color="black", lw=1, ls="--")
+        ax.set(xscale="log", yscale="log", xlim=limits, ylim=limits, xlabel="measured", ylabel="predicted", title=name)
+        ax.legend()
+
+
+def isoflop_figure(panels: Mapping[str, tuple[pd.DataFrame, pd.DataFrame]], observed: pd.DataFrame,
+                   sizes: np.ndarray, c_inf: float, *, smallest_N: float, largest_k: float,
+                   bands: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None) -> plt.Figure:
+    """The paper's Figure 3: per approach ("Approach 1", "Approach 2": `analysis.isoflop_profiles`
+    and `analysis.isoflop_optima`), its profiles at k = 1 (left) and at k = C_inf/(2N) (right) over
+    the measured macro averages (`analysis.macro_measured`), with the Chinchilla choices, the T²
+    optima (hollow beyond `smallest_N` or `largest_k`) and, where given, each optimum's band of
+    sizes as a horizontal bar."""
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8), sharex=True)
+    columns = {"Approach 1": ("task_nll_single", "task_nll"), "Approach 2": ("pass_single", "pass_at_k")}
+    for row, (name, (profiles, optima)) in enumerate(panels.items()):
+        single_col, corrected_col = columns[name]
+        isoflop_panel(axes[row, 0], profiles, optima, observed, curve="single_pass",
+                      chinchilla="chinchilla_single_pass", t2=None, observed_column=single_col)
+        outside = extrapolation_flags(optima["t2_N"], optima["t2_k"], smallest_N=smallest_N, largest_k=largest_k) != ""
+        colour = APPROACH1 if name == "Approach 1" else APPROACH2
+        isoflop_panel(axes[row, 1], profiles, optima, observed, curve="corrected", chinchilla="chinchilla_corrected",
+                      t2="t2_corrected", observed_column=corrected_col, extrapolated=outside, colour=colour)
+        if bands is not None:
+            lower, upper = bands[name]
+            axes[row, 1].errorbar(optima["t2_N"], optima["t2_corrected"], fmt="none", ecolor=colour, elinewidth=1,
+                                  xerr=[np.maximum(optima["t2_N"] - lower, 0), np.maximum(upper - optima["t2_N"], 0)])
+        label = "task NLL (nats, log scale)" if name == "Approach 1" else "pass@k"
+        axes[row, 0].set_ylabel(f"{name}: {label}")
+        if name == "Approach 1":
+            for ax in axes[row]:
+                ax.set_yscale("log")
+                plain_log_ticks(ax.yaxis)
+    axes[0, 0].set_xlim(sizes.min() / 1.3, sizes.max() * 1.3)  # shared: bands reaching further are cut at the edge
+    axes[0, 0].set_title("single pass, $k = 1$")
+    axes[0, 1].set_title(r"inference-corrected, $C_\mathrm{inf}$ = " + power_of_ten(c_inf))
+    stars = [mpl.lines.Line2D([], [], ls="none", marker="*", markersize=11, color=c) for c in (APPROACH1, APPROACH2)]
+    hollow = [mpl.lines.Line2D([], [], ls="none", marker="*", markersize=11, mfc="white", mec=c)
+              for c in (APPROACH1, APPROACH2)]
+    fig.legend([mpl.lines.Line2D([], [], ls="none", marker="D", color=CHINCHILLA), tuple(stars), tuple(hollow)],
+               ["Chinchilla choice (best at k = 1)", "T² optimum (Approach 1, 2)", "T² optimum outside the fitted data"],
+               handler_map={tuple: mpl.legend_handler.HandlerTuple(ndivide=None)}, loc="outside lower center", ncol=3)
+    budget_colourbar(fig, axes, np.unique(np.concatenate([profiles["c_train"].unique()
+                                                          for profiles, _ in panels.values()])))
+    return fig
+
+
+def not_shown(reason: str) -> plt.Figure:
+    """A small figure saying, in its place, why a numbered figure has nothing to show."""
+    fig = plt.figure(figsize=(11, 1.2))
+    fig.text(0.5, 0.5, "Not shown: " + reason, ha="center", va="center", wrap=True, fontsize="small")
+    return fig
+
+
+FRONTIER_PANELS = (("tokens_per_param", "tokens per parameter $D/N$"), ("N", "parameters $N$"),
+                   ("D", "training tokens $D$"))
+
+
+def frontier_figure(frontiers: Mapping[str, pd.DataFrame], colours: Mapping[str, str], fitted_range: tuple[float, float],
+                    *, bands: Mapping[str, Mapping[str, tuple[np.ndarray, np.ndarray]]] | None = None,
+                    saturated: Mapping[str, float] | None = None) -> tuple[plt.Figure, np.ndarray]:
+    """Figure 2's three panels against the training budget (tokens per parameter, N, D), one line
+    per `frontiers` table (`frontier.frontier`), dotted where its optimum lies outside the fitted
+    data, shaded by its bootstrap `bands` where given, each `saturated` size N∞ dashed in the
+    middle panel, and the budgets fitted on in grey."""
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
+    for ax, (column, label) in zip(axes, FRONTIER_PANELS):
+        for name, table in frontiers.items():
+            inside = table["outside data"].eq("") if "outside data" in table else np.ones(len(table), bool)
+            ax.plot(table["c_train"], table[column].where(inside), color=colours[name], lw=2, label=name)
+            if not inside.all():
+                ax.plot(table["c_train"], table[column].where(~inside | inside.shift(-1, fill_value=False)),
+                        color=colours[name], lw=2, ls=":")
+            if bands is not None and name in bands and column in bands[name]:
+                ax.fill_between(table["c_train"], *bands[name][column], color=colours[name], alpha=0.15, lw=0)
+        ax.axvspan(*fitted_range, color="0.9", zorder=0)
+        ax.set(xscale="log", yscale="log", xlabel=r"training budget $C_\mathrm{train}$ (FLOPs)", ylabel=label)
+    for name, size in (saturated or {}).items():
+        axes[1].axhline(size, color=colours[name], ls="--", lw=1)
+    return fig, axes
+
+
+def frontier_legend(fig: plt.Figure, colours: Mapping[str, str], extra: list | None = None, ncol: int = 5) -> None:
+    """The legend of `frontier_figure`: one line per law, then `extra` handles, then the line styles."""
+    line = mpl.lines.Line2D
+    fig.legend(handles=[*(line([], [], color=colour, lw=2, label=name) for name, colour in colours.items()),
+                        *(extra or []),
+                        line([], [], color="0.45", lw=2, label="T² optimum within the fitted data"),
+                        line([], [], color="0.45", lw=2, ls=":", label="beyond the fitted k or N"),
+                        line([], [], color="0.45", ls="--", lw=1, label=r"limit $N_\infty$ (middle)"),
+                        mpl.patches.Patch(color="0.9", label="budgets fitted on")],
+               loc="outside lower center", ncol=ncol)

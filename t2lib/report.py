@@ -84,6 +84,11 @@ def data_note(suite) -> str:
             f"`{suite.summary()}` (full sha256 `{suite.sha256}`)\n:::\n")
 
 
+def admonition(title: str, text: str, css: str = "warning") -> str:
+    """A MyST admonition holding `text`, or "" where there is no text."""
+    return f":::{{admonition}} {title}\n:class: {css}\n{text}\n:::\n" if text else ""
+
+
 def chapter_title(chapter: str, folder: str | Path = "chapters") -> str:
     """A chapter's title (its first heading), for tables that list chapters by id."""
     path = Path(folder) / f"{chapter}.md"

@@ -21,8 +21,10 @@ import numpy as np
 import pandas as pd
 
 from t2lib.analysis import FIT_KS
-from t2lib.suite import BUDGET_RTOL, Suite, budget_levels
-from t2lib.training import TRAINING_RECORDS
+from t2lib.report import admonition, data_note
+from t2lib.seeds import has_seeds, seed_averaged
+from t2lib.suite import BUDGET_RTOL, Suite, budget_levels, load_suite
+from t2lib.training import TRAINING_RECORDS, grid_progress
 
 # The paper's settings (its cost model, data and tables), used as defaults where a suite has them.
 PAPER_C_TRAIN = 2.56e19  # the budget of Tables 1 and 2
@@ -60,14 +62,20 @@ class Resolved:
         return self.values[name]
 
     @cached_property
+    def cells(self) -> Suite:
+        """The suite as its laws see it: on a suite with seeds, its cells (`seeds.seed_averaged`),
+        so that counts, splits and choices are of cells, not of seeds."""
+        return seed_averaged(self.suite)
+
+    @cached_property
     def answered(self) -> dict[str, np.ndarray]:
-        """The checkpoints with NLLs on each task (unique values first: isin over millions of rows is slow)."""
-        return {task: group.unique() for task, group in self.suite.nll.groupby("task", sort=False)["checkpoint"]}
+        """The checkpoints (cells) with NLLs on each task (unique values first: isin over millions of rows is slow)."""
+        return {task: group.unique() for task, group in self.cells.nll.groupby("task", sort=False)["checkpoint"]}
 
     @cached_property
     def base_with_nll(self) -> pd.DataFrame:
-        """The base checkpoints that answered at least one task."""
-        base = self.suite.base
+        """The base checkpoints (cells) that answered at least one task."""
+        base = self.cells.base
         return base[base["checkpoint"].isin(np.unique(np.concatenate(list(self.answered.values()))))]
 
     def markdown(self) -> str:
@@ -170,7 +178,7 @@ def _need_c_train(resolved: Resolved, params: dict) -> None:
 
 def _need_fit(resolved: Resolved, params: dict) -> None:
     """Enough base checkpoints per task to fit a law with five or more parameters."""
-    base, answered = resolved.suite.base, resolved.answered
+    base, answered = resolved.cells.base, resolved.answered
     for task in resolved.suite.tasks["task"]:
         chosen = base[base["checkpoint"].isin(answered[task])]
         shape = (len(chosen), chosen["params"].nunique(), len(_budgets(chosen)))
@@ -187,6 +195,7 @@ def _need_fit(resolved: Resolved, params: dict) -> None:
 def _need_split(resolved: Resolved, params: dict) -> None:
     """Which checkpoints the laws are fitted on and which they must predict."""
     base = resolved.base_with_nll
+    units = "cells" if has_seeds(resolved.suite) else "checkpoints"  # a seeded suite's laws see its cells
     fit_source, held_out_source = params.get("fit_source"), params.get("held_out_source")
     ratio = params.get("split_tokens_per_param")
     tpp = base["tokens"] / base["params"]
@@ -203,7 +212,7 @@ def _need_split(resolved: Resolved, params: dict) -> None:
                         f"(its sources: {', '.join(sorted(sources))})",
                         "pass -p fit_source and -p held_out_source with two of them, or -p split_tokens_per_param")
         fit_on, held_out = base["source"] == fit_source, base["source"] == held_out_source
-        how = f"fitted on the checkpoints with source {fit_source!r}, predicting those with source {held_out_source!r}"
+        how = f"fitted on the {units} with source {fit_source!r}, predicting those with source {held_out_source!r}"
         resolved.values["paper_split"] = (fit_source, held_out_source) == PAPER_SPLIT
         if resolved.values["paper_split"]:
             how += " (the paper's split)"
@@ -215,21 +224,21 @@ def _need_split(resolved: Resolved, params: dict) -> None:
                                   f"suite has no checkpoints with the paper's sources {PAPER_SPLIT}.")
         fit_on, held_out = tpp <= ratio, tpp > ratio
         resolved.values["paper_split"] = False
-        how = f"fitted on the checkpoints at or below {ratio:.3g} tokens per parameter, predicting those above"
+        how = f"fitted on the {units} at or below {ratio:.3g} tokens per parameter, predicting those above"
     chosen = base[fit_on]
     if len(chosen) < MIN_FIT_CHECKPOINTS or chosen["params"].nunique() < MIN_FIT_SIZES \
             or len(_budgets(chosen)) < MIN_FIT_BUDGETS or not held_out.any():
         raise _fail(resolved.chapter, resolved.suite,
-                    f"the split ({how}) leaves {len(chosen)} checkpoints to fit and {int(held_out.sum())} to predict",
+                    f"the split ({how}) leaves {len(chosen)} {units} to fit and {int(held_out.sum())} to predict",
                     f"choose a split that leaves at least {MIN_FIT_CHECKPOINTS} checkpoints of {MIN_FIT_SIZES} sizes "
                     f"at {MIN_FIT_BUDGETS} budgets to fit and one or more to predict")
     resolved.values.update(fit=chosen, held_out=base[held_out], split=f"{how} ({len(chosen)} and "
-                                                                      f"{int(held_out.sum())} checkpoints)")
+                                                                      f"{int(held_out.sum())} {units})")
 
 
 def _need_post_trained(resolved: Resolved, params: dict) -> None:
     """Post-trained checkpoints (stage ft or sft) and the tasks they were evaluated on."""
-    suite = resolved.suite
+    suite = resolved.cells
     post = suite.checkpoints[suite.checkpoints["stage"] != "base"]
     rows = suite.nll[suite.nll["checkpoint"].isin(post["checkpoint"])]
     if rows.empty:
@@ -303,6 +312,14 @@ def _need_training_records(resolved: Resolved, params: dict) -> None:
                     "build one with `make pretrain` and `make pretrain-suite`, or rerun the chapter on data/real/t2mini")
 
 
+def _need_seeds(resolved: Resolved, params: dict) -> None:
+    """Cells trained at several seeds, each seed its own checkpoint (`cell` and `seed` columns)."""
+    if not has_seeds(resolved.suite):
+        raise _fail(resolved.chapter, resolved.suite, "its checkpoints.csv has no cell and seed columns",
+                    "train each cell at two seeds or more (`python -m pretrain.grid run --seeds 0 1`), or rerun the "
+                    "chapter on data/real/t2mini-v2")
+
+
 @dataclass(frozen=True)
 class Need:
     """One requirement: what a chapter needs, in words, and the check that resolves it."""
@@ -332,6 +349,7 @@ NEEDS = {
     "subset_tasks": Need("the tasks named by `subset_tasks` (default: the suite's first four)", _need_subset_tasks),
     "plan_tasks": Need("the tasks named by `tasks` (default: lambada_openai and arc_easy if present, else the "
                        "suite's first two)", _need_plan_tasks),
+    "seeds": Need("cells at several seeds, each seed its own checkpoint (columns cell and seed)", _need_seeds),
     "training_records": Need("the training records of a suite trained with pretrain/ (grid.csv, curves.csv, "
                              "questions/)", _need_training_records),
 }
@@ -345,7 +363,7 @@ CHAPTERS_WITHOUT_SUITE = {
     "testing_the_forecast": "the forecast and the models trained to test it in data/real/t2mini-validation, "
                             "and the fine-tuned grid in data/real/t2mini",
     "verdict": "every kind of evidence the book has: the simulated suite, the public runs, the miniature grid and "
-               "its validation models",
+               "its validation models, and how far the second miniature suite has got",
 }
 
 CHAPTER_NEEDS: dict[str, list[str]] = {
@@ -359,6 +377,7 @@ CHAPTER_NEEDS: dict[str, list[str]] = {
     "bring_your_own_data": ["base", "subset_tasks"],
     "isoflop_per_task": ["base", "fit", "c_inf"],
     "miniature_suite": ["base", "training_records"],
+    "second_suite": ["base", "training_records", "seeds"],
     "plan_your_run": ["base", "fit", "c_inf", "plan_tasks"],
 }
 
@@ -371,6 +390,41 @@ def resolve(chapter: str, suite: Suite, **parameters: object) -> Resolved:
     for name in CHAPTER_NEEDS[chapter]:
         NEEDS[name].check(resolved, parameters)
     return resolved
+
+
+def resolve_or_reason(chapter: str, suite: Suite, **parameters: object) -> tuple[Resolved | None, str]:
+    """`resolve`, for a section that shows a second suite: its settings and "", or None and the
+    sentence naming what the suite lacks."""
+    try:
+        return resolve(chapter, suite, **parameters), ""
+    except SuiteRequirementError as error:
+        return None, str(error)
+
+
+@dataclass(frozen=True)
+class Beside:
+    """A suite a chapter shows beside its own (the book's real models): the suite, the settings
+    the chapter runs with on it, or why it is not shown."""
+
+    suite: Suite | None
+    settings: Resolved | None
+    reason: str
+
+    def note(self) -> str:
+        """Markdown heading the section: the suite's data note, how much of its grid is trained,
+        the settings derived from it, or the sentence saying why it is not shown."""
+        if self.suite is None:
+            return f"**Not shown.** {self.reason}"
+        return (data_note(self.suite) + admonition("In progress", grid_progress(self.suite))
+                + (self.settings.markdown() if self.settings is not None else f"**Not shown.** {self.reason}"))
+
+
+def suite_beside(chapter: str, path: str, **parameters: object) -> Beside:
+    """The suite at `path` ("" for none) as `chapter` would run on it (`resolve_or_reason`)."""
+    if not path:
+        return Beside(None, None, "no suite was given to show beside this one (the parameter real_suite is empty).")
+    suite = load_suite(path)
+    return Beside(suite, *resolve_or_reason(chapter, suite, **parameters))
 
 
 def needs_table() -> pd.DataFrame:

@@ -16,6 +16,7 @@ import pandas as pd
 from t2lib.formatting import MINUS, format_number, powers_of_ten
 from t2lib.paired import DECISION_LEVEL
 from t2lib.passk import pass_at_k, task_pass_at_k
+from t2lib.seeds import has_seeds, seed_averaged
 from t2lib.suite import Suite
 
 TABLE_COLUMNS = ["task", "best_overtrained_pass_at_k", "best_overtrained_size", "chinchilla_opt_pass_at_k",
@@ -42,8 +43,9 @@ def checkpoint_size_label(row: pd.Series) -> str:
 
 
 def _at_budget(suite: Suite, task: str, c_train: float, stage: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """One task's checkpoints and NLL matrix at `stage`, and which of them were trained with c_train."""
-    meta, nll = suite.nll_matrices(task, stage)
+    """One task's checkpoints and NLL matrix at `stage`, and which of them were trained with c_train;
+    on a suite with seeds, its cells (`seeds.seed_averaged`)."""
+    meta, nll = seed_averaged(suite).nll_matrices(task, stage)
     at_budget = np.isclose(meta["train_flops"].to_numpy(), c_train, rtol=0.01)
     if not at_budget.any():
         raise ValueError(f"{suite.path}: no {stage} checkpoint of task {task!r} at c_train = {c_train:g}")
@@ -82,28 +84,41 @@ def margin_bands(suite: Suite, tasks: list[str], *, c_train: float = 2.56e19, c_
                  resamples: int = 1000, level: float = DECISION_LEVEL, seed: int = 0) -> pd.DataFrame:
     """Per task, Table 1's margin — the best overtrained checkpoint's pass@k minus the
     Chinchilla-optimal one's — with a `level` interval over `resamples` bootstrap draws of the
-    questions that redo both choices in every draw (which checkpoint is best is itself uncertain).
-    The margin cannot be negative (the best is chosen from a set holding the Chinchilla-optimal
-    checkpoint), so the question is only whether it is told apart from zero: `outcome` is "clear"
-    when the interval's low end is above zero, else "within question noise"."""
-    rng = np.random.default_rng(seed)
+    questions (and, on a suite with seeds, of each cell's seeds) that redo both choices in every
+    draw (which checkpoint is best is itself uncertain). The margin cannot be negative (the best
+    is chosen from a set holding the Chinchilla-optimal checkpoint), so the question is only
+    whether it is told apart from zero: `outcome` is "clear" when the interval's low end is above
+    zero, else "within question noise"."""
+    rng, seed_rng = np.random.default_rng(seed), np.random.default_rng([seed, 1])
     rows = []
     for task in tasks:
         meta, nll, at_budget = _at_budget(suite, task, c_train, stage)
-        p = np.exp(-nll[at_budget])
         k = c_inf / (2.0 * meta["params"].to_numpy()[at_budget])
-        single, corrected = p, pass_at_k(p, k[:, None])
+        per_seed = _seed_probabilities(suite, task, stage, meta["checkpoint"][at_budget], np.exp(-nll[at_budget]))
 
-        def margin(columns: np.ndarray) -> float:
-            chosen = corrected[:, columns].mean(axis=1)
-            return float(chosen.max() - chosen[int(np.argmax(single[:, columns].mean(axis=1)))])
+        def margin(columns: np.ndarray, seeds: list[np.ndarray]) -> float:
+            p = np.stack([cell[drawn][:, columns].mean(axis=0) for cell, drawn in zip(per_seed, seeds)])
+            single, corrected = p.mean(axis=1), pass_at_k(p, k[:, None]).mean(axis=1)
+            return float(corrected.max() - corrected[int(np.argmax(single))])
 
-        questions = p.shape[1]
-        draws = np.array([margin(rng.integers(0, questions, questions)) for _ in range(resamples)])
+        questions = nll.shape[1]
+        every_seed = [np.arange(len(cell)) for cell in per_seed]
+        draws = np.array([margin(rng.integers(0, questions, questions),
+                                 [seed_rng.integers(0, len(cell), len(cell)) for cell in per_seed])
+                          for _ in range(resamples)])
         low, high = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2])
-        rows.append({"task": task, "margin": margin(np.arange(questions)), "margin_low": float(low),
+        rows.append({"task": task, "margin": margin(np.arange(questions), every_seed), "margin_low": float(low),
                      "margin_high": float(high), "outcome": "clear" if low > 0 else "within question noise"})
     return pd.DataFrame(rows)
+
+
+def _seed_probabilities(suite: Suite, task: str, stage: str, cells: pd.Series, averaged: np.ndarray) -> list[np.ndarray]:
+    """Per cell, its seeds' per-question probabilities (seeds × questions); a suite without seeds
+    gives each checkpoint's own (`averaged`, one row each)."""
+    if not has_seeds(suite):
+        return [row[None, :] for row in averaged]
+    meta, nll = suite.nll_matrices(task, stage)
+    return [np.exp(-nll[(meta["cell"] == cell).to_numpy()]) for cell in cells]
 
 
 def compare_with_paper(ours: pd.DataFrame, paper: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -229,3 +244,47 @@ def show_table(frame: pd.DataFrame, *, formats: dict[str, str] | None = None,
                     if len(re.sub(r"<[^>]+>", "", names[c])) > WIDE_HEADER]
     return (text.style.hide(axis="index").set_td_classes(class_frame).set_uuid(digest).set_table_styles(long_headers)
             .set_table_attributes('class="t2-table"').relabel_index([names[c] for c in shown.columns], axis="columns"))
+
+
+AT_GUESSING = "at the guessing level"
+
+
+def with_margins_and_guessing(suite: Suite, table: pd.DataFrame, bands: pd.DataFrame) -> pd.DataFrame:
+    """Table 1 or 2 (`overtrained_vs_chinchilla`) ready to show: task names, each pass@k beside what
+    guessing scores at the same k (tasks.csv's guess; NaN where not recorded), and each row's
+    margin with its band (`margin_bands`, rows in the same order). A row where either checkpoint
+    scores no more than guessing at its k is marked AT_GUESSING, whatever its interval: guessing
+    alone rises with k, so such a margin can be guessing's, not skill's."""
+    guess = lambda column: [float(suite.guess_pass_at_k(task, k)) for task, k in zip(table["task"], table[column])]
+    shown = table.assign(guess_best=guess("best_overtrained_k"), guess_chinchilla=guess("chinchilla_opt_k"),
+                         margin=bands["margin"].to_numpy(), margin_low=bands["margin_low"].to_numpy(),
+                         margin_high=bands["margin_high"].to_numpy(), gap=bands["outcome"].to_numpy())
+    guessed = ((shown["best_overtrained_pass_at_k"] <= shown["guess_best"])  # False where guessing is not recorded
+               | (shown["chinchilla_opt_pass_at_k"] <= shown["guess_chinchilla"]))
+    shown["gap"] = shown["gap"].where(~guessed, AT_GUESSING)
+    shown["task"] = shown["task"].map(suite.display_names)
+    return shown[[*(["method"] if "method" in shown else []), "task", "best_overtrained_size", "best_overtrained_k",
+                  "best_overtrained_pass_at_k", "guess_best", "chinchilla_opt_size", "chinchilla_opt_k",
+                  "chinchilla_opt_pass_at_k", "guess_chinchilla", "margin", "margin_low", "margin_high", "gap"]]
+
+
+def gap_sentence(shown: pd.DataFrame) -> str:
+    """What a Table 1 or 2 shown with `with_margins_and_guessing` says, in words, with its
+    construction named: how often the best checkpoint under k is the Chinchilla choice itself, how
+    many rows are at the guessing level, and how often the others' margin excludes zero."""
+    rows = len(shown)
+    same = int((shown["best_overtrained_size"] == shown["chinchilla_opt_size"]).sum())
+    guessed = int((shown["gap"] == AT_GUESSING).sum())
+    clear = int((shown["gap"] == "clear").sum())
+    return (f"The best checkpoint under its own $k$ is the Chinchilla choice itself in {same} of {rows} rows. In "
+            f"{guessed} of {rows}, one of the two scores no more than guessing does at its own $k$: there the margin "
+            "(whatever its interval) can be guessing's, since guessing alone rises with $k$, and says nothing about "
+            f"skill. Of the other {rows - guessed}, the margin's interval excludes zero in {clear}. The sample counts "
+            "$k = C_\\text{inf}/(2N)$ are not rounded (pass@$k$ is exact for any real $k$), and \"best overtrained\" "
+            "is the paper's name for the best checkpoint under its $k$, however many tokens per parameter it saw. "
+            "This comparison **cannot lose by construction**: it measures the size of the gap on real models, not "
+            "whether overtraining wins.")
+
+
+GUESS_HEADERS = {"margin": "margin [band]", "guess_best": "guessing at the overtrained k",
+                 "guess_chinchilla": "guessing at the Chinchilla k"}

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from t2lib.seeds import FALL_IN_SDS, has_seeds, steps_to_more_data
+from t2lib.passk import pass_at_k
+from t2lib.seeds import FALL_IN_SDS, LEARNT, has_seeds, steps_to_more_data
 from t2lib.suite import GUESS_COLUMN, Suite, SuiteError
 
 TASK_PREFIX = "t2mini_"  # harness task names are the question files' names with this prefix
@@ -34,7 +35,7 @@ class TrainingRecords:
 
     grid: pd.DataFrame
     curves: pd.DataFrame
-    questions: pd.DataFrame  # task, question, difficulty, answer_set, chance_nll
+    questions: pd.DataFrame  # task, question, difficulty, answer_set, chance_nll, guess
 
 
 def _required(folder: Path, name: str) -> Path:
@@ -59,7 +60,7 @@ def read_questions(folder: Path) -> pd.DataFrame:
             if missing:
                 raise SuiteError(f"{path}: line {number}: no {missing[0]!r}")
             records.append(record)
-        frame = pd.DataFrame(records)[["difficulty", "answer_set"]]
+        frame = pd.DataFrame(records).reindex(columns=["difficulty", "answer_set", "guess"])
         bad = np.flatnonzero(~(pd.to_numeric(frame["answer_set"], errors="coerce") >= 2))
         if bad.size:
             raise SuiteError(f"{path}: line {bad[0] + 1}: answer_set must be at least 2; "
@@ -69,7 +70,9 @@ def read_questions(folder: Path) -> pd.DataFrame:
         raise SuiteError(f"{folder / 'questions'}: no question files (*.jsonl)")
     questions = pd.concat(frames, ignore_index=True)
     questions["chance_nll"] = np.log(questions["answer_set"].astype(float))
-    return questions[["task", "question", "difficulty", "answer_set", "chance_nll"]]
+    # A question without a recorded guess probability is guessed uniformly within its answer class.
+    questions["guess"] = pd.to_numeric(questions["guess"]).fillna(1.0 / questions["answer_set"].astype(float))
+    return questions[["task", "question", "difficulty", "answer_set", "chance_nll", "guess"]]
 
 
 def read_training_records(suite: Suite) -> TrainingRecords:
@@ -77,6 +80,21 @@ def read_training_records(suite: Suite) -> TrainingRecords:
     folder = Path(suite.path)
     return TrainingRecords(pd.read_csv(_required(folder, GRID)), pd.read_csv(_required(folder, CURVES)),
                            read_questions(folder))
+
+
+def grid_progress(suite: Suite) -> str:
+    """A sentence saying how much of its planned grid (grid.csv, with a seeds column) a seeded suite
+    holds, "" where it holds all of it or keeps no plan."""
+    plan = Path(suite.path) / GRID
+    if not has_seeds(suite) or not plan.exists():
+        return ""
+    grid = pd.read_csv(plan)
+    runs, cells = int(grid["seeds"].sum()), suite.base["cell"].nunique()
+    if cells >= len(grid):
+        return ""
+    return (f"In progress: {len(suite.base)} of {runs} planned runs are trained, {cells} of the grid's {len(grid)} "
+            "cells, each at all its seeds. The grid trains in chunks, cheapest cells first, so what is here is its "
+            "small-budget part; every number of this suite will change as the rest arrive.")
 
 
 def task_summary(suite: Suite, questions: pd.DataFrame) -> pd.DataFrame:
@@ -130,23 +148,38 @@ def returns_to_data(summary: pd.DataFrame, drop: float = 0.05) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def guessing_pass_at_k(suite: Suite, k: float) -> tuple[pd.Series | None, str]:
+    """Per task, what guessing scores at pass@k, and how it was computed: the mean over the
+    questions of 1 − (1 − g)^k where the suite keeps its questions (questions/, exact), else
+    1 − (1 − ḡ)^k with tasks.csv's mean guess ḡ (an upper bound); None where neither is recorded."""
+    if (Path(suite.path) / QUESTIONS).is_dir():
+        questions = read_questions(Path(suite.path))
+        exact = questions.groupby("task")["guess"].apply(lambda g: float(np.mean(pass_at_k(g.to_numpy(), k))))
+        return exact.reindex(suite.tasks["task"]), "each question's own guess probability"
+    if GUESS_COLUMN in suite.tasks and suite.tasks[GUESS_COLUMN].notna().all():
+        return (pd.Series({task: float(suite.guess_pass_at_k(task, k)) for task in suite.tasks["task"]}),
+                "an upper bound from the mean guess probability")
+    return None, ""
+
+
 def readiness(suite: Suite, stage: str = "base") -> pd.DataFrame:
     """Whether a suite can test T², one row per requirement (the constants above): what was
     measured, in words, and whether the requirement is met (None where it cannot be measured)."""
     names = suite.display_names
     rows = []
-    if GUESS_COLUMN in suite.tasks and suite.tasks[GUESS_COLUMN].notna().all():
-        guessing = pd.Series({task: float(suite.guess_pass_at_k(task, GUESS_K)) for task in suite.tasks["task"]})
+    guessing, how = guessing_pass_at_k(suite, GUESS_K)
+    if guessing is not None:
         rows.append((f"guessing's pass@{GUESS_K:,} at most {GUESS_CEILING:.0%} on every task",
-                     f"{100 * guessing.max():.5g}% on every task" if f"{guessing.max():.5g}" == f"{guessing.min():.5g}"
-                     else f"{100 * guessing.max():.5g}% at most ({names[guessing.idxmax()]}), "
-                          f"{100 * guessing.min():.5g}% at least",
+                     (f"{100 * guessing.max():.3g}% on every task" if f"{guessing.max():.3g}" == f"{guessing.min():.3g}"
+                      else f"{100 * guessing.max():.3g}% at most ({names[guessing.idxmax()]}), "
+                           f"{100 * guessing.min():.3g}% at least") + f" ({how})",
                      bool(guessing.max() <= GUESS_CEILING)))
     else:
         rows.append((f"guessing's pass@{GUESS_K:,} at most {GUESS_CEILING:.0%} on every task",
                      "not measurable: tasks.csv records no guess probability for some task", None))
-    seeded = suite if has_seeds(suite) else replace(
-        suite, checkpoints=suite.checkpoints.assign(cell=suite.checkpoints["checkpoint"], seed=0))
+    seeded = suite if has_seeds(suite) else replace(  # its own checksum: seed_averaged caches by checksum
+        suite, checkpoints=suite.checkpoints.assign(cell=suite.checkpoints["checkpoint"], seed=0),
+        sha256=f"{suite.sha256}+one-seed-per-checkpoint")
     fewest = int(seeded.checkpoints[seeded.checkpoints["stage"] == stage].groupby("cell")["seed"].nunique().min())
     rows.append((f"at least {MIN_SEEDS} seeds per cell", f"{fewest} at the fewest", fewest >= MIN_SEEDS))
     steps = steps_to_more_data(seeded, stage)
@@ -159,9 +192,12 @@ def readiness(suite: Suite, stage: str = "base") -> pd.DataFrame:
     if fewest < 2:
         rows.append((requirement, f"not measurable with one seed; {lower} of {len(steps)} steps lower pass@1 at all",
                      None))
+    elif not steps["learnt"].any():
+        rows.append((requirement, f"not measurable: no step is between cells above {LEARNT:g}× guessing; {lower} of "
+                                  f"{len(steps)} steps lower pass@1 at all", None))
     else:
         learnt = steps[steps["learnt"]]
         falls = int(learnt["falls"].sum())
-        rows.append((requirement, f"{falls} of {len(learnt)} ({falls / max(len(learnt), 1):.1%}); {lower} of "
+        rows.append((requirement, f"{falls} of {len(learnt)} ({falls / len(learnt):.1%}); {lower} of "
                                   f"{len(steps)} steps lower it at all", falls <= MAX_FALLS * len(learnt)))
     return pd.DataFrame(rows, columns=["requirement", "measured", "met"])

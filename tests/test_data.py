@@ -33,8 +33,14 @@ def test_every_data_file_is_listed_with_its_checksum() -> None:
         assert sha256(DATA / name) == digest, f"data/{name} does not match data/SHA256SUMS"
 
 
+# What the repository's data may weigh: about 30 MiB before the second miniature suite, which adds
+# about 12 MiB when its grid is complete (852,000 NLL rows, loss curves, its reference run's
+# weights and lm-evaluation-harness output).
+DATA_BUDGET = 50 * 2**20
+
+
 def test_data_stays_small() -> None:
-    assert sum(p.stat().st_size for p in DATA.rglob("*") if p.is_file()) < 30 * 2**20
+    assert sum(p.stat().st_size for p in DATA.rglob("*") if p.is_file()) < DATA_BUDGET
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,8 @@ def result(on_bounds: tuple[str, ...] = (), points: int = 40, status: str = "hit
     (("B = 0 (lower bound)",), 0.95, "degenerate", "does not depend on training tokens"),
     (("alpha = 3 (upper bound)",), 0.99, "degenerate", "exponent α is on its search bound"),
     (("E = 0.0026 (upper bound)",), 0.99, "degenerate", "no improvement with scale"),
+    (("theta3 = -30 (lower bound)",), 0.99, "degenerate", "solved almost always or almost never"),
+    (("theta3 = 30 (upper bound)",), 0.99, "degenerate", "equally hard"),
     ((), R2_FLOOR - 0.2, "degenerate", "below"),
 ])
 def test_each_bound_is_classified_by_what_it_means(bounds: tuple, r2: float, expected: str, reason: str) -> None:
@@ -53,3 +55,15 @@ def test_the_table_has_one_row_per_task_and_law() -> None:
 
     table = quality_table({"t": Fits()}, {("t", "Approach 2"): 0.97})
     assert list(table["quality"]) == ["degenerate", "converged"] and table["r2"].iloc[1] == 0.97
+
+
+def test_the_quality_of_a_suites_fits_carries_their_in_sample_r2(tmp_path) -> None:
+    import t2lib
+    from t2lib import analysis
+    from user_suites import USER_SUITES, write_user_suite
+
+    suite = t2lib.load_suite(write_user_suite(USER_SUITES[1], tmp_path / "one_task"))
+    fits = analysis.fit_suite(suite, ks=analysis.FIT_KS[::2])
+    table = analysis.fit_quality(suite, fits, ks=analysis.FIT_KS[::2])
+    assert list(table["law"]) == ["Chinchilla (k = 1)", "Approach 1", "Approach 2"]
+    assert table["r2"].between(-10, 1).all() and set(table["quality"]) <= {"converged", "benign bound", "degenerate"}

@@ -1,6 +1,7 @@
 """The shared figure helpers' labels."""
 
 import numpy as np
+import pytest
 
 from t2lib.plots import compact_count
 
@@ -41,3 +42,20 @@ def test_wide_figures_get_larger_text_once_and_narrow_ones_keep_theirs() -> None
 
     assert np.allclose(drawn(COLUMN_INCHES), 1.0)
     assert np.allclose(drawn(4 * COLUMN_INCHES), 2.0)
+
+
+@pytest.mark.parametrize(("low", "high"), [(13.0, 17.0), (4.0, 60.0)])
+def test_a_narrow_log_axis_gets_plain_tick_labels_inside_its_range(low: float, high: float) -> None:
+    import matplotlib.pyplot as plt
+
+    from t2lib.plots import plain_log_ticks
+
+    fig, ax = plt.subplots()
+    ax.set_yscale("log")
+    ax.set_ylim(low, high)
+    plain_log_ticks(ax.yaxis)
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_yticklabels(minor=False) + ax.get_yticklabels(minor=True)
+              if t.get_text() and low <= t.get_position()[1] <= high]
+    plt.close(fig)
+    assert len(labels) >= 2 and all("10^" not in label and "times" not in label for label in labels), labels

@@ -168,6 +168,40 @@ def test_table1_margins_are_clear_only_beyond_question_noise(tmp_path) -> None:
     assert tie["outcome"].iloc[0] == "within question noise" and tie["margin_low"].iloc[0] == 0.0
 
 
+def seeded_copy(suite, tmp_path, small_seeds):
+    """`suite` (planted_table1_suite) with each checkpoint as seed 0 of its cell, and seeds 1, 2 of
+    the small one whose probabilities are `small_seeds` times seed 0's."""
+    import numpy as np
+    import pandas as pd
+
+    import t2lib
+
+    checkpoints = suite.checkpoints.assign(cell=suite.checkpoints["checkpoint"], seed=0)
+    extra = [checkpoints[checkpoints["checkpoint"] == "small"].assign(checkpoint=f"small-s{s}", seed=s)
+             for s in (1, 2)]
+    small = suite.nll[suite.nll["checkpoint"] == "small"]
+    nll = [suite.nll] + [small.assign(checkpoint=f"small-s{s}", nll=small["nll"] - np.log(factor))
+                         for s, factor in zip((1, 2), small_seeds)]
+    return t2lib.load_suite(t2lib.write_suite(tmp_path / f"seeded{small_seeds}", pd.concat([checkpoints, *extra]),
+                                              pd.concat(nll)))
+
+
+def test_table1_on_a_seeded_suite_compares_cells_and_resamples_their_seeds(tmp_path) -> None:
+    from t2lib.tables import margin_bands, overtrained_vs_chinchilla
+
+    plain = planted_table1_suite(tmp_path, 0.15)
+    budgets = dict(c_train=2.4e15, c_inf=8e6)
+    agreeing = seeded_copy(plain, tmp_path, (1.0, 1.0))
+    table = overtrained_vs_chinchilla(agreeing, ["t"], **budgets)
+    assert table.equals(overtrained_vs_chinchilla(plain, ["t"], **budgets))  # identical seeds: the cells themselves
+    assert margin_bands(agreeing, ["t"], resamples=300, **budgets).equals(margin_bands(plain, ["t"], resamples=300,
+                                                                                      **budgets))
+    spread = margin_bands(seeded_copy(plain, tmp_path, (0.5, 1.2)), ["t"], resamples=300, **budgets)
+    narrow = margin_bands(plain, ["t"], resamples=300, **budgets)
+    width = lambda band: float(band["margin_high"].iloc[0] - band["margin_low"].iloc[0])
+    assert width(spread) > 1.5 * width(narrow)
+
+
 def test_a_chapter_is_titled_by_its_first_heading(tmp_path) -> None:
     (tmp_path / "grid.md").write_text("---\njupytext: {}\n---\n\n# The checkpoint grid\n\n## A section\n")
     assert report.chapter_title("grid", tmp_path) == "The checkpoint grid"
@@ -187,3 +221,41 @@ def test_comparison_rows_write_large_numbers_as_powers_of_ten() -> None:
 def test_most_needs_the_share_beyond_a_coin_flip() -> None:
     assert report.most_of(12, 21) is None and report.most_of(19, 21) is True and report.most_of(2, 21) is False
     assert report.most_of(60, 100) is None and report.most_of(70, 100) is True
+
+
+def test_an_admonition_is_shown_only_with_something_to_say() -> None:
+    assert report.admonition("In progress", "") == ""
+    assert report.admonition("In progress", "Half done.") == ":::{admonition} In progress\n:class: warning\nHalf done.\n:::\n"
+
+
+def test_table1_is_shown_with_guessing_at_each_k_and_said_with_its_construction(tmp_path) -> None:
+    import numpy as np
+    import pandas as pd
+    import pytest
+
+    import t2lib
+    from t2lib.tables import gap_sentence, margin_bands, overtrained_vs_chinchilla, with_margins_and_guessing
+
+    plain = planted_table1_suite(tmp_path, 0.15)
+    tasks = pd.DataFrame({"task": ["t"], "display_name": ["Planted"], "group": ["synthetic"], "n_questions": [400],
+                          "source": ["planted"], "guess": [0.01]})
+    suite = t2lib.load_suite(t2lib.write_suite(tmp_path / "guessed", plain.checkpoints, plain.nll, tasks))
+    budgets = dict(c_train=2.4e15, c_inf=8e6)
+    shown = with_margins_and_guessing(suite, overtrained_vs_chinchilla(suite, ["t"], **budgets),
+                                      margin_bands(suite, ["t"], resamples=200, **budgets))
+    row = shown.iloc[0]
+    assert row["task"] == "Planted" and row["best_overtrained_k"] == pytest.approx(4.0)
+    assert row["guess_best"] == pytest.approx(1 - 0.99**4) and row["guess_chinchilla"] == pytest.approx(0.01)
+    assert row["gap"] == "clear"
+    sentence = gap_sentence(shown)
+    assert "Chinchilla choice itself in 0 of 1 rows. In 0 of 1, one of the two scores no more than guessing" in sentence
+    assert "Of the other 1, the margin's interval excludes zero in 1." in sentence
+    assert "cannot lose by construction" in sentence
+    guessed = with_margins_and_guessing(
+        t2lib.load_suite(t2lib.write_suite(tmp_path / "easy", plain.checkpoints, plain.nll, tasks.assign(guess=0.5))),
+        overtrained_vs_chinchilla(suite, ["t"], **budgets), margin_bands(suite, ["t"], resamples=200, **budgets))
+    assert guessed["gap"].iloc[0] == "at the guessing level"  # guessing's pass@4 is 0.94: above both checkpoints
+    assert "In 1 of 1, one of the two scores no more than guessing" in gap_sentence(guessed)
+    unrecorded = with_margins_and_guessing(plain, overtrained_vs_chinchilla(plain, ["t"], **budgets),
+                                           margin_bands(plain, ["t"], resamples=200, **budgets))
+    assert unrecorded["gap"].iloc[0] == "clear" and np.isnan(unrecorded["guess_best"].iloc[0])  # no guess column

@@ -7,7 +7,7 @@ import pytest
 
 from t2lib import load_suite
 from t2lib.requirements import (CHAPTER_NEEDS, CHAPTERS_WITHOUT_SUITE, SuiteRequirementError, comparability,
-                                needs_table, resolve)
+                                needs_table, resolve, resolve_or_reason)
 from user_suites import USER_SUITES, UserSuite, write_user_suite
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -110,3 +110,23 @@ def test_too_few_post_trained_checkpoints_to_fit_are_named(suites, tmp_path: Pat
     with pytest.raises(SuiteRequirementError, match="post-trained checkpoints are too few to fit the laws "
                                                     r"\(at most 3 checkpoints"):
         resolve("post_training", suite)
+
+
+def test_a_section_on_a_second_suite_gets_its_settings_or_the_sentence_why_not(suites) -> None:
+    settings, reason = resolve_or_reason("pass_at_k", suites["one_task"], task=None, c_train=None, c_inf=None)
+    assert settings["task"] == "my_benchmark" and reason == ""
+    settings, reason = resolve_or_reason("second_suite", suites["one_task"])
+    assert settings is None
+    assert reason.startswith("The chapter 'second_suite' cannot run on the suite ") and "no grid.csv" in reason
+
+
+def test_a_suite_shown_beside_says_what_it_is_or_why_it_is_not_shown(suites) -> None:
+    from t2lib.requirements import suite_beside
+
+    nothing = suite_beside("isoflop_profiles", "")
+    assert nothing.suite is None and nothing.note().startswith("**Not shown.** no suite was given")
+    shown = suite_beside("overtrained_vs_chinchilla", str(suites["one_task"].path), c_train=None, c_inf=None)
+    assert shown.settings["c_train"] == pytest.approx(6.4e17) and shown.reason == ""
+    assert shown.note().startswith(":::{admonition} Simulated data") and "c_train: 6.4e+17 FLOPs" in shown.note()
+    lacking = suite_beside("post_training", str(suites["one_task"].path), c_train=None, c_inf=None)
+    assert lacking.settings is None and "**Not shown.** The chapter 'post_training' cannot run" in lacking.note()

@@ -101,3 +101,24 @@ def test_every_measurement_of_a_seeded_suite_is_of_its_cells(tmp_path: Path) -> 
     assert list(measured.checkpoints["checkpoint"]) == ["long", "small"]
     np.testing.assert_allclose(measured.pass_at_k[:, 0], [0.2, 0.4])  # the seeds' mean probability, per cell
     assert seed_averaged(suite) is not suite and seed_averaged(suite).checkpoints is seed_averaged(suite).checkpoints
+
+
+def test_testability_of_returns_needs_a_step_between_cells_that_learnt_something(tmp_path: Path) -> None:
+    suite = load_suite(seeded_suite(tmp_path))
+    tasks = pd.DataFrame({"task": ["t"], "display_name": ["T"], "group": ["synthetic"], "n_questions": [2],
+                          "source": ["planted"], "guess": [0.2]})  # every cell within 3x guessing
+    checks = readiness(load_suite(write_suite(tmp_path / "guessed", suite.checkpoints, suite.nll, tasks)))
+    assert checks.loc[2, "met"] is None
+    assert checks.loc[2, "measured"].startswith("not measurable: no step is between cells above 3× guessing")
+
+
+def test_the_progress_of_a_seeded_grid_is_said_until_every_cell_is_in(tmp_path: Path) -> None:
+    from t2lib.training import grid_progress
+
+    folder = seeded_suite(tmp_path)
+    suite = load_suite(folder)
+    assert grid_progress(suite) == ""  # no plan kept
+    (folder / "grid.csv").write_text("cell,seeds\nsmall,2\nlong,2\nlarger,3\n")
+    assert grid_progress(suite).startswith("In progress: 4 of 7 planned runs are trained, 2 of the grid's 3 cells")
+    (folder / "grid.csv").write_text("cell,seeds\nsmall,2\nlong,2\n")
+    assert grid_progress(suite) == ""

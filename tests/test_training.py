@@ -9,8 +9,8 @@ import pytest
 
 import t2lib
 from t2lib.requirements import SuiteRequirementError, resolve
-from t2lib.training import (difficulty_correlation, read_questions, read_training_records, returns_to_data,
-                            task_summary)
+from t2lib.training import (difficulty_correlation, guessing_pass_at_k, read_questions, read_training_records,
+                            returns_to_data, task_summary)
 
 
 def write_trained_suite(folder: Path, nll: np.ndarray, difficulty: np.ndarray, answer_set: int = 16) -> t2lib.Suite:
@@ -72,6 +72,25 @@ def test_a_suite_without_training_records_is_refused_by_file_and_by_chapter(tmp_
         read_training_records(suite)
     with pytest.raises(SuiteRequirementError, match=r"it has no curves.csv \(it was not trained with pretrain/\)"):
         resolve("miniature_suite", suite)
+
+
+def test_guessing_is_measured_per_question_where_the_suite_keeps_its_questions(tmp_path: Path) -> None:
+    suite = write_trained_suite(tmp_path / "suite", np.ones((2, 2)), difficulty=np.arange(2))
+    path = tmp_path / "suite" / "questions" / "recall.jsonl"
+    path.write_text("".join(json.dumps({"prompt": f"q{q}", "answer": "x", "difficulty": 1.0, "answer_set": 16,
+                                        "guess": g}) + "\n" for q, g in enumerate((0.5, 0.0))))
+    exact, how = guessing_pass_at_k(suite, 2)
+    assert exact["t2mini_recall"] == pytest.approx((0.75 + 0.0) / 2) and how == "each question's own guess probability"
+    path.unlink()
+    path.write_text('{"prompt": "q0", "answer": "x", "difficulty": 1.0, "answer_set": 4}\n')
+    assert read_questions(tmp_path / "suite")["guess"].tolist() == [0.25]  # none recorded: uniform in its class
+    (tmp_path / "suite" / "questions" / "recall.jsonl").unlink()
+    (tmp_path / "suite" / "questions").rmdir()
+    tasks = suite.tasks.assign(guess=0.25)
+    bound, how = guessing_pass_at_k(t2lib.load_suite(t2lib.write_suite(tmp_path / "bound", suite.checkpoints,
+                                                                        suite.nll, tasks)), 2)
+    assert bound["t2mini_recall"] == pytest.approx(1 - 0.75**2) and how.startswith("an upper bound")
+    assert guessing_pass_at_k(t2lib.load_suite(tmp_path / "suite"), 2) == (None, "")
 
 
 def test_a_question_line_without_its_difficulty_is_named(tmp_path: Path) -> None:

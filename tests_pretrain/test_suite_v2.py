@@ -59,5 +59,30 @@ def test_a_rebuild_from_a_partial_runs_folder_keeps_the_committed_runs(trained: 
     rebuilt = suite_v2.build(partial, folder / "kept", plan)
     assert len(rebuilt.checkpoints) == 3
     assert t2lib.load_suite(folder / "kept").sha256 == t2lib.load_suite(folder / "suite").sha256
-    with pytest.raises(SystemExit, match="no scored runs"):
+    with pytest.raises(SystemExit, match="no cell of .* is scored at all its seeds"):
         suite_v2.build(folder / "nothing", folder / "empty", plan)
+
+
+def test_a_cell_enters_the_suite_only_with_all_its_seeds(trained: tuple[Path, Path]) -> None:
+    folder, plan = trained
+    three_seeds = folder / "three_seeds.csv"
+    three_seeds.write_text(plan.read_text().replace(",0.01,2,", ",0.01,3,"))
+    suite = suite_v2.build(folder / "runs", folder / "waiting", three_seeds)
+    assert list(suite.checkpoints["checkpoint"]) == ["w16d1-c0"]
+    readme = (folder / "waiting" / "README.md").read_text()
+    assert "**1 of 4 planned runs**" in readme and "wait for their cell's other seeds: 2)" in readme
+
+
+def test_the_reference_harness_output_is_copied_with_its_samples_gzipped_byte_for_byte(tmp_path: Path) -> None:
+    import gzip
+
+    run = tmp_path / "lm_eval" / "model"
+    run.mkdir(parents=True)
+    (run / "results_2026.json").write_text('{"n-samples": {}}')
+    (run / "samples_t2mini_causal_2026.jsonl").write_text('{"doc_id": 0}\n' * 50)
+    suite_v2.copy_harness_output(tmp_path / "lm_eval", tmp_path / "first")
+    suite_v2.copy_harness_output(tmp_path / "lm_eval", tmp_path / "second")
+    packed = tmp_path / "first" / "model" / "samples_t2mini_causal_2026.jsonl.gz"
+    assert gzip.decompress(packed.read_bytes()) == (run / "samples_t2mini_causal_2026.jsonl").read_bytes()
+    assert packed.read_bytes() == (tmp_path / "second" / "model" / packed.name).read_bytes()
+    assert (tmp_path / "first" / "model" / "results_2026.json").read_text() == '{"n-samples": {}}'
