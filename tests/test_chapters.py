@@ -83,6 +83,21 @@ EXPECTED_STOPS = {
                                                                                    "second_suite")}
 
 
+# Each user-like suite runs the chapters it was built to exercise: one_task (a user's single
+# benchmark under a name that is not the paper's) every chapter that reads a suite; few_cells (too
+# few cells to fit a law) the chapters that must refuse it, and Table 1, which fits nothing;
+# large_models (models too large for the paper's inference budget) the chapters that derive an
+# inference budget from the suite, one per kind of budget (c_inf, c_inf_forecast, with c_train).
+USER_SUITE_CHAPTERS = {
+    "one_task": {c.stem for c in SUITE_CHAPTERS},
+    "few_cells": {chapter for name, chapter in EXPECTED_STOPS if name == "few_cells"} - {
+        "post_training", "miniature_suite", "second_suite"} | {"overtrained_vs_chinchilla"},
+    "large_models": {"pass_at_k", "isoflop_profiles", "frontiers", "overtrained_vs_chinchilla"},
+}
+USER_SUITE_RUNS = [(source, spec.name) for spec in USER_SUITES for source in SUITE_CHAPTERS
+                   if source.stem in USER_SUITE_CHAPTERS[spec.name]]
+
+
 @pytest.fixture(scope="module")
 def user_suites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("user_suites")
@@ -90,8 +105,7 @@ def user_suites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.mark.chapter
-@pytest.mark.parametrize("source", SUITE_CHAPTERS, ids=[c.stem for c in SUITE_CHAPTERS])
-@pytest.mark.parametrize("name", [spec.name for spec in USER_SUITES])
+@pytest.mark.parametrize(("source", "name"), USER_SUITE_RUNS, ids=[f"{name}-{s.stem}" for s, name in USER_SUITE_RUNS])
 def test_chapter_on_a_user_suite_runs_or_names_its_requirement(source: Path, name: str, user_suites: dict[str, Path],
                                                               tmp_path: Path) -> None:
     suite = user_suites[name]
@@ -131,3 +145,10 @@ def test_the_documented_make_command_reruns_a_chapter(user_suites: dict[str, Pat
 
 def test_there_are_chapters() -> None:
     assert CHAPTERS, "no chapters found in chapters/"
+
+
+def test_every_chapter_that_reads_a_suite_runs_on_a_user_suite_and_every_refusal_is_exercised() -> None:
+    assert USER_SUITE_CHAPTERS["one_task"] == {c.stem for c in SUITE_CHAPTERS}
+    run = {(name, source.stem) for source, name in USER_SUITE_RUNS}
+    assert {("few_cells", chapter) for name, chapter in EXPECTED_STOPS if name == "few_cells"} - run == {
+        ("few_cells", "post_training"), ("few_cells", "miniature_suite"), ("few_cells", "second_suite")}
