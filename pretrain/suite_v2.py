@@ -85,8 +85,9 @@ def build(runs: Path, out: Path, grid: Path = GRID_FILE) -> t2lib.Suite:
     run is among them, its weights and its lm-evaluation-harness output go to `out/reference`."""
     planned = runs_of_grid(grid)
     scored = scored_runs(runs, planned)
-    kept = committed_cells(out, {run for run, _, _ in scored}, CORPUS_VERSION)
-    complete = complete_cells(planned, {run for run, _, _ in scored} | set(kept[0].get("checkpoint", [])))
+    scored_names = {run for run, _, _ in scored}
+    kept = committed_cells(out, scored_names, CORPUS_VERSION)
+    complete = complete_cells(planned, scored_names | set(kept[0].get("checkpoint", [])))
     found = [(run, cell, seed) for run, cell, seed in scored if cell in complete]
     if not found and kept[0].empty:
         raise SystemExit(f"{runs}: no cell of {grid} is scored at all its seeds "
@@ -94,7 +95,7 @@ def build(runs: Path, out: Path, grid: Path = GRID_FILE) -> t2lib.Suite:
     fresh = read_runs(runs, found) if found else (pd.DataFrame(),) * 3
     reference = runs / REFERENCE_RUN if REFERENCE_RUN in {run for run, _, _ in found} else None
     if reference is not None:
-        harness_output(reference)
+        evaluate_once_with_harness(reference)
     write_folder(out, merged_parts(kept, fresh), [spec.name for _, spec in planned], grid, CorpusV2(0),
                  "real: trained for this book (pretrain/), scored directly (pretrain.evaluate)", reference)
     if reference is not None:
@@ -121,12 +122,11 @@ def copy_harness_output(source: Path, target: Path) -> None:
             shutil.copy(file, copy)
 
 
-def harness_output(run_dir: Path) -> Path:
-    """The run's lm-evaluation-harness results file, evaluating it first if it has none."""
+def evaluate_once_with_harness(run_dir: Path) -> None:
+    """Evaluate a run with lm-evaluation-harness unless it already has the harness's output."""
     if results_file(run_dir) is None:
         with tempfile.TemporaryDirectory() as scratch:
             evaluate_run(run_dir, CorpusV2(0), prepare_tasks(CorpusV2(0), Path(scratch)))
-    return results_file(run_dir)
 
 
 def write_readme(suite: t2lib.Suite, grid: pd.DataFrame, path: Path, n_waiting: int = 0) -> None:

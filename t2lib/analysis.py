@@ -26,7 +26,7 @@ from t2lib.frontier import frontier, single_pass_choice, value_at
 from t2lib.laws import Law, T2Accuracy, T2Loss
 from t2lib.passk import log_pass_at_k, task_nll, task_pass_at_k
 from t2lib.seeds import seed_averaged
-from t2lib.suite import Suite
+from t2lib.suite import Suite, budget_levels
 
 # [convention] the paper's: the k values the laws are fitted on.
 FIT_KS = 2.0 ** np.arange(11)
@@ -334,6 +334,22 @@ def isoflop_optima(laws: Law | Sequence[Law], budgets: ArrayLike, c_inf: float) 
         "t2_N": t2["N"], "t2_k": t2["k"], "t2_tokens_per_param": t2["tokens_per_param"],
         "t2_corrected": t2["value"], "t2_constraint": t2["constraint"],
     })
+
+
+def isoflop_panels(base: pd.DataFrame, laws: Mapping[object, Law | Sequence[Law]], c_inf: float, points: int
+                   ) -> tuple[NDArray[np.float64], NDArray[np.float64], dict[object, tuple[pd.DataFrame, pd.DataFrame]]]:
+    """What an isoFLOP figure draws for the checkpoints `base` (train_flops, params, tokens) and
+    each of `laws` (keyed by anything): the budgets (their levels: a run misses its level by its
+    last batch), `points` sizes from just below the smallest checkpoint or optimum to just above the
+    largest checkpoint, and per key its profiles (`isoflop_profiles`, drawn down to half the
+    smallest tokens per parameter, not where no model was trained) and its optima (`isoflop_optima`)."""
+    budgets = np.unique(budget_levels(base["train_flops"]))
+    optima = {key: isoflop_optima(law, budgets, c_inf) for key, law in laws.items()}
+    smallest = min(base["params"].min(), *(o["t2_N"].min() for o in optima.values()))  # curves reach every optimum
+    sizes = np.logspace(np.log10(smallest) - 0.15, np.log10(base["params"].max()) + 0.15, points)
+    least_ratio = (base["tokens"] / base["params"]).min() / 2
+    return budgets, sizes, {key: (isoflop_profiles(law, budgets, c_inf, sizes, min_tokens_per_param=least_ratio),
+                                  optima[key]) for key, law in laws.items()}
 
 
 def predictions_at_budget(suite: Suite, fits: Mapping[str, TaskFits], c_inf: float, *, stage: str = "base",

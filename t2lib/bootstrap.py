@@ -25,7 +25,7 @@ from scipy.special import logsumexp
 
 from t2lib.analysis import FIT_KS, Measured, TaskFits, fit_task, log_pass_matrix, nll_of
 from t2lib.cache import memoized
-from t2lib.seeds import has_seeds, seed_averaged
+from t2lib.seeds import has_seeds, seed_averaged, seed_rows
 from t2lib.suite import Suite
 
 BAND_LEVEL = 0.9  # the central probability of a band, unless a caller chooses another
@@ -89,7 +89,7 @@ def resampled_measurements(suite: Suite, stages: Mapping[str, str], *, resamples
     cells = seed_averaged(suite)
     matrices = {task: nll_of(cells, task, stage, checkpoints) for task, stage in stages.items()}
     ks = np.asarray(ks, dtype=float)
-    seeds = ({task: _seeds_of(suite, task, stage, matrices[task][0]["checkpoint"]) for task, stage in stages.items()}
+    seeds = ({task: seed_rows(suite, task, stage, matrices[task][0]["checkpoint"]) for task, stage in stages.items()}
              if has_seeds(suite) else None)
     # log pass@k per (checkpoint, question, k), once per task: a replicate only re-averages it.
     log_pass = {} if seeds else {task: log_pass_matrix(nll, ks) for task, (_, nll) in matrices.items()}
@@ -123,14 +123,6 @@ def _seed_draw(shared: dict[int, NDArray], i: int, seeds: int, rng: np.random.Ge
     if i not in shared or len(shared[i]) != seeds:
         shared[i] = rng.integers(0, seeds, seeds)
     return shared[i]
-
-
-def _seeds_of(suite: Suite, task: str, stage: str, cells: Sequence[str]) -> tuple[NDArray, list[NDArray]]:
-    """Each seed's NLL matrix (seeds × questions, questions in `nll_matrices` order) and, per cell
-    of `cells`, the rows of its seeds in seed order."""
-    meta, nll = suite.nll_matrices(task, stage)
-    groups = meta.reset_index(drop=True).sort_values("seed", kind="stable").groupby("cell").groups
-    return nll, [np.asarray(groups[cell]) for cell in cells]
 
 
 def _mean_probability_nll(per_seed_nll: NDArray, members: list[NDArray], rows: NDArray,

@@ -7,6 +7,7 @@ can be trusted, and whether a step to more data is a fall or seed noise.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -64,6 +65,14 @@ def _average_seeds(suite: Suite) -> Suite:
     checkpoints = checkpoints.reset_index(drop=True).drop(columns="seed")
     digest = hashlib.sha256(f"{suite.sha256} seed-averaged".encode()).hexdigest()
     return replace(suite, checkpoints=checkpoints, nll=nll, sha256=digest)
+
+
+def seed_rows(suite: Suite, task: str, stage: str, cells: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Each seed's NLL matrix (seeds × questions, questions in `nll_matrices` order) and, per cell
+    of `cells`, the rows of its seeds in seed order."""
+    meta, nll = suite.nll_matrices(task, stage)
+    groups = meta.reset_index(drop=True).sort_values("seed", kind="stable").groupby("cell").groups
+    return nll, [np.asarray(groups[cell]) for cell in cells]
 
 
 def seed_spread(suite: Suite, stage: str = "base") -> pd.DataFrame:

@@ -16,7 +16,7 @@ import pandas as pd
 from t2lib.formatting import MINUS, format_number, powers_of_ten
 from t2lib.paired import DECISION_LEVEL
 from t2lib.passk import pass_at_k, task_pass_at_k
-from t2lib.seeds import has_seeds, seed_averaged
+from t2lib.seeds import has_seeds, seed_averaged, seed_rows
 from t2lib.suite import Suite
 
 TABLE_COLUMNS = ["task", "best_overtrained_pass_at_k", "best_overtrained_size", "chinchilla_opt_pass_at_k",
@@ -117,8 +117,8 @@ def _seed_probabilities(suite: Suite, task: str, stage: str, cells: pd.Series, a
     gives each checkpoint's own (`averaged`, one row each)."""
     if not has_seeds(suite):
         return [row[None, :] for row in averaged]
-    meta, nll = suite.nll_matrices(task, stage)
-    return [np.exp(-nll[(meta["cell"] == cell).to_numpy()]) for cell in cells]
+    nll, members = seed_rows(suite, task, stage, list(cells))
+    return [np.exp(-nll[rows]) for rows in members]
 
 
 def compare_with_paper(ours: pd.DataFrame, paper: pd.DataFrame, keys: list[str]) -> pd.DataFrame:

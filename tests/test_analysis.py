@@ -189,3 +189,20 @@ def test_isoflop_profiles_stop_where_the_suite_has_no_data() -> None:
     assert len(full) == 2 * 31 and len(cut) < len(full)
     pd.testing.assert_frame_equal(cut.reset_index(drop=True), full[full["N"].isin(cut["N"]) & (
         full["c_train"] / (6 * full["N"] ** 2) >= 2.0)].reset_index(drop=True))
+
+
+def test_isoflop_panels_draw_every_budget_from_below_every_optimum_to_above_the_largest_checkpoint() -> None:
+    import pandas as pd
+
+    from t2lib.laws import T2Loss
+
+    law = T2Loss(E=1.0, A=300.0, B=900.0, G=3.0, alpha=0.3, beta=0.3, gamma=0.4)
+    base = pd.DataFrame({"train_flops": [1e18, 1.002e18, 4e18], "params": [2e7, 1e8, 1e8],
+                         "tokens": [1e18 / 1.2e8, 1.002e18 / 6e8, 4e18 / 6e8]})
+    budgets, sizes, panels = analysis.isoflop_panels(base, {"only": law}, 1e9, 30)
+    assert list(budgets) == [1e18, 4e18] and len(sizes) == 30  # the two 1e18 runs are one level
+    profiles, optima = panels["only"]
+    pd.testing.assert_frame_equal(optima, analysis.isoflop_optima(law, budgets, 1e9))
+    assert sizes[0] < min(2e7, optima["t2_N"].min()) and sizes[-1] > 1e8
+    least = (base["tokens"] / base["params"]).min() / 2
+    assert (profiles["c_train"] / (6 * profiles["N"] ** 2) >= least).all()
