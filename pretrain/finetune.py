@@ -2,18 +2,19 @@
 analogue of the paper's two post-training variants (the suite format's stages): `ft`, the loss
 on question and answer, and `sft`, the loss on the answer only.
 
-    python -m pretrain.finetune run --budget-minutes 60 --workers 2 [--runs runs/] [--cells pretrain/grid.csv]
+    python -m pretrain.finetune run --budget-minutes 60 --workers 2 [--runs runs/] [--grid pretrain/grid.csv]
                                     [--executor pool|local|slurm --partition P --timeout-min 240]
-    python -m pretrain.finetune status [--runs runs/] [--cells pretrain/grid.csv]
+    python -m pretrain.finetune status [--runs runs/] [--grid pretrain/grid.csv]
 
-Each evaluated base checkpoint is fine-tuned, once per stage, for `FinetuneSpec.steps` steps on
-question-answer pairs of the four tasks in equal shares (`Corpus.finetune_batch`, which never
-shows a test question), AdamW at a tenth of the pretraining peak learning rate with warmup and
-cosine decay. One recipe for every checkpoint, as the paper fine-tunes every checkpoint alike.
-A run is deterministic given its base checkpoint (the data are a pure function of the step) and
-takes minutes at most, so it is not resumed: an interrupted one starts over. It lands in
-`RUN/ft/` or `RUN/sft/` (model.pt, result.json, curve.csv), which is then evaluated with
-lm-evaluation-harness like its base.
+Each evaluated run of the grid (every seed of a seeded grid, such as pretrain/grid_v2.csv) is
+fine-tuned, once per stage, for `FinetuneSpec.steps` steps on question-answer pairs of the four
+tasks in equal shares (`Corpus.finetune_batch` of the run's own corpus design, which never shows
+a test question), AdamW at a tenth of the pretraining peak learning rate with warmup and cosine
+decay. One recipe for every checkpoint, as the paper fine-tunes every checkpoint alike. A run is
+deterministic given its base checkpoint (the data are a pure function of the step) and takes
+minutes at most, so it is not resumed: an interrupted one starts over. It lands in `RUN/ft/` or
+`RUN/sft/` (model.pt, result.json, curve.csv), which is then evaluated like its base (the first
+suite's with lm-evaluation-harness, the second's scored directly: `pretrain.grid.scorer_for`).
 """
 
 from __future__ import annotations
@@ -29,10 +30,12 @@ import pandas as pd
 import torch
 from torch.nn import functional as F
 
-from pretrain.corpus import CONTEXT, Corpus
+from pretrain.corpus import CONTEXT, Corpus, corpus_for
+from pretrain.evaluate import score_run
 from pretrain.executors import Placement, launch
-from pretrain.grid import GRID_FILE, add_placement_arguments, estimated_hours, placement_of
-from pretrain.harness import evaluate_run, prepare_tasks, results_file
+from pretrain.grid import (GRID_FILE, add_placement_arguments, estimated_hours, is_evaluated, placement_of,
+                           runs_of_grid, scorer_for)
+from pretrain.harness import evaluate_run, prepare_tasks
 from pretrain.model import count_parameters
 from pretrain.train import (CURVE, RESULT, RunSpec, atomic_save, atomic_text, cpu_name, learning_rate, load_model,
                             make_optimiser)
@@ -68,8 +71,8 @@ def finetune(base_dir: Path, spec: FinetuneSpec, *, device: str = "cpu") -> dict
         return result
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
-    base = RunSpec(**torch.load(base_dir / "model.pt", map_location="cpu", weights_only=False)["spec"])
-    corpus = Corpus(base.corpus_seed)
+    base = base_spec(base_dir)
+    corpus = corpus_for(base.corpus_seed, base.corpus_version)
     model = load_model(base_dir, device).train()
     optimiser = make_optimiser(model, spec.lr, spec.weight_decay)
     curve = []
@@ -98,45 +101,59 @@ def finetune(base_dir: Path, spec: FinetuneSpec, *, device: str = "cpu") -> dict
     return result
 
 
-def _finetune_cell(args: tuple[Path, str, Path, str]) -> str:
+def base_spec(base_dir: Path) -> RunSpec:
+    """The run specification a finished run was trained with."""
+    return RunSpec(**torch.load(base_dir / "model.pt", map_location="cpu", weights_only=False)["spec"])
+
+
+def _finetune_run(args: tuple[Path, str, Path | None, str]) -> str:
     run_dir, stage, tasks_dir, device = args
     finetune(run_dir, RECIPES[stage], device=device)
-    if results_file(run_dir / stage) is None:
-        evaluate_run(run_dir / stage, Corpus(0), tasks_dir, device)
+    spec = base_spec(run_dir)
+    scorer = scorer_for(spec.corpus_version)
+    if not is_evaluated(run_dir / stage, scorer):
+        corpus = corpus_for(spec.corpus_seed, spec.corpus_version)
+        if scorer == "direct":
+            score_run(run_dir / stage, corpus, device)
+        else:
+            evaluate_run(run_dir / stage, corpus, tasks_dir, device)
     return f"{run_dir.name}-{stage}"
 
 
-def pending(runs: Path, cells: Path = GRID_FILE) -> pd.DataFrame:
-    """(cell, stage) of the evaluated cells listed in `cells` (a CSV with cell and params: the
-    grid, or the validation plan) whose fine-tuned model is not yet evaluated, dearest first."""
-    grid = pd.read_csv(cells)
+def pending(runs: Path, grid: Path = GRID_FILE) -> pd.DataFrame:
+    """(run, stage, scorer) of the evaluated runs of `grid` (the grid, a seeded grid, or
+    a validation plan in the grid's format) whose fine-tuned model is not yet evaluated, dearest first."""
     rows = []
-    for cell in grid.itertuples():
+    for _, spec in runs_of_grid(grid):
+        scorer = scorer_for(spec.corpus_version)
+        if not is_evaluated(runs / spec.name, scorer):
+            continue
+        params = int(json.loads((runs / spec.name / RESULT).read_text())["params"])
         for stage, recipe in RECIPES.items():
-            if results_file(runs / cell.cell) is not None and results_file(runs / cell.cell / stage) is None:
-                rows.append({"cell": cell.cell, "stage": stage, "estimated_hours": estimated_hours(
-                    cell.params, recipe.steps * recipe.batch_size * CONTEXT)})
-    return pd.DataFrame(rows, columns=["cell", "stage", "estimated_hours"]).sort_values("estimated_hours",
-                                                                                        ascending=False)
+            if not is_evaluated(runs / spec.name / stage, scorer):
+                rows.append({"run": spec.name, "stage": stage, "scorer": scorer, "estimated_hours": estimated_hours(
+                    params, recipe.steps * recipe.batch_size * CONTEXT, design=spec.corpus_version)})
+    return pd.DataFrame(rows, columns=["run", "stage", "scorer", "estimated_hours"]).sort_values(
+        "estimated_hours", ascending=False, kind="stable")
 
 
-def run(runs: Path, budget_minutes: float, placement: Placement, device: str, cells: Path = GRID_FILE) -> None:
-    """Fine-tune and evaluate pending cells until the time budget is spent, where `placement` says
+def run(runs: Path, budget_minutes: float, placement: Placement, device: str, grid: Path = GRID_FILE) -> None:
+    """Fine-tune and evaluate pending runs until the time budget is spent, where `placement` says
     (a local pool, submitit's local executor or a Slurm array). A fine-tuning is not resumable, so
-    a cell is started only if its estimated time (with a 1.5× margin) still fits: the budget left
+    a run is started only if its estimated time (with a 1.5× margin) still fits: the budget left
     here, or one job's time limit on Slurm."""
-    todo = pending(runs, cells)
-    tasks_dir = prepare_tasks(Corpus(0), runs / "_harness")
+    todo = pending(runs, grid)
+    tasks_dir = prepare_tasks(Corpus(0), runs / "_harness") if (todo["scorer"] == "harness").any() else None
     end = time.monotonic() + 60 * budget_minutes
     print(f"{len(todo)} fine-tunings to run ({todo['estimated_hours'].sum():.2f} core-hours estimated); "
           f"budget {budget_minutes:.0f} min on {placement.workers} worker(s), executor {placement.kind}", flush=True)
 
     def fitting():  # consumed lazily, as workers free up
-        for cell in todo.itertuples():
-            if 3600 * cell.estimated_hours * 1.5 < placement.job_seconds(end - time.monotonic()):
-                yield runs / cell.cell, cell.stage, tasks_dir, device
+        for job in todo.itertuples():
+            if 3600 * job.estimated_hours * 1.5 < placement.job_seconds(end - time.monotonic()):
+                yield runs / job.run, job.stage, tasks_dir, device
 
-    for name in launch(_finetune_cell, fitting(), placement, end):
+    for name in launch(_finetune_run, fitting(), placement, end):
         print(f"{name}: fine-tuned and evaluated", flush=True)
 
 
@@ -144,16 +161,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["run", "status"])
     parser.add_argument("--runs", type=Path, default=Path("runs"))
-    parser.add_argument("--cells", type=Path, default=GRID_FILE, help="CSV of the cells (cell, params)")
+    parser.add_argument("--grid", type=Path, default=GRID_FILE,
+                        help="the grid whose runs to fine-tune (pretrain/grid.csv, pretrain/grid_v2.csv, a validation plan)")
     parser.add_argument("--budget-minutes", type=float, default=60.0)
     parser.add_argument("--device", default="cpu")
     add_placement_arguments(parser)
     args = parser.parse_args()
     if args.command == "run":
-        run(args.runs, args.budget_minutes, placement_of(args), args.device, args.cells)
+        run(args.runs, args.budget_minutes, placement_of(args), args.device, args.grid)
     else:
-        todo = pending(args.runs, args.cells)
-        print(f"{len(todo)} fine-tunings of evaluated cells not yet run and evaluated "
+        todo = pending(args.runs, args.grid)
+        print(f"{len(todo)} fine-tunings of evaluated runs not yet run and evaluated "
               f"({todo['estimated_hours'].sum():.2f} core-hours estimated)")
 
 

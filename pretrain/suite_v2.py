@@ -8,8 +8,10 @@ A run is one cell at one seed (`pretrain.grid`); the grid scores it directly (`n
 `pretrain.evaluate.score_run`: the quantity lm-evaluation-harness logs, about seventy times
 faster; the reference run's harness output is a test fixture that checks the two agree). A
 checkpoint's id is its run's name (the cell, or `<cell>-s<seed>`); its `cell` and `seed` columns
-say which. Checkpoints already in the suite folder whose runs are absent from --runs are kept, so
-the suite grows chunk by chunk from runs folders that do not outlive a session.
+say which. A run's fine-tunings (`python -m pretrain.finetune run --grid pretrain/grid_v2.csv`)
+are checkpoints `<run>-ft` and `<run>-sft` of cells `<cell>-ft` and `<cell>-sft`. Checkpoints
+already in the suite folder whose runs are absent from --runs are kept, so the suite grows chunk
+by chunk from runs folders that do not outlive a session.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import gzip
 import json
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -33,7 +36,8 @@ from pretrain.evaluate import DIRECT_NLL
 from pretrain.grid import runs_of_grid
 from pretrain.grid_v2 import GRID_FILE
 from pretrain.harness import HARNESS_DIR, evaluate_run, prepare_tasks, results_file
-from pretrain.suite import METADATA, committed_cells, merged_parts, write_folder
+from pretrain.finetune import RECIPES
+from pretrain.suite import FT_METADATA, METADATA, committed_cells, merged_parts, write_folder
 from pretrain.train import CURVE, RESULT, RunSpec
 
 SOURCE = "t2mini-v2"
@@ -43,65 +47,96 @@ README_TEMPLATE = Path(__file__).resolve().parent / "suite_v2_readme.md"
 REFERENCE_RUN = "w24d2-c3"
 
 
-def scored_runs(runs: Path, planned: list[tuple[str, RunSpec]]) -> list[tuple[str, str, int]]:
-    """(run, cell, seed) of every `planned` run (`pretrain.grid.runs_of_grid`) with its scores in
-    `runs`, in the plan's order."""
-    return [(spec.name, cell, spec.model_seed) for cell, spec in planned if (runs / spec.name / DIRECT_NLL).exists()]
+Found = tuple[str, str, int, Path]  # a scored checkpoint: (id, cell, seed, folder)
+Readme = Callable[[t2lib.Suite, pd.DataFrame, Path, int], None]  # (suite, grid, path, scored checkpoints waiting)
 
 
-def checkpoint_row(run_dir: Path, cell: str, seed: int) -> dict:
-    record = json.loads((run_dir / RESULT).read_text())
+def scored_runs(runs: Path, planned: list[tuple[str, RunSpec]]) -> list[Found]:
+    """Every scored checkpoint of the `planned` runs (`pretrain.grid.runs_of_grid`) in `runs`, in
+    the plan's order: the runs, then each post-training stage's fine-tunings of them (`RUN/<stage>`,
+    `pretrain.finetune`), whose id is `<run>-<stage>` and whose cell is `<cell>-<stage>`, so that
+    a stage's seeds average into a cell of their own."""
+    found = [(spec.name, cell, spec.model_seed, runs / spec.name) for cell, spec in planned]
+    found += [(f"{name}-{stage}", f"{cell}-{stage}", seed, folder / stage)
+              for stage in RECIPES for name, cell, seed, folder in found[:len(planned)]]
+    return [entry for entry in found if (entry[3] / DIRECT_NLL).exists()]
+
+
+def checkpoint_row(found: Found) -> dict:
+    """The suite row of a scored checkpoint; a fine-tuned one keeps its base run's N and D, names
+    it as its base checkpoint, and adds its own recipe (`FT_METADATA`)."""
+    checkpoint, cell, seed, folder = found
+    stage = folder.name if folder.name in RECIPES else "base"
+    base_dir = folder.parent if stage != "base" else folder
+    record = json.loads((base_dir / RESULT).read_text())
     if record["corpus_version"] != CORPUS_VERSION:
-        raise SystemExit(f"{run_dir / RESULT}: trained on {record['corpus_version']!r}, not {CORPUS_VERSION!r}")
+        raise SystemExit(f"{base_dir / RESULT}: trained on {record['corpus_version']!r}, not {CORPUS_VERSION!r}")
     tokens = record["steps"] * record["batch_size"] * CONTEXT
-    return {"checkpoint": run_dir.name, "params": record["params"], "tokens": tokens,
-            "train_flops": 6.0 * record["params"] * tokens, "source": SOURCE, "stage": "base",
-            "base_checkpoint": "", "cell": cell, "seed": seed, **{key: record[key] for key in METADATA}}
+    row = {"checkpoint": checkpoint, "params": record["params"], "tokens": tokens,
+           "train_flops": 6.0 * record["params"] * tokens, "source": SOURCE, "stage": stage,
+           "base_checkpoint": "" if stage == "base" else base_dir.name, "cell": cell, "seed": seed,
+           **{key: record[key] for key in METADATA}}
+    if stage != "base":
+        own = json.loads((folder / RESULT).read_text())
+        row.update(zip(FT_METADATA, (own["finetune"]["steps"], own["finetune"]["lr"], own["final_loss"],
+                                     own["wall_seconds"])))
+    return row
 
 
-def read_runs(runs: Path, found: list[tuple[str, str, int]]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """The checkpoints, NLLs (harness task ids) and loss curves of the scored runs `found`."""
-    checkpoints = pd.DataFrame([checkpoint_row(runs / run, cell, seed) for run, cell, seed in found])
-    nll = pd.concat([pd.read_csv(runs / run / DIRECT_NLL).assign(checkpoint=run) for run, _, _ in found],
-                    ignore_index=True)
+def read_runs(found: list[Found]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The checkpoints, NLLs (harness task ids) and loss curves (of the base runs) of `found`."""
+    checkpoints = pd.DataFrame([checkpoint_row(entry) for entry in found])
+    nll = pd.concat([pd.read_csv(folder / DIRECT_NLL).assign(checkpoint=checkpoint)
+                     for checkpoint, _, _, folder in found], ignore_index=True)
     nll["task"] = "t2mini_" + nll["task"]
-    curves = pd.concat([pd.read_csv(runs / run / CURVE).assign(checkpoint=run) for run, _, _ in found],
-                       ignore_index=True)
-    return checkpoints, nll[["checkpoint", "task", "question", "nll"]], curves
+    curves = [pd.read_csv(folder / CURVE).assign(checkpoint=checkpoint)
+              for checkpoint, _, _, folder in found if folder.name not in RECIPES]
+    return (checkpoints, nll[["checkpoint", "task", "question", "nll"]],
+            pd.concat(curves, ignore_index=True) if curves else pd.DataFrame())
+
+
+def checkpoint_ids(planned: list[tuple[str, RunSpec]]) -> dict[str, list[str]]:
+    """Each cell's checkpoint ids, in the plan's order: the grid's cells, then each stage's."""
+    ids: dict[str, list[str]] = {}
+    for cell, spec in planned:
+        ids.setdefault(cell, []).append(spec.name)
+    for stage in RECIPES:
+        for cell, spec in planned:
+            ids.setdefault(f"{cell}-{stage}", []).append(f"{spec.name}-{stage}")
+    return ids
 
 
 def complete_cells(planned: list[tuple[str, RunSpec]], scored: set[str]) -> set[str]:
-    """The cells all of whose planned runs are among the `scored` run names."""
-    runs_of: dict[str, set[str]] = {}
-    for cell, spec in planned:
-        runs_of.setdefault(cell, set()).add(spec.name)
-    return {cell for cell, names in runs_of.items() if names <= scored}
+    """The cells (a stage's included) all of whose checkpoints are among the `scored` ids."""
+    return {cell for cell, ids in checkpoint_ids(planned).items() if set(ids) <= scored}
 
 
-def build(runs: Path, out: Path, grid: Path = GRID_FILE) -> t2lib.Suite:
+def build(runs: Path, out: Path, grid: Path = GRID_FILE, readme: Readme | None = None) -> t2lib.Suite:
     """Write the suite folder `out` from every scored run in `runs` whose cell is complete (scored at
     all its seeds, here or in `out`), keeping what `out` holds for runs that `runs` lacks;
     checkpoints in grid order (cells largest budget first, seeds in order). When the reference
-    run is among them, its weights and its lm-evaluation-harness output go to `out/reference`."""
+    run is among them, its weights and its lm-evaluation-harness output go to `out/reference`.
+    `readme` writes the folder's README (default: the grid suite's, `write_readme`)."""
     planned = runs_of_grid(grid)
     scored = scored_runs(runs, planned)
-    scored_names = {run for run, _, _ in scored}
+    scored_names = {checkpoint for checkpoint, *_ in scored}
     kept = committed_cells(out, scored_names, CORPUS_VERSION)
     complete = complete_cells(planned, scored_names | set(kept[0].get("checkpoint", [])))
-    found = [(run, cell, seed) for run, cell, seed in scored if cell in complete]
+    found = [entry for entry in scored if entry[1] in complete]
     if not found and kept[0].empty:
         raise SystemExit(f"{runs}: no cell of {grid} is scored at all its seeds "
                          f"(run `python -m pretrain.grid run --grid {grid}` first)")
-    fresh = read_runs(runs, found) if found else (pd.DataFrame(),) * 3
-    reference = runs / REFERENCE_RUN if REFERENCE_RUN in {run for run, _, _ in found} else None
+    fresh = read_runs(found) if found else (pd.DataFrame(),) * 3
+    reference = runs / REFERENCE_RUN if REFERENCE_RUN in {checkpoint for checkpoint, *_ in found} else None
     if reference is not None:
         evaluate_once_with_harness(reference)
-    write_folder(out, merged_parts(kept, fresh), [spec.name for _, spec in planned], grid, CorpusV2(0),
+    ids = [checkpoint for cell_ids in checkpoint_ids(planned).values() for checkpoint in cell_ids]
+    write_folder(out, merged_parts(kept, fresh), ids, grid, CorpusV2(0),
                  "real: trained for this book (pretrain/), scored directly (pretrain.evaluate)", reference)
     if reference is not None:
         copy_harness_output(reference / HARNESS_DIR, out / "reference" / HARNESS_DIR)
     suite = t2lib.load_suite(out)
-    write_readme(suite, pd.read_csv(grid), out / "README.md", len(scored) - len(found))
+    (readme or write_readme)(suite, pd.read_csv(grid), out / "README.md", len(scored) - len(found))
     return suite
 
 
@@ -129,9 +164,20 @@ def evaluate_once_with_harness(run_dir: Path) -> None:
             evaluate_run(run_dir, CorpusV2(0), prepare_tasks(CorpusV2(0), Path(scratch)))
 
 
+def post_training_status(suite: t2lib.Suite) -> str:
+    """How many of the suite's runs are fine-tuned both ways, in words."""
+    rows = suite.checkpoints
+    tuned = [set(rows.loc[rows["stage"] == stage, "base_checkpoint"]) for stage in RECIPES]
+    both = set.intersection(*tuned)
+    if not both:
+        return "not yet run"
+    cells = rows.loc[rows["checkpoint"].isin(both), "cell"].nunique()
+    return f"{len(both)} of {len(suite.base)} runs fine-tuned both ways (every seed of {cells} cell(s))"
+
+
 def write_readme(suite: t2lib.Suite, grid: pd.DataFrame, path: Path, n_waiting: int = 0) -> None:
     """The suite's README: the template's prose with its status computed from the suite
-    (`n_waiting`: scored runs left out until their cell's other seeds are scored)."""
+    (`n_waiting`: scored checkpoints left out until their cell's other seeds are scored)."""
     base = suite.base
     ratio = base["tokens"] / base["params"]
     planned_runs = int(grid["seeds"].sum())
@@ -150,7 +196,9 @@ def write_readme(suite: t2lib.Suite, grid: pd.DataFrame, path: Path, n_waiting: 
         n_rows=len(suite.nll), corpus_version=CORPUS_VERSION, vocab_version=VOCAB_VERSION,
         reference=REFERENCE_RUN, seed_spread=seed_text, guess_1000=guessing_pass_at_k(suite, GUESS_K)[0].max(),
         seeds_per_cell=" to ".join(str(n) for n in sorted({grid["seeds"].min(), grid["seeds"].max()})),
-        n_tasks=len(suite.tasks), n_questions=int(suite.tasks["n_questions"].iloc[0])))
+        n_tasks=len(suite.tasks), n_questions=int(suite.tasks["n_questions"].iloc[0]),
+        post_training=post_training_status(suite), ft_steps=RECIPES["ft"].steps, ft_lr=RECIPES["ft"].lr,
+        ft_batch=RECIPES["ft"].batch_size))
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ slowest to train. The forecast, committed before any of these models is trained,
 optimum to the nearest of those sizes; its "trainable" rows name the models. Each is trained at
 the forecast's budget, D rounded to whole batches, with the grid's learning rate and recipe,
 and fine-tuned (ft, sft) like the grid's checkpoints:
-`python -m pretrain.finetune run --cells pretrain/validation.csv --runs runs/validation`.
+`python -m pretrain.finetune run --grid pretrain/validation.csv --runs runs/validation`.
 """
 
 from __future__ import annotations
@@ -144,10 +144,10 @@ def experiment(runs: Path, out: Path, budget_minutes: float, placement: Placemen
     if untrained:
         print(f"not yet trained and evaluated: {', '.join(untrained)}; rerun to continue")
         return False
-    finetune.run(runs, max(0.0, (end - time.monotonic()) / 60), placement, device, cells=PLAN_FILE)
+    finetune.run(runs, max(0.0, (end - time.monotonic()) / 60), placement, device, grid=PLAN_FILE)
     untuned = finetune.pending(runs, PLAN_FILE)
     if not untuned.empty:
-        print(f"not yet fine-tuned: {', '.join(untuned['cell'] + '-' + untuned['stage'])}; rerun to continue")
+        print(f"not yet fine-tuned: {', '.join(untuned['run'] + '-' + untuned['stage'])}; rerun to continue")
         return False
     print(build(runs, out).summary())
     return True

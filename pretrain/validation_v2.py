@@ -7,6 +7,7 @@ several inference budgets, its models named by a forecast committed before any i
         --out data/real/t2mini-v2-validation/forecast.json                   # then commit the forecast, first
     python -m pretrain.validation_v2 plan      # pretrain/validation_v2.csv: the sweep's cells, in the grid's format
     python -m pretrain.grid run --grid pretrain/validation_v2.csv --cheapest-first --runs runs/validation_v2
+    python -m pretrain.validation_v2 build --runs runs/validation_v2   # data/real/t2mini-v2-validation
 
 The rules (the issue's): the forecast is at FACTOR × the grid's largest budget, at the inference
 budgets where the Chinchilla choice draws 1, 10 and 100 samples (`t2lib.forecast.SWEEP_SAMPLES`);
@@ -20,19 +21,25 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 
+import t2lib
+from pretrain import suite_v2
 from pretrain.corpus_v2 import CORPUS_VERSION
 from pretrain.grid import parameters_of
 from pretrain.grid_v2 import WIDTH_DEPTH, cell_row, cost_summary, heads_of
 from t2lib.forecast import SWEEP_FORMAT, ForecastFileError, load_forecast
+from t2lib.formatting import format_number
 
 HERE = Path(__file__).resolve().parent
 SIZES_FILE = HERE / "validation_v2_sizes.csv"
 PLAN_FILE = HERE / "validation_v2.csv"
-FORECAST_FILE = Path("data/real/t2mini-v2-validation/forecast.json")
+README_TEMPLATE = HERE / "validation_v2_readme.md"
+OUT = Path("data/real/t2mini-v2-validation")
+FORECAST_FILE = OUT / "forecast.json"
 FACTOR = 2.0  # the validation budget, in multiples of the grid's largest: 7.2e13 FLOPs
 SEEDS = 2
 # Beyond the grid's largest shape, for a Chinchilla choice above 842K parameters.
@@ -72,11 +79,50 @@ def plan_sweep(forecast_file: Path = FORECAST_FILE, sizes_file: Path = SIZES_FIL
     return pd.DataFrame(cells)
 
 
+def sizes_markdown(suite: t2lib.Suite, plan: pd.DataFrame) -> str:
+    """The sweep's sizes as a Markdown table: N, tokens per parameter, seeds scored of planned, role."""
+    done = suite.base.groupby("cell")["seed"].nunique()
+    lines = ["| size | N | tokens per parameter | seeds scored | stands for |", "|---|---:|---:|---:|---|"]
+    lines += [f"| `{row.cell}` | {row.params:,} | {format_number(row.tokens_per_param)} | {done.get(row.cell, 0)} of {row.seeds} "
+              f"| {row.role} |" for row in plan.sort_values("params").itertuples()]
+    return "\n".join(lines)
+
+
+def write_sweep_readme(suite: t2lib.Suite, plan: pd.DataFrame, path: Path, n_waiting: int = 0) -> None:
+    """The sweep folder's README: the template with the forecast's provenance (read from the
+    forecast.json beside it) and the sweep's status computed from the suite."""
+    meta, _ = load_forecast(path.parent / FORECAST_FILE.name)
+    base = suite.base
+    statuses = Counter(meta["fit_quality"].values())
+    path.write_text(README_TEMPLATE.read_text().format(
+        made=meta["made"], t2lib_version=meta["t2lib_version"], suite_sha256=meta["suite_sha256"],
+        fits_sha256=meta["fits_sha256"], tasks=", ".join(meta["tasks"]), resamples=meta["resamples"], factor=FACTOR,
+        c_train=meta["c_train"], rule=meta["rule"], c_infs=", ".join(format_number(c) for c in meta["c_infs"]),
+        fit_quality=", ".join(f"{count} {status}" for status, count in sorted(statuses.items())),
+        n_runs=len(base), n_planned=int(plan["seeds"].sum()), n_cells=base["cell"].nunique(), n_grid_cells=len(plan),
+        n_waiting=n_waiting, cpu_hours=base["wall_seconds"].sum() / 3600, cpus=", ".join(sorted(base["cpu"].unique())),
+        torch=", ".join(sorted(base["torch"].unique())), corpus_version=CORPUS_VERSION,
+        sizes_table=sizes_markdown(suite, plan)))
+
+
+def build(runs: Path, out: Path = OUT, plan: Path = PLAN_FILE) -> t2lib.Suite:
+    """The sweep's suite folder `out` (beside its committed forecast), from the scored runs of `plan`."""
+    if not (out / FORECAST_FILE.name).exists():
+        raise SystemExit(f"{out / FORECAST_FILE.name}: no committed forecast; make and commit it before training "
+                         "the sweep (see this module's docstring)")
+    return suite_v2.build(runs, out, plan, readme=write_sweep_readme)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["sizes", "plan"])
+    parser.add_argument("command", choices=["sizes", "plan", "build"])
     parser.add_argument("--forecast", type=Path, default=FORECAST_FILE)
+    parser.add_argument("--runs", type=Path, default=Path("runs/validation_v2"))
+    parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
+    if args.command == "build":
+        print(build(args.runs, args.out).summary())
+        return
     if args.command == "sizes":
         sizes = sizes_table()
         sizes.to_csv(SIZES_FILE, index=False, lineterminator="\n")

@@ -74,7 +74,7 @@ class PairedDifference:
     tasks: tuple[str, ...]  # the tasks averaged (skill leaves out those guessing nearly solves)
 
 
-def _seed_draws(values: NDArray, questions: NDArray, rng: np.random.Generator) -> NDArray:
+def seed_draws(values: NDArray, questions: NDArray, rng: np.random.Generator) -> NDArray:
     """Per bootstrap draw: the mean of `values` (seeds × questions) over the draw's questions and
     a draw of its seeds with replacement."""
     per_seed = values[:, questions].mean(axis=2)  # (seeds, draws)
@@ -110,7 +110,7 @@ def paired_difference(a: Mapping[str, ArrayLike], b: Mapping[str, ArrayLike], k_
         if len(va) == 1 and len(vb) == 1:
             draws.append((va[0] - vb[0])[questions].mean(axis=1))
         else:
-            draws.append(_seed_draws(va, questions, seed_rng) - _seed_draws(vb, questions, seed_rng))
+            draws.append(seed_draws(va, questions, seed_rng) - seed_draws(vb, questions, seed_rng))
     difference = float(np.mean(estimates))
     low, high = np.quantile(np.mean(draws, axis=0), [(1 - level) / 2, (1 + level) / 2])
     outcome = decide(float(low), float(high), higher_is_better=HIGHER_IS_BETTER[measure])

@@ -122,8 +122,10 @@ def test_fine_tuning_runs_where_the_placement_says_and_only_what_fits(
 
     runs = tmp_path / "runs"
     shutil.copytree(base_run, runs / "tiny")  # evaluated, not yet fine-tuned
-    cells = tmp_path / "cells.csv"
-    cells.write_text("cell,params\ntiny,10000\n")
+    spec = json.loads((base_run / "result.json").read_text())
+    cells = tmp_path / "grid.csv"
+    cells.write_text("cell,width,depth,heads,params,train_flops,tokens,lr\n"
+                     f"tiny,{spec['width']},{spec['depth']},{spec['heads']},{spec['params']},1,1,0.01\n")
     handed = {}
 
     def fake_launch(function, jobs, placement, deadline):
@@ -134,7 +136,7 @@ def test_fine_tuning_runs_where_the_placement_says_and_only_what_fits(
     monkeypatch.setattr(runner, "prepare_tasks", lambda corpus, folder: folder)
     placement = Placement("local", workers=1, folder=tmp_path / "submitit")
     runner.run(runs, 60, placement, "cpu", cells)
-    assert handed["placement"] is placement and handed["function"] is runner._finetune_cell
+    assert handed["placement"] is placement and handed["function"] is runner._finetune_run
     assert sorted((job[0].name, job[1]) for job in handed["jobs"]) == [("tiny", "ft"), ("tiny", "sft")]
     runner.run(runs, 1e-6, Placement(workers=1), "cpu", cells)
     assert handed["jobs"] == []

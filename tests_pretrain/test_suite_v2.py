@@ -1,5 +1,6 @@
 """The second suite's builder: every scored run of the grid at each of its seeds becomes a checkpoint
-with its cell and seed; a rebuild from a runs folder that lacks earlier runs keeps them."""
+with its cell and seed; a rebuild from a runs folder that lacks earlier runs keeps them; a run's
+fine-tunings become checkpoints of a stage cell of their own, which enters only with every seed."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import pandas as pd
 import pytest
 
 import t2lib
-from t2lib.seeds import seed_spread
-from pretrain import grid, suite_v2
+from t2lib.seeds import seed_averaged, seed_spread
+from pretrain import finetune, grid, suite_v2
 from pretrain.corpus import CONTEXT
 from pretrain.corpus_v2 import CORPUS_VERSION
 from pretrain.executors import Placement
@@ -86,3 +87,34 @@ def test_the_reference_harness_output_is_copied_with_its_samples_gzipped_byte_fo
     assert gzip.decompress(packed.read_bytes()) == (run / "samples_t2mini_causal_2026.jsonl").read_bytes()
     assert packed.read_bytes() == (tmp_path / "second" / "model" / packed.name).read_bytes()
     assert (tmp_path / "first" / "model" / "results_2026.json").read_text() == '{"n-samples": {}}'
+
+
+def test_fine_tunings_are_scored_directly_and_average_into_cells_of_their_own(
+        trained: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    folder, plan = trained
+    runs = folder / "tuned"
+    shutil.copytree(folder / "runs", runs)
+    monkeypatch.setattr(finetune, "RECIPES", {stage: finetune.FinetuneSpec(stage, steps=4, batch_size=4)
+                                             for stage in ("ft", "sft")})
+    todo = finetune.pending(runs, plan)
+    assert len(todo) == 6 and set(todo["scorer"]) == {"direct"}  # three runs, two stages each
+    for job in todo.itertuples():
+        if (job.run, job.stage) != ("w16d1-c1-s1", "sft"):  # one seed of one stage cell left out
+            finetune._finetune_run((runs / job.run, job.stage, None, "cpu"))
+    assert list(finetune.pending(runs, plan)[["run", "stage"]].itertuples(index=False, name=None)) == [
+        ("w16d1-c1-s1", "sft")]
+    suite = suite_v2.build(runs, folder / "with_ft", plan)
+    rows = suite.checkpoints.set_index("checkpoint")
+    assert list(rows.index) == ["w16d1-c1", "w16d1-c1-s1", "w16d1-c0", "w16d1-c1-ft", "w16d1-c1-s1-ft",
+                                "w16d1-c0-ft", "w16d1-c0-sft"]  # w16d1-c1-sft waits for its seed 1
+    assert rows.loc["w16d1-c1-s1-ft", "cell"] == "w16d1-c1-ft" and rows.loc["w16d1-c1-s1-ft", "seed"] == 1
+    assert rows.loc["w16d1-c1-s1-ft", "base_checkpoint"] == "w16d1-c1-s1"
+    assert rows.loc["w16d1-c1-s1-ft", "tokens"] == rows.loc["w16d1-c1-s1", "tokens"]
+    assert float(rows.loc["w16d1-c0-sft", "ft_steps"]) == 4
+    assert not np.allclose(suite.task_nll("w16d1-c0-sft", "t2mini_causal"), suite.task_nll("w16d1-c0", "t2mini_causal"))
+    averaged = seed_averaged(suite).checkpoints.set_index("checkpoint")
+    assert averaged.loc["w16d1-c1-ft", "seeds"] == 2 and averaged.loc["w16d1-c1-ft", "base_checkpoint"] == "w16d1-c1"
+    assert set(pd.read_csv(folder / "with_ft" / "curves.csv")["checkpoint"]) == {"w16d1-c1", "w16d1-c1-s1", "w16d1-c0"}
+    readme = (folder / "with_ft" / "README.md").read_text()
+    assert "Post-training in miniature: 1 of 3 runs fine-tuned both ways (every seed of 1 cell(s))" in readme
+    assert "wait for their cell's other seeds: 1)" in readme
