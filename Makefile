@@ -60,7 +60,7 @@ $(INSTALLED): requirements.txt pyproject.toml
 	touch $@
 
 # One target per chapter: re-executed when its source, the library or the data change. The
-# chapters share a cache of their deterministic fits and bootstrap refits (t2lib/cache.py), so the
+# chapters share a cache of their deterministic fits and bootstrap refits (t2lib/book/cache.py), so the
 # chapters that refit what the isoFLOP chapter fitted run after it and reuse its results.
 CACHE := $(abspath _build/cache)
 # One BLAS thread per chapter: two chapters run at once, and the fits' small matrices only lose
@@ -133,7 +133,7 @@ endif
 
 # The simulated suite is generated here, never by `make book`; the same seed gives the same bytes.
 data: $(INSTALLED)
-	$(PY) -m t2lib.simulate --out data/t2_suite --seed 0
+	$(PY) -m t2lib.data.simulate --out data/t2_suite --seed 0
 	$(MAKE) checksums
 
 checksums:

@@ -17,7 +17,7 @@ import re
 from docutils import nodes
 from sphinx.application import Sphinx
 
-from t2lib.formatting import powers_of_ten  # the book's own library, installed in its environment
+from t2lib.book.formatting import powers_of_ten  # the book's own library, installed in its environment
 
 
 def keep_first_of_each_script(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:

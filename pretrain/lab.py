@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 import t2lib
-from t2lib.files import write_atomically
+from t2lib.data.files import write_atomically
 from pretrain.corpus import CORPUS_VERSION
 from pretrain.executors import Placement, launch
 from pretrain.grid import LARGER_SHAPES, LEARNING_RATE, SHAPES, estimated_hours, parameters_of

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 import t2lib
-from t2lib.suite import budget_levels
+from t2lib.data.suite import budget_levels
 from pretrain.finetune import RECIPES
 from pretrain.corpus import CONTEXT, CORPUS_VERSION, DISPLAY_NAMES, TASKS, VOCAB_VERSION, Corpus
 from pretrain.grid import GRID_FILE

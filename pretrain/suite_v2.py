@@ -27,9 +27,9 @@ from pathlib import Path
 import pandas as pd
 
 import t2lib
-from t2lib.seeds import seed_spread
-from t2lib.suite import budget_levels
-from t2lib.training import GUESS_K, guessing_pass_at_k
+from t2lib.data.seeds import seed_spread
+from t2lib.data.suite import budget_levels
+from t2lib.data.training import GUESS_K, guessing_pass_at_k
 from pretrain.corpus import CONTEXT
 from pretrain.corpus_v2 import CORPUS_VERSION, VOCAB_VERSION, CorpusV2
 from pretrain.evaluate import DIRECT_NLL

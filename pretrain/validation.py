@@ -32,7 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 import t2lib
-from t2lib.forecast import load_forecast
+from t2lib.laws.forecast import load_forecast
 from pretrain import finetune
 from pretrain.corpus import CONTEXT, Corpus
 from pretrain.executors import Placement

@@ -10,7 +10,7 @@ several inference budgets, its models named by a forecast committed before any i
     python -m pretrain.validation_v2 build --runs runs/validation_v2   # data/real/t2mini-v2-validation
 
 The rules (the issue's): the forecast is at FACTOR × the grid's largest budget, at the inference
-budgets where the Chinchilla choice draws 1, 10 and 100 samples (`t2lib.forecast.SWEEP_SAMPLES`);
+budgets where the Chinchilla choice draws 1, 10 and 100 samples (`t2lib.laws.forecast.SWEEP_SAMPLES`);
 it trains each approach's optimum at every budget, the Chinchilla choice of the task-NLL law at
 k = 1 and of a Chinchilla law fitted to the grid's LM loss, and at least five sizes in all, each
 snapped to the nearest shape here (the forecast flags one more than 2× away); every model at SEEDS
@@ -31,8 +31,8 @@ from pretrain import suite_v2
 from pretrain.corpus_v2 import CORPUS_VERSION
 from pretrain.grid import parameters_of
 from pretrain.grid_v2 import WIDTH_DEPTH, cell_row, cost_summary, heads_of
-from t2lib.forecast import SWEEP_FORMAT, ForecastFileError, load_forecast
-from t2lib.formatting import format_number
+from t2lib.book.formatting import format_number
+from t2lib.laws.forecast import SWEEP_FORMAT, ForecastFileError, load_forecast
 
 HERE = Path(__file__).resolve().parent
 SIZES_FILE = HERE / "validation_v2_sizes.csv"

@@ -15,7 +15,7 @@ A sidecar OUTPUT.json records the wall time, the parameters given, and the suite
 read with its checksum (the execution-statistics page of the book shows them).
 
 Exit status: 0 on success, 1 if a cell failed, 2 for bad arguments, 3 if the suite lacks what
-the chapter needs (t2lib.requirements; the message names it).
+the chapter needs (t2lib.book.requirements; the message names it).
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def describe_parameters(declared: dict[str, Parameter]) -> str:
 
 def suite_record(declared: dict[str, Parameter], parameters: dict[str, object]) -> dict[str, object]:
     """Which suite the chapter read (given or default) and its checksum, as load_suite computes it."""
-    from t2lib.suite import suite_sha256
+    from t2lib.data.suite import suite_sha256
 
     suite = parameters.get("suite", declared["suite"].default if "suite" in declared else None)
     if suite is None:

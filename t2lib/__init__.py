@@ -5,9 +5,12 @@ training and an inference budget. Conventions follow those of
 "Test-Time Scaling Makes Overtraining Compute-Optimal" (Roberts et al., 2026).
 """
 
-from t2lib.costs import inference_flops, samples_for_budget, tokens_for_budget, train_flops
-from t2lib.fit import FitResult, fit_chinchilla, fit_t2_accuracy, fit_t2_loss, isoflop_weights, objective_of
-from t2lib.frontier import (
+from t2lib.book.tables import compare_with_paper, overtrained_vs_chinchilla
+from t2lib.data.lm_eval import LmEvalError, import_lm_eval
+from t2lib.data.suite import Suite, SuiteError, load_suite, write_suite
+from t2lib.laws.costs import inference_flops, samples_for_budget, tokens_for_budget, train_flops
+from t2lib.laws.fit import FitResult, fit_chinchilla, fit_t2_accuracy, fit_t2_loss, isoflop_weights, objective_of
+from t2lib.laws.frontier import (
     Allocation,
     frontier,
     macro_value,
@@ -16,9 +19,8 @@ from t2lib.frontier import (
     single_pass_choice,
     value_at,
 )
-from t2lib.laws import HOFFMANN_2022, Chinchilla, T2Accuracy, T2Loss
-from t2lib.lm_eval import LmEvalError, import_lm_eval
-from t2lib.passk import (
+from t2lib.laws.laws import HOFFMANN_2022, Chinchilla, T2Accuracy, T2Loss
+from t2lib.laws.passk import (
     beta_from_moments,
     beta_pass_at_k,
     log_beta_ratio,
@@ -29,8 +31,6 @@ from t2lib.passk import (
     task_nll,
     task_pass_at_k,
 )
-from t2lib.suite import Suite, SuiteError, load_suite, write_suite
-from t2lib.tables import compare_with_paper, overtrained_vs_chinchilla
 
 __all__ = [
     "HOFFMANN_2022",

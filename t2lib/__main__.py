@@ -33,18 +33,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from t2lib import analysis
-from t2lib.bootstrap import bootstrap_fits
-from t2lib.fitquality import MIN_QUESTIONS, R2_FLOOR, require_questions
-from t2lib.frontier import N_MIN
-from t2lib.files import write_atomically
-from t2lib.forecast import (MIN_SWEEP_SIZES, forecast_rows, inference_budget, lm_chinchilla, load_forecast, make_forecast,
-                            make_sweep_forecast, read_sizes, save_forecast, sweep_forecast_rows,
-                            validation_budget)
-from t2lib.lm_eval import import_lm_eval_folder
-from t2lib.plan import GLOSSARY, plan, readable_plan
-from t2lib.saved import SavedFits, load_fits, save_fits
-from t2lib.suite import Suite, load_suite
+from t2lib.data.files import write_atomically
+from t2lib.data.lm_eval import import_lm_eval_folder
+from t2lib.data.suite import Suite, load_suite
+from t2lib.laws import analysis
+from t2lib.laws.bootstrap import bootstrap_fits
+from t2lib.laws.fitquality import MIN_QUESTIONS, R2_FLOOR, require_questions
+from t2lib.laws.forecast import (MIN_SWEEP_SIZES, forecast_rows, inference_budget, lm_chinchilla, load_forecast,
+                                 make_forecast, make_sweep_forecast, read_sizes, save_forecast, sweep_forecast_rows,
+                                 validation_budget)
+from t2lib.laws.frontier import N_MIN
+from t2lib.laws.plan import GLOSSARY, plan, readable_plan
+from t2lib.laws.saved import SavedFits, load_fits, save_fits
 
 
 def _tasks(text: str | None) -> list[str] | None:

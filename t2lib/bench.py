@@ -40,10 +40,10 @@ def planted_problem(seed: int = 0) -> dict[str, np.ndarray]:
 
 
 def suite_problem(path: str = "data/t2_suite", task: str = "lambada_openai") -> dict[str, np.ndarray]:
-    """The targets the chapters fit, for one task of a suite (`t2lib.analysis.measure`): task
+    """The targets the chapters fit, for one task of a suite (`t2lib.laws.analysis.measure`): task
     NLL at k = 1 (Chinchilla stage), task NLL over k (Approach 1) and pass@k over k (Approach 2)."""
-    from t2lib.analysis import measure
-    from t2lib.suite import load_suite
+    from t2lib.data.suite import load_suite
+    from t2lib.laws.analysis import measure
 
     measured = measure(load_suite(path), task, ks=KS)
     NK, DK, KK = measured.long()

@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 import t2lib
-from t2lib import T2Accuracy, T2Loss, analysis
+from t2lib import T2Accuracy, T2Loss
 from t2lib.bench import BUDGETS, SIZES
+from t2lib.laws import analysis
 
 KS = analysis.FIT_KS
 T2_LOSS = T2Loss(E=0.5, A=300.0, B=900.0, G=3.0, alpha=0.3, beta=0.3, gamma=0.4)
@@ -100,7 +101,7 @@ def test_fit_task_needs_k_equal_to_one() -> None:
 
 
 def test_the_parameter_table_and_residuals_report_a_planted_fit() -> None:
-    from t2lib.analysis import Measured, approach1_residuals, parameter_table
+    from t2lib.laws.analysis import Measured, approach1_residuals, parameter_table
 
     law = t2lib.T2Loss(E=0.5, A=200.0, B=500.0, G=2.0, alpha=0.3, beta=0.3, gamma=0.5)
     meta = pd.DataFrame({"checkpoint": ["a", "b"], "params": [1e6, 4e6], "tokens": [1e9, 2e9],
@@ -194,7 +195,7 @@ def test_isoflop_profiles_stop_where_the_suite_has_no_data() -> None:
 def test_isoflop_panels_draw_every_budget_from_below_every_optimum_to_above_the_largest_checkpoint() -> None:
     import pandas as pd
 
-    from t2lib.laws import T2Loss
+    from t2lib.laws.laws import T2Loss
 
     law = T2Loss(E=1.0, A=300.0, B=900.0, G=3.0, alpha=0.3, beta=0.3, gamma=0.4)
     base = pd.DataFrame({"train_flops": [1e18, 1.002e18, 4e18], "params": [2e7, 1e8, 1e8],

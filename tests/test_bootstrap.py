@@ -1,14 +1,14 @@
-"""t2lib.bootstrap: seeded, joint resampling of checkpoints, questions and training seeds; percentile bands."""
+"""t2lib.laws.bootstrap: seeded, joint resampling of checkpoints, questions and training seeds; percentile bands."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
 import t2lib
-from t2lib import analysis
-from t2lib.bootstrap import bootstrap_fits, laws_of, percentile_band, resampled_measurements
-from t2lib.seeds import seed_averaged
-from t2lib.suite import write_suite
+from t2lib.data.seeds import seed_averaged
+from t2lib.data.suite import write_suite
+from t2lib.laws import analysis
+from t2lib.laws.bootstrap import bootstrap_fits, laws_of, percentile_band, resampled_measurements
 
 TASKS = ["sciq", "openbookqa"]
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from t2lib.cache import CACHE_ENV, memoized
+from t2lib.book.cache import CACHE_ENV, memoized
 
 
 def test_results_are_cached_only_when_the_build_asks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

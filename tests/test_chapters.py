@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from t2lib import load_suite
-from t2lib.requirements import CHAPTERS_WITHOUT_SUITE
+from t2lib.book.requirements import CHAPTERS_WITHOUT_SUITE
 from user_suites import USER_SUITES, write_user_suite
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = sorted((REPO_ROOT / "chapters").glob("*.md"))
-# Chapters that read a suite (t2lib.requirements.CHAPTERS_WITHOUT_SUITE says what the others read).
+# Chapters that read a suite (t2lib.book.requirements.CHAPTERS_WITHOUT_SUITE says what the others read).
 SUITE_CHAPTERS = [c for c in CHAPTERS if c.stem not in CHAPTERS_WITHOUT_SUITE]
 # Chapters that write files take a `workdir`; each test gives its own, so that runs never share one.
 WORKDIR_CHAPTERS = {"bring_your_own_data", "plan_your_run"}

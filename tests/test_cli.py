@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 
 import t2lib
-from t2lib.forecast import chinchilla_size
-from t2lib.lm_eval import import_lm_eval_folder, parse_count, write_lm_eval_runs
-from t2lib.saved import load_fits
+from t2lib.data.lm_eval import import_lm_eval_folder, parse_count, write_lm_eval_runs
+from t2lib.laws.forecast import chinchilla_size
+from t2lib.laws.saved import load_fits
 from user_suites import USER_SUITES, write_user_suite
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from t2lib import analysis, load_suite
-from t2lib.simulate import TABLE_BUDGET, TABLE_C_INF
+from t2lib import load_suite
+from t2lib.data.simulate import TABLE_BUDGET, TABLE_C_INF
+from t2lib.laws import analysis
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA = REPO_ROOT / "data"
@@ -131,7 +132,7 @@ def assert_same_choices(regenerated: pd.DataFrame, committed: pd.DataFrame, suit
 
 
 def test_make_data_regenerates_the_committed_values(tmp_path: Path, suite) -> None:
-    result = subprocess.run([sys.executable, "-m", "t2lib.simulate", "--out", str(tmp_path), "--seed", "0"],
+    result = subprocess.run([sys.executable, "-m", "t2lib.data.simulate", "--out", str(tmp_path), "--seed", "0"],
                             capture_output=True, text=True, cwd=REPO_ROOT)
     assert result.returncode == 0, result.stderr
     for name in ("checkpoints.csv", "tasks.csv"):

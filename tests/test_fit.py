@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 import t2lib
-from t2lib import Chinchilla, T2Accuracy, T2Loss, fit
-from t2lib.fit import _accuracy_residual_and_jacobian, _PowerLawData
+from t2lib import Chinchilla, T2Accuracy, T2Loss
+from t2lib.laws import fit
+from t2lib.laws.fit import _accuracy_residual_and_jacobian, _PowerLawData
 
 SIZES = np.array([5e6, 1e7, 2e7, 5e7, 1e8, 2e8, 5e8, 9e8])
 BUDGETS = np.array([1e17, 4e17, 1.6e18, 6.4e18, 2.56e19, 1e20])
@@ -188,7 +189,7 @@ def test_a_warm_start_is_refused_for_the_paper_recipe_or_the_wrong_law() -> None
 def test_approach2_residuals_and_jacobian_stay_finite_where_nu_would_overflow() -> None:
     # Far above θ0 with a steep θ1 the sigmoid underflows to 0 while ν = exp(θ3 + θ4·L) overflows:
     # unguarded, a = μν = 0·∞ is NaN (found in a bootstrap refit of the miniature suite's sft stage).
-    from t2lib.fit import LOG_NU_MAX, _accuracy_residual_and_jacobian
+    from t2lib.laws.fit import LOG_NU_MAX, _accuracy_residual_and_jacobian
 
     theta = np.array([0.1, 50.0, 1.0, 5.0, 100.0])
     task_loss, k, observed = np.array([0.05, 1.0, 20.0]), np.array([1.0, 10.0, 100.0]), np.full(3, 0.5)

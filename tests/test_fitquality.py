@@ -1,12 +1,12 @@
-"""t2lib.fitquality: a fit on a bound is classified by which parameter sits there and how well
+"""t2lib.laws.fitquality: a fit on a bound is classified by which parameter sits there and how well
 the law describes its own data, not waved through as "hit a bound"."""
 
 import numpy as np
 import pytest
 
-from t2lib.fit import FitResult, fit_chinchilla
-from t2lib.fitquality import R2_FLOOR, classify, quality_table, r_squared
-from t2lib.laws import Chinchilla
+from t2lib.laws.fit import FitResult, fit_chinchilla
+from t2lib.laws.fitquality import R2_FLOOR, classify, quality_table, r_squared
+from t2lib.laws.laws import Chinchilla
 
 
 def result(on_bounds: tuple[str, ...] = (), points: int = 40, status: str = "hit a bound") -> FitResult:
@@ -59,7 +59,7 @@ def test_the_table_has_one_row_per_task_and_law() -> None:
 
 def test_the_quality_of_a_suites_fits_carries_their_in_sample_r2(tmp_path) -> None:
     import t2lib
-    from t2lib import analysis
+    from t2lib.laws import analysis
     from user_suites import USER_SUITES, write_user_suite
 
     suite = t2lib.load_suite(write_user_suite(USER_SUITES[1], tmp_path / "one_task"))

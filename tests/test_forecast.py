@@ -12,14 +12,15 @@ import pandas as pd
 import pytest
 
 import t2lib
-from t2lib.forecast import (SWEEP_FORMAT, SWEEP_SAMPLES, ForecastFileError, chinchilla_size, forecast_rows,
-                            inference_budget, largest_difference, lm_chinchilla, load_forecast, make_sweep_forecast,
-                            read_sizes, save_forecast, sweep_sizes, trainable_sizes, validation_budget)
-from t2lib.formatting import format_number
-from t2lib.laws import Chinchilla
-from t2lib.saved import save_fits
-from t2lib.suite import SuiteError, write_suite
-from t2lib.plan import plan
+from t2lib.book.formatting import format_number
+from t2lib.data.suite import SuiteError, write_suite
+from t2lib.laws.forecast import (SWEEP_FORMAT, SWEEP_SAMPLES, ForecastFileError, chinchilla_size, forecast_rows,
+                                 inference_budget, largest_difference, lm_chinchilla, load_forecast,
+                                 make_sweep_forecast, read_sizes, save_forecast, sweep_sizes, trainable_sizes,
+                                 validation_budget)
+from t2lib.laws.laws import Chinchilla
+from t2lib.laws.plan import plan
+from t2lib.laws.saved import save_fits
 from test_plan import A1, A2, planted
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -108,8 +109,8 @@ def test_a_sweep_trains_every_budgets_optima_the_named_choices_and_enough_sizes_
 
 def test_a_sweep_forecast_prices_its_models_at_every_budget_and_records_them(tmp_path: Path) -> None:
     suite = t2lib.load_suite(REPO_ROOT / "data" / "t2_suite")
-    fits = t2lib.analysis.fit_suite(suite, ["sciq", "openbookqa"])
-    fits_file = save_fits(fits, tmp_path / "fits.json", suite=suite, ks=t2lib.analysis.FIT_KS)
+    fits = t2lib.laws.analysis.fit_suite(suite, ["sciq", "openbookqa"])
+    fits_file = save_fits(fits, tmp_path / "fits.json", suite=suite, ks=t2lib.laws.analysis.FIT_KS)
     ladder = np.geomspace(1e8, 1e11, 16)
     c_train = 4 * suite.base["train_flops"].max()
     c_infs = [2e10, 2e11, 2e12]

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 import t2lib
 from t2lib import HOFFMANN_2022, Chinchilla, T2Accuracy, T2Loss
-from t2lib.frontier import extrapolation_flags
+from t2lib.laws.frontier import extrapolation_flags
 
 T2_LOSS = T2Loss(E=1.0, A=300.0, B=900.0, G=3.0, alpha=0.3, beta=0.3, gamma=0.4)
 T2_ACC = T2Accuracy(Chinchilla(E=2.0, A=300.0, B=900.0, alpha=0.3, beta=0.3), 3.5, 2.0, 0.8, 0.5, -0.3)

@@ -6,7 +6,7 @@ import re
 import numpy as np
 
 import t2lib
-from t2lib.interactive import explorer_html, optimum_grid
+from t2lib.book.interactive import explorer_html, optimum_grid
 
 LAW = t2lib.T2Loss(E=1.0, A=300.0, B=900.0, G=3.0, alpha=0.3, beta=0.3, gamma=0.4)
 COLOURS = {"Approach 1": "#1f5fa8", "Approach 2": "#c0392b", "Chinchilla": "#111111"}

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from t2lib import load_suite
-from t2lib.lm_eval import LmEvalError, import_lm_eval, read_samples
+from t2lib.data.lm_eval import LmEvalError, import_lm_eval, read_samples
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lm_eval"
 MODEL = "EleutherAI__tiny"
@@ -132,7 +132,7 @@ MODELS = ("model,revision,checkpoint,params,tokens\n"
 
 
 def test_a_folder_of_runs_imports_through_the_models_table(tmp_path: Path) -> None:
-    from t2lib.lm_eval import import_lm_eval_folder
+    from t2lib.data.lm_eval import import_lm_eval_folder
 
     runs = runs_folder(tmp_path)
     models = tmp_path / "models.csv"
@@ -153,7 +153,7 @@ def test_a_folder_of_runs_imports_through_the_models_table(tmp_path: Path) -> No
 
 
 def test_a_duplicate_run_and_differing_question_sets_are_named(tmp_path: Path) -> None:
-    from t2lib.lm_eval import import_lm_eval_folder
+    from t2lib.data.lm_eval import import_lm_eval_folder
 
     runs = runs_folder(tmp_path)
     models = tmp_path / "models.csv"

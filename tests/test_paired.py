@@ -1,12 +1,12 @@
-"""t2lib.paired and report.decide: the one rule that turns a difference with an interval into a
+"""t2lib.laws.paired and report.decide: the one rule that turns a difference with an interval into a
 win, a loss or a tie, and paired question-bootstrap intervals that recover planted differences."""
 
 import numpy as np
 import pytest
 
-from t2lib.paired import paired_difference, per_question
-from t2lib.passk import pass_at_k
-from t2lib.report import decide
+from t2lib.book.report import decide
+from t2lib.laws.paired import paired_difference, per_question
+from t2lib.laws.passk import pass_at_k
 
 
 def test_a_win_or_a_loss_needs_the_whole_interval_on_one_side() -> None:

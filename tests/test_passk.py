@@ -183,9 +183,9 @@ def test_beta_from_moments_recovers_a_planted_beta() -> None:
 
 def test_tail_exponent_recovers_a_power_law_and_rejects_zero_shares() -> None:
     k = np.logspace(2, 6, 9)
-    assert t2lib.passk.tail_exponent(k, 3.0 * k**-0.37) == pytest.approx(-0.37)
+    assert t2lib.laws.passk.tail_exponent(k, 3.0 * k**-0.37) == pytest.approx(-0.37)
     with pytest.raises(ValueError, match=r"unsolved must be > 0; got unsolved\[1\] = 0.0"):
-        t2lib.passk.tail_exponent([10.0, 100.0], [0.5, 0.0])
+        t2lib.laws.passk.tail_exponent([10.0, 100.0], [0.5, 0.0])
 
 
 def test_log_beta_ratio_at_the_tiny_floor_of_b_is_exact_and_silent() -> None:

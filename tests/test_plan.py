@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 import t2lib
-from t2lib import analysis
-from t2lib.analysis import TaskFits
-from t2lib.fit import FitResult
-from t2lib.fitquality import classify
-from t2lib.lm_eval import write_lm_eval_runs
-from t2lib.plan import gain_in_words, plan
-from t2lib.saved import FitsFileError, SavedFits, load_fits, save_fits
+from t2lib.data.lm_eval import write_lm_eval_runs
+from t2lib.laws import analysis
+from t2lib.laws.analysis import TaskFits
+from t2lib.laws.fit import FitResult
+from t2lib.laws.fitquality import classify
+from t2lib.laws.plan import gain_in_words, plan
+from t2lib.laws.saved import FitsFileError, SavedFits, load_fits, save_fits
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TASK_LAW = t2lib.Chinchilla(E=2.0, A=300.0, B=900.0, alpha=0.3, beta=0.3)
@@ -28,7 +28,7 @@ def planted(ranges: dict | None = None) -> SavedFits:
     fits = {"t": TaskFits("t", "base", result(TASK_LAW), result(A1), result(A2))}
     ranges = ranges or {"N": (1e6, 1e9), "D": (1e8, 1e12), "k": (1.0, 1024.0)}
     quality = {("t", law): classify(fitted) for law, fitted in fits["t"].results().items()}
-    return SavedFits(fits, {"t": ranges}, "0" * 64, t2lib.saved.t2lib_version(), quality)
+    return SavedFits(fits, {"t": ranges}, "0" * 64, t2lib.laws.saved.t2lib_version(), quality)
 
 
 def brute_force(value, c_train: float, c_inf: float, maximise: bool) -> float:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from t2lib.plots import compact_count
+from t2lib.book.plots import compact_count
 
 
 def test_grid_labels_are_short_and_round_across_units() -> None:
@@ -12,7 +12,7 @@ def test_grid_labels_are_short_and_round_across_units() -> None:
 
 
 def test_numbers_in_figure_text_are_typeset() -> None:
-    from t2lib.plots import power_of_ten
+    from t2lib.book.plots import power_of_ten
 
     assert power_of_ten(2e9) == r"$2\times10^{9}$" and power_of_ten(1e11) == "$10^{11}$"
 
@@ -23,7 +23,7 @@ def test_wide_figures_get_larger_text_once_and_narrow_ones_keep_theirs() -> None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from t2lib.style import COLUMN_INCHES, legible
+    from t2lib.book.style import COLUMN_INCHES, legible
 
     def drawn(width: float) -> tuple[float, float, float]:
         fig, ax = plt.subplots(figsize=(width, 3))
@@ -48,7 +48,7 @@ def test_wide_figures_get_larger_text_once_and_narrow_ones_keep_theirs() -> None
 def test_a_narrow_log_axis_gets_plain_tick_labels_inside_its_range(low: float, high: float) -> None:
     import matplotlib.pyplot as plt
 
-    from t2lib.plots import plain_log_ticks
+    from t2lib.book.plots import plain_log_ticks
 
     fig, ax = plt.subplots()
     ax.set_yscale("log")

@@ -10,16 +10,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from t2lib import overtraining as ot
-from t2lib.fit import fit_chinchilla, fit_chinchilla_tied
-from t2lib.frontier import frontier
-from t2lib.gadre import load_gadre_baselines, load_gadre_runs, load_published_errors, published_fit_set
-from t2lib.laws import Chinchilla
-from t2lib.olmo_ladder import load_olmo_runs, task_label, task_summaries
-from t2lib.passk import beta_from_mean_and_log_mean, pass_at_k_range_from_mean
-from t2lib.report import real_data_note
-from t2lib.sardana import load_sardana_runs
-from t2lib.tablecheck import DataFileError
+from t2lib.book.report import real_data_note
+from t2lib.data.gadre import load_gadre_baselines, load_gadre_runs, load_published_errors, published_fit_set
+from t2lib.data.olmo_ladder import load_olmo_runs, task_label, task_summaries
+from t2lib.data.sardana import load_sardana_runs
+from t2lib.data.tablecheck import DataFileError
+from t2lib.laws import overtraining as ot
+from t2lib.laws.fit import fit_chinchilla, fit_chinchilla_tied
+from t2lib.laws.frontier import frontier
+from t2lib.laws.laws import Chinchilla
+from t2lib.laws.passk import beta_from_mean_and_log_mean, pass_at_k_range_from_mean
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SARDANA = REPO_ROOT / "data" / "real" / "sardana2024"

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from t2lib import report
+from t2lib.book import report
 
 
 def test_number_row_states_both_values_their_difference_and_the_rule() -> None:
@@ -66,7 +66,7 @@ def test_calibration_note_only_for_calibrated_tasks() -> None:
 
 
 def test_a_checkpoint_keeps_its_suites_size_label() -> None:
-    from t2lib.tables import checkpoint_size_label
+    from t2lib.book.tables import checkpoint_size_label
 
     assert checkpoint_size_label(pd.Series({"params": 455_546_560, "size_label": "455M"})) == "455M"
     assert checkpoint_size_label(pd.Series({"params": 455_546_560})) == "456M"
@@ -115,8 +115,8 @@ def test_first_commit_orders_two_files_or_says_why_not(tmp_path) -> None:
 
 
 def test_search_edge_note_counts_the_optima_a_search_stopped_at() -> None:
-    from t2lib.frontier import frontier
-    from t2lib.laws import T2Loss
+    from t2lib.laws.frontier import frontier
+    from t2lib.laws.laws import T2Loss
 
     laws = {"no size term": T2Loss(E=0.0, A=0.0, B=900.0, G=3.0, alpha=0.3, beta=0.3, gamma=0.4),
             "size term": T2Loss(E=1.0, A=300.0, B=900.0, G=3.0, alpha=0.3, beta=0.3, gamma=0.4)}
@@ -160,7 +160,7 @@ def planted_table1_suite(tmp_path, small_gain: float):
 
 
 def test_table1_margins_are_clear_only_beyond_question_noise(tmp_path) -> None:
-    from t2lib.tables import margin_bands
+    from t2lib.book.tables import margin_bands
 
     clear = margin_bands(planted_table1_suite(tmp_path, 0.15), ["t"], c_train=2.4e15, c_inf=8e6, resamples=300)
     tie = margin_bands(planted_table1_suite(tmp_path, 0.0), ["t"], c_train=2.4e15, c_inf=8e6, resamples=300)
@@ -187,7 +187,7 @@ def seeded_copy(suite, tmp_path, small_seeds):
 
 
 def test_table1_on_a_seeded_suite_compares_cells_and_resamples_their_seeds(tmp_path) -> None:
-    from t2lib.tables import margin_bands, overtrained_vs_chinchilla
+    from t2lib.book.tables import margin_bands, overtrained_vs_chinchilla
 
     plain = planted_table1_suite(tmp_path, 0.15)
     budgets = dict(c_train=2.4e15, c_inf=8e6)
@@ -234,7 +234,7 @@ def test_table1_is_shown_with_guessing_at_each_k_and_said_with_its_construction(
     import pytest
 
     import t2lib
-    from t2lib.tables import gap_sentence, margin_bands, overtrained_vs_chinchilla, with_margins_and_guessing
+    from t2lib.book.tables import gap_sentence, margin_bands, overtrained_vs_chinchilla, with_margins_and_guessing
 
     plain = planted_table1_suite(tmp_path, 0.15)
     tasks = pd.DataFrame({"task": ["t"], "display_name": ["Planted"], "group": ["synthetic"], "n_questions": [400],

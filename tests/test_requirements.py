@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from t2lib import load_suite
-from t2lib.requirements import (CHAPTER_NEEDS, CHAPTERS_WITHOUT_SUITE, SuiteRequirementError, comparability,
-                                needs_table, resolve, resolve_or_reason)
+from t2lib.book.requirements import (CHAPTER_NEEDS, CHAPTERS_WITHOUT_SUITE, SuiteRequirementError, comparability,
+                                     needs_table, resolve, resolve_or_reason)
 from user_suites import USER_SUITES, UserSuite, write_user_suite
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -121,7 +121,7 @@ def test_a_section_on_a_second_suite_gets_its_settings_or_the_sentence_why_not(s
 
 
 def test_a_suite_shown_beside_says_what_it_is_or_why_it_is_not_shown(suites) -> None:
-    from t2lib.requirements import suite_beside
+    from t2lib.book.requirements import suite_beside
 
     nothing = suite_beside("isoflop_profiles", "")
     assert nothing.suite is None and nothing.note().startswith("**Not shown.** no suite was given")

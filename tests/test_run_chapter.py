@@ -88,7 +88,7 @@ def test_figures_are_exported(tmp_path: Path) -> None:
 
 
 def test_slide_figures_are_svg_and_png_named_by_label_with_their_caption(tmp_path: Path) -> None:
-    plot = ("from t2lib.style import use_house_style\nimport matplotlib.pyplot as plt\nuse_house_style()\n"
+    plot = ("from t2lib.book.style import use_house_style\nimport matplotlib.pyplot as plt\nuse_house_style()\n"
             "plt.plot([1, 2])\nplt.show()")
     cell = ("\n```{code-cell} ipython3\n---\nmystnb:\n  figure:\n    caption: |\n      A line,\n      rising.\n"
             f"    name: fig-line\n---\n{plot}\n```\n")
@@ -154,7 +154,7 @@ def test_parameters_are_listed_with_defaults_and_meaning(tmp_path: Path) -> None
 
 
 def test_a_missing_requirement_exits_3_with_its_sentence(tmp_path: Path) -> None:
-    raising = code_cell("from t2lib.requirements import SuiteRequirementError\n"
+    raising = code_cell("from t2lib.book.requirements import SuiteRequirementError\n"
                         "raise SuiteRequirementError('The chapter needs post-trained checkpoints.')")
     result = run(write_chapter(tmp_path / "needs.md", raising), tmp_path / "needs.ipynb")
     assert result.returncode == 3

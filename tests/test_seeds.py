@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from t2lib.analysis import measure
-from t2lib.seeds import has_seeds, seed_averaged, seed_spread, steps_to_more_data
-from t2lib.suite import SuiteError, load_suite, write_suite
-from t2lib.training import readiness
+from t2lib.data.seeds import has_seeds, seed_averaged, seed_spread, steps_to_more_data
+from t2lib.data.suite import SuiteError, load_suite, write_suite
+from t2lib.data.training import readiness
+from t2lib.laws.analysis import measure
 
 # Two cells of one size (D = 1e6, then 4e6), two seeds each; per seed, two questions of one task.
 PROBABILITIES = {("small", 0): [0.2, 0.4], ("small", 1): [0.4, 0.6], ("long", 0): [0.1, 0.3], ("long", 1): [0.1, 0.3]}
@@ -113,7 +113,7 @@ def test_testability_of_returns_needs_a_step_between_cells_that_learnt_something
 
 
 def test_the_progress_of_a_seeded_grid_is_said_until_every_cell_is_in(tmp_path: Path) -> None:
-    from t2lib.training import grid_progress
+    from t2lib.data.training import grid_progress
 
     folder = seeded_suite(tmp_path)
     suite = load_suite(folder)

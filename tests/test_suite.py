@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from t2lib.suite import SuiteError, load_suite, write_suite
+from t2lib.data.suite import SuiteError, load_suite, write_suite
 
 
 def valid_tables() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -156,7 +156,7 @@ def test_the_optional_guess_column_gives_the_guessing_level_at_k(tmp_path: Path)
 
 
 def test_write_subset_keeps_checkpoints_and_draws_questions_reproducibly(tmp_path: Path) -> None:
-    from t2lib.suite import write_subset
+    from t2lib.data.suite import write_subset
 
     checkpoints, _, tasks = valid_tables()
     nll = pd.DataFrame([{"checkpoint": c, "task": "t", "question": q, "nll": 0.1 * q + i}
@@ -172,7 +172,7 @@ def test_write_subset_keeps_checkpoints_and_draws_questions_reproducibly(tmp_pat
 
 
 def test_suite_sha256_matches_the_loaded_checksum(tmp_path: Path) -> None:
-    from t2lib.suite import suite_sha256
+    from t2lib.data.suite import suite_sha256
 
     folder = write(tmp_path)
     assert suite_sha256(folder) == load_suite(folder).sha256

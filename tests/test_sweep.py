@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from t2lib.passk import pass_at_k
-from t2lib.suite import load_suite, write_suite
-from t2lib.sweep import (BEST_SET_LEVEL, measured_curve, optimum_against_forecast, optimum_role, sizes_of,
-                         sweep_duels)
+from t2lib.data.suite import load_suite, write_suite
+from t2lib.laws.passk import pass_at_k
+from t2lib.laws.sweep import (BEST_SET_LEVEL, measured_curve, optimum_against_forecast, optimum_role, sizes_of,
+                              sweep_duels)
 
 SIZES = [1e4, 2e4, 4e4, 8e4, 1.6e5]
 P_OF_SIZE = [0.001, 0.01, 0.08, 0.1, 0.12]  # at C_inf = 8e5 (k = 40 … 2.5), the middle size is best
@@ -116,7 +116,7 @@ def test_the_sweep_figure_has_a_panel_per_budget_with_the_measurement_forecast_g
     import matplotlib
 
     matplotlib.use("Agg")
-    from t2lib.plots import sweep_figure
+    from t2lib.book.plots import sweep_figure
 
     suite = load_suite(sweep_suite(tmp_path))
     forecast = planted_forecast(4e4, 1.6e5, 8e4).assign(value=0.3)

@@ -1,5 +1,5 @@
 """The committed second miniature suite (data/real/t2mini-v2) meets what a suite must show before it
-can test T² (t2lib.training.readiness): its answers cannot be guessed, every cell has its seeds,
+can test T² (t2lib.data.training.readiness): its answers cannot be guessed, every cell has its seeds,
 and more data does not make its models worse beyond seed noise."""
 
 from pathlib import Path
@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 
 import t2lib
-from t2lib.seeds import seed_spread
-from t2lib.training import GUESS_CEILING, GUESS_K, MIN_SEEDS, guessing_pass_at_k, read_training_records, readiness
+from t2lib.data.seeds import seed_spread
+from t2lib.data.training import GUESS_CEILING, GUESS_K, MIN_SEEDS, guessing_pass_at_k, read_training_records, readiness
 
 SUITE = Path(__file__).resolve().parent.parent / "data" / "real" / "t2mini-v2"
 SMALL_MODEL, SMALL_MODEL_SEEDS = 1e5, 3  # models up to 100K parameters are trained at three seeds or more

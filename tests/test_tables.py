@@ -1,4 +1,4 @@
-"""The book's one table renderer (t2lib.tables.show_table) and its number formatting."""
+"""The book's one table renderer (t2lib.book.tables.show_table) and its number formatting."""
 
 import re
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from t2lib.tables import band_text, cell_text, format_number, header, show_table
+from t2lib.book.tables import band_text, cell_text, format_number, header, show_table
 
 
 @pytest.mark.parametrize(("x", "text"), [
@@ -60,7 +60,7 @@ def test_a_named_index_becomes_the_first_column_and_headers_can_be_given() -> No
 
 
 def test_e_notation_in_text_becomes_powers_of_ten_and_nothing_else_changes() -> None:
-    from t2lib.formatting import powers_of_ten
+    from t2lib.book.formatting import powers_of_ten
 
     assert powers_of_ten("from 1.25e16 to 2.56e+19 FLOPs, p = 1e-05.") == "from 1.25×10¹⁶ to 2.56×10¹⁹ FLOPs, p = 10⁻⁵."
     assert powers_of_ten("digest 03e43079, d=96_l=8, v1.2e3x, 1.5e3.4") == "digest 03e43079, d=96_l=8, v1.2e3x, 1.5e3.4"

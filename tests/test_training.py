@@ -1,4 +1,4 @@
-"""t2lib.training: the records of a suite trained with pretrain/, read and summarised without torch."""
+"""t2lib.data.training: the records of a suite trained with pretrain/, read and summarised without torch."""
 
 import json
 from pathlib import Path
@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 import t2lib
-from t2lib.requirements import SuiteRequirementError, resolve
-from t2lib.training import (difficulty_correlation, guessing_pass_at_k, read_questions, read_training_records,
-                            returns_to_data, task_summary)
+from t2lib.book.requirements import SuiteRequirementError, resolve
+from t2lib.data.training import (difficulty_correlation, guessing_pass_at_k, read_questions, read_training_records,
+                                 returns_to_data, task_summary)
 
 
 def write_trained_suite(folder: Path, nll: np.ndarray, difficulty: np.ndarray, answer_set: int = 16) -> t2lib.Suite:
@@ -102,7 +102,7 @@ def test_a_question_line_without_its_difficulty_is_named(tmp_path: Path) -> None
 
 
 def test_budget_levels_group_runs_that_miss_their_planned_budget() -> None:
-    from t2lib.suite import budget_levels
+    from t2lib.data.suite import budget_levels
 
     runs = [6.3981e13, 4.9907e11, 5.0012e11, 1.28e12, 5.03e11, 1.2795e12, 6.4009e13]
     assert budget_levels(runs).tolist() == [6.4e13, 5e11, 5e11, 1.28e12, 5e11, 1.28e12, 6.4e13]

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import t2lib
-from t2lib.validation import (against_forecast, contenders, duel, forecast_order, inference_sweep, leave_one_task_out,
-                              stand_ins)
+from t2lib.laws.validation import (against_forecast, contenders, duel, forecast_order, inference_sweep,
+                                   leave_one_task_out, stand_ins)
 
 SIZES = {"small": 1000, "t2": 2000, "chin": 8000}
 ROLES = {1000: "neighbour", 2000: "Approach 1 optimum, Approach 2 optimum", 8000: "Chinchilla choice"}

@@ -10,12 +10,12 @@ import pytest
 
 import pandas as pd
 
-from t2lib.paired import PairedDifference
-from t2lib.verdict import (CLAIMS, EVIDENCE, Cell, approaches_cell, approaches_verdict, below_verdict, error_verdict,
-                           forecast_cell, forecast_optimum_cell, forecast_verdict, head_to_head_cell, head_to_head_verdict,
-                           not_tested, post_training_duel_cell, post_training_optimum_cell, post_training_verdict,
-                           public_extrapolation_cell, simulated_optimum_cell, trained_extrapolation_cell,
-                           verdict_table)
+from t2lib.book.verdict import (CLAIMS, EVIDENCE, Cell, approaches_cell, approaches_verdict, below_verdict,
+                                error_verdict, forecast_cell, forecast_optimum_cell, forecast_verdict,
+                                head_to_head_cell, head_to_head_verdict, not_tested, post_training_duel_cell,
+                                post_training_optimum_cell, post_training_verdict, public_extrapolation_cell,
+                                simulated_optimum_cell, trained_extrapolation_cell, verdict_table)
+from t2lib.laws.paired import PairedDifference
 from test_chapters import REPO_ROOT, VERDICT_CHAPTERS, run_fast
 
 # verdict page's glue key → (chapter, that chapter's glue key): the same number on both pages.

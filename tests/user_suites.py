@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from t2lib.simulate import softplus
-from t2lib.suite import write_suite
+from t2lib.data.simulate import softplus
+from t2lib.data.suite import write_suite
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from t2lib.formatting import E_NOTATION  # the pattern the book writes as powers of ten
+from t2lib.book.formatting import E_NOTATION  # the pattern the book writes as powers of ten
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HTML = REPO_ROOT / "_build" / "html"
@@ -171,7 +171,7 @@ def test_no_page_shows_raw_tex_a_range_index_or_a_truncated_cell(rendered: dict[
 
 
 def test_prose_and_tables_write_powers_of_ten_not_e_notation(rendered: dict[str, tuple[str, list[str]]]) -> None:
-    """Outside code and its output, 2.56e+19 reads 2.56×10¹⁹ (the tables by t2lib.formatting, the
+    """Outside code and its output, 2.56e+19 reads 2.56×10¹⁹ (the tables by t2lib.book.formatting, the
     prose by the book's Sphinx extension)."""
     found = [f"{page}: {match.group(0)!r}" for page, (dom, _) in rendered.items()
              for match in E_NOTATION.finditer(visible_text(dom))]
@@ -260,7 +260,7 @@ def test_every_chapter_is_in_the_table_of_contents() -> None:
 
 
 def test_the_verdict_page_has_every_claim_and_kind_of_evidence_and_the_introduction_links_it(tmp_path: Path) -> None:
-    from t2lib.verdict import CLAIMS, EVIDENCE
+    from t2lib.book.verdict import CLAIMS, EVIDENCE
 
     dom = rendered_dom(HTML / "chapters" / "verdict.html", tmp_path)
     table = re.search(r"<table.*?</table>", dom, re.S).group(0)
@@ -271,7 +271,7 @@ def test_the_verdict_page_has_every_claim_and_kind_of_evidence_and_the_introduct
     assert 'href="chapters/verdict.html"' in first_paragraph
 
 
-# Tables, as t2lib.tables.show_table draws them: what no table cell or header may show.
+# Tables, as t2lib.book.tables.show_table draws them: what no table cell or header may show.
 RAW_CELL = re.compile(r"nan|NaN|None|True|False|<NA>|−?-?[\d,]+\.0")
 SNAKE_CASE = re.compile(r"\b\w+_\w+\b")
 MEASURE_TABLES = """JSON.stringify(Array.from(document.querySelectorAll("article table")).flatMap((table, t) =>

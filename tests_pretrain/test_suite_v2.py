@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import t2lib
-from t2lib.seeds import seed_averaged, seed_spread
+from t2lib.data.seeds import seed_averaged, seed_spread
 from pretrain import finetune, grid, suite_v2
 from pretrain.corpus import CONTEXT
 from pretrain.corpus_v2 import CORPUS_VERSION

@@ -14,7 +14,7 @@ from pretrain.grid import runs_of_grid
 from pretrain.grid_v2 import WIDTH_DEPTH
 from pretrain.pilot import grid_lr
 from pretrain.validation_v2 import FACTOR, LARGER, SEEDS, plan_sweep, sizes_table
-from t2lib.forecast import FORMAT, SWEEP_FORMAT
+from t2lib.laws.forecast import FORMAT, SWEEP_FORMAT
 
 
 def planted_forecast(path: Path, sizes: list[int], form: str = SWEEP_FORMAT) -> Path:

@@ -1,0 +1,290 @@
+"""Tables 1 and 2 of the paper, computed from a suite with the paper's conventions.
+
+At one training budget: the "Chinchilla-optimal" checkpoint is the one with the best
+single-pass (k = 1) pass@1; the "best overtrained" one is the best under k = C_inf/(2N); both
+are reported at their own k = C_inf/(2N).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import numpy as np
+import pandas as pd
+
+from t2lib.book.formatting import MINUS, format_number, powers_of_ten
+from t2lib.data.seeds import has_seeds, seed_averaged, seed_rows
+from t2lib.data.suite import Suite
+from t2lib.laws.paired import DECISION_LEVEL
+from t2lib.laws.passk import pass_at_k, task_pass_at_k
+
+TABLE_COLUMNS = ["task", "best_overtrained_pass_at_k", "best_overtrained_size", "chinchilla_opt_pass_at_k",
+                 "chinchilla_opt_size", "best_overtrained_k", "chinchilla_opt_k"]
+
+
+def size_label(N: float) -> str:
+    """A short label for a count of parameters or tokens (37,092,096 → '37.1M', 22,000 → '22K',
+    6.9e9 → '6.9B', 1.67e12 → '1.67T'; from 10¹⁵ up, '2.1e+15'); the simulated suite carries
+    the paper's own size labels."""
+    if N >= 1e15:
+        return f"{N:.3g}"
+    for scale, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if N >= scale:
+            return f"{N / scale:.3g}{unit}"
+    return f"{N:.3g}"
+
+
+def checkpoint_size_label(row: pd.Series) -> str:
+    """A checkpoint's size label: the suite's own `size_label` where it has one (the paper's
+    labels, e.g. "455M" for 455,546,560 parameters), else `size_label` of its parameter count."""
+    label = row.get("size_label")
+    return str(label) if isinstance(label, str) and label else size_label(row["params"])
+
+
+def _at_budget(suite: Suite, task: str, c_train: float, stage: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """One task's checkpoints and NLL matrix at `stage`, and which of them were trained with c_train;
+    on a suite with seeds, its cells (`seeds.seed_averaged`)."""
+    meta, nll = seed_averaged(suite).nll_matrices(task, stage)
+    at_budget = np.isclose(meta["train_flops"].to_numpy(), c_train, rtol=0.01)
+    if not at_budget.any():
+        raise ValueError(f"{suite.path}: no {stage} checkpoint of task {task!r} at c_train = {c_train:g}")
+    return meta, nll, at_budget
+
+
+def overtrained_vs_chinchilla(suite: Suite, tasks: list[str], *, c_train: float = 2.56e19, c_inf: float = 2e9,
+                              stage: str = "base") -> pd.DataFrame:
+    """One row per task: best overtrained vs Chinchilla-optimal checkpoint at one budget, each
+    with its pass@k at its own k = C_inf/(2N) and that k."""
+    rows = []
+    for task in tasks:
+        meta, nll, at_budget = _at_budget(suite, task, c_train, stage)
+        N = meta["params"].to_numpy()[at_budget]
+        labels = (meta["size_label"].to_numpy()[at_budget] if "size_label" in meta
+                  else [size_label(n) for n in N])
+        if np.any(N > c_inf / 2):
+            raise ValueError(f"c_inf = {c_inf:g} buys fewer than one sample for a {N.max():.3g}-parameter model")
+        k = c_inf / (2.0 * N)
+        single = np.array([task_pass_at_k(row, 1.0) for row in nll[at_budget]])
+        corrected = np.array([task_pass_at_k(row, kk) for row, kk in zip(nll[at_budget], k)])
+        chinchilla, best = int(np.argmax(single)), int(np.argmax(corrected))
+        rows.append({
+            "task": task,
+            "best_overtrained_pass_at_k": float(corrected[best]),
+            "best_overtrained_size": labels[best],
+            "chinchilla_opt_pass_at_k": float(corrected[chinchilla]),
+            "chinchilla_opt_size": labels[chinchilla],
+            "best_overtrained_k": float(k[best]),
+            "chinchilla_opt_k": float(k[chinchilla]),
+        })
+    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+
+
+def margin_bands(suite: Suite, tasks: list[str], *, c_train: float = 2.56e19, c_inf: float = 2e9, stage: str = "base",
+                 resamples: int = 1000, level: float = DECISION_LEVEL, seed: int = 0) -> pd.DataFrame:
+    """Per task, Table 1's margin — the best overtrained checkpoint's pass@k minus the
+    Chinchilla-optimal one's — with a `level` interval over `resamples` bootstrap draws of the
+    questions (and, on a suite with seeds, of each cell's seeds) that redo both choices in every
+    draw (which checkpoint is best is itself uncertain). The margin cannot be negative (the best
+    is chosen from a set holding the Chinchilla-optimal checkpoint), so the question is only
+    whether it is told apart from zero: `outcome` is "clear" when the interval's low end is above
+    zero, else "within question noise"."""
+    rng, seed_rng = np.random.default_rng(seed), np.random.default_rng([seed, 1])
+    rows = []
+    for task in tasks:
+        meta, nll, at_budget = _at_budget(suite, task, c_train, stage)
+        k = c_inf / (2.0 * meta["params"].to_numpy()[at_budget])
+        per_seed = _seed_probabilities(suite, task, stage, meta["checkpoint"][at_budget], np.exp(-nll[at_budget]))
+
+        def margin(columns: np.ndarray, seeds: list[np.ndarray]) -> float:
+            p = np.stack([cell[drawn][:, columns].mean(axis=0) for cell, drawn in zip(per_seed, seeds)])
+            single, corrected = p.mean(axis=1), pass_at_k(p, k[:, None]).mean(axis=1)
+            return float(corrected.max() - corrected[int(np.argmax(single))])
+
+        questions = nll.shape[1]
+        every_seed = [np.arange(len(cell)) for cell in per_seed]
+        draws = np.array([margin(rng.integers(0, questions, questions),
+                                 [seed_rng.integers(0, len(cell), len(cell)) for cell in per_seed])
+                          for _ in range(resamples)])
+        low, high = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2])
+        rows.append({"task": task, "margin": margin(np.arange(questions), every_seed), "margin_low": float(low),
+                     "margin_high": float(high), "outcome": "clear" if low > 0 else "within question noise"})
+    return pd.DataFrame(rows)
+
+
+def _seed_probabilities(suite: Suite, task: str, stage: str, cells: pd.Series, averaged: np.ndarray) -> list[np.ndarray]:
+    """Per cell, its seeds' per-question probabilities (seeds × questions); a suite without seeds
+    gives each checkpoint's own (`averaged`, one row each)."""
+    if not has_seeds(suite):
+        return [row[None, :] for row in averaged]
+    nll, members = seed_rows(suite, task, stage, list(cells))
+    return [np.exp(-nll[rows]) for rows in members]
+
+
+def compare_with_paper(ours: pd.DataFrame, paper: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Side by side with the paper's table: both values of each cell, their ratio, and whether
+    overtraining wins in both."""
+    ours = ours[[c for c in ours.columns if c in paper.columns]]  # the paper reports no k: compare what it has
+    merged = paper.merge(ours, on=keys, suffixes=("_paper", "_ours"), validate="one_to_one")
+    for cell in ("best_overtrained_pass_at_k", "chinchilla_opt_pass_at_k"):
+        merged[f"{cell}_ratio"] = merged[f"{cell}_ours"] / merged[f"{cell}_paper"]
+    merged["winner_paper"] = np.where(merged["best_overtrained_pass_at_k_paper"]
+                                      > merged["chinchilla_opt_pass_at_k_paper"], "overtrained", "chinchilla")
+    merged["winner_ours"] = np.where(merged["best_overtrained_pass_at_k_ours"]
+                                     > merged["chinchilla_opt_pass_at_k_ours"], "overtrained", "chinchilla")
+    return merged
+
+
+def within_factor(comparison: pd.DataFrame, factor: float = 2.0) -> float:
+    """Fraction of the pass@k cells within `factor` of the paper's value."""
+    ratios = comparison[["best_overtrained_pass_at_k_ratio", "chinchilla_opt_pass_at_k_ratio"]].to_numpy().ravel()
+    return float(np.mean((ratios <= factor) & (ratios >= 1.0 / factor)))
+
+
+# Column names the book uses, as a reader should see them (units in brackets).
+HEADERS = {
+    "c_train": "C_train (FLOPs)", "c_inf": "C_inf (FLOPs)", "N": "N (parameters)", "D": "D (tokens)",
+    "k": "k (samples)", "tokens_per_param": "D/N", "params": "parameters", "priced_by": "priced by",
+    "t2_won": "T² won", "r2": "in-sample R²", "guess_at_k": "guessing at the same k",
+    "alpha": "α", "beta": "β", "gamma": "γ", "eta": "η", **{f"theta{i}": f"θ{'₀₁₂₃₄'[i]}" for i in range(5)},
+    **{f"{role}_{what}": f"{name}: {shown}" for role, name in (("best_overtrained", "best overtrained"),
+                                                             ("chinchilla_opt", "Chinchilla-optimal"))
+       for what, shown in (("pass_at_k", "pass@k"), ("size", "size"), ("k", "k"))},
+}
+SUBSCRIPTS = {"C_train": "C<sub>train</sub>", "C_inf": "C<sub>inf</sub>"}
+WIDE_TEXT = 28  # a text column with a longer cell wraps in a wide column instead of a narrow one
+WIDE_HEADER = 24  # a longer header gets a column wide enough to read it in two or three lines
+
+
+def header(name: object) -> str:
+    """A column name in words: the book's names with units, pass_at_k as pass@k, C_train with a
+    subscript, no underscores."""
+    text = HEADERS.get(str(name), str(name)).replace("pass_at_k", "pass@k").replace("tokens_per_param", "D/N")
+    for raw, shown in SUBSCRIPTS.items():
+        text = text.replace(raw, shown)
+    return text.replace("_", " ")
+
+
+def _is_missing(value: object) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
+
+
+def _integral(column: pd.Series) -> bool:
+    values = pd.to_numeric(column, errors="coerce").dropna()
+    return len(values) > 0 and bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)))
+
+
+def cell_text(value: object, style: str | None = None, digits: int = 3, missing: str = "—") -> str:
+    """One cell: missing as `missing`, booleans as yes/no, numbers by `style` ("count": a whole
+    number with separators, below 10⁷; "percent"; "signed percent"; "signed"; a format string such as
+    "{:.2f}"; None: format_number), anything else as its text, numbers in e-notation within it
+    written as powers of ten."""
+    if _is_missing(value):
+        return missing
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return powers_of_ten(", ".join(str(v) for v in value)) or missing
+    if not isinstance(value, (int, float, np.integer, np.floating)):
+        return powers_of_ten(str(value))
+    x = float(value)
+    if style == "count" and np.isfinite(x) and abs(x) < 1e7:
+        text = f"{round(x):,}"
+    elif style in ("percent", "signed percent"):
+        text = f"{x:{'+' if style == 'signed percent' else ''}.{max(digits - 2, 0)}%}"
+    elif style == "signed":
+        text = ("+" if x > 0 else "") + format_number(x, digits)
+    elif style and "{" in style:
+        text = powers_of_ten(style.format(x))
+    else:
+        text = format_number(x, digits)
+    return MINUS + text[1:] if text.startswith("-") else text
+
+
+def band_text(value: float, low: float, high: float, digits: int = 3, style: str | None = None) -> str:
+    """A value and its band, each formatted by `style` (as in cell_text): "value [low, high]"."""
+    parts = [cell_text(v, style, digits) for v in (value, low, high)]
+    return parts[0] if parts[1:] == ["—", "—"] else f"{parts[0]} [{parts[1]}, {parts[2]}]"
+
+
+def show_table(frame: pd.DataFrame, *, formats: dict[str, str] | None = None,
+               bands: dict[str, tuple[str, str]] | None = None, headers: dict[str, str] | None = None,
+               digits: int = 3, missing: str = "—"):
+    """The book's one way to show a table: no row index (a named index becomes the first column),
+    headers in words with units (`headers` for this table's own names), every cell formatted by
+    its kind (whole numbers with separators, others to `digits` significant digits, `formats` per
+    column as in cell_text), missing values as `missing`, no True/False, a band as
+    "value [low, high]" (`bands` maps a value column to its low and high columns, which are then
+    dropped), and long text in wide wrapping columns. Returns a pandas Styler of the formatted
+    text, which never truncates a cell; wide tables scroll in their cell (_static/t2book.css)."""
+    formats = formats or {}
+    shown = frame.reset_index() if frame.index.name or isinstance(frame.index, pd.MultiIndex) else frame
+    shown = shown.reset_index(drop=True).copy()
+    for value, (low, high) in (bands or {}).items():
+        shown[value] = [band_text(v, lo, hi, digits, formats.get(value))
+                        for v, lo, hi in zip(shown[value], shown[low], shown[high])]
+        shown = shown.drop(columns=[low, high])
+    texts, classes = {}, {}
+    for column in shown.columns:
+        values = shown[column]
+        style = formats.get(column)
+        if style is None and pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values) \
+                and _integral(values):
+            style = "count"
+        texts[column] = [cell_text(v, style, digits, missing) for v in values]
+        numeric = all(isinstance(v, (int, float, np.integer, np.floating)) or _is_missing(v) for v in values)
+        longest = max((len(t) for t in texts[column]), default=0)
+        kind = "t2-num" if numeric or column in (bands or {}) else "t2-wide" if longest > WIDE_TEXT else "t2-text"
+        classes[column] = [kind] * len(values)
+    text = pd.DataFrame(texts, columns=shown.columns)
+    names = {**{c: header(c) for c in shown.columns}, **(headers or {})}
+    class_frame = pd.DataFrame(classes, columns=shown.columns)
+    digest = hashlib.sha1((text.to_csv() + repr(names)).encode()).hexdigest()[:10]  # stable: same table, same ids
+    long_headers = [{"selector": f"th.col{i}", "props": "min-width: 9em;"} for i, c in enumerate(shown.columns)
+                    if len(re.sub(r"<[^>]+>", "", names[c])) > WIDE_HEADER]
+    return (text.style.hide(axis="index").set_td_classes(class_frame).set_uuid(digest).set_table_styles(long_headers)
+            .set_table_attributes('class="t2-table"').relabel_index([names[c] for c in shown.columns], axis="columns"))
+
+
+AT_GUESSING = "at the guessing level"
+
+
+def with_margins_and_guessing(suite: Suite, table: pd.DataFrame, bands: pd.DataFrame) -> pd.DataFrame:
+    """Table 1 or 2 (`overtrained_vs_chinchilla`) ready to show: task names, each pass@k beside what
+    guessing scores at the same k (tasks.csv's guess; NaN where not recorded), and each row's
+    margin with its band (`margin_bands`, rows in the same order). A row where either checkpoint
+    scores no more than guessing at its k is marked AT_GUESSING, whatever its interval: guessing
+    alone rises with k, so such a margin can be guessing's, not skill's."""
+    guess = lambda column: [float(suite.guess_pass_at_k(task, k)) for task, k in zip(table["task"], table[column])]
+    shown = table.assign(guess_best=guess("best_overtrained_k"), guess_chinchilla=guess("chinchilla_opt_k"),
+                         margin=bands["margin"].to_numpy(), margin_low=bands["margin_low"].to_numpy(),
+                         margin_high=bands["margin_high"].to_numpy(), gap=bands["outcome"].to_numpy())
+    guessed = ((shown["best_overtrained_pass_at_k"] <= shown["guess_best"])  # False where guessing is not recorded
+               | (shown["chinchilla_opt_pass_at_k"] <= shown["guess_chinchilla"]))
+    shown["gap"] = shown["gap"].where(~guessed, AT_GUESSING)
+    shown["task"] = shown["task"].map(suite.display_names)
+    return shown[[*(["method"] if "method" in shown else []), "task", "best_overtrained_size", "best_overtrained_k",
+                  "best_overtrained_pass_at_k", "guess_best", "chinchilla_opt_size", "chinchilla_opt_k",
+                  "chinchilla_opt_pass_at_k", "guess_chinchilla", "margin", "margin_low", "margin_high", "gap"]]
+
+
+def gap_sentence(shown: pd.DataFrame) -> str:
+    """What a Table 1 or 2 shown with `with_margins_and_guessing` says, in words, with its
+    construction named: how often the best checkpoint under k is the Chinchilla choice itself, how
+    many rows are at the guessing level, and how often the others' margin excludes zero."""
+    rows = len(shown)
+    same = int((shown["best_overtrained_size"] == shown["chinchilla_opt_size"]).sum())
+    guessed = int((shown["gap"] == AT_GUESSING).sum())
+    clear = int((shown["gap"] == "clear").sum())
+    return (f"The best checkpoint under its own $k$ is the Chinchilla choice itself in {same} of {rows} rows. In "
+            f"{guessed} of {rows}, one of the two scores no more than guessing does at its own $k$: there the margin "
+            "(whatever its interval) can be guessing's, since guessing alone rises with $k$, and says nothing about "
+            f"skill. Of the other {rows - guessed}, the margin's interval excludes zero in {clear}. The sample counts "
+            "$k = C_\\text{inf}/(2N)$ are not rounded (pass@$k$ is exact for any real $k$), and \"best overtrained\" "
+            "is the paper's name for the best checkpoint under its $k$, however many tokens per parameter it saw. "
+            "This comparison **cannot lose by construction**: it measures the size of the gap on real models, not "
+            "whether overtraining wins.")
+
+
+GUESS_HEADERS = {"margin": "margin [band]", "guess_best": "guessing at the overtrained k",
+                 "guess_chinchilla": "guessing at the Chinchilla k"}

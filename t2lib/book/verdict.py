@@ -1,0 +1,314 @@
+"""The verdict page's cells: for each claim of the paper and each kind of evidence, a number
+with its uncertainty and a verdict — holds, fails, inconclusive, not tested, or not a test.
+The page measures with the same functions as the chapter each cell comes from; one function
+here per cell turns those measurements into words and applies the cell's rule.
+
+Verdicts follow `report.DECISION_RULE` where a difference has an interval; the rules for the
+others are stated with each cell (`Cell.rule`). "not a test" marks a comparison whose outcome
+was built in (a simulator calibrated to the very table, a choice that cannot lose by
+construction, a direction that follows from an assumption).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+
+import pandas as pd
+
+from t2lib.book.formatting import format_number
+from t2lib.book.tables import size_label
+from t2lib.laws.paired import PairedDifference
+
+CLAIMS = {
+    "overtraining": "the optimum moves into overtraining once inference is counted",
+    "extrapolation": "laws fitted near Chinchilla extrapolate to overtrained models with small error",
+    "beats": "overtrained models beat Chinchilla-optimal ones at equal training and inference budgets",
+    "forecast": "a forecast of the optimum is borne out by training the models it names",
+    "post_training": "the recommendation survives post-training",
+    "approaches": "the two approaches agree on the optimum",
+}
+EVIDENCE = {
+    "simulation": "paper-calibrated simulation",
+    "public": "public real runs",
+    "grid": "the book's miniature grid",
+    "validation": "the book's validation models",
+}
+VERDICTS = ("holds", "fails", "inconclusive", "not tested", "not a test")
+SMALL_ERROR = 0.10  # "small" extrapolation error: at most 10% (an assumption; the paper reports 2.8% and 8.4%)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One claim on one kind of evidence: the measurement in words, the verdict, the rule that
+    gave it, and the chapter it comes from."""
+
+    claim: str
+    evidence: str
+    value: str
+    verdict: str
+    rule: str
+    source: str
+
+    def __post_init__(self) -> None:
+        if self.claim not in CLAIMS or self.evidence not in EVIDENCE or self.verdict not in VERDICTS:
+            raise ValueError(f"a cell needs a known claim, evidence and verdict; got {self.claim!r}, "
+                             f"{self.evidence!r}, {self.verdict!r}")
+
+
+def not_tested(claim: str, evidence: str, why: str) -> Cell:
+    return Cell(claim, evidence, why, "not tested", "", "")
+
+
+def head_to_head_verdict(pass_outcome: str, skill_outcome: str) -> str:
+    """A head-to-head on a suite whose answers can be guessed holds only if it is won both on
+    pass@k and above guessing, fails if it is lost on either, and is otherwise inconclusive."""
+    if "loss" in (pass_outcome, skill_outcome):
+        return "fails"
+    if pass_outcome == "win" and skill_outcome == "win":
+        return "holds"
+    return "inconclusive"
+
+
+def error_verdict(errors: list[float], inside: list[bool] | None = None) -> str:
+    """Extrapolation errors (relative, signed) hold as "small" when every |error| ≤ SMALL_ERROR
+    (and, where bands exist, every measurement lies inside its band); fail when the mean |error|
+    exceeds it; otherwise inconclusive."""
+    worst = max(abs(e) for e in errors)
+    mean = sum(abs(e) for e in errors) / len(errors)
+    if worst <= SMALL_ERROR and (inside is None or all(inside)):
+        return "holds"
+    return "fails" if mean > SMALL_ERROR else "inconclusive"
+
+
+def forecast_verdict(n_inside: int, n_measured: int, n_reversed: int) -> str:
+    """A forecast holds if every measurement lies inside its band and no ordering of the trained
+    models is reversed; fails on any reversal or if most measurements fall outside."""
+    if n_reversed or n_inside < n_measured / 2:
+        return "fails"
+    return "holds" if n_inside == n_measured else "inconclusive"
+
+
+def below_verdict(pairs: list[tuple[float, float]], n_degenerate: int = 0) -> str:
+    """The optimum has moved below the Chinchilla choice if, for every (top of an optimum's band,
+    its Chinchilla choice's N) pair, the band lies below; inconclusive whenever a fit feeding the
+    optima is degenerate."""
+    if n_degenerate:
+        return "inconclusive"
+    return "holds" if all(high < chinchilla_N for high, chinchilla_N in pairs) else "fails"
+
+
+def bands_overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    """Whether two (low, high) bands share any value."""
+    return a[0] <= b[1] and b[0] <= a[1]
+
+
+def approaches_verdict(a: tuple[float, float], b: tuple[float, float], n_degenerate: int = 0) -> str:
+    """The two approaches agree if their optima's bands overlap; inconclusive whenever a fit is
+    degenerate."""
+    if n_degenerate:
+        return "inconclusive"
+    return "holds" if bands_overlap(a, b) else "fails"
+
+
+def post_training_verdict(tuned_tokens_per_param: list[float], chinchilla_tokens_per_param: float,
+                          n_degenerate: int) -> str:
+    """The recommendation survives post-training if every post-trained optimum stays above ten
+    times Chinchilla's tokens per parameter; inconclusive whenever a refit is degenerate."""
+    if n_degenerate:
+        return "inconclusive"
+    return "holds" if min(tuned_tokens_per_param) > 10 * chinchilla_tokens_per_param else "fails"
+
+
+def interval(value: float, low: float, high: float, fmt: str = "+.3f") -> str:
+    return f"{value:{fmt}} [{low:{fmt}}, {high:{fmt}}]"
+
+
+def head_to_head_cell(passed: PairedDifference, skill: PairedDifference, task_nll: PairedDifference,
+                      t2_params: float, chinchilla_params: float) -> Cell:
+    """The validation head-to-head: the T² stand-in against the Chinchilla model."""
+    return Cell(
+        "beats", "validation",
+        f"pass@k {interval(passed.difference, passed.low, passed.high)}, skill above guessing "
+        f"{interval(skill.difference, skill.low, skill.high)}, task NLL {task_nll.difference:+.2f} nats "
+        f"({size_label(t2_params)} T² stand-in against {size_label(chinchilla_params)}, one seed each, at the "
+        "one inference budget the forecast chose)",
+        head_to_head_verdict(passed.outcome, skill.outcome),
+        "holds if won on pass@k and above guessing, fails if lost on either (the decision rule on each)",
+        "testing_the_forecast")
+
+
+def trained_extrapolation_cell(t2_rows: pd.DataFrame, grid_tokens_per_param: float, budget_ratio: float,
+                               n_degenerate: int = 0) -> Cell:
+    """The forecast's error on the T² stand-in, one row per approach (`validation.against_forecast`),
+    from laws of which `n_degenerate` are degenerate."""
+    return Cell(
+        "extrapolation", "validation",
+        f"laws fitted on the whole grid (up to {grid_tokens_per_param:,.0f} tokens per parameter, not only near "
+        f"Chinchilla), predicting the T² stand-in at {budget_ratio:.0f}× the grid's largest budget, "
+        "predicted/measured − 1: "
+        + ", ".join(f"{r.approach} {r.relative_error:+.1%} ({'inside' if r.inside_band else 'outside'} its band)"
+                    for r in t2_rows.itertuples())
+        + " (task NLL for Approach 1, where below zero means too optimistic; pass@k for Approach 2, where above "
+        "zero does)" + (f"; {n_degenerate} of the laws behind them degenerate" if n_degenerate else ""),
+        "inconclusive" if n_degenerate else error_verdict(list(t2_rows["relative_error"]),
+                                                          [bool(x) for x in t2_rows["inside_band"]]),
+        f"inconclusive while a law behind the prediction is degenerate (it says what its form forces); otherwise "
+        f"holds if every |error| ≤ {SMALL_ERROR:.0%} and inside its band, fails if the mean |error| exceeds "
+        f"{SMALL_ERROR:.0%}, else inconclusive. Laws fitted on the whole grid, not near Chinchilla, test a weaker "
+        "claim than the paper's", "testing_the_forecast")
+
+
+def forecast_cell(comparison: pd.DataFrame, ranking: pd.DataFrame) -> Cell:
+    """The forecast against the trained models (`against_forecast`, `forecast_order`)."""
+    n_inside, n_reversed = int(comparison["inside_band"].sum()), int((ranking["order"] == "reversed").sum())
+    return Cell(
+        "forecast", "validation",
+        f"{n_inside} of {len(comparison)} measurements inside the forecast's bands; {n_reversed} of {len(ranking)} "
+        "orderings of the trained models reversed beyond their interval",
+        forecast_verdict(n_inside, len(comparison), n_reversed),
+        "holds if every measurement is inside its band and no ordering is reversed; fails on any reversal or if "
+        "most measurements fall outside", "testing_the_forecast")
+
+
+def survival_verdict(before: str, after: list[str]) -> str:
+    """A recommendation survives post-training if its head-to-head holds before and after every
+    variant; it fails if it fails after any; otherwise inconclusive (one that did not hold before
+    has nothing to survive: a win after post-training alone is another finding)."""
+    if "fails" in after:
+        return "fails"
+    return "holds" if before == "holds" and set(after) == {"holds"} else "inconclusive"
+
+
+def post_training_duel_cell(post: Mapping[str, Mapping[str, PairedDifference]], before: str) -> Cell:
+    """The head-to-head after each post-training variant (stage → {"pass_at_k", "skill",
+    "task_nll"} → duel), against its verdict before post-training."""
+    after = [head_to_head_verdict(p["pass_at_k"].outcome, p["skill"].outcome) for p in post.values()]
+    return Cell(
+        "post_training", "validation",
+        "both models fine-tuned on the four task formats (the fine-tuning compute not counted, as in the paper); "
+        + "; ".join(f"after {stage}: pass@k {interval(p['pass_at_k'].difference, p['pass_at_k'].low, p['pass_at_k'].high)}, "
+                    f"skill {interval(p['skill'].difference, p['skill'].low, p['skill'].high)}, task NLL "
+                    f"{p['task_nll'].difference:+.2f} nats (a {p['task_nll'].outcome})" for stage, p in post.items())
+        + f"; before fine-tuning the same comparison {before}",
+        survival_verdict(before, after),
+        "holds if the head-to-head holds before post-training and after every variant; fails if it fails after "
+        "any; otherwise inconclusive (a comparison lost before post-training has nothing to survive)",
+        "testing_the_forecast")
+
+
+def forecast_optimum_cell(optima: Mapping[str, pd.Series], chinchilla: pd.Series, c_train: float,
+                          n_degenerate: int, n_fits: int, guessing: Mapping[str, float] | None = None) -> Cell:
+    """Where the forecast puts each approach's optimum (approach key → its forecast row, with N
+    bands) against the Chinchilla choice, on the grid's fits; `guessing` (approach key → the
+    macro pass@k guessing reaches at that optimum's k) where answers can be guessed."""
+    optima_text = "; ".join(f"Approach {key}: {row['tokens_per_param']:,.0f} tokens per parameter "
+                            f"(N {size_label(row['N'])} [{size_label(row['N_low'])}, {size_label(row['N_high'])}]"
+                            + (f", k = {row['k']:,.0f}, where guessing alone reaches pass@k {guessing[key]:.3f}"
+                               if guessing else "") + ")"
+                            for key, row in optima.items())
+    return Cell(
+        "overtraining", "grid", f"{optima_text} against the Chinchilla choice's "
+        f"{float(chinchilla['tokens_per_param']):,.0f} (N {size_label(chinchilla['N'])}), at {format_number(c_train)} "
+        f"FLOPs; {n_degenerate} of {n_fits} fits degenerate",
+        below_verdict([(float(row["N_high"]), float(chinchilla["N"])) for row in optima.values()], n_degenerate),
+        "holds if both optima's 90% bands lie below the Chinchilla choice's size and no fit feeding them is degenerate "
+        "(Approach 2 builds on the Chinchilla-stage fit, so all three laws of each task count); fails if a band does "
+        "not", "testing_the_forecast")
+
+
+def verdict_table(cells: list[Cell]) -> pd.DataFrame:
+    """Claims (rows, in CLAIMS order) by evidence (columns): "verdict: value" per cell, every
+    (claim, evidence) pair present exactly once."""
+    frame = pd.DataFrame([asdict(c) for c in cells])
+    pairs = frame[["claim", "evidence"]].value_counts()
+    if (pairs > 1).any() or len(pairs) != len(CLAIMS) * len(EVIDENCE):
+        missing = sorted(set((c, e) for c in CLAIMS for e in EVIDENCE) - set(pairs.index))
+        raise ValueError(f"the verdict needs each (claim, evidence) once; missing {missing[:3]}, "
+                         f"repeated {list(pairs[pairs > 1].index)[:3]}")
+    frame["cell"] = frame["verdict"] + ": " + frame["value"]
+    table = frame.pivot(index="claim", columns="evidence", values="cell").loc[list(CLAIMS), list(EVIDENCE)]
+    return table.rename(index=CLAIMS, columns=EVIDENCE)
+
+
+def approaches_cell(evidence: str, optima: Mapping[str, float], bands: Mapping[str, tuple[float, float]],
+                    degenerate: tuple[int, int] | None = None) -> Cell:
+    """Approach 1's optimal N against Approach 2's ("Approach 1", "Approach 2" → N and its band);
+    `degenerate` is (degenerate fits, fits) where the fits were classified."""
+    one, two = bands["Approach 1"], bands["Approach 2"]
+    value = (f"optimal N {size_label(optima['Approach 1'])} (Approach 1) against {size_label(optima['Approach 2'])} "
+             f"(Approach 2): bands {'overlap' if bands_overlap(one, two) else 'do not overlap'}")
+    if degenerate is not None:
+        value += f"; {degenerate[0]} of {degenerate[1]} fits degenerate"
+    rule = "holds if the two optima's bands overlap" + (" and no fit is degenerate" if degenerate is not None else "")
+    if evidence == "simulation":
+        rule += "; a check of the simulator, not evidence"
+    return Cell("approaches", evidence, value, approaches_verdict(one, two, degenerate[0] if degenerate else 0), rule,
+                "testing_the_forecast" if evidence == "grid" else "isoflop_profiles")
+
+
+def post_training_optimum_cell(tuned_optima: Mapping[tuple[str, str], float], base_low: Mapping[str, float],
+                               chinchilla_tokens_per_param: float, twenty: float, n_degenerate: int,
+                               n_refits: int) -> Cell:
+    """The grid's optimum after post-training ((approach, stage) → tokens per parameter) against the
+    base laws' band (approach → its lower end) and ten times Chinchilla's `twenty`."""
+    below = sum(value < base_low[name] for (name, _), value in tuned_optima.items())
+    return Cell(
+        "post_training", "grid",
+        f"optimum after ft and sft: {min(tuned_optima.values()):,.0f} to {max(tuned_optima.values()):,.0f} tokens per "
+        f"parameter (the base Chinchilla choice: {chinchilla_tokens_per_param:,.0f}); below the base laws' 90% band "
+        f"in {below} of {len(tuned_optima)}; {n_degenerate} of {n_refits} refits degenerate",
+        post_training_verdict(list(tuned_optima.values()), twenty, n_degenerate),
+        f"holds if every post-trained optimum stays above ten times Chinchilla's {twenty:.0f} tokens per parameter and "
+        "no refit is degenerate (Chinchilla-stage refits count: Approach 2 builds on them)", "testing_the_forecast")
+
+
+def grid_table1_cell(margins: pd.Series, guessing: pd.Series, c_train: float, c_inf: float) -> Cell:
+    """Table 1 on the grid: per task, best overtrained pass@k minus the single-pass pick's, and what
+    guessing reaches at the best checkpoint's k."""
+    return Cell(
+        "beats", "grid", f"Table 1 on the grid ({format_number(c_train)} FLOPs, C_inf {format_number(c_inf)}): "
+        f"the best checkpoint under k = C_inf/(2N) is higher than the single-pass pick on {int((margins > 0).sum())} "
+        f"of {len(margins)} tasks, by up to {margins.max():.3f}; it cannot be lower; guessing alone reaches "
+        f"{guessing.min():.3f}–{guessing.max():.3f} at its k", "not a test",
+        "the best of a set that includes the single-pass pick, on the same questions, cannot lose",
+        "testing_the_forecast")
+
+
+def public_extrapolation_cell(sardana: pd.Series, gadre: pd.Series, olmo: pd.Series | None = None,
+                              olmo_fitted_to: float = float("nan")) -> Cell:
+    """Held-out relative errors of a Chinchilla-form loss law on Sardana et al.'s and Gadre et al.'s
+    runs (fitted near Chinchilla: the claim's test); beside them, for the record, the OLMo 2
+    ladder's macro task-loss errors on its targets, from a law fitted on runs up to
+    `olmo_fitted_to` tokens per parameter (not near Chinchilla, so outside the claim's rule)."""
+    both = pd.concat([sardana, gadre])
+    beside = ("" if olmo is None else
+              f". Beside them, not counted (fitted on runs up to {olmo_fitted_to:,.0f} tokens per parameter, not near "
+              f"Chinchilla): the OLMo 2 ladder's law misses its {len(olmo)} targets' macro task loss by "
+              + " and ".join(f"{100 * e:+.1f}%" for e in olmo))
+    return Cell(
+        "extrapolation", "public",
+        f"LM loss (k = 1) only: Sardana {100 * sardana.mean():+.1f}% mean over {len(sardana)} held-out runs "
+        f"(range {100 * sardana.min():+.1f}% to {100 * sardana.max():+.1f}%), Gadre {100 * gadre.mean():+.1f}% over "
+        f"{len(gadre)} (range {100 * gadre.min():+.1f}% to {100 * gadre.max():+.1f}%); "
+        f"{int((both < 0).sum())} of {len(both)} errors negative" + beside,
+        error_verdict(list(both)),
+        f"holds if every held-out run's |error| ≤ {SMALL_ERROR:.0%}; fails if their mean |error| exceeds it "
+        "(runs fitted near Chinchilla only)", "real_overtrained")
+
+
+def simulated_optimum_cell(optima: Mapping[str, pd.Series], bands: Mapping[str, tuple[float, float]],
+                           c_train: float) -> Cell:
+    """The simulated suite's isoFLOP optima (approach → `analysis.isoflop_optima` row) with their N
+    bands, each against its own k = 1 choice."""
+    return Cell(
+        "overtraining", "simulation",
+        "; ".join(f"{name}: N {size_label(o['t2_N'])} [{size_label(bands[name][0])}, {size_label(bands[name][1])}] "
+                  f"against its own k = 1 choice's {size_label(o['chinchilla_N'])}" for name, o in optima.items())
+        + f" at {format_number(c_train)} FLOPs ("
+        + ("both bands below it" if below_verdict([(bands[name][1], float(o["chinchilla_N"]))
+                                                   for name, o in optima.items()]) == "holds" else "a band reaches it")
+        + ")", "not a test",
+        "the k = 1 choice is the same law without the inference budget, and a law that improves with k moves the "
+        "optimum to smaller N once k = C_inf/(2N): the direction is built in, only its size is measured (and the "
+        "data are simulated)", "isoflop_profiles")

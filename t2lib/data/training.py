@@ -1,0 +1,203 @@
+"""A suite trained with the book's own pipeline (pretrain/, e.g. data/real/t2mini): its training
+records and its questions, read and summarised without torch.
+
+Besides the suite files, such a folder holds `grid.csv` (the planned cells), `curves.csv` (each
+checkpoint's training loss by step) and `questions/<task>.jsonl` (each test question's prompt,
+answer, difficulty and the size of its answer's word class, whose log is the chance NLL).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from t2lib.data.seeds import FALL_IN_SDS, LEARNT, has_seeds, steps_to_more_data
+from t2lib.data.suite import GUESS_COLUMN, Suite, SuiteError
+from t2lib.laws.passk import pass_at_k
+
+TASK_PREFIX = "t2mini_"  # harness task names are the question files' names with this prefix
+GRID, CURVES, QUESTIONS = "grid.csv", "curves.csv", "questions"
+TRAINING_RECORDS = (GRID, CURVES, QUESTIONS)  # what a suite trained with pretrain/ keeps beside its suite files
+# What a miniature suite must show before it can test T² (the second suite's acceptance): guessing
+# reaches at most GUESS_CEILING at pass@GUESS_K on every task, every cell has at least MIN_SEEDS
+# seeds, and at most MAX_FALLS of the steps to more data that learnt something fall by more than
+# FALL_IN_SDS seed standard deviations.
+GUESS_K, GUESS_CEILING, MIN_SEEDS, MAX_FALLS = 1000, 0.01, 2, 0.10
+
+
+@dataclass(frozen=True)
+class TrainingRecords:
+    """The grid plan, the loss curves and the questions of a trained suite."""
+
+    grid: pd.DataFrame
+    curves: pd.DataFrame
+    questions: pd.DataFrame  # task, question, difficulty, answer_set, chance_nll, guess
+
+
+def _required(folder: Path, name: str) -> Path:
+    path = folder / name
+    if not path.exists():
+        raise SuiteError(f"{path}: missing (a suite trained with pretrain/ has grid.csv, curves.csv and questions/; "
+                         f"see data/real/t2mini/README.md)")
+    return path
+
+
+def read_questions(folder: Path) -> pd.DataFrame:
+    """One row per test question, numbered in file order as the harness numbers its docs."""
+    frames = []
+    for path in sorted(_required(folder, QUESTIONS).glob("*.jsonl")):
+        records = []
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise SuiteError(f"{path}: line {number}: not JSON ({error.msg})") from None
+            missing = [key for key in ("difficulty", "answer_set") if key not in record]
+            if missing:
+                raise SuiteError(f"{path}: line {number}: no {missing[0]!r}")
+            records.append(record)
+        frame = pd.DataFrame(records).reindex(columns=["difficulty", "answer_set", "guess"])
+        bad = np.flatnonzero(~(pd.to_numeric(frame["answer_set"], errors="coerce") >= 2))
+        if bad.size:
+            raise SuiteError(f"{path}: line {bad[0] + 1}: answer_set must be at least 2; "
+                             f"got {records[bad[0]]['answer_set']!r}")
+        frames.append(frame.assign(task=TASK_PREFIX + path.stem, question=np.arange(len(frame))))
+    if not frames:
+        raise SuiteError(f"{folder / 'questions'}: no question files (*.jsonl)")
+    questions = pd.concat(frames, ignore_index=True)
+    questions["chance_nll"] = np.log(questions["answer_set"].astype(float))
+    # A question without a recorded guess probability is guessed uniformly within its answer class.
+    questions["guess"] = pd.to_numeric(questions["guess"]).fillna(1.0 / questions["answer_set"].astype(float))
+    return questions[["task", "question", "difficulty", "answer_set", "chance_nll", "guess"]]
+
+
+def read_training_records(suite: Suite) -> TrainingRecords:
+    """The training records beside a suite's tables; a SuiteError names the first missing file."""
+    folder = Path(suite.path)
+    return TrainingRecords(pd.read_csv(_required(folder, GRID)), pd.read_csv(_required(folder, CURVES)),
+                           read_questions(folder))
+
+
+def grid_progress(suite: Suite) -> str:
+    """A sentence saying how much of its planned grid (grid.csv, with a seeds column) a seeded suite
+    holds, "" where it holds all of it or keeps no plan."""
+    plan = Path(suite.path) / GRID
+    if not has_seeds(suite) or not plan.exists():
+        return ""
+    grid = pd.read_csv(plan)
+    runs, cells = int(grid["seeds"].sum()), suite.base["cell"].nunique()
+    if cells >= len(grid):
+        return ""
+    return (f"In progress: {len(suite.base)} of {runs} planned runs are trained, {cells} of the grid's {len(grid)} "
+            "cells, each at all its seeds. The grid trains in chunks, cheapest cells first, so what is here is its "
+            "small-budget part; every number of this suite will change as the rest arrive.")
+
+
+def task_summary(suite: Suite, questions: pd.DataFrame) -> pd.DataFrame:
+    """Per base checkpoint and task: N, D, C, tokens per parameter, mean NLL, pass@1 and the
+    chance levels of both (a uniform guess over the answer's word class)."""
+    nll = suite.nll.merge(questions, on=["task", "question"], how="left", validate="many_to_one")
+    unmatched = nll["chance_nll"].isna()
+    if unmatched.any():
+        row = nll[unmatched].iloc[0]
+        raise SuiteError(f"{suite.path}/nll.parquet: question {row['question']} of task {row['task']!r} "
+                         f"has no entry in questions/")
+    nll["p"] = np.exp(-nll["nll"])
+    nll["chance_p"] = 1.0 / nll["answer_set"]
+    summary = nll.groupby(["checkpoint", "task"], sort=False).agg(
+        mean_nll=("nll", "mean"), pass_at_1=("p", "mean"), chance_nll=("chance_nll", "mean"),
+        chance_pass_at_1=("chance_p", "mean")).reset_index()
+    base = suite.base[["checkpoint", "params", "tokens", "train_flops"]]
+    summary = base.merge(summary, on="checkpoint")
+    summary["tokens_per_param"] = summary["tokens"] / summary["params"]
+    return summary
+
+
+def difficulty_correlation(suite: Suite, questions: pd.DataFrame) -> pd.DataFrame:
+    """Per base checkpoint and task, the Spearman rank correlation of a question's NLL with its
+    recorded difficulty (positive: harder questions get higher NLL)."""
+    nll = suite.nll[suite.nll["checkpoint"].isin(suite.base["checkpoint"])].merge(
+        questions[["task", "question", "difficulty"]], on=["task", "question"])
+    rows = [{"checkpoint": checkpoint, "task": task,
+             "spearman": group["nll"].rank().corr(group["difficulty"].rank())}
+            for (checkpoint, task), group in nll.groupby(["checkpoint", "task"], sort=False)]
+    return pd.DataFrame(rows)
+
+
+RATIO_RANGES = ((0.0, 100.0, "below 100"), (100.0, 1000.0, "between 100 and 1,000"), (1000.0, np.inf, "above 1,000"))
+
+
+def returns_to_data(summary: pd.DataFrame, drop: float = 0.05) -> pd.DataFrame:
+    """Does more data help? Every step from one checkpoint to the next larger token count of the
+    same size (a `task_summary` table), by the tokens per parameter it ends at: how many steps
+    there are, how many lower pass@1, and how many lower it by more than `drop`."""
+    steps = []
+    for (_, _), group in summary.sort_values("tokens").groupby(["task", "params"], sort=False):
+        change = group["pass_at_1"].diff().iloc[1:]
+        steps.append(pd.DataFrame({"ends_at": group["tokens_per_param"].iloc[1:], "change": change}))
+    steps = pd.concat(steps, ignore_index=True) if steps else pd.DataFrame(columns=["ends_at", "change"])
+    rows = []
+    for low, high, label in RATIO_RANGES:
+        inside = steps[(steps["ends_at"] >= low) & (steps["ends_at"] < high)]
+        rows.append({"tokens_per_param": label, "steps": len(inside), "lower": int((inside["change"] < 0).sum()),
+                     "lower_by_more": int((inside["change"] < -drop).sum())})
+    return pd.DataFrame(rows)
+
+
+def guessing_pass_at_k(suite: Suite, k: float) -> tuple[pd.Series | None, str]:
+    """Per task, what guessing scores at pass@k, and how it was computed: the mean over the
+    questions of 1 − (1 − g)^k where the suite keeps its questions (questions/, exact), else
+    1 − (1 − ḡ)^k with tasks.csv's mean guess ḡ (an upper bound); None where neither is recorded."""
+    if (Path(suite.path) / QUESTIONS).is_dir():
+        questions = read_questions(Path(suite.path))
+        exact = questions.groupby("task")["guess"].apply(lambda g: float(np.mean(pass_at_k(g.to_numpy(), k))))
+        return exact.reindex(suite.tasks["task"]), "each question's own guess probability"
+    if GUESS_COLUMN in suite.tasks and suite.tasks[GUESS_COLUMN].notna().all():
+        return (pd.Series({task: float(suite.guess_pass_at_k(task, k)) for task in suite.tasks["task"]}),
+                "an upper bound from the mean guess probability")
+    return None, ""
+
+
+def readiness(suite: Suite, stage: str = "base") -> pd.DataFrame:
+    """Whether a suite can test T², one row per requirement (the constants above): what was
+    measured, in words, and whether the requirement is met (None where it cannot be measured)."""
+    names = suite.display_names
+    rows = []
+    guessing, how = guessing_pass_at_k(suite, GUESS_K)
+    if guessing is not None:
+        rows.append((f"guessing's pass@{GUESS_K:,} at most {GUESS_CEILING:.0%} on every task",
+                     (f"{100 * guessing.max():.3g}% on every task" if f"{guessing.max():.3g}" == f"{guessing.min():.3g}"
+                      else f"{100 * guessing.max():.3g}% at most ({names[guessing.idxmax()]}), "
+                           f"{100 * guessing.min():.3g}% at least") + f" ({how})",
+                     bool(guessing.max() <= GUESS_CEILING)))
+    else:
+        rows.append((f"guessing's pass@{GUESS_K:,} at most {GUESS_CEILING:.0%} on every task",
+                     "not measurable: tasks.csv records no guess probability for some task", None))
+    seeded = suite if has_seeds(suite) else replace(  # its own checksum: seed_averaged caches by checksum
+        suite, checkpoints=suite.checkpoints.assign(cell=suite.checkpoints["checkpoint"], seed=0),
+        sha256=f"{suite.sha256}+one-seed-per-checkpoint")
+    fewest = int(seeded.checkpoints[seeded.checkpoints["stage"] == stage].groupby("cell")["seed"].nunique().min())
+    rows.append((f"at least {MIN_SEEDS} seeds per cell", f"{fewest} at the fewest", fewest >= MIN_SEEDS))
+    steps = steps_to_more_data(seeded, stage)
+    requirement = (f"at most {MAX_FALLS:.0%} of the steps to more data that learnt something lower pass@1 by more "
+                   f"than {FALL_IN_SDS:g} seed SDs")
+    if steps.empty:
+        rows.append((requirement, "not measurable: no size was trained at two token counts", None))
+        return pd.DataFrame(rows, columns=["requirement", "measured", "met"])
+    lower = int((steps["pass_at_1_after"] < steps["pass_at_1_before"]).sum())
+    if fewest < 2:
+        rows.append((requirement, f"not measurable with one seed; {lower} of {len(steps)} steps lower pass@1 at all",
+                     None))
+    elif not steps["learnt"].any():
+        rows.append((requirement, f"not measurable: no step is between cells above {LEARNT:g}× guessing; {lower} of "
+                                  f"{len(steps)} steps lower pass@1 at all", None))
+    else:
+        learnt = steps[steps["learnt"]]
+        falls = int(learnt["falls"].sum())
+        rows.append((requirement, f"{falls} of {len(learnt)} ({falls / len(learnt):.1%}); {lower} of "
+                                  f"{len(steps)} steps lower it at all", falls <= MAX_FALLS * len(learnt)))
+    return pd.DataFrame(rows, columns=["requirement", "measured", "met"])
