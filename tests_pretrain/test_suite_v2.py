@@ -1,9 +1,11 @@
 """The second suite's builder: every scored run of the grid at each of its seeds becomes a checkpoint
 with its cell and seed; a rebuild from a runs folder that lacks earlier runs keeps them; a run's
-fine-tunings become checkpoints of a stage cell of their own, which enters only with every seed."""
+fine-tunings become checkpoints of a stage cell of their own, which enters only with every seed; the
+validation sweep's suite is built the same way, only beside a committed forecast."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import pytest
 
 import t2lib
 from t2lib.data.seeds import seed_averaged, seed_spread
-from pretrain import finetune, grid, suite_v2
+from pretrain import finetune, grid, suite_v2, validation_v2
 from pretrain.corpus import CONTEXT
 from pretrain.corpus_v2 import CORPUS_VERSION
 from pretrain.executors import Placement
@@ -118,3 +120,26 @@ def test_fine_tunings_are_scored_directly_and_average_into_cells_of_their_own(
     readme = (folder / "with_ft" / "README.md").read_text()
     assert "Post-training in miniature: 1 of 3 runs fine-tuned both ways (every seed of 1 cell(s))" in readme
     assert "wait for their cell's other seeds: 1)" in readme
+
+
+def test_the_sweeps_suite_is_built_beside_its_committed_forecast_with_its_provenance(
+        trained: tuple[Path, Path]) -> None:
+    folder, plan = trained
+    sweep_plan = folder / "sweep_plan.csv"
+    pd.read_csv(plan).assign(role=["Approach 2 optimum at C_inf 2×10⁶", "isoFLOP curve"]).to_csv(sweep_plan, index=False)
+    out = folder / "sweep"
+    with pytest.raises(SystemExit, match="no committed forecast"):
+        validation_v2.build(folder / "runs", out, sweep_plan)
+    out.mkdir()
+    meta = {"format": "t2lib-sweep-forecast-1", "made": "2026-12-06", "t2lib_version": "planted", "suite_sha256": "ab12",
+            "fits_sha256": "cd34", "tasks": ["t2mini_knowledge"], "resamples": 20, "c_train": 7.2e13,
+            "rule": "planted rule", "c_infs": [2e6, 2e7],
+            "fit_quality": {"a": "converged", "b": "converged", "c": "degenerate"}, "rows": []}
+    (out / "forecast.json").write_text(json.dumps(meta))
+    suite = validation_v2.build(folder / "runs", out, sweep_plan)
+    assert list(suite.checkpoints["checkpoint"]) == ["w16d1-c1", "w16d1-c1-s1", "w16d1-c0"]
+    readme = (out / "README.md").read_text()
+    for fact in ("made on 2026-12-06", "`ab12`", "`cd34`", "planted rule", "2×10⁶, 2×10⁷", "2 converged, 1 degenerate",
+                 "**3 of 3 planned runs**", "| `w16d1-c1` | 9,376 | 2.62 | 2 of 2 | Approach 2 optimum at C_inf 2×10⁶ |"):
+        assert fact in readme, fact
+    assert "{" not in readme  # every field of the template filled

@@ -88,11 +88,11 @@ def test_the_experiment_runs_its_steps_in_order_and_stops_at_the_first_unfinishe
     from pretrain import validation
 
     calls, trained = [], set()
-    untuned = {"rows": pd.DataFrame({"cell": ["v-w48d3"], "stage": ["ft"]})}
+    untuned = {"rows": pd.DataFrame({"run": ["v-w48d3"], "stage": ["ft"]})}
     monkeypatch.setattr(validation, "run", lambda runs, minutes, placement, device, specs: calls.append("train"))
     monkeypatch.setattr(validation, "results_file", lambda run_dir: run_dir if run_dir.name in trained else None)
     monkeypatch.setattr(validation.finetune, "run", lambda *args, **kwargs: calls.append("fine-tune"))
-    monkeypatch.setattr(validation.finetune, "pending", lambda runs, cells: untuned["rows"])
+    monkeypatch.setattr(validation.finetune, "pending", lambda runs, grid: untuned["rows"])
     monkeypatch.setattr(validation, "build", lambda runs, out: calls.append("build") or SimpleNamespace(summary=str))
     models = [spec.name for spec in validation.read_plan()]
 

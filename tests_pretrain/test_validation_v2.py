@@ -1,15 +1,12 @@
-"""The second suite's validation sweep: the shapes a forecast may choose, the cells planned from a
-sweep forecast (a planted one), which the grid runner trains at their seeds, and the sweep's
-suite, built only beside a committed forecast, with a README that states its provenance."""
+"""The second suite's validation sweep: the shapes a forecast may choose, and the cells planned from
+a sweep forecast (a planted one), which the grid runner trains at their seeds (the sweep's suite
+is built in test_suite_v2, from that module's trained runs)."""
 
 import json
 from pathlib import Path
 
 import pytest
 
-from pretrain import grid, validation_v2
-from pretrain.corpus import CONTEXT
-from pretrain.executors import Placement
 from pretrain.grid import runs_of_grid
 from pretrain.grid_v2 import WIDTH_DEPTH
 from pretrain.pilot import grid_lr
@@ -47,29 +44,3 @@ def test_the_plan_trains_each_forecast_size_at_the_forecasts_budget_and_seeds(tm
     with pytest.raises(ValueError, match="is not a shape of"):
         plan_sweep(planted_forecast(tmp_path / "odd.json", [12_345]), sizes_file)
 
-
-def test_the_sweeps_suite_is_built_beside_its_committed_forecast_with_its_provenance(tmp_path: Path) -> None:
-    from pretrain.corpus_v2 import CORPUS_VERSION
-
-    tokens = 4 * 32 * CONTEXT  # four batches
-    plan = tmp_path / "plan.csv"
-    plan.write_text("cell,width,depth,heads,params,train_flops,tokens,tokens_per_param,lr,seeds,corpus_version,"
-                    f"estimated_hours,role\nv-w16d1,16,1,1,9376,{6 * 9376 * tokens},{tokens},{tokens / 9376},0.01,2,"
-                    f"{CORPUS_VERSION},0.001,Approach 2 optimum at C_inf 2×10⁶\n")
-    grid.run(tmp_path / "runs", 5, Placement(workers=2), "cpu", grid.read_grid(plan), seeds=grid.seeds_of_cells(plan))
-    out = tmp_path / "sweep"
-    with pytest.raises(SystemExit, match="no committed forecast"):
-        validation_v2.build(tmp_path / "runs", out, plan)
-    out.mkdir()
-    meta = {"format": "t2lib-sweep-forecast-1", "made": "2026-12-06", "t2lib_version": "planted", "suite_sha256": "ab12",
-            "fits_sha256": "cd34", "tasks": ["t2mini_knowledge"], "resamples": 20, "c_train": 7.2e13,
-            "rule": "planted rule", "c_infs": [2e6, 2e7], "fit_quality": {"a": "converged", "b": "converged",
-                                                                           "c": "degenerate"}, "rows": []}
-    (out / "forecast.json").write_text(json.dumps(meta))
-    suite = validation_v2.build(tmp_path / "runs", out, plan)
-    assert list(suite.checkpoints["checkpoint"]) == ["v-w16d1", "v-w16d1-s1"]
-    readme = (out / "README.md").read_text()
-    for fact in ("made on 2026-12-06", "`ab12`", "`cd34`", "planted rule", "2×10⁶, 2×10⁷", "2 converged, 1 degenerate",
-                 "**2 of 2 planned runs**", "| `v-w16d1` | 9,376 | 1.75 | 2 of 2 | Approach 2 optimum at C_inf 2×10⁶ |"):
-        assert fact in readme, fact
-    assert "{" not in readme  # every field of the template filled
