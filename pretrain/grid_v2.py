@@ -51,8 +51,9 @@ SEEDS = 3
 
 def heads_of(width: int) -> int:
     """Heads of width about 16 (12 to 20; pilot 12): as good per token as pilot 10's heads of
-    width 8 at w32d2, and 1.4× faster there; one head of width 32 learnt arithmetic worse (pilot 11)."""
-    heads = round(width / 16)
+    width 8 at w32d2, and 1.4× faster there; one head of width 32 learnt arithmetic worse (pilot 11).
+    A model narrower than 24 has one head, of its whole width."""
+    heads = max(1, round(width / 16))  # one head below width 24
     if width % heads:
         raise ValueError(f"width {width} is not divisible by its {heads} heads")
     return heads

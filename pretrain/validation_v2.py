@@ -14,7 +14,9 @@ budgets where the Chinchilla choice draws 1, 10 and 100 samples (`t2lib.laws.for
 it trains each approach's optimum at every budget, the Chinchilla choice of the task-NLL law at
 k = 1 and of a Chinchilla law fitted to the grid's LM loss, and at least five sizes in all, each
 snapped to the nearest shape here (the forecast flags one more than 2× away); every model at SEEDS
-seeds, with the grid's shapes (heads of width about 16), learning rate rule and corpus.
+seeds, with the grid's shapes (heads of width about 16) and three smaller ones, learning rate rule
+and corpus. Small models at this budget see billions of tokens (the 6K shape, about 1.9e9 at
+7.2e13 FLOPs, some 3.3 CPU-hours per seed by the cost model): `plan` prints the sweep's cost before anything trains.
 """
 
 from __future__ import annotations
@@ -42,14 +44,19 @@ OUT = Path("data/real/t2mini-v2-validation")
 FORECAST_FILE = OUT / "forecast.json"
 FACTOR = 2.0  # the validation budget, in multiples of the grid's largest: 7.2e13 FLOPs
 SEEDS = 2
+# Below the grid's smallest shape (16K parameters), for a T² optimum smaller than the grid's models
+# (a dry run of the forecast on the partial grid put Approach 2's near 6K), so that the nearest
+# trainable size is within 2× of it; their learning rate is the rule's, extrapolated below the
+# sizes its sweeps covered.
+SMALLER = [(8, 1), (12, 1), (16, 1)]
 # Beyond the grid's largest shape, for a Chinchilla choice above 842K parameters.
 LARGER = [(160, 4), (192, 5)]
 
 
 def sizes_table() -> pd.DataFrame:
-    """The shapes a sweep forecast may choose from: the grid's and LARGER, with their N."""
+    """The shapes a sweep forecast may choose from: SMALLER, the grid's and LARGER, with their N."""
     rows = []
-    for width, depth in WIDTH_DEPTH + LARGER:
+    for width, depth in SMALLER + WIDTH_DEPTH + LARGER:
         heads = heads_of(width)
         rows.append({"width": width, "depth": depth, "heads": heads,
                      "params": parameters_of(width, depth, heads, CORPUS_VERSION)})

@@ -10,7 +10,7 @@ import pytest
 from pretrain.grid import runs_of_grid
 from pretrain.grid_v2 import WIDTH_DEPTH
 from pretrain.pilot import grid_lr
-from pretrain.validation_v2 import FACTOR, LARGER, SEEDS, plan_sweep, sizes_table
+from pretrain.validation_v2 import FACTOR, LARGER, SEEDS, SMALLER, plan_sweep, sizes_table
 from t2lib.laws.forecast import FORMAT, SWEEP_FORMAT
 
 
@@ -21,10 +21,12 @@ def planted_forecast(path: Path, sizes: list[int], form: str = SWEEP_FORMAT) -> 
     return path
 
 
-def test_the_shapes_are_the_grids_and_larger_ones_with_heads_of_width_about_16() -> None:
+def test_the_shapes_are_the_grids_with_smaller_and_larger_ones_and_heads_of_width_about_16() -> None:
     sizes = sizes_table()
-    assert list(zip(sizes["width"], sizes["depth"])) == WIDTH_DEPTH + LARGER
-    assert ((sizes["width"] / sizes["heads"]).between(12, 20)).all() and sizes["params"].is_monotonic_increasing
+    assert list(zip(sizes["width"], sizes["depth"])) == SMALLER + WIDTH_DEPTH + LARGER
+    grid_like = sizes["width"] >= 24
+    assert ((sizes["width"] / sizes["heads"])[grid_like].between(12, 20)).all() and (sizes["heads"] >= 1).all()
+    assert (sizes.loc[~grid_like, "heads"] == 1).all() and sizes["params"].is_monotonic_increasing
     assert FACTOR >= 2 and SEEDS >= 2
 
 
