@@ -74,3 +74,18 @@ def test_seeds_are_resampled_on_top_of_the_questions() -> None:
     assert spread.high - spread.low > 1.5 * (single.high - single.low)
     with pytest.raises(ValueError, match="different questions"):
         paired_difference({"t": np.stack([a, a])}, {"t": b[:200]}, 1.0, 1.0, "pass_at_k")
+
+
+def test_a_models_seeds_are_drawn_once_for_every_task() -> None:
+    """Seed 0 scores 0.2 on task x and 0.4 on task y, seed 1 the reverse: every draw of whole seeds
+    gives the same macro pass@1 (0.3), so against a constant model the interval is a point; seeds
+    drawn task by task would spread it. A model's tasks must agree on its number of seeds."""
+    flip = {"x": -np.log([[0.2] * 40, [0.4] * 40]), "y": -np.log([[0.4] * 40, [0.2] * 40])}
+    constant = {t: -np.log(np.full((2, 40), 0.1)) for t in "xy"}
+    found = paired_difference(flip, constant, 1.0, 1.0, "pass_at_k", resamples=500)
+    assert found.difference == pytest.approx(0.2) and found.high - found.low == pytest.approx(0.0, abs=1e-12)
+    together = {t: -np.log([[0.2] * 40, [0.4] * 40]) for t in "xy"}  # seed 1 better on both tasks
+    spread = paired_difference(together, constant, 1.0, 1.0, "pass_at_k", resamples=500)
+    assert spread.high - spread.low > 0.15  # the draws of whole seeds give 0.1, 0.2 or 0.3
+    with pytest.raises(ValueError, match="different numbers of seeds"):
+        paired_difference({"x": flip["x"], "y": flip["y"][:1]}, constant, 1.0, 1.0, "pass_at_k")

@@ -204,9 +204,11 @@ def isoflop_figure(panels: Mapping[str, tuple[pd.DataFrame, pd.DataFrame]], obse
 
 def sweep_figure(curves: pd.DataFrame, forecast: pd.DataFrame, c_infs: list[float]) -> plt.Figure:
     """The seeded isoFLOP sweep, one panel per inference budget: each trained size's measured
-    macro pass@k at its own k with its interval (`sweep.measured_curve`, filled where the size is
-    in the best set, a star on the measured optimum), guessing's pass@k at the same k, Approach
-    2's forecast for the same sizes with its band, and the forecast optimum's N with its band."""
+    macro pass@k at its own k with its interval (`sweep.measured_curve`; filled where the size is
+    tied with the measured optimum by their paired difference, which overlapping bars do not
+    show; a star on the measured optimum), guessing's pass@k at the same k, Approach 2's forecast
+    for the same sizes with its band, the forecast optimum's N with its band, and the two
+    Chinchilla choices."""
     fig, axes = plt.subplots(1, len(c_infs), figsize=(4.4 * len(c_infs), 4.2), sharey=True, squeeze=False)
     for ax, c_inf in zip(axes[0], c_infs):
         curve = curves[np.isclose(curves["c_inf"], c_inf)]
@@ -226,7 +228,8 @@ def sweep_figure(curves: pd.DataFrame, forecast: pd.DataFrame, c_infs: list[floa
         ax.errorbar(curve["N"], curve["value"], yerr=[curve["value"] - curve["low"], curve["high"] - curve["value"]],
                     fmt="none", ecolor=CHINCHILLA, elinewidth=1, capsize=2)
         ax.scatter(curve["N"], curve["value"], s=36, zorder=3, edgecolor=CHINCHILLA,
-                   facecolor=np.where(curve["in_best_set"], CHINCHILLA, "white"), label="measured (seed mean)")
+                   facecolor=np.where(curve["tied_with_optimum"], CHINCHILLA, "white"),
+                   label="measured (filled: tied with the optimum)")
         best = curve[curve["optimum"]]
         ax.scatter(best["N"], best["high"] * 1.08 + 0.01, marker="*", s=90, color=CHINCHILLA, label="measured optimum")
         for (name, role), marker in zip(CHINCHILLA_ROLES.items(), ("D", "s")):

@@ -8,8 +8,10 @@ returns the difference with its percentile interval and the outcome `report.deci
 several seeds is given as an array of shape (seeds, questions): its value is the mean over its
 seeds (what training the recipe once scores, on average), and each draw also resamples each
 model's seeds, independently, from a stream of its own (so the questions drawn are those of the
-same comparison without seeds). With one seed per model, the interval is a floor under the true
-uncertainty.
+same comparison without seeds). A seed is one training run scored on every task, so a draw's
+seeds are the same for every task of a model. With one seed per model, the interval is a floor
+under the true uncertainty; with two, the resampled seeds understate their spread by half its
+variance (a bootstrap of n values has (n − 1)/n of their variance), so it is still a floor.
 
 Measures, all means over questions of a per-question value (so the macro average is a mean
 of task means):
@@ -74,12 +76,19 @@ class PairedDifference:
     tasks: tuple[str, ...]  # the tasks averaged (skill leaves out those guessing nearly solves)
 
 
-def seed_draws(values: NDArray, questions: NDArray, rng: np.random.Generator) -> NDArray:
-    """Per bootstrap draw: the mean of `values` (seeds × questions) over the draw's questions and
-    a draw of its seeds with replacement."""
+def seed_draws(values: NDArray, questions: NDArray, chosen: NDArray) -> NDArray:
+    """Per bootstrap draw: the mean of `values` (seeds × questions) over the draw's `questions`
+    (draws × questions) and its `chosen` seeds (draws × seeds, drawn with replacement; the same
+    for every task of a model, as a seed is one training run scored on every task)."""
     per_seed = values[:, questions].mean(axis=2)  # (seeds, draws)
-    chosen = rng.integers(0, len(values), size=(questions.shape[0], len(values)))  # (draws, seeds)
     return np.take_along_axis(per_seed.T, chosen, axis=1).mean(axis=1)
+
+
+def _seed_count(model: Mapping[str, ArrayLike], tasks: Sequence[str]) -> int:
+    counts = {np.atleast_2d(np.asarray(model[task])).shape[0] for task in tasks}
+    if len(counts) != 1:
+        raise ValueError(f"a model has different numbers of seeds across tasks ({sorted(counts)})")
+    return counts.pop()
 
 
 def paired_difference(a: Mapping[str, ArrayLike], b: Mapping[str, ArrayLike], k_a: float, k_b: float, measure: str, *,
@@ -95,6 +104,9 @@ def paired_difference(a: Mapping[str, ArrayLike], b: Mapping[str, ArrayLike], k_
         if not tasks:
             raise ValueError(f"guessing nearly solves every task at k = {max(k_a, k_b):g}: no skill left to compare")
     rng, seed_rng = np.random.default_rng(seed), np.random.default_rng([seed, 1])
+    seeds_a, seeds_b = _seed_count(a, tasks), _seed_count(b, tasks)
+    chosen_a = seed_rng.integers(0, seeds_a, size=(resamples, seeds_a))
+    chosen_b = seed_rng.integers(0, seeds_b, size=(resamples, seeds_b))
     estimates, draws, values_a, values_b = [], [], [], []
     for task in tasks:
         nll_a, nll_b = np.atleast_2d(np.asarray(a[task], dtype=float)), np.atleast_2d(np.asarray(b[task], dtype=float))
@@ -107,10 +119,10 @@ def paired_difference(a: Mapping[str, ArrayLike], b: Mapping[str, ArrayLike], k_
         values_b.append(vb.mean())
         estimates.append((va.mean(axis=0) - vb.mean(axis=0)).mean())
         questions = rng.integers(0, va.shape[1], size=(resamples, va.shape[1]))
-        if len(va) == 1 and len(vb) == 1:
+        if seeds_a == 1 and seeds_b == 1:
             draws.append((va[0] - vb[0])[questions].mean(axis=1))
         else:
-            draws.append(seed_draws(va, questions, seed_rng) - seed_draws(vb, questions, seed_rng))
+            draws.append(seed_draws(va, questions, chosen_a) - seed_draws(vb, questions, chosen_b))
     difference = float(np.mean(estimates))
     low, high = np.quantile(np.mean(draws, axis=0), [(1 - level) / 2, (1 + level) / 2])
     outcome = decide(float(low), float(high), higher_is_better=HIGHER_IS_BETTER[measure])

@@ -4,12 +4,17 @@ sweep forecast (`forecast.make_sweep_forecast`), the isoFLOP curve that the trai
 and the T² model against the two Chinchilla choices (`sweep_duels`).
 
 The sweep's suite holds one cell per trained size, each at several seeds (`cell` and `seed`
-columns). A size's value is the mean over its seeds of the macro measure: what training that
-recipe once scores, on average. Its interval comes from bootstrap draws that resample each
-task's questions (the same questions for every size, so that one draw compares all sizes on the
-same test) and each cell's seeds (`paired.seed_draws`). The measured optimum is the size best on
-the point estimates; the sizes the data cannot tell from it are the smallest set that is best in
-BEST_SET_LEVEL of the draws.
+columns). On the curve, a size's value is its measure computed from each question's probability
+averaged over its seeds, the quantity the laws were fitted to (`seeds.seed_averaged`). Its
+interval comes from bootstrap draws that resample each task's questions (the same questions for
+every size, so that one draw compares all sizes on the same test) and each cell's seeds (the same
+seeds for every task: a seed is one training run scored on every task). The measured optimum is
+the size best on the point estimates; a size is tied with it when the interval of their paired
+difference, over the same draws, holds zero (`report.decide`). Two seeds understate the seed
+spread (see `paired`), so these intervals are floors.
+
+The head-to-heads (`sweep_duels`) use `paired.paired_difference`: each model's value is the mean
+over its seeds of the measure (what training the recipe once scores, on average).
 """
 
 from __future__ import annotations
@@ -19,17 +24,18 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from t2lib.book.report import decide
 from t2lib.book.formatting import format_number
 from t2lib.data.seeds import seed_rows
 from t2lib.data.suite import Suite
-from t2lib.laws.paired import HIGHER_IS_BETTER, paired_difference, per_question, seed_draws
+from t2lib.laws.paired import DECISION_LEVEL, HIGHER_IS_BETTER, paired_difference, per_question
 from t2lib.laws.passk import pass_at_k
 from t2lib.laws.plan import APPROACHES
 from t2lib.laws.validation import MEASURED_COLUMN, duel_row
 
-BEST_SET_LEVEL = 0.95
 CHINCHILLA_ROLES = {"Chinchilla (task NLL, k = 1)": "Chinchilla choice (task NLL",
                     "Chinchilla (LM loss)": "Chinchilla choice (LM loss)"}
+CURVE_MEASURES = ("pass_at_k", "task_nll")  # what each approach predicts (validation.MEASURED_COLUMN)
 
 
 def optimum_role(key: str, c_inf: float) -> str:
@@ -40,6 +46,9 @@ def optimum_role(key: str, c_inf: float) -> str:
 def sizes_of(suite: Suite) -> pd.DataFrame:
     """The sweep's trained sizes: one row per base cell (cell, N, seeds), smallest first."""
     base = suite.base
+    differing = base.groupby("cell")["params"].nunique() > 1
+    if differing.any():
+        raise ValueError(f"{suite.path}/checkpoints.csv: the seeds of cell {differing.idxmax()!r} differ in N")
     return (base.groupby("cell", sort=False).agg(N=("params", "first"), seeds=("seed", "nunique"))
             .reset_index().sort_values("N", ignore_index=True))
 
@@ -57,12 +66,25 @@ def _guess_level(guess: Mapping[str, float] | None, tasks: Sequence[str], k: flo
     return float(np.mean([pass_at_k(guess[t], k) for t in tasks])) if guess is not None else float("nan")
 
 
+def _drawn_values(probabilities: np.ndarray, k: float, measure: str, questions: np.ndarray,
+                  chosen: np.ndarray) -> np.ndarray:
+    """Per draw: the mean over the drawn `questions` of `measure` at k, each question's probability
+    averaged over the drawn seeds `chosen` (draws × seeds) of `probabilities` (seeds × questions)."""
+    averaged = probabilities[chosen].mean(axis=1)  # (draws, questions)
+    drawn = np.take_along_axis(averaged, questions, axis=1)
+    return per_question(-np.log(drawn), k, measure).mean(axis=1)
+
+
 def measured_curve(suite: Suite, tasks: Sequence[str], c_inf: float, *, measure: str = "pass_at_k",
-                   guess: Mapping[str, float] | None = None, resamples: int = 1000, seed: int = 0) -> pd.DataFrame:
-    """The isoFLOP curve at inference budget `c_inf`: per trained size that affords a sample
-    (N ≤ C_inf/2), its k = C_inf/(2N), the seed-mean macro `measure` with its percentile interval
-    (BEST_SET_LEVEL), the share of draws in which it is the best size (`p_best`), whether it is
-    in the best set, whether it is the measured optimum, and guessing's macro pass@k at its k."""
+                   guess: Mapping[str, float] | None = None, resamples: int = 1000, level: float = DECISION_LEVEL,
+                   seed: int = 0) -> pd.DataFrame:
+    """The isoFLOP curve at inference budget `c_inf` on the macro `measure` (pass@k or task NLL):
+    per trained size that affords a sample (N ≤ C_inf/2), its k = C_inf/(2N), its value with a
+    `level` interval, the share of draws in which it is the best size (`p_best`, descriptive),
+    whether it is the measured optimum, whether it is tied with it (the paired difference's
+    interval holds zero), and guessing's macro pass@k at its k."""
+    if measure not in CURVE_MEASURES:
+        raise ValueError(f"measure must be one of {', '.join(CURVE_MEASURES)}; got {measure!r}")
     sizes = sizes_of(suite)
     sizes = sizes[sizes["N"] <= c_inf / 2].reset_index(drop=True)
     if sizes.empty:
@@ -70,25 +92,23 @@ def measured_curve(suite: Suite, tasks: Sequence[str], c_inf: float, *, measure:
                          f"{sizes_of(suite)['N'].min():.0f}, needing C_inf ≥ 2N)")
     ks = c_inf / (2.0 * sizes["N"].to_numpy(dtype=float))
     rng, seed_rng = np.random.default_rng(seed), np.random.default_rng([seed, 1])
+    chosen = [seed_rng.integers(0, n, size=(resamples, n)) for n in sizes["seeds"]]  # shared by the tasks
     point, draws = np.zeros(len(sizes)), np.zeros((len(sizes), resamples))
     for task in tasks:
         nll, members = seed_rows(suite, task, "base", list(sizes["cell"]))
-        g = np.nan if guess is None else guess[task]
         questions = rng.integers(0, nll.shape[1], size=(resamples, nll.shape[1]))
         for i, (rows, k) in enumerate(zip(members, ks)):
-            values = per_question(nll[rows], k, measure, g)  # (seeds, questions)
-            point[i] += values.mean() / len(tasks)
-            draws[i] += seed_draws(values, questions, seed_rng) / len(tasks)
-    low, high = np.quantile(draws, [(1 - BEST_SET_LEVEL) / 2, (1 + BEST_SET_LEVEL) / 2], axis=1)
+            probabilities = np.exp(-nll[rows])  # (seeds, questions)
+            point[i] += per_question(-np.log(probabilities.mean(axis=0)), k, measure).mean() / len(tasks)
+            draws[i] += _drawn_values(probabilities, k, measure, questions, chosen[i]) / len(tasks)
+    low, high = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2], axis=1)
     higher = HIGHER_IS_BETTER[measure]
-    winners = draws.argmax(axis=0) if higher else draws.argmin(axis=0)
-    p_best = np.bincount(winners, minlength=len(sizes)) / resamples
-    order = np.argsort(-p_best, kind="stable")
-    in_set = np.zeros(len(sizes), dtype=bool)
-    in_set[order[:int(np.searchsorted(np.cumsum(p_best[order]), BEST_SET_LEVEL - 1e-12)) + 1]] = True
     best = int(np.argmax(point) if higher else np.argmin(point))
+    p_best = np.bincount(draws.argmax(axis=0) if higher else draws.argmin(axis=0), minlength=len(sizes)) / resamples
+    tied = [i == best or decide(*np.quantile(draws[i] - draws[best], [(1 - level) / 2, (1 + level) / 2]),
+                                higher_is_better=higher) == "tie" for i in range(len(sizes))]
     return sizes.assign(c_inf=c_inf, k=ks, measure=measure, value=point, low=low, high=high, p_best=p_best,
-                        in_best_set=in_set, optimum=np.arange(len(sizes)) == best,
+                        optimum=np.arange(len(sizes)) == best, tied_with_optimum=tied,
                         guess_at_k=[_guess_level(guess, tasks, k) for k in ks])
 
 
@@ -106,53 +126,101 @@ def size_with_role(forecast: pd.DataFrame, role: str) -> float | None:
     return None if chosen.empty else float(chosen["N"].iloc[0])
 
 
-def optimum_against_forecast(forecast: pd.DataFrame, curves: Mapping[str, pd.DataFrame], c_inf: float) -> pd.DataFrame:
+def _cell_of(suite: Suite, N: float, role: str) -> str:
+    """The suite's cell of size N (matched to the parameter), or the error naming the missing model."""
+    sizes = sizes_of(suite)
+    found = sizes[sizes["N"].round() == round(N)]
+    if found.empty:
+        raise ValueError(f"{suite.path}: no trained model of N = {N:.0f}, the forecast's {role!r} "
+                         "(train the sweep's every size first)")
+    return str(found["cell"].iloc[0])
+
+
+def optimum_against_forecast(forecast: pd.DataFrame, curves: Mapping[str, pd.DataFrame], suite: Suite,
+                             c_inf: float) -> pd.DataFrame:
     """Per approach at `c_inf`: the forecast optimum N with its band (NaN without one), the size
-    trained in its place, the measured optimum and best set on the approach's own measure
-    (`curves[measure]`, from `measured_curve`: task NLL for Approach 1, pass@k for Approach 2),
-    the share of draws in which the trained stand-in is best, and whether the best set holds the
-    stand-in."""
+    trained in its place, the measured optimum on the approach's own measure (`curves[measure]`,
+    from `measured_curve`: task NLL for Approach 1, pass@k for Approach 2), the sizes tied with
+    it, and the verdict on the stand-in: the measured optimum, tied with it, worse, or affording
+    no sample. `decisive` is False where every size compared ties with the optimum (then the
+    stand-in cannot be found worse: no test)."""
     rows = []
     for key, name in APPROACHES.items():
-        curve = curves[MEASURED_COLUMN[key]]
+        measure = MEASURED_COLUMN[key]
+        curve = curves[measure]
         curve = curve[np.isclose(curve["c_inf"], c_inf)]
         optimum = forecast[(forecast["approach"] == key) & (forecast["priced_by"] == key)
                            & np.isclose(forecast["c_inf"], c_inf)]
-        stand_in = size_with_role(forecast, optimum_role(key, c_inf))
-        if optimum.empty or curve.empty or stand_in is None:
+        role = optimum_role(key, c_inf)
+        stand_in = size_with_role(forecast, role)
+        if optimum.empty or stand_in is None:
             continue
+        cell = _cell_of(suite, stand_in, role)
         forecast_row, best = optimum.iloc[0], curve[curve["optimum"]].iloc[0]
-        best_set = curve.loc[curve["in_best_set"], "N"]
-        trained = curve[np.isclose(curve["N"], stand_in)]
-        rows.append({"approach": name, "c_inf": c_inf, "measure": MEASURED_COLUMN[key],
-                     "forecast_N": forecast_row["N"], "forecast_N_low": forecast_row.get("N_low", np.nan),
+        tied = curve[curve["tied_with_optimum"]]
+        at_stand_in = curve[curve["cell"] == cell]
+        if at_stand_in.empty:
+            verdict = "affords no sample"
+        elif bool(at_stand_in["optimum"].iloc[0]):
+            verdict = "the measured optimum"
+        else:
+            verdict = "tied with the measured optimum" if bool(at_stand_in["tied_with_optimum"].iloc[0]) else "worse"
+        rows.append({"approach": name, "c_inf": c_inf, "measure": measure, "forecast_N": forecast_row["N"],
+                     "forecast_N_low": forecast_row.get("N_low", np.nan),
                      "forecast_N_high": forecast_row.get("N_high", np.nan), "stand_in_N": stand_in,
-                     "measured_N": best["N"], "best_set_low": best_set.min(), "best_set_high": best_set.max(),
-                     "stand_in_p_best": float(trained["p_best"].iloc[0]) if not trained.empty else 0.0,
-                     "stand_in_in_best_set": bool(trained["in_best_set"].iloc[0]) if not trained.empty else False})
+                     "stand_in_cell": cell, "measured_N": best["N"], "tied_sizes": ", ".join(
+                         format_number(n) for n in tied["N"]), "sizes_compared": len(curve),
+                     "decisive": len(tied) < len(curve), "verdict": verdict})
     return pd.DataFrame(rows)
 
 
 def contenders_at(forecast: pd.DataFrame, suite: Suite, c_inf: float) -> dict[str, str]:
     """The cells of the head-to-head at `c_inf`: "T²" (the model trained for Approach 2's optimum,
-    the pass@k the duel is judged on) and each Chinchilla choice the forecast trained."""
-    cells = sizes_of(suite).set_index(sizes_of(suite)["N"].round().astype(np.int64))["cell"]
+    the pass@k the duel is judged on) and each Chinchilla choice the forecast trained; a model the
+    forecast named but the suite lacks is refused."""
     found = {}
     for name, role in {"T²": optimum_role("2", c_inf), **CHINCHILLA_ROLES}.items():
         N = size_with_role(forecast, role)
-        if N is not None and round(N) in cells.index:
-            found[name] = cells.loc[round(N)]
+        if N is not None:
+            found[name] = _cell_of(suite, N, role)
     if "T²" not in found:
-        raise ValueError(f"C_inf {c_inf:.4g}: the suite has no model trained for {optimum_role('2', c_inf)!r}")
+        raise ValueError(f"C_inf {c_inf:.4g}: the forecast trains no model for {optimum_role('2', c_inf)!r}")
     return found
+
+
+def _duel_rows(suite: Suite, t2: str, opponent: str, tasks: Sequence[str], k_a: float, k_b: float,
+               measures: Sequence[str], guess: Mapping[str, float] | None, resamples: int, seed: int,
+               labels: dict) -> list[dict]:
+    """The rows of one head-to-head, one per measure (the labelled special cases included)."""
+    if opponent == t2:
+        return [{**labels, "measure": measure, "outcome": "same model"} for measure in measures]
+    if k_a < 1:
+        return [{**labels, "measure": measure, "outcome": "T² model affords no sample"} for measure in measures]
+    if k_b < 1:  # the opponent draws nothing, so scores zero: the T² model cannot lose
+        return [{**labels, "measure": measure, "outcome": "cannot lose by construction"} for measure in measures]
+    rows = []
+    for measure in measures:
+        try:
+            result = paired_difference(cell_nll(suite, t2, tasks), cell_nll(suite, opponent, tasks), k_a, k_b,
+                                       measure, tasks=tasks, guess=guess, resamples=resamples, seed=seed)
+        except ValueError as error:  # guessing nearly solves every task at this k: no skill left
+            rows.append({**labels, "measure": measure, "outcome": f"not measurable: {error}"})
+            continue
+        used = list(result.tasks)
+        rows.append({**duel_row(result, **labels), "tasks": ", ".join(used),
+                     "guess_t2": _guess_level(guess, used, k_a), "guess_opponent": _guess_level(guess, used, k_b)})
+    return rows
 
 
 def sweep_duels(suite: Suite, forecast: pd.DataFrame, tasks: Sequence[str], c_infs: Sequence[float], *,
                 guess: Mapping[str, float] | None = None, resamples: int = 2000, seed: int = 0) -> pd.DataFrame:
     """At each inference budget, the T² model against each Chinchilla choice on macro pass@k and,
     given the guess probabilities, on skill above guessing, each model at its own k, with paired
-    intervals over questions and seeds; a Chinchilla choice that is the T² model itself is one
-    row with outcome "same model"."""
+    intervals over questions and seeds (`paired.paired_difference`; guessing's pass@k at each
+    model's k over the tasks compared). Labelled instead of compared: a Chinchilla choice that is
+    the T² model itself ("same model"), one that affords no sample ("cannot lose by
+    construction"), a T² model that affords none. Each budget and measure is its own comparison
+    at DECISION_LEVEL, with no correction for their number."""
     sizes = sizes_of(suite).set_index("cell")["N"]
     measures = ["pass_at_k"] + (["skill"] if guess is not None else [])
     rows = []
@@ -162,13 +230,6 @@ def sweep_duels(suite: Suite, forecast: pd.DataFrame, tasks: Sequence[str], c_in
         k_a = c_inf / (2.0 * sizes[t2])
         for opponent, cell in found.items():
             k_b = c_inf / (2.0 * sizes[cell])
-            labels = dict(c_inf=c_inf, opponent=opponent, t2_cell=t2, opponent_cell=cell, k_t2=k_a, k_opponent=k_b,
-                          guess_t2=_guess_level(guess, tasks, k_a), guess_opponent=_guess_level(guess, tasks, k_b))
-            if cell == t2:
-                rows.extend({**labels, "measure": measure, "outcome": "same model"} for measure in measures)
-                continue
-            for measure in measures:
-                result = paired_difference(cell_nll(suite, t2, tasks), cell_nll(suite, cell, tasks), k_a, k_b,
-                                           measure, tasks=tasks, guess=guess, resamples=resamples, seed=seed)
-                rows.append(duel_row(result, **labels))
+            labels = dict(c_inf=c_inf, opponent=opponent, t2_cell=t2, opponent_cell=cell, k_t2=k_a, k_opponent=k_b)
+            rows += _duel_rows(suite, t2, cell, tasks, k_a, k_b, measures, guess, resamples, seed, labels)
     return pd.DataFrame(rows)
