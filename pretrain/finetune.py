@@ -9,8 +9,9 @@ on question and answer, and `sft`, the loss on the answer only.
 Each evaluated run of the grid (every seed of a seeded grid, such as pretrain/grid_v2.csv) is
 fine-tuned, once per stage, for `FinetuneSpec.steps` steps on question-answer pairs of the four
 tasks in equal shares (`Corpus.finetune_batch` of the run's own corpus design, which never shows
-a test question), AdamW at a tenth of the pretraining peak learning rate with warmup and cosine
-decay. One recipe for every checkpoint, as the paper fine-tunes every checkpoint alike. A run is
+a test question), AdamW at a peak learning rate of 1e-3 with warmup and cosine decay (a tenth of
+the first suite's pretraining peak; 5–12% of the second suite's per-size peaks). One recipe for
+every checkpoint, as the paper fine-tunes every checkpoint alike. A run is
 deterministic given its base checkpoint (the data are a pure function of the step) and takes
 minutes at most, so it is not resumed: an interrupted one starts over. It lands in `RUN/ft/` or
 `RUN/sft/` (model.pt, result.json, curve.csv), which is then evaluated like its base (the first
@@ -47,7 +48,7 @@ class FinetuneSpec:
 
     stage: Literal["ft", "sft"]  # ft: loss on every token of the question-answer pairs; sft: on the answers
     steps: int = 200
-    lr: float = 1e-3  # a tenth of the pretraining peak (pretrain.grid.LEARNING_RATE)
+    lr: float = 1e-3  # a tenth of the first suite's pretraining peak (pretrain.grid.LEARNING_RATE)
     batch_size: int = 32
     warmup_fraction: float = 0.05
     weight_decay: float = 0.1
@@ -162,7 +163,8 @@ def main() -> None:
     parser.add_argument("command", choices=["run", "status"])
     parser.add_argument("--runs", type=Path, default=Path("runs"))
     parser.add_argument("--grid", type=Path, default=GRID_FILE,
-                        help="the grid whose runs to fine-tune (pretrain/grid.csv, pretrain/grid_v2.csv, a validation plan)")
+                        help="the grid whose runs to fine-tune (pretrain/grid.csv, pretrain/grid_v2.csv, "
+                             "a validation plan)")
     parser.add_argument("--budget-minutes", type=float, default=60.0)
     parser.add_argument("--device", default="cpu")
     add_placement_arguments(parser)

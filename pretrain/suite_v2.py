@@ -33,10 +33,10 @@ from t2lib.data.training import GUESS_K, guessing_pass_at_k
 from pretrain.corpus import CONTEXT
 from pretrain.corpus_v2 import CORPUS_VERSION, VOCAB_VERSION, CorpusV2
 from pretrain.evaluate import DIRECT_NLL
+from pretrain.finetune import RECIPES
 from pretrain.grid import runs_of_grid
 from pretrain.grid_v2 import GRID_FILE
 from pretrain.harness import HARNESS_DIR, evaluate_run, prepare_tasks, results_file
-from pretrain.finetune import RECIPES
 from pretrain.suite import FT_METADATA, METADATA, committed_cells, merged_parts, write_folder
 from pretrain.train import CURVE, RESULT, RunSpec
 

@@ -15,8 +15,8 @@ it trains each approach's optimum at every budget, the Chinchilla choice of the 
 k = 1 and of a Chinchilla law fitted to the grid's LM loss, and at least five sizes in all, each
 snapped to the nearest shape here (the forecast flags one more than 2× away); every model at SEEDS
 seeds, with the grid's shapes (heads of width about 16) and three smaller ones, learning rate rule
-and corpus. Small models at this budget see billions of tokens (the 6K shape, about 1.9e9 at
-7.2e13 FLOPs, some 3.3 CPU-hours per seed by the cost model): `plan` prints the sweep's cost before anything trains.
+and corpus. Small models at this budget see billions of tokens (the 6K shape about 1.9e9 at 7.2e13
+FLOPs, some 3.3 CPU-hours per seed by the cost model): `plan` prints the sweep's cost first.
 """
 
 from __future__ import annotations
@@ -90,8 +90,9 @@ def sizes_markdown(suite: t2lib.Suite, plan: pd.DataFrame) -> str:
     """The sweep's sizes as a Markdown table: N, tokens per parameter, seeds scored of planned, role."""
     done = suite.base.groupby("cell")["seed"].nunique()
     lines = ["| size | N | tokens per parameter | seeds scored | stands for |", "|---|---:|---:|---:|---|"]
-    lines += [f"| `{row.cell}` | {row.params:,} | {format_number(row.tokens_per_param)} | {done.get(row.cell, 0)} of {row.seeds} "
-              f"| {row.role} |" for row in plan.sort_values("params").itertuples()]
+    for row in plan.sort_values("params").itertuples():
+        lines.append(f"| `{row.cell}` | {row.params:,} | {format_number(row.tokens_per_param)} | "
+                     f"{done.get(row.cell, 0)} of {row.seeds} | {row.role} |")
     return "\n".join(lines)
 
 

@@ -237,7 +237,8 @@ def sweep_figure(curves: pd.DataFrame, forecast: pd.DataFrame, c_infs: list[floa
             ax.scatter(chosen["N"], chosen["value"], s=150, marker=marker, facecolor="none", edgecolor=CHINCHILLA,
                        lw=1, zorder=4, label=name)
         ax.plot(curve["N"], curve["guess_at_k"], color="0.5", lw=1, marker="x", ms=4, label="guessing at the same k")
-        ax.set(xscale="log", xlabel="parameters $N$", title=r"$C_\mathrm{inf}$ = " + power_of_ten(c_inf) + " FLOPs/token")
+        ax.set(xscale="log", xlabel="parameters $N$",
+               title=r"$C_\mathrm{inf}$ = " + power_of_ten(c_inf) + " FLOPs/token")
         plain_log_ticks(ax.xaxis)
     axes[0, 0].set_ylabel("macro pass@k at k = $C_\\mathrm{inf}/(2N)$")
     fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=3)
