@@ -209,7 +209,7 @@ def sweep_figure(curves: pd.DataFrame, forecast: pd.DataFrame, c_infs: list[floa
     show; a star on the measured optimum), guessing's pass@k at the same k, Approach 2's forecast
     for the same sizes with its band, the forecast optimum's N with its band, and the two
     Chinchilla choices."""
-    fig, axes = plt.subplots(1, len(c_infs), figsize=(4.4 * len(c_infs), 4.2), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(c_infs), figsize=(4.4 * len(c_infs), 4.2), squeeze=False)
     for ax, c_inf in zip(axes[0], c_infs):
         curve = curves[np.isclose(curves["c_inf"], c_inf)]
         predicted = forecast[(forecast["approach"] == "trainable") & (forecast["priced_by"] == "2")
@@ -231,7 +231,8 @@ def sweep_figure(curves: pd.DataFrame, forecast: pd.DataFrame, c_infs: list[floa
                    facecolor=np.where(curve["tied_with_optimum"], CHINCHILLA, "white"),
                    label="measured (filled: tied with the optimum)")
         best = curve[curve["optimum"]]
-        ax.scatter(best["N"], best["high"] * 1.08 + 0.01, marker="*", s=90, color=CHINCHILLA, label="measured optimum")
+        lift = 0.06 * (curve["high"].max() - min(curve["low"].min(), curve["guess_at_k"].min()))
+        ax.scatter(best["N"], best["high"] + lift, marker="*", s=90, color=CHINCHILLA, label="measured optimum")
         for (name, role), marker in zip(CHINCHILLA_ROLES.items(), ("D", "s")):
             chosen = curve[np.isclose(curve["N"], size_with_role(forecast, role) or np.nan)]
             ax.scatter(chosen["N"], chosen["value"], s=150, marker=marker, facecolor="none", edgecolor=CHINCHILLA,
@@ -239,7 +240,9 @@ def sweep_figure(curves: pd.DataFrame, forecast: pd.DataFrame, c_infs: list[floa
         ax.plot(curve["N"], curve["guess_at_k"], color="0.5", lw=1, marker="x", ms=4, label="guessing at the same k")
         ax.set(xscale="log", xlabel="parameters $N$",
                title=r"$C_\mathrm{inf}$ = " + power_of_ten(c_inf) + " FLOPs/token")
-        plain_log_ticks(ax.xaxis)
+        ax.xaxis.set_major_formatter(mpl.ticker.FuncFormatter(lambda value, _: compact_count(value)))
+        ax.xaxis.set_minor_formatter(mpl.ticker.FuncFormatter(  # 20k, 50k between the powers of ten
+            lambda value, _: compact_count(value) if round(value / 10 ** np.floor(np.log10(value))) in (2, 5) else ""))
     axes[0, 0].set_ylabel("macro pass@k at k = $C_\\mathrm{inf}/(2N)$")
     fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=3)
     return fig
