@@ -12,7 +12,8 @@ import pytest
 
 from t2lib.data.suite import load_suite, write_suite
 from t2lib.laws.passk import pass_at_k
-from t2lib.laws.sweep import measured_curve, optimum_against_forecast, optimum_role, sizes_of, sweep_duels
+from t2lib.laws.sweep import (CHINCHILLA_ROLES, measured_curve, optimum_against_forecast, optimum_role, size_with_role,
+                              sizes_of, sweep_duels)
 
 SIZES = [1e4, 2e4, 4e4, 8e4, 1.6e5]
 P_OF_SIZE = [0.001, 0.01, 0.08, 0.1, 0.12]  # at C_inf = 8e5 (k = 40 … 2.5), the middle size is best
@@ -221,10 +222,40 @@ def test_the_sweep_figure_has_a_panel_per_budget_with_the_measurement_forecast_g
     suite = load_suite(sweep_suite(tmp_path))
     forecast = planted_forecast({"1": 4e4, "2": 4e4}, 1.6e5, 8e4).assign(value=0.3)
     curves = pd.concat([measured_curve(suite, TASKS, c_inf, guess=GUESS, resamples=100) for c_inf in (C_INF, 2e5)])
-    fig = sweep_figure(curves, pd.concat([forecast, forecast.assign(c_inf=2e5)]), [C_INF, 2e5])
+    both = pd.concat([forecast, forecast.assign(c_inf=2e5)])
+    marked = {name: size_with_role(forecast, role) for name, role in CHINCHILLA_ROLES.items()}
+    fig = sweep_figure(curves, [C_INF, 2e5], forecast=both, marked=marked)
     assert len(fig.axes) == 2
     labels = [text.get_text() for text in fig.legends[0].get_texts()]
     assert sorted(labels) == sorted(["forecast (Approach 2)", "guessing at the same k",
                                      "measured (filled: tied with the optimum)", "measured optimum",
                                      "Chinchilla (task NLL, k = 1)", "Chinchilla (LM loss)"])
     assert len(fig.axes[1].collections[1].get_offsets()) == 4  # at 2e5, only N ≤ 1e5 affords a sample
+    measured_only = sweep_figure(curves, [C_INF], marked={"best at one sample": 1.6e5})
+    assert "forecast (Approach 2)" not in [text.get_text() for text in measured_only.legends[0].get_texts()]
+
+
+def test_a_grids_slice_is_the_budget_with_most_sizes_judged_from_its_single_sample_best(tmp_path: Path) -> None:
+    """The planted sweep (five sizes at 1e12 FLOPs) beside two cells at another budget: the slice
+    is the five, the single-sample best is the size with the highest p (1.6e5), and the inference
+    budgets are where it draws 1, 10 and 100 samples."""
+    from t2lib.laws.sweep import grid_slice
+
+    sweep = load_suite(sweep_suite(tmp_path))
+    other = sweep.checkpoints[sweep.checkpoints["cell"].isin(["v-0", "v-1"])].assign(
+        train_flops=4e12, tokens=lambda t: 4e12 / (6 * t["params"]), cell=lambda t: t["cell"] + "-big",
+        checkpoint=lambda t: t["checkpoint"] + "-big")
+    nll = sweep.nll[sweep.nll["checkpoint"].isin(["v-0", "v-0-s1", "v-1", "v-1-s1"])]
+    grid = load_suite(write_suite(tmp_path / "grid", pd.concat([sweep.checkpoints, other]),
+                                  pd.concat([sweep.nll, nll.assign(checkpoint=nll["checkpoint"] + "-big")]),
+                                  sweep.tasks))
+    found = grid_slice(grid, TASKS, guess=GUESS, resamples=100)
+    assert found.c_train == pytest.approx(1e12) and found.chinchilla_cell == "v-4" and found.chinchilla_N == 1.6e5
+    assert found.c_infs == (3.2e5, 3.2e6, 3.2e7) and found.samples == (1.0, 10.0, 100.0)
+    first = found.curves[found.curves["c_inf"] == 3.2e5]
+    assert list(first["N"]) == SIZES and first.loc[first["N"] == 1.6e5, "k"].item() == 1.0
+    alone = other[other["cell"] == "v-0-big"]
+    lonely = nll.assign(checkpoint=nll["checkpoint"] + "-big")
+    with pytest.raises(ValueError, match="no training budget has two sizes"):
+        grid_slice(load_suite(write_suite(tmp_path / "one", alone, lonely[lonely["checkpoint"].isin(alone["checkpoint"])],
+                                          sweep.tasks)), TASKS)

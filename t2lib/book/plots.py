@@ -14,7 +14,6 @@ from matplotlib.patches import Rectangle
 from t2lib.book.style import APPROACH1, APPROACH2, CHINCHILLA
 from t2lib.data.suite import budget_levels
 from t2lib.laws.frontier import extrapolation_flags
-from t2lib.laws.sweep import CHINCHILLA_ROLES, size_with_role
 
 
 def budget_colours(budgets: np.ndarray) -> tuple[mpl.colors.Colormap, mpl.colors.Normalize]:
@@ -202,29 +201,19 @@ def isoflop_figure(panels: Mapping[str, tuple[pd.DataFrame, pd.DataFrame]], obse
     return fig
 
 
-def sweep_figure(curves: pd.DataFrame, forecast: pd.DataFrame, c_infs: list[float]) -> plt.Figure:
-    """The seeded isoFLOP sweep, one panel per inference budget: each trained size's measured
-    macro pass@k at its own k with its interval (`sweep.measured_curve`; filled where the size is
-    tied with the measured optimum by their paired difference, which overlapping bars do not
-    show; a star on the measured optimum), guessing's pass@k at the same k, Approach 2's forecast
-    for the same sizes with its band, the forecast optimum's N with its band, and the two
-    Chinchilla choices."""
+def sweep_figure(curves: pd.DataFrame, c_infs: list[float], *, forecast: pd.DataFrame | None = None,
+                 marked: Mapping[str, float] | None = None) -> plt.Figure:
+    """An isoFLOP sweep, one panel per inference budget: each trained size's measured macro pass@k
+    at its own k with its interval (`sweep.measured_curve`; filled where the size is tied with the
+    measured optimum by their paired difference, which overlapping bars do not show; a star on the
+    measured optimum), guessing's pass@k at the same k, the sizes of `marked` (name → N, e.g. the
+    Chinchilla choices) ringed, and, given a sweep `forecast`, Approach 2's forecast for the same
+    sizes with its band and its optimum's N with its band."""
     fig, axes = plt.subplots(1, len(c_infs), figsize=(4.4 * len(c_infs), 4.2), squeeze=False)
     for ax, c_inf in zip(axes[0], c_infs):
         curve = curves[np.isclose(curves["c_inf"], c_inf)]
-        predicted = forecast[(forecast["approach"] == "trainable") & (forecast["priced_by"] == "2")
-                             & np.isclose(forecast["c_inf"], c_inf)].sort_values("N")
-        optimum = forecast[(forecast["approach"] == "2") & (forecast["priced_by"] == "2")
-                           & np.isclose(forecast["c_inf"], c_inf)]
-        ax.plot(predicted["N"], predicted["value"], color=APPROACH2, lw=1.5, ls="--", label="forecast (Approach 2)")
-        if "value_low" in predicted and predicted["value_low"].notna().all():
-            ax.fill_between(predicted["N"], predicted["value_low"], predicted["value_high"], color=APPROACH2,
-                            alpha=0.12, lw=0)
-        if not optimum.empty:
-            row = optimum.iloc[0]
-            ax.axvline(row["N"], color=APPROACH2, lw=1, ls=":")
-            if np.isfinite(row.get("N_low", np.nan)):
-                ax.axvspan(row["N_low"], row["N_high"], color=APPROACH2, alpha=0.07, lw=0)
+        if forecast is not None:
+            _forecast_on_panel(ax, forecast[np.isclose(forecast["c_inf"], c_inf)])
         ax.errorbar(curve["N"], curve["value"], yerr=[curve["value"] - curve["low"], curve["high"] - curve["value"]],
                     fmt="none", ecolor=CHINCHILLA, elinewidth=1, capsize=2)
         ax.scatter(curve["N"], curve["value"], s=36, zorder=3, edgecolor=CHINCHILLA,
@@ -233,19 +222,34 @@ def sweep_figure(curves: pd.DataFrame, forecast: pd.DataFrame, c_infs: list[floa
         best = curve[curve["optimum"]]
         lift = 0.06 * (curve["high"].max() - min(curve["low"].min(), curve["guess_at_k"].min()))
         ax.scatter(best["N"], best["high"] + lift, marker="*", s=90, color=CHINCHILLA, label="measured optimum")
-        for (name, role), marker in zip(CHINCHILLA_ROLES.items(), ("D", "s")):
-            chosen = curve[np.isclose(curve["N"], size_with_role(forecast, role) or np.nan)]
+        for (name, N), marker in zip((marked or {}).items(), ("D", "s", "o")):
+            chosen = curve[np.isclose(curve["N"], N)]
             ax.scatter(chosen["N"], chosen["value"], s=150, marker=marker, facecolor="none", edgecolor=CHINCHILLA,
                        lw=1, zorder=4, label=name)
         ax.plot(curve["N"], curve["guess_at_k"], color="0.5", lw=1, marker="x", ms=4, label="guessing at the same k")
-        ax.set(xscale="log", xlabel="parameters $N$",
-               title=r"$C_\mathrm{inf}$ = " + power_of_ten(c_inf) + " FLOPs/token")
+        ax.set(xscale="log", xlabel="parameters $N$", title=r"$C_\mathrm{inf}$ = " + power_of_ten(c_inf))
         ax.xaxis.set_major_formatter(mpl.ticker.FuncFormatter(lambda value, _: compact_count(value)))
         ax.xaxis.set_minor_formatter(mpl.ticker.FuncFormatter(  # 20k, 50k between the powers of ten
             lambda value, _: compact_count(value) if round(value / 10 ** np.floor(np.log10(value))) in (2, 5) else ""))
-    axes[0, 0].set_ylabel("macro pass@k at k = $C_\\mathrm{inf}/(2N)$")
+    axes[0, 0].set_ylabel("macro pass@k, $k = C_\\mathrm{inf}/(2N)$")
     fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=3)
     return fig
+
+
+def _forecast_on_panel(ax: plt.Axes, forecast: pd.DataFrame) -> None:
+    """Approach 2's forecast for the trained sizes (dashed, with its band) and its optimum's N
+    (dotted, with its band) on one sweep panel."""
+    predicted = forecast[(forecast["approach"] == "trainable") & (forecast["priced_by"] == "2")].sort_values("N")
+    optimum = forecast[(forecast["approach"] == "2") & (forecast["priced_by"] == "2")]
+    ax.plot(predicted["N"], predicted["value"], color=APPROACH2, lw=1.5, ls="--", label="forecast (Approach 2)")
+    if "value_low" in predicted and predicted["value_low"].notna().all():
+        ax.fill_between(predicted["N"], predicted["value_low"], predicted["value_high"], color=APPROACH2,
+                        alpha=0.12, lw=0)
+    if not optimum.empty:
+        row = optimum.iloc[0]
+        ax.axvline(row["N"], color=APPROACH2, lw=1, ls=":")
+        if np.isfinite(row.get("N_low", np.nan)):
+            ax.axvspan(row["N_low"], row["N_high"], color=APPROACH2, alpha=0.07, lw=0)
 
 
 def not_shown(reason: str) -> plt.Figure:

@@ -15,11 +15,16 @@ spread (see `paired`), so these intervals are floors.
 
 The head-to-heads (`sweep_duels`) use `paired.paired_difference`: each model's value is the mean
 over its seeds of the measure (what training the recipe once scores, on average).
+
+`grid_slice` asks the same question of a grid's own cells, with no law and no forecast: at the
+training budget with the most sizes, does the best size shrink as the inference budget grows?
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -27,7 +32,8 @@ import pandas as pd
 from t2lib.book.report import decide
 from t2lib.book.formatting import format_number
 from t2lib.data.seeds import seed_rows
-from t2lib.data.suite import Suite
+from t2lib.data.suite import Suite, budget_levels
+from t2lib.laws.forecast import SWEEP_SAMPLES
 from t2lib.laws.paired import DECISION_LEVEL, HIGHER_IS_BETTER, paired_difference, per_question
 from t2lib.laws.passk import pass_at_k
 from t2lib.laws.plan import APPROACHES
@@ -233,3 +239,55 @@ def sweep_duels(suite: Suite, forecast: pd.DataFrame, tasks: Sequence[str], c_in
             labels = dict(c_inf=c_inf, opponent=opponent, t2_cell=t2, opponent_cell=cell, k_t2=k_a, k_opponent=k_b)
             rows += _duel_rows(suite, t2, cell, tasks, k_a, k_b, measures, guess, resamples, seed, labels)
     return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class GridSlice:
+    """A grid's isoFLOP slice, measured: its training budget, the size best at one sample each
+    (the measured Chinchilla choice), the inference budgets where that size draws `samples`
+    samples, and the measured curve at each (`measured_curve`, pass@k)."""
+
+    c_train: float
+    chinchilla_cell: str
+    chinchilla_N: float
+    samples: tuple[float, ...]
+    c_infs: tuple[float, ...]
+    curves: pd.DataFrame
+
+
+def at_budget(suite: Suite, level: float) -> Suite:
+    """The suite's base checkpoints trained at one budget level (`suite.budget_levels`), as a suite."""
+    base = suite.base
+    chosen = base.loc[budget_levels(base["train_flops"]) == level, "checkpoint"]
+    digest = hashlib.sha256(f"{suite.sha256} at {level!r}".encode()).hexdigest()
+    return replace(suite, checkpoints=suite.checkpoints[suite.checkpoints["checkpoint"].isin(chosen)],
+                   nll=suite.nll[suite.nll["checkpoint"].isin(chosen)], sha256=digest)
+
+
+def single_sample_best(suite: Suite, tasks: Sequence[str]) -> str:
+    """The cell with the highest macro pass@1 (each question's probability averaged over seeds)."""
+    cells = list(sizes_of(suite)["cell"])
+    score = np.zeros(len(cells))
+    for task in tasks:
+        nll, members = seed_rows(suite, task, "base", cells)
+        score += [np.exp(-nll[rows]).mean(axis=0).mean() / len(tasks) for rows in members]
+    return cells[int(np.argmax(score))]
+
+
+def grid_slice(suite: Suite, tasks: Sequence[str], *, samples: Sequence[float] = SWEEP_SAMPLES,
+               guess: Mapping[str, float] | None = None, resamples: int = 1000, seed: int = 0) -> GridSlice:
+    """The measured isoFLOP curve of a seeded grid at the training budget with the most sizes (the
+    larger budget on a tie), at the inference budgets where the size best at one sample draws
+    `samples` samples: the sweep's question asked of the grid's own cells, with no law."""
+    levels = pd.Series(budget_levels(suite.base["train_flops"]), index=suite.base.index)
+    counts = suite.base.groupby(levels)["params"].nunique()
+    level = float(counts[counts == counts.max()].index.max())
+    sliced = at_budget(suite, level)
+    if sizes_of(sliced).shape[0] < 2:
+        raise ValueError(f"{suite.path}: no training budget has two sizes; a slice needs at least two")
+    best = single_sample_best(sliced, tasks)
+    N = float(sizes_of(sliced).set_index("cell").loc[best, "N"])
+    c_infs = tuple(2.0 * N * k for k in samples)
+    curves = pd.concat([measured_curve(sliced, tasks, c_inf, guess=guess, resamples=resamples, seed=seed)
+                        for c_inf in c_infs], ignore_index=True)
+    return GridSlice(level, best, N, tuple(samples), c_infs, curves)
