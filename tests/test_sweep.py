@@ -239,7 +239,7 @@ def test_a_grids_slice_is_the_budget_with_most_sizes_judged_from_its_single_samp
     """The planted sweep (five sizes at 1e12 FLOPs) beside two cells at another budget: the slice
     is the five, the single-sample best is the size with the highest p (1.6e5), and the inference
     budgets are where it draws 1, 10 and 100 samples."""
-    from t2lib.laws.sweep import grid_slice
+    from t2lib.laws.sweep import grid_slice, slice_shift
 
     sweep = load_suite(sweep_suite(tmp_path))
     other = sweep.checkpoints[sweep.checkpoints["cell"].isin(["v-0", "v-1"])].assign(
@@ -254,6 +254,10 @@ def test_a_grids_slice_is_the_budget_with_most_sizes_judged_from_its_single_samp
     assert found.c_infs == (3.2e5, 3.2e6, 3.2e7) and found.samples == (1.0, 10.0, 100.0)
     first = found.curves[found.curves["c_inf"] == 3.2e5]
     assert list(first["N"]) == SIZES and first.loc[first["N"] == 1.6e5, "k"].item() == 1.0
+    direction, where = slice_shift(found)  # at 1 sample of the 1.6e5 model the 4e4 one draws 4, and wins
+    assert direction == "smaller" and where[0] == 1.0
+    dominant = load_suite(sweep_suite(tmp_path / "dominant", p_of_size=[0.001, 0.002, 0.003, 0.004, 0.6]))
+    assert slice_shift(grid_slice(dominant, TASKS, resamples=100)) == ("none", [])
     alone = other[other["cell"] == "v-0-big"]
     lonely = nll.assign(checkpoint=nll["checkpoint"] + "-big")
     with pytest.raises(ValueError, match="no training budget has two sizes"):

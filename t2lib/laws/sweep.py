@@ -291,3 +291,22 @@ def grid_slice(suite: Suite, tasks: Sequence[str], *, samples: Sequence[float] =
     curves = pd.concat([measured_curve(sliced, tasks, c_inf, guess=guess, resamples=resamples, seed=seed)
                         for c_inf in c_infs], ignore_index=True)
     return GridSlice(level, best, N, tuple(samples), c_infs, curves)
+
+
+def slice_shift(found: GridSlice) -> tuple[str, list[float]]:
+    """Which way the measured optimum moves from the single-sample best as inference grows:
+    ("smaller", samples) where a smaller size is the optimum and the single-sample best is worse
+    beyond the interval (as T² predicts), ("larger", samples) where a larger one is, else
+    ("none", []) — every budget's optimum is the single-sample best or tied with it."""
+    curves = found.curves
+    moves: dict[str, list[float]] = {"smaller": [], "larger": []}
+    for samples, c_inf in zip(found.samples, found.c_infs):
+        at = curves[curves["c_inf"] == c_inf]
+        optimum = at[at["optimum"]].iloc[0]
+        chinchilla = at[at["cell"] == found.chinchilla_cell].iloc[0]
+        if not chinchilla["tied_with_optimum"]:
+            moves["smaller" if optimum["N"] < found.chinchilla_N else "larger"].append(samples)
+    for direction in ("smaller", "larger"):
+        if moves[direction]:
+            return direction, moves[direction]
+    return "none", []
