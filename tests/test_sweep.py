@@ -228,9 +228,11 @@ def test_the_sweep_figure_has_a_panel_per_budget_with_the_measurement_forecast_g
     assert len(fig.axes) == 2
     labels = [text.get_text() for text in fig.legends[0].get_texts()]
     assert sorted(labels) == sorted(["forecast (Approach 2)", "guessing at the same k",
-                                     "measured (filled: tied with the optimum)", "measured optimum",
-                                     "Chinchilla (task NLL, k = 1)", "Chinchilla (LM loss)"])
-    assert len(fig.axes[1].collections[1].get_offsets()) == 4  # at 2e5, only N ≤ 1e5 affords a sample
+                                     "measured, tied with the optimum", "measured, worse than the optimum",
+                                     "measured optimum", "Chinchilla (task NLL, k = 1)", "Chinchilla (LM loss)"])
+    drawn = sum(len(c.get_offsets()) for c in fig.axes[1].collections[1:3])  # the tied and the worse sizes
+    assert drawn == 4  # at 2e5, only N ≤ 1e5 affords a sample
+    assert [tick.get_text() for tick in fig.axes[1].get_xticklabels()] == ["10k", "20k", "40k", "80k"]
     measured_only = sweep_figure(curves, [C_INF], marked={"best at one sample": 1.6e5})
     assert "forecast (Approach 2)" not in [text.get_text() for text in measured_only.legends[0].get_texts()]
 

@@ -203,12 +203,12 @@ def isoflop_figure(panels: Mapping[str, tuple[pd.DataFrame, pd.DataFrame]], obse
 
 def sweep_figure(curves: pd.DataFrame, c_infs: list[float], *, forecast: pd.DataFrame | None = None,
                  marked: Mapping[str, float] | None = None) -> plt.Figure:
-    """An isoFLOP sweep, one panel per inference budget: each trained size's measured macro pass@k
-    at its own k with its interval (`sweep.measured_curve`; filled where the size is tied with the
-    measured optimum by their paired difference, which overlapping bars do not show; a star on the
-    measured optimum), guessing's pass@k at the same k, the sizes of `marked` (name → N, e.g. the
-    Chinchilla choices) ringed, and, given a sweep `forecast`, Approach 2's forecast for the same
-    sizes with its band and its optimum's N with its band."""
+    """An isoFLOP sweep, one panel per inference budget: each trained size that affords a sample,
+    its measured macro pass@k at its own k with its interval (`sweep.measured_curve`; filled where
+    the size is tied with the measured optimum by their paired difference, which overlapping bars
+    do not show; a star on the measured optimum), guessing's pass@k at the same k, the sizes of
+    `marked` (name → N, e.g. the Chinchilla choices) ringed, and, given a sweep `forecast`,
+    Approach 2's forecast for the same sizes with its band and its optimum's N with its band."""
     fig, axes = plt.subplots(1, len(c_infs), figsize=(4.4 * len(c_infs), 4.2), squeeze=False)
     for ax, c_inf in zip(axes[0], c_infs):
         curve = curves[np.isclose(curves["c_inf"], c_inf)]
@@ -216,24 +216,41 @@ def sweep_figure(curves: pd.DataFrame, c_infs: list[float], *, forecast: pd.Data
             _forecast_on_panel(ax, forecast[np.isclose(forecast["c_inf"], c_inf)])
         ax.errorbar(curve["N"], curve["value"], yerr=[curve["value"] - curve["low"], curve["high"] - curve["value"]],
                     fmt="none", ecolor=CHINCHILLA, elinewidth=1, capsize=2)
-        ax.scatter(curve["N"], curve["value"], s=36, zorder=3, edgecolor=CHINCHILLA,
-                   facecolor=np.where(curve["tied_with_optimum"], CHINCHILLA, "white"),
-                   label="measured (filled: tied with the optimum)")
+        tied = curve["tied_with_optimum"].to_numpy(bool)
+        ax.scatter(curve["N"][tied], curve["value"][tied], s=36, zorder=3, color=CHINCHILLA,
+                   label="measured, tied with the optimum")
+        ax.scatter(curve["N"][~tied], curve["value"][~tied], s=36, zorder=3, edgecolor=CHINCHILLA, facecolor="white",
+                   label="measured, worse than the optimum")
         best = curve[curve["optimum"]]
-        lift = 0.06 * (curve["high"].max() - min(curve["low"].min(), curve["guess_at_k"].min()))
-        ax.scatter(best["N"], best["high"] + lift, marker="*", s=90, color=CHINCHILLA, label="measured optimum")
+        ax.scatter(best["N"], best["value"], marker="*", s=170, zorder=5, facecolor="white", edgecolor=CHINCHILLA,
+                   lw=1.2, label="measured optimum")
         for (name, N), marker in zip((marked or {}).items(), ("D", "s", "o")):
             chosen = curve[np.isclose(curve["N"], N)]
-            ax.scatter(chosen["N"], chosen["value"], s=150, marker=marker, facecolor="none", edgecolor=CHINCHILLA,
+            ax.scatter(chosen["N"], chosen["value"], s=260, marker=marker, facecolor="none", edgecolor=CHINCHILLA,
                        lw=1, zorder=4, label=name)
         ax.plot(curve["N"], curve["guess_at_k"], color="0.5", lw=1, marker="x", ms=4, label="guessing at the same k")
         ax.set(xscale="log", xlabel="parameters $N$", title=r"$C_\mathrm{inf}$ = " + power_of_ten(c_inf))
-        ax.xaxis.set_major_formatter(mpl.ticker.FuncFormatter(lambda value, _: compact_count(value)))
-        ax.xaxis.set_minor_formatter(mpl.ticker.FuncFormatter(  # 20k, 50k between the powers of ten
-            lambda value, _: compact_count(value) if round(value / 10 ** np.floor(np.log10(value))) in (2, 5) else ""))
+        ax.margins(x=0.12)
+        _size_ticks(ax.xaxis, curve["N"].to_numpy(float))
     axes[0, 0].set_ylabel("macro pass@k, $k = C_\\mathrm{inf}/(2N)$")
-    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=3)
+    legend = {label: handle for ax in axes[0] for handle, label in zip(*ax.get_legend_handles_labels())}
+    fig.legend(legend.values(), legend.keys(), loc="outside lower center", ncol=3)
     return fig
+
+
+def _size_ticks(axis: mpl.axis.Axis, sizes: np.ndarray) -> None:
+    """Model sizes as 20k, 1.0M: each size labelled on a panel of four or fewer, else the powers of
+    ten with 2 and 5 (narrower than a decade and a half) or 3 (wider) between them."""
+    compact = mpl.ticker.FuncFormatter(lambda value, _: compact_count(value))
+    if len(sizes) <= 4:
+        axis.set_major_locator(mpl.ticker.FixedLocator(sizes))
+        axis.set_major_formatter(compact)
+        axis.set_minor_formatter(mpl.ticker.NullFormatter())
+        return
+    between = (2, 5) if sizes.max() / sizes.min() < 10 ** 1.5 else (3,)
+    axis.set_major_formatter(compact)
+    axis.set_minor_formatter(mpl.ticker.FuncFormatter(
+        lambda value, _: compact_count(value) if round(value / 10 ** np.floor(np.log10(value))) in between else ""))
 
 
 def _forecast_on_panel(ax: plt.Axes, forecast: pd.DataFrame) -> None:
