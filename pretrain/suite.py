@@ -79,10 +79,15 @@ def checkpoint_row(checkpoint: str, run_dir: Path) -> dict:
            "tokens": base["steps"] * base["batch_size"] * CONTEXT, "source": SOURCE, "stage": stage,
            "base_checkpoint": "" if stage == "base" else base_dir.name, **{key: base[key] for key in METADATA}}
     if stage != "base":
-        own = json.loads((run_dir / RESULT).read_text())
-        row.update(ft_steps=own["finetune"]["steps"], ft_lr=own["finetune"]["lr"], ft_final_loss=own["final_loss"],
-                   ft_wall_seconds=own["wall_seconds"])
+        row.update(finetune_metadata(run_dir))
     return row
+
+
+def finetune_metadata(run_dir: Path) -> dict:
+    """A fine-tuned run's own recipe and record (`FT_METADATA`), from its result.json."""
+    own = json.loads((run_dir / RESULT).read_text())
+    return dict(zip(FT_METADATA, (own["finetune"]["steps"], own["finetune"]["lr"], own["final_loss"],
+                                  own["wall_seconds"])))
 
 
 def import_cells(runs: Path, checkpoints: list[tuple[str, Path]],

@@ -37,7 +37,7 @@ from pretrain.finetune import RECIPES
 from pretrain.grid import runs_of_grid
 from pretrain.grid_v2 import GRID_FILE
 from pretrain.harness import HARNESS_DIR, evaluate_run, prepare_tasks, results_file
-from pretrain.suite import FT_METADATA, METADATA, committed_cells, merged_parts, write_folder
+from pretrain.suite import METADATA, committed_cells, finetune_metadata, merged_parts, write_folder
 from pretrain.train import CURVE, RESULT, RunSpec
 
 SOURCE = "t2mini-v2"
@@ -64,7 +64,7 @@ def scored_runs(runs: Path, planned: list[tuple[str, RunSpec]]) -> list[Found]:
 
 def checkpoint_row(found: Found) -> dict:
     """The suite row of a scored checkpoint; a fine-tuned one keeps its base run's N and D, names
-    it as its base checkpoint, and adds its own recipe (`FT_METADATA`)."""
+    it as its base checkpoint, and adds its own recipe (`pretrain.suite.finetune_metadata`)."""
     checkpoint, cell, seed, folder = found
     stage = folder.name if folder.name in RECIPES else "base"
     base_dir = folder.parent if stage != "base" else folder
@@ -77,9 +77,7 @@ def checkpoint_row(found: Found) -> dict:
            "base_checkpoint": "" if stage == "base" else base_dir.name, "cell": cell, "seed": seed,
            **{key: record[key] for key in METADATA}}
     if stage != "base":
-        own = json.loads((folder / RESULT).read_text())
-        row.update(zip(FT_METADATA, (own["finetune"]["steps"], own["finetune"]["lr"], own["final_loss"],
-                                     own["wall_seconds"])))
+        row.update(finetune_metadata(folder))
     return row
 
 

@@ -68,7 +68,12 @@ def plain_log_ticks(axis: mpl.axis.Axis) -> None:
         axis.set_minor_formatter(mpl.ticker.NullFormatter())
         return
     axis.set_minor_formatter(mpl.ticker.FuncFormatter(
-        lambda value, _: f"{value:g}" if round(value / 10 ** np.floor(np.log10(value)), 6) in (2, 3, 5) else ""))
+        lambda value, _: f"{value:g}" if _leading_digit(value) in (2, 3, 5) else ""))
+
+
+def _leading_digit(value: float) -> float:
+    """A minor log tick's multiple of its power of ten (2 for 20 or 2×10⁵)."""
+    return round(value / 10 ** np.floor(np.log10(value)), 6)
 
 
 def budget_colourbar(fig: plt.Figure, axes, budgets: np.ndarray) -> None:
@@ -250,7 +255,7 @@ def _size_ticks(axis: mpl.axis.Axis, sizes: np.ndarray) -> None:
     between = (2, 5) if sizes.max() / sizes.min() < 10 ** 1.5 else (3,)
     axis.set_major_formatter(compact)
     axis.set_minor_formatter(mpl.ticker.FuncFormatter(
-        lambda value, _: compact_count(value) if round(value / 10 ** np.floor(np.log10(value))) in between else ""))
+        lambda value, _: compact_count(value) if _leading_digit(value) in between else ""))
 
 
 def _forecast_on_panel(ax: plt.Axes, forecast: pd.DataFrame) -> None:

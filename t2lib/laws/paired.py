@@ -60,6 +60,11 @@ def per_question(nll: ArrayLike, k: float, measure: str, guess: float = np.nan) 
     return (passed - level) / (1.0 - level)
 
 
+def macro_guess(guess: Mapping[str, float] | None, tasks: Sequence[str], k: float) -> float:
+    """Guessing's macro pass@k over `tasks` from each task's guess probability (NaN without them)."""
+    return float(np.mean([pass_at_k(guess[t], k) for t in tasks])) if guess is not None else float("nan")
+
+
 @dataclass(frozen=True)
 class PairedDifference:
     """Model a against model b on one measure: macro values, a − b with its interval, the outcome

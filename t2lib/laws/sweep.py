@@ -34,10 +34,9 @@ from t2lib.book.formatting import format_number
 from t2lib.data.seeds import seed_rows
 from t2lib.data.suite import Suite, budget_levels
 from t2lib.laws.forecast import SWEEP_SAMPLES
-from t2lib.laws.paired import DECISION_LEVEL, HIGHER_IS_BETTER, paired_difference, per_question
-from t2lib.laws.passk import pass_at_k
+from t2lib.laws.paired import DECISION_LEVEL, HIGHER_IS_BETTER, macro_guess, paired_difference, per_question
 from t2lib.laws.plan import APPROACHES
-from t2lib.laws.validation import MEASURED_COLUMN, duel_row
+from t2lib.laws.validation import MEASURED_COLUMN, duel_row, trainable_rows
 
 CHINCHILLA_ROLES = {"Chinchilla (task NLL, k = 1)": "Chinchilla choice (task NLL",
                     "Chinchilla (LM loss)": "Chinchilla choice (LM loss)"}
@@ -61,15 +60,13 @@ def sizes_of(suite: Suite) -> pd.DataFrame:
 
 def cell_nll(suite: Suite, cell: str, tasks: Sequence[str]) -> dict[str, np.ndarray]:
     """One cell's NLLs per task, an array of shape (seeds, questions), seeds in order."""
-    rows = suite.base[suite.base["cell"] == cell].sort_values("seed")
-    if rows.empty:
+    if not (suite.base["cell"] == cell).any():
         raise KeyError(f"{suite.path}: no cell {cell!r}")
-    return {task: np.stack([suite.task_nll(checkpoint, task) for checkpoint in rows["checkpoint"]]) for task in tasks}
-
-
-def _guess_level(guess: Mapping[str, float] | None, tasks: Sequence[str], k: float) -> float:
-    """Guessing's macro pass@k (NaN when the guess probabilities are not given)."""
-    return float(np.mean([pass_at_k(guess[t], k) for t in tasks])) if guess is not None else float("nan")
+    found = {}
+    for task in tasks:
+        nll, (rows,) = seed_rows(suite, task, "base", [cell])
+        found[task] = nll[rows]
+    return found
 
 
 def _drawn_values(probabilities: np.ndarray, k: float, measure: str, questions: np.ndarray,
@@ -115,19 +112,12 @@ def measured_curve(suite: Suite, tasks: Sequence[str], c_inf: float, *, measure:
                                 higher_is_better=higher) == "tie" for i in range(len(sizes))]
     return sizes.assign(c_inf=c_inf, k=ks, measure=measure, value=point, low=low, high=high, p_best=p_best,
                         optimum=np.arange(len(sizes)) == best, tied_with_optimum=tied,
-                        guess_at_k=[_guess_level(guess, tasks, k) for k in ks])
-
-
-def _trained_sizes(forecast: pd.DataFrame) -> pd.DataFrame:
-    trained = forecast[forecast["approach"] == "trainable"].drop_duplicates("N")
-    if trained.empty:
-        raise ValueError("the forecast has no 'trainable' rows (it was made without --sizes): no sweep to judge")
-    return trained
+                        guess_at_k=[macro_guess(guess, tasks, k) for k in ks])
 
 
 def size_with_role(forecast: pd.DataFrame, role: str) -> float | None:
     """The N of the trained model whose roles include `role` (None when no model has it)."""
-    trained = _trained_sizes(forecast)
+    trained = trainable_rows(forecast).drop_duplicates("N")
     chosen = trained[trained["role"].str.contains(role, regex=False)]
     return None if chosen.empty else float(chosen["N"].iloc[0])
 
@@ -214,7 +204,7 @@ def _duel_rows(suite: Suite, t2: str, opponent: str, tasks: Sequence[str], k_a: 
             continue
         used = list(result.tasks)
         rows.append({**duel_row(result, **labels), "tasks": ", ".join(used),
-                     "guess_t2": _guess_level(guess, used, k_a), "guess_opponent": _guess_level(guess, used, k_b)})
+                     "guess_t2": macro_guess(guess, used, k_a), "guess_opponent": macro_guess(guess, used, k_b)})
     return rows
 
 

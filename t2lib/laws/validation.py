@@ -16,15 +16,15 @@ import numpy as np
 import pandas as pd
 
 from t2lib.data.suite import Suite
-from t2lib.laws.paired import PairedDifference, paired_difference
-from t2lib.laws.passk import pass_at_k
+from t2lib.laws.paired import PairedDifference, macro_guess, paired_difference
 from t2lib.laws.plan import APPROACHES
 
 # What each approach predicts.
 MEASURED_COLUMN = {"1": "task_nll", "2": "pass_at_k"}
 
 
-def _trainable(forecast: pd.DataFrame) -> pd.DataFrame:
+def trainable_rows(forecast: pd.DataFrame) -> pd.DataFrame:
+    """The forecast's rows of the models it asked to train (made with --sizes)."""
     rows = forecast[forecast["approach"] == "trainable"]
     if rows.empty:
         raise ValueError("the forecast has no 'trainable' rows (it was made without --sizes): nothing to compare")
@@ -48,7 +48,7 @@ def against_forecast(forecast: pd.DataFrame, measured: pd.DataFrame) -> pd.DataF
     """One row per trained model and approach: its role, N, k, the predicted macro value with its
     band, the measured one, the relative error (predicted/measured − 1) and whether the
     measured value lies inside the band (NaN when the forecast has no band)."""
-    trainable = _trainable(forecast)
+    trainable = trainable_rows(forecast)
     matched = _match(trainable, measured)
     rows = []
     for model in matched.itertuples(index=False):
@@ -86,7 +86,7 @@ def nll_by_task(suite: Suite, checkpoint: str, tasks: Sequence[str], stage: str 
 def contenders(forecast: pd.DataFrame, suite: Suite) -> dict[str, str]:
     """The trained checkpoints of the head-to-head: {"T²": …, "Chinchilla": …}, the T² one being the
     model trained for Approach 2's optimum (the pass@k the head-to-head is judged on)."""
-    matched = _match(_trainable(forecast), suite.base.assign(k=np.nan))
+    matched = _match(trainable_rows(forecast), suite.base.assign(k=np.nan))
     found = {}
     for name, role in (("T²", "Approach 2 optimum"), ("Chinchilla", "Chinchilla choice")):
         rows = _role_model(matched, role)
@@ -128,8 +128,7 @@ def inference_sweep(suite: Suite, a: str, b: str, tasks: Sequence[str], c_infs: 
         result = duel(suite, a, b, tasks, c_inf, "pass_at_k", resamples=resamples, seed=seed)
         row = duel_row(result, c_inf=c_inf, k_a=k_a, k_b=k_b)
         if guess is not None:
-            row.update(guess_a=float(np.mean([pass_at_k(guess[t], k_a) for t in tasks])),
-                       guess_b=float(np.mean([pass_at_k(guess[t], k_b) for t in tasks])))
+            row.update(guess_a=macro_guess(guess, tasks, k_a), guess_b=macro_guess(guess, tasks, k_b))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -147,7 +146,7 @@ def forecast_order(forecast: pd.DataFrame, suite: Suite, tasks: Sequence[str], c
     first): the predicted and measured pass@k differences, the measured one's interval, and
     whether the measurement kept the forecast's order ("as forecast"), reversed it ("reversed") or
     cannot tell ("tie")."""
-    predicted = _trainable(forecast)
+    predicted = trainable_rows(forecast)
     predicted = predicted[predicted["priced_by"] == "2"].drop_duplicates("N")
     predicted = predicted.set_index(predicted["N"].round())
     models = suite.base.assign(size=suite.base["params"].round()).set_index("size")["checkpoint"]
@@ -168,7 +167,7 @@ def forecast_order(forecast: pd.DataFrame, suite: Suite, tasks: Sequence[str], c
 def stand_ins(forecast: pd.DataFrame) -> pd.DataFrame:
     """Each approach's forecast optimum against the model trained in its place: both sizes and
     their ratio (trained/optimal)."""
-    trained = _trainable(forecast).drop_duplicates("N")
+    trained = trainable_rows(forecast).drop_duplicates("N")
     rows = []
     for key, name in APPROACHES.items():
         optimum = forecast[(forecast["approach"] == key) & (forecast["priced_by"] == key)].iloc[0]
