@@ -19,9 +19,6 @@ from pretrain.corpus import CONTEXT, RELATIONS, TASKS, Corpus
 from pretrain.finetune import FinetuneSpec, finetune
 from pretrain.harness import HARNESS_TASKS, evaluate_run
 
-# The shared harness-evaluated run (conftest `evaluated`) is built once, on one test worker.
-pytestmark = pytest.mark.xdist_group("harness")
-
 RECIPES = {stage: FinetuneSpec(stage, steps=30, batch_size=8) for stage in ("ft", "sft")}
 
 

@@ -19,9 +19,6 @@ from pretrain.train import load_model
 
 from conftest import TINY as SPEC
 
-# The shared harness-evaluated run (conftest `evaluated`) is built once, on one test worker.
-pytestmark = pytest.mark.xdist_group("harness")
-
 
 def test_the_export_computes_the_same_logits(evaluated: Path, tmp_path: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
