@@ -67,3 +67,39 @@ def test_the_quality_of_a_suites_fits_carries_their_in_sample_r2(tmp_path) -> No
     table = analysis.fit_quality(suite, fits, ks=analysis.FIT_KS[::2])
     assert list(table["law"]) == ["Chinchilla (k = 1)", "Approach 1", "Approach 2"]
     assert table["r2"].between(-10, 1).all() and set(table["quality"]) <= {"converged", "benign bound", "degenerate"}
+
+
+def plateau_suite(tmp_path):
+    """Two seeds of 16 cells; every question's NLL follows a planted Chinchilla law where a cell has
+    learnt the task, and sits on a plateau (12 nats, about 2 × guessing's pass@1) where it has not:
+    task "easy" learns from 20 tokens per parameter (12 cells), "hard" only at 2,000 (4 cells)."""
+    import pandas as pd
+
+    from t2lib.data.suite import load_suite, write_suite
+    law = Chinchilla(E=0.2, A=20.0, B=60.0, alpha=0.3, beta=0.35)
+    rows, nll = [], []
+    for N in (1e4, 2e4, 4e4, 8e4):
+        for ratio in (2, 20, 200, 2000):
+            cell = f"n{N:g}-r{ratio}"
+            for seed in (0, 1):
+                name = f"{cell}-s{seed}"
+                rows.append({"checkpoint": name, "params": N, "tokens": N * ratio, "train_flops": 6 * N * N * ratio,
+                             "source": "planted", "stage": "base", "base_checkpoint": "", "cell": cell, "seed": seed})
+                for task, learns_at in (("easy", 20), ("hard", 2000)):
+                    value = float(law.loss(N, N * ratio)) if ratio >= learns_at else 12.0
+                    nll += [{"checkpoint": name, "task": task, "question": q, "nll": value} for q in range(3)]
+    tasks = pd.DataFrame({"task": ["easy", "hard"], "display_name": ["E", "H"], "group": ["synthetic"] * 2,
+                          "n_questions": [3, 3], "source": ["planted"] * 2, "guess": [3e-6, 3e-6]})
+    return load_suite(write_suite(tmp_path / "suite", pd.DataFrame(rows), pd.DataFrame(nll), tasks))
+
+
+def test_laws_refitted_to_the_cells_that_learnt_recover_the_law_the_plateau_hides(tmp_path) -> None:
+    from t2lib.laws import analysis
+    suite = plateau_suite(tmp_path)
+    ks = analysis.FIT_KS[::2]
+    learnt = analysis.learnt_fit_quality(suite, ["easy", "hard"], ks=ks).set_index("law")
+    assert set(learnt["task"]) == {"easy"}  # "hard" learnt in 4 cells: too few to refit
+    assert (learnt["cells"] == 12).all() and learnt.loc["Chinchilla (k = 1)", "points"] == 12
+    assert learnt.loc["Chinchilla (k = 1)", "r2"] > 0.999
+    everything = analysis.fit_quality(suite, analysis.fit_suite(suite, ["easy"], ks=ks), ks=ks).set_index("law")
+    assert everything.loc["Chinchilla (k = 1)", "r2"] < R2_FLOOR  # the plateau spoils the fit to all 16 cells

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from t2lib.data.seeds import has_seeds, seed_averaged, seed_spread, steps_to_more_data
+from t2lib.data.seeds import has_seeds, learnt_cells, seed_averaged, seed_spread, steps_to_more_data
 from t2lib.data.suite import SuiteError, load_suite, write_suite
 from t2lib.data.training import readiness
 from t2lib.laws.analysis import measure
@@ -122,3 +122,14 @@ def test_the_progress_of_a_seeded_grid_is_said_until_every_cell_is_in(tmp_path: 
     assert grid_progress(suite).startswith("In progress: 4 of 7 planned runs are trained, 2 of the grid's 3 cells")
     (folder / "grid.csv").write_text("cell,seeds\nsmall,2\nlong,2\n")
     assert grid_progress(suite) == ""
+
+
+@pytest.mark.parametrize(("guess", "learnt"), [(0.1, ["small"]), (0.01, ["small", "long"]), (None, ["small", "long"])])
+def test_the_cells_that_learnt_score_above_three_times_guessing(tmp_path: Path, guess: float | None,
+                                                                learnt: list) -> None:
+    suite = load_suite(seeded_suite(tmp_path))  # seed-mean pass@1: small 0.4, long 0.2
+    if guess is not None:
+        tasks = pd.DataFrame({"task": ["t"], "display_name": ["T"], "group": ["synthetic"], "n_questions": [2],
+                              "source": ["planted"], "guess": [guess]})
+        suite = load_suite(write_suite(tmp_path / "guessed", suite.checkpoints, suite.nll, tasks))
+    assert sorted(learnt_cells(suite, "t")) == sorted(learnt)

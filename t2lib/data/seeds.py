@@ -89,6 +89,16 @@ def seed_spread(suite: Suite, stage: str = "base") -> pd.DataFrame:
             .agg(seeds="size", mean="mean", sd="std").reset_index())
 
 
+def learnt_cells(suite: Suite, task: str, stage: str = "base") -> list[str]:
+    """The cells of `stage` whose seed-mean pass@1 on `task` exceeds LEARNT times the guessing
+    level (tasks.csv's guess; every cell where it is not recorded): the cells that have learnt
+    something of the task."""
+    spread = seed_spread(suite, stage)
+    rows = spread[spread["task"] == task]
+    guess = suite.tasks.set_index("task")[GUESS_COLUMN].get(task, np.nan) if GUESS_COLUMN in suite.tasks else np.nan
+    return rows["cell"].tolist() if not np.isfinite(guess) else rows.loc[rows["mean"] > LEARNT * guess, "cell"].tolist()
+
+
 def steps_to_more_data(suite: Suite, stage: str = "base") -> pd.DataFrame:
     """Every step from one cell to the next-larger D at the same N, per task: pass@1 (seed mean)
     before and after, the pooled seed standard deviation of the two cells, whether the step

@@ -20,7 +20,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from t2lib.book.cache import memoized
 from t2lib.data import checks
-from t2lib.data.seeds import seed_averaged
+from t2lib.data.seeds import learnt_cells, seed_averaged
 from t2lib.data.suite import Suite, budget_levels
 from t2lib.laws.fit import FitResult, Method, fit_chinchilla, fit_t2_accuracy, fit_t2_loss, isoflop_weights
 from t2lib.laws.fitquality import quality_table, task_r_squared
@@ -254,6 +254,23 @@ def fit_quality(suite: Suite, fits: Mapping[str, TaskFits], *, ks: ArrayLike = F
           for law, value in task_r_squared(fit, measure(suite, task, stage=fit.stage, checkpoints=checkpoints,
                                                         ks=ks)).items()}
     return quality_table(fits, r2)
+
+
+def learnt_fit_quality(suite: Suite, tasks: Sequence[str], *, ks: ArrayLike = FIT_KS, method: Method = "fast",
+                       seed: int = 0, min_cells: int = 7) -> pd.DataFrame:
+    """`fit_quality` of every task's laws refitted to only the cells that have learnt something of
+    it (`seeds.learnt_cells`), with how many cells that is (`cells`): on a suite whose models
+    sit on a plateau until they learn a task, whether the misfit is the plateau's. A task with
+    fewer than `min_cells` such cells (the Chinchilla stage needs 7 points) has no rows."""
+    parts = []
+    for task in tasks:
+        cells = learnt_cells(suite, task)
+        if len(cells) < min_cells:
+            continue
+        fits = fit_suite(suite, [task], checkpoints=cells, ks=ks, method=method, seed=seed)
+        parts.append(fit_quality(suite, fits, ks=ks, checkpoints=cells).assign(cells=len(cells)))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=["task", "law", "quality", "reasons", "r2", "points", "cells"])
 
 
 def recipe_comparison(measured: Measured, fast: TaskFits, *, seed: int = 0,

@@ -31,7 +31,7 @@ import pandas as pd
 
 from t2lib.book.report import decide
 from t2lib.book.formatting import format_number
-from t2lib.data.seeds import seed_rows
+from t2lib.data.seeds import seed_averaged, seed_rows
 from t2lib.data.suite import Suite, budget_levels
 from t2lib.laws.forecast import SWEEP_SAMPLES
 from t2lib.laws.paired import DECISION_LEVEL, HIGHER_IS_BETTER, macro_guess, paired_difference, per_question
@@ -49,13 +49,11 @@ def optimum_role(key: str, c_inf: float) -> str:
 
 
 def sizes_of(suite: Suite) -> pd.DataFrame:
-    """The sweep's trained sizes: one row per base cell (cell, N, seeds), smallest first."""
-    base = suite.base
-    differing = base.groupby("cell")["params"].nunique() > 1
-    if differing.any():
-        raise ValueError(f"{suite.path}/checkpoints.csv: the seeds of cell {differing.idxmax()!r} differ in N")
-    return (base.groupby("cell", sort=False).agg(N=("params", "first"), seeds=("seed", "nunique"))
-            .reset_index().sort_values("N", ignore_index=True))
+    """The sweep's trained sizes: one row per base cell (cell, N, seeds), smallest first (a cell
+    whose seeds differ in N is refused by `seeds.seed_averaged`)."""
+    cells = seed_averaged(suite).base
+    return (pd.DataFrame({"cell": cells["checkpoint"], "N": cells["params"], "seeds": cells["seeds"]})
+            .sort_values("N", ignore_index=True))
 
 
 def cell_nll(suite: Suite, cell: str, tasks: Sequence[str]) -> dict[str, np.ndarray]:
