@@ -22,7 +22,8 @@ SUITE_CHAPTERS = [c for c in CHAPTERS if c.stem not in CHAPTERS_WITHOUT_SUITE]
 WORKDIR_CHAPTERS = {"bring_your_own_data", "plan_your_run"}
 # Each chapter's default suite: the simulated one, except where a chapter is about another.
 DEFAULT_SUITES = {"miniature_suite": REPO_ROOT / "data" / "real" / "t2mini",
-                  "second_suite": REPO_ROOT / "data" / "real" / "t2mini-v2"}
+                  "second_suite": REPO_ROOT / "data" / "real" / "t2mini-v2",
+                  "second_forecast": REPO_ROOT / "data" / "real" / "t2mini-v2"}
 
 
 def run_chapter(source: Path, output: Path, *extra: str) -> subprocess.CompletedProcess:
@@ -40,7 +41,7 @@ def executed_without_errors(output: Path) -> dict:
 # The verdict page and the chapters whose numbers it shares execute once, in tests/test_verdict.py,
 # which makes the same checks (`check_fast_run`) before comparing their numbers.
 VERDICT_CHAPTERS = {"verdict", "testing_the_forecast", "real_overtrained", "overtrained_vs_chinchilla",
-                    "real_passk_bounds"}
+                    "real_passk_bounds", "second_forecast"}
 EXECUTED_HERE = [c for c in CHAPTERS if c.stem not in VERDICT_CHAPTERS]
 
 
@@ -73,14 +74,14 @@ def check_fast_run(source: Path, output: Path, result: subprocess.CompletedProce
 
 # Chapters that set the suite's results beside the paper's, on its default suite in the paper's setting.
 PAPER_CHAPTERS = {c.stem for c in SUITE_CHAPTERS} - {"bring_your_own_data", "miniature_suite", "second_suite",
-                                                     "plan_your_run"}
+                                                     "second_forecast", "plan_your_run"}
 # The user-like suites on which a chapter must stop with its named requirement; on every other
 # (suite, chapter) pair it must produce its results.
 EXPECTED_STOPS = {
     ("few_cells", chapter) for chapter in ("extrapolation", "frontiers", "isoflop_per_task", "isoflop_profiles",
                                            "plan_your_run")
 } | {(spec.name, chapter) for spec in USER_SUITES for chapter in ("post_training", "miniature_suite",
-                                                                                   "second_suite")}
+                                                                                   "second_suite", "second_forecast")}
 
 
 # Each user-like suite runs the chapters it was built to exercise: one_task (a user's single
@@ -91,7 +92,7 @@ EXPECTED_STOPS = {
 USER_SUITE_CHAPTERS = {
     "one_task": {c.stem for c in SUITE_CHAPTERS},
     "few_cells": {chapter for name, chapter in EXPECTED_STOPS if name == "few_cells"} - {
-        "post_training", "miniature_suite", "second_suite"} | {"overtrained_vs_chinchilla"},
+        "post_training", "miniature_suite", "second_suite", "second_forecast"} | {"overtrained_vs_chinchilla"},
     "large_models": {"pass_at_k", "isoflop_profiles", "frontiers", "overtrained_vs_chinchilla"},
 }
 USER_SUITE_RUNS = [(source, spec.name) for spec in USER_SUITES for source in SUITE_CHAPTERS
@@ -151,4 +152,5 @@ def test_every_chapter_that_reads_a_suite_runs_on_a_user_suite_and_every_refusal
     assert USER_SUITE_CHAPTERS["one_task"] == {c.stem for c in SUITE_CHAPTERS}
     run = {(name, source.stem) for source, name in USER_SUITE_RUNS}
     assert {("few_cells", chapter) for name, chapter in EXPECTED_STOPS if name == "few_cells"} - run == {
-        ("few_cells", "post_training"), ("few_cells", "miniature_suite"), ("few_cells", "second_suite")}
+        ("few_cells", "post_training"), ("few_cells", "miniature_suite"), ("few_cells", "second_suite"),
+        ("few_cells", "second_forecast")}

@@ -32,6 +32,9 @@ SHARED = {
     "table1_higher": ("overtrained_vs_chinchilla", "n_wins"),
     "olmo_fitted_to": ("real_passk_bounds", "ladder_max_ratio"),
     "olmo_worst": ("real_passk_bounds", "macro_worst_abs"),
+    "hindcast_wins": ("second_forecast", "n_wins"),
+    "hindcast_losses": ("second_forecast", "n_losses"),
+    "hindcast_ties": ("second_forecast", "n_ties"),
 }
 
 

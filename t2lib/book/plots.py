@@ -237,7 +237,7 @@ def sweep_figure(curves: pd.DataFrame, c_infs: list[float], *, forecast: pd.Data
         ax.set(xscale="log", xlabel="parameters $N$", title=r"$C_\mathrm{inf}$ = " + power_of_ten(c_inf))
         ax.margins(x=0.12)
         _size_ticks(ax.xaxis, curve["N"].to_numpy(float))
-    axes[0, 0].set_ylabel("macro pass@k, $k = C_\\mathrm{inf}/(2N)$")
+    axes[0, 0].set_ylabel("macro pass@k\nat $k = C_\\mathrm{inf}/(2N)$")
     legend = {label: handle for ax in axes[0] for handle, label in zip(*ax.get_legend_handles_labels())}
     fig.legend(legend.values(), legend.keys(), loc="outside lower center", ncol=3)
     return fig

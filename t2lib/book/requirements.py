@@ -25,6 +25,8 @@ from t2lib.data.seeds import has_seeds, seed_averaged
 from t2lib.data.suite import BUDGET_RTOL, Suite, budget_levels, load_suite
 from t2lib.data.training import TRAINING_RECORDS, grid_progress
 from t2lib.laws.analysis import FIT_KS
+from t2lib.laws.forecast import MIN_SWEEP_SIZES
+from t2lib.laws.sweep import hindcast_level
 
 # The paper's settings (its cost model, data and tables), used as defaults where a suite has them.
 PAPER_C_TRAIN = 2.56e19  # the budget of Tables 1 and 2
@@ -320,6 +322,16 @@ def _need_seeds(resolved: Resolved, params: dict) -> None:
                     "chapter on data/real/t2mini-v2")
 
 
+def _need_hindcast_level(resolved: Resolved, params: dict) -> None:
+    """A budget level to hindcast (`sweep.hindcast_level`), kept as `level`."""
+    level = hindcast_level(resolved.suite)
+    if level is None:
+        raise _fail(resolved.chapter, resolved.suite, f"no budget level has every planned cell trained, at least "
+                    f"{MIN_SWEEP_SIZES} sizes and a level of half its budget below it",
+                    "train the grid's cells of one budget level and of the level below it")
+    resolved.values["level"] = level
+
+
 @dataclass(frozen=True)
 class Need:
     """One requirement: what a chapter needs, in words, and the check that resolves it."""
@@ -350,6 +362,8 @@ NEEDS = {
     "plan_tasks": Need("the tasks named by `tasks` (default: lambada_openai and arc_easy if present, else the "
                        "suite's first two)", _need_plan_tasks),
     "seeds": Need("cells at several seeds, each seed its own checkpoint (columns cell and seed)", _need_seeds),
+    "hindcast_level": Need(f"a training-budget level at which every cell grid.csv plans is trained, with at least "
+                           f"{MIN_SWEEP_SIZES} sizes and a level of half its budget below it", _need_hindcast_level),
     "training_records": Need("the training records of a suite trained with pretrain/ (grid.csv, curves.csv, "
                              "questions/)", _need_training_records),
 }
@@ -378,6 +392,7 @@ CHAPTER_NEEDS: dict[str, list[str]] = {
     "isoflop_per_task": ["base", "fit", "c_inf"],
     "miniature_suite": ["base", "training_records"],
     "second_suite": ["base", "training_records", "seeds"],
+    "second_forecast": ["base", "training_records", "seeds", "fit", "hindcast_level"],
     "plan_your_run": ["base", "fit", "c_inf", "plan_tasks"],
 }
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from t2lib.data.seeds import FALL_IN_SDS, LEARNT, has_seeds, steps_to_more_data
-from t2lib.data.suite import GUESS_COLUMN, Suite, SuiteError
+from t2lib.data.suite import GUESS_COLUMN, Suite, SuiteError, budget_levels
 from t2lib.laws.passk import pass_at_k
 
 TASK_PREFIX = "t2mini_"  # harness task names are the question files' names with this prefix
@@ -95,6 +95,26 @@ def grid_progress(suite: Suite) -> str:
     return (f"In progress: {len(suite.base)} of {runs} planned runs are trained, {cells} of the grid's {len(grid)} "
             "cells, each at all its seeds. The grid trains in chunks, cheapest cells first, so what is here is its "
             "small-budget part; every number of this suite will change as the rest arrive.")
+
+
+def complete_levels(suite: Suite) -> list[float]:
+    """The training-budget levels (`suite.budget_levels`, ascending) at which a seeded suite holds
+    every cell its grid.csv plans; every level of a suite that keeps no plan or no seeds."""
+    base = suite.base
+    levels = budget_levels(base["train_flops"])
+    plan = Path(suite.path) / GRID
+    if not has_seeds(suite) or not plan.exists():
+        return sorted({float(level) for level in levels})
+    grid = pd.read_csv(plan)
+    joint = budget_levels(np.concatenate([base["train_flops"].to_numpy(dtype=float),
+                                          grid["train_flops"].to_numpy(dtype=float)]))  # runs and plans, one scale
+    run_level, planned_level = joint[:len(base)], joint[len(base):]
+    complete = []
+    for level in sorted(set(levels)):
+        at = levels == level
+        if set(grid.loc[planned_level == run_level[at][0], "cell"]) <= set(base.loc[at, "cell"]):
+            complete.append(float(level))
+    return complete
 
 
 def task_summary(suite: Suite, questions: pd.DataFrame) -> pd.DataFrame:

@@ -18,13 +18,18 @@ over its seeds of the measure (what training the recipe once scores, on average)
 
 `grid_slice` asks the same question of a grid's own cells, with no law and no forecast: at the
 training budget with the most sizes, does the best size shrink as the inference budget grows?
+`hindcast` makes a sweep forecast from a grid's cells below one of its budgets and judges it on
+the cells at that budget, with the same functions: the sweep's test on models already trained
+(so not preregistered), one budget level up instead of beyond the grid.
 """
 
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -33,9 +38,12 @@ from t2lib.book.report import decide
 from t2lib.book.formatting import format_number
 from t2lib.data.seeds import seed_averaged, seed_rows
 from t2lib.data.suite import Suite, budget_levels
-from t2lib.laws.forecast import SWEEP_SAMPLES
+from t2lib.data.training import complete_levels
+from t2lib.laws import analysis
+from t2lib.laws.forecast import MIN_SWEEP_SIZES, SWEEP_SAMPLES, inference_budget, lm_chinchilla, sweep_forecast_rows
 from t2lib.laws.paired import DECISION_LEVEL, HIGHER_IS_BETTER, macro_guess, paired_difference, per_question
 from t2lib.laws.plan import APPROACHES
+from t2lib.laws.saved import load_fits, save_fits
 from t2lib.laws.validation import MEASURED_COLUMN, duel_row, trainable_rows
 
 CHINCHILLA_ROLES = {"Chinchilla (task NLL, k = 1)": "Chinchilla choice (task NLL",
@@ -243,13 +251,18 @@ class GridSlice:
     curves: pd.DataFrame
 
 
-def at_budget(suite: Suite, level: float) -> Suite:
-    """The suite's base checkpoints trained at one budget level (`suite.budget_levels`), as a suite."""
-    base = suite.base
-    chosen = base.loc[budget_levels(base["train_flops"]) == level, "checkpoint"]
-    digest = hashlib.sha256(f"{suite.sha256} at {level!r}".encode()).hexdigest()
+def _base_part(suite: Suite, keep: np.ndarray, name: str) -> Suite:
+    """The suite's base checkpoints where `keep` (over `suite.base`) holds, as a suite whose
+    checksum adds `name`."""
+    chosen = suite.base.loc[keep, "checkpoint"]
+    digest = hashlib.sha256(f"{suite.sha256} {name}".encode()).hexdigest()
     return replace(suite, checkpoints=suite.checkpoints[suite.checkpoints["checkpoint"].isin(chosen)],
                    nll=suite.nll[suite.nll["checkpoint"].isin(chosen)], sha256=digest)
+
+
+def at_budget(suite: Suite, level: float) -> Suite:
+    """The suite's base checkpoints trained at one budget level (`suite.budget_levels`), as a suite."""
+    return _base_part(suite, budget_levels(suite.base["train_flops"]) == level, f"at {level!r}")
 
 
 def single_sample_best(suite: Suite, tasks: Sequence[str]) -> str:
@@ -298,3 +311,54 @@ def slice_shift(found: GridSlice) -> tuple[str, list[float]]:
         if moves[direction]:
             return direction, moves[direction]
     return "none", []
+
+
+@dataclass(frozen=True)
+class Hindcast:
+    """A sweep forecast at training budget `c_train`, a level of the grid, made from the laws
+    fitted to the grid's cells below it (up to `fitted_up_to`; their classes in `quality`), and
+    the cells trained at `c_train` that judge it (`tested`)."""
+
+    c_train: float
+    fitted_up_to: float
+    c_infs: tuple[float, ...]
+    forecast: pd.DataFrame
+    quality: pd.DataFrame
+    tested: Suite
+
+
+def below_budget(suite: Suite, level: float) -> Suite:
+    """The suite's base checkpoints trained below one budget level, as a suite."""
+    return _base_part(suite, budget_levels(suite.base["train_flops"]) < level, f"below {level!r}")
+
+
+def hindcast_level(suite: Suite, minimum: int = MIN_SWEEP_SIZES, factor: float = 2.0) -> float | None:
+    """The budget level a hindcast tests, chosen as `grid_slice` chooses its slice: the one with
+    the most sizes (the higher on a tie), among the levels at which every planned cell is trained
+    (`training.complete_levels`), with at least `minimum` sizes, and with a level `factor` times
+    smaller below it (the sweep's factor: the forecast reaches that far past its data); None if none."""
+    levels = budget_levels(suite.base["train_flops"])
+    eligible = {level: suite.base.loc[levels == level, "params"].nunique() for level in complete_levels(suite)
+                if np.isclose(levels[levels < level], level / factor, rtol=0.01).any()}
+    eligible = {level: sizes for level, sizes in eligible.items() if sizes >= minimum}
+    return max(eligible, key=lambda level: (eligible[level], level)) if eligible else None
+
+
+def hindcast(suite: Suite, tasks: Sequence[str], level: float, *, samples: Sequence[float] = SWEEP_SAMPLES,
+             lm_loss: str = "validation_loss", minimum: int = MIN_SWEEP_SIZES, seed: int = 0) -> Hindcast:
+    """The sweep's forecast rule (`forecast.sweep_forecast_rows`: C_inf where the Chinchilla
+    choice draws each of `samples`, both approaches' optima, both Chinchilla choices, at least
+    `minimum` sizes) applied at budget `level` to the laws fitted to the cells below it, choosing
+    among the sizes trained at `level`. Degenerate laws are allowed, their rows flagged."""
+    fitted, tested = below_budget(suite, level), at_budget(suite, level)
+    fits = analysis.fit_suite(fitted, tasks, method="fast", seed=seed)
+    with tempfile.TemporaryDirectory() as scratch:
+        saved = replace(load_fits(save_fits(fits, Path(scratch) / "fits.json", suite=fitted, ks=analysis.FIT_KS)),
+                        path=suite.path)
+    sizes = sizes_of(tested)["N"].to_numpy(dtype=float)
+    c_infs = tuple(inference_budget(saved, level, k, tasks=tasks, sizes=sizes) for k in samples)
+    extra = {"Chinchilla choice (LM loss)": lm_chinchilla(fitted, level, lm_loss)[0]}
+    forecast = sweep_forecast_rows(saved, level, c_infs, sizes=sizes, extra=extra, tasks=tasks,
+                                   allow_degenerate=True, minimum=minimum)
+    return Hindcast(float(level), float(budget_levels(fitted.base["train_flops"]).max()), c_infs, forecast,
+                    analysis.fit_quality(fitted, fits), tested)
