@@ -269,7 +269,7 @@ def _forecast_on_panel(ax: plt.Axes, forecast: pd.DataFrame) -> None:
                         alpha=0.12, lw=0)
     if not optimum.empty:
         row = optimum.iloc[0]
-        ax.axvline(row["N"], color=APPROACH2, lw=1, ls=":")
+        ax.axvline(row["N"], color=APPROACH2, lw=1, ls=":", label="forecast optimum (Approach 2)")
         if np.isfinite(row.get("N_low", np.nan)):
             ax.axvspan(row["N_low"], row["N_high"], color=APPROACH2, alpha=0.07, lw=0)
 
