@@ -44,7 +44,7 @@ from t2lib.laws.forecast import (MIN_SWEEP_SIZES, forecast_rows, inference_budge
                                  validation_budget)
 from t2lib.laws.frontier import N_MIN
 from t2lib.laws.plan import GLOSSARY, plan, readable_plan
-from t2lib.laws.saved import SavedFits, load_fits, save_fits
+from t2lib.laws.saved import SavedFits, load_fits, save_fits, saved_from
 
 
 def _tasks(text: str | None) -> list[str] | None:
@@ -159,9 +159,7 @@ def command_plan(args: argparse.Namespace) -> None:
         saved = load_fits(args.fits)
     else:
         suite, fits = _fit(args.suite, _tasks(args.tasks), "fast", args.seed)
-        with tempfile.TemporaryDirectory() as scratch:  # the fits, reloaded as from a file; nothing left behind
-            saved = load_fits(save_fits(fits, Path(scratch) / "fits.json", suite=suite, ks=analysis.FIT_KS))
-        saved = replace(saved, path=suite.path)  # errors and flags name the suite the laws were fitted on
+        saved = saved_from(fits, suite=suite, ks=analysis.FIT_KS)
         if args.resamples:
             replicates = bootstrap_fits(suite, fits, resamples=args.resamples, seed=args.seed)
     table = plan(saved, args.c_train, args.c_inf, tasks=_tasks(args.tasks), approach=args.approach,

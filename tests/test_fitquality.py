@@ -103,3 +103,5 @@ def test_laws_refitted_to_the_cells_that_learnt_recover_the_law_the_plateau_hide
     assert learnt.loc["Chinchilla (k = 1)", "r2"] > 0.999
     everything = analysis.fit_quality(suite, analysis.fit_suite(suite, ["easy"], ks=ks), ks=ks).set_index("law")
     assert everything.loc["Chinchilla (k = 1)", "r2"] < R2_FLOOR  # the plateau spoils the fit to all 16 cells
+    with pytest.raises(KeyError, match="no task 'eazy'"):
+        analysis.learnt_fit_quality(suite, ["eazy"], ks=ks)

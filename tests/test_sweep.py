@@ -227,7 +227,7 @@ def test_the_sweep_figure_has_a_panel_per_budget_with_the_measurement_forecast_g
     fig = sweep_figure(curves, [C_INF, 2e5], forecast=both, marked=marked)
     assert len(fig.axes) == 2
     labels = [text.get_text() for text in fig.legends[0].get_texts()]
-    assert sorted(labels) == sorted(["forecast (Approach 2)", "guessing at the same k",
+    assert sorted(labels) == sorted(["forecast (Approach 2)", "forecast optimum (Approach 2)", "guessing at the same k",
                                      "measured, tied with the optimum", "measured, worse than the optimum",
                                      "measured optimum", "Chinchilla (task NLL, k = 1)", "Chinchilla (LM loss)"])
     drawn = sum(len(c.get_offsets()) for c in fig.axes[1].collections[1:3])  # the tied and the worse sizes

@@ -35,6 +35,7 @@ SHARED = {
     "hindcast_wins": ("second_forecast", "n_wins"),
     "hindcast_losses": ("second_forecast", "n_losses"),
     "hindcast_ties": ("second_forecast", "n_ties"),
+    "hindcast_away": ("second_forecast", "away"),
 }
 
 

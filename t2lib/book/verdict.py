@@ -14,11 +14,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import pandas as pd
 
 from t2lib.book.formatting import format_number
 from t2lib.book.tables import size_label
+from t2lib.laws.forecast import SNAP_FACTOR
 from t2lib.laws.paired import PairedDifference
+from t2lib.laws.sweep import DuelSummary
 
 CLAIMS = {
     "overtraining": "the optimum moves into overtraining once inference is counted",
@@ -312,3 +315,29 @@ def simulated_optimum_cell(optima: Mapping[str, pd.Series], bands: Mapping[str, 
         "the k = 1 choice is the same law without the inference budget, and a law that improves with k moves the "
         "optimum to smaller N once k = C_inf/(2N): the direction is built in, only its size is measured (and the "
         "data are simulated)", "isoflop_profiles")
+
+
+def duel_sentence(summary: DuelSummary) -> str:
+    """The T² model's head-to-heads on pass@k in one clause: the model that played (a stand-in,
+    and how far from the optimum, when beyond SNAP_FACTOR), what it did, against whom, and what
+    could not be decided."""
+    t2 = " and ".join(size_label(n) for n in summary.t2_N)
+    optimum = size_label(float(np.median(summary.optimum_N)))
+    model = (f"the {t2} model, a stand-in {summary.away:.1f}× away from Approach 2's {optimum} optimum"
+             + (" (smaller than any size trained)" if summary.below_all else "") + ","
+             if summary.away > SNAP_FACTOR else f"the {t2} model, trained for Approach 2's {optimum} optimum,")
+    counts, n = summary.outcomes, summary.decided
+    seen = [outcome for outcome, count in counts.items() if count]
+    verbs = {"win": "won", "loss": "lost", "tie": "tied"}
+    if not n:
+        result = "decided none of its head-to-heads on pass@k"
+    elif len(seen) == 1:
+        result = f"{verbs[seen[0]]} all {n} head-to-heads on pass@k that could be decided"
+    else:
+        result = (f"won {counts['win']}, lost {counts['loss']} and tied {counts['tie']} of the {n} head-to-heads on "
+                  "pass@k that could be decided")
+    extra = [f"{'one' if count == 1 else count} more {what}" for count, what in (
+        (summary.unlosable, "cannot be lost by construction (the Chinchilla model affords no sample there)"),
+        (summary.same, "set it against itself (the Chinchilla choice is the same model)")) if count]
+    return (f"{model} {result}, against the Chinchilla choices ({', '.join(size_label(n) for n in summary.rivals_N)})"
+            + "".join(f"; {e}" for e in extra))

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike, NDArray
 
 from t2lib.data.suite import GUESS_COLUMN, Suite, SuiteError
 
@@ -89,14 +90,20 @@ def seed_spread(suite: Suite, stage: str = "base") -> pd.DataFrame:
             .agg(seeds="size", mean="mean", sd="std").reset_index())
 
 
+def _learnt(pass_at_1: ArrayLike, suite: Suite, task: str) -> NDArray[np.bool_]:
+    """Whether each pass@1 is above LEARNT times the task's guessing level (tasks.csv's guess;
+    True everywhere where it is not recorded)."""
+    guess = suite.tasks.set_index("task")[GUESS_COLUMN].get(task, np.nan) if GUESS_COLUMN in suite.tasks else np.nan
+    pass_at_1 = np.asarray(pass_at_1, dtype=float)
+    return np.ones(pass_at_1.shape, bool) if not np.isfinite(guess) else pass_at_1 > LEARNT * guess
+
+
 def learnt_cells(suite: Suite, task: str, stage: str = "base") -> list[str]:
-    """The cells of `stage` whose seed-mean pass@1 on `task` exceeds LEARNT times the guessing
-    level (tasks.csv's guess; every cell where it is not recorded): the cells that have learnt
-    something of the task."""
+    """The cells of `stage` whose seed-mean pass@1 on `task` is above LEARNT times the guessing
+    level (`_learnt`): the cells that have learnt something of the task."""
     spread = seed_spread(suite, stage)
     rows = spread[spread["task"] == task]
-    guess = suite.tasks.set_index("task")[GUESS_COLUMN].get(task, np.nan) if GUESS_COLUMN in suite.tasks else np.nan
-    return rows["cell"].tolist() if not np.isfinite(guess) else rows.loc[rows["mean"] > LEARNT * guess, "cell"].tolist()
+    return rows.loc[_learnt(rows["mean"], suite, task), "cell"].tolist()
 
 
 def steps_to_more_data(suite: Suite, stage: str = "base") -> pd.DataFrame:
@@ -107,15 +114,13 @@ def steps_to_more_data(suite: Suite, stage: str = "base") -> pd.DataFrame:
     where it is not recorded): a fall between two cells that learnt nothing is noise about the
     guessing level, not lost skill, and is reported apart."""
     spread = seed_spread(suite, stage).sort_values(["task", "params", "tokens"])
-    guess = suite.tasks.set_index("task")[GUESS_COLUMN] if GUESS_COLUMN in suite.tasks else pd.Series(dtype=float)
     rows = []
     for (task, params), ladder in spread.groupby(["task", "params"], sort=False):
         for before, after in zip(ladder.iloc[:-1].itertuples(), ladder.iloc[1:].itertuples()):
             pooled = float(np.sqrt((before.sd ** 2 + after.sd ** 2) / 2))
-            level = float(guess.get(task, np.nan))
             rows.append({"task": task, "params": params, "from_cell": before.cell, "to_cell": after.cell,
                          "from_tokens_per_param": before.tokens / params, "to_tokens_per_param": after.tokens / params,
                          "pass_at_1_before": before.mean, "pass_at_1_after": after.mean, "seed_sd": pooled,
                          "falls": bool(np.isfinite(pooled) and before.mean - after.mean > FALL_IN_SDS * pooled),
-                         "learnt": bool(not np.isfinite(level) or max(before.mean, after.mean) > LEARNT * level)})
+                         "learnt": bool(_learnt(max(before.mean, after.mean), suite, task))})
     return pd.DataFrame(rows)

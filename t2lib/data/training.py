@@ -17,6 +17,7 @@ import pandas as pd
 
 from t2lib.data.seeds import FALL_IN_SDS, LEARNT, has_seeds, steps_to_more_data
 from t2lib.data.suite import GUESS_COLUMN, Suite, SuiteError, budget_levels
+from t2lib.data.tablecheck import TableCheck
 from t2lib.laws.passk import pass_at_k
 
 TASK_PREFIX = "t2mini_"  # harness task names are the question files' names with this prefix
@@ -98,23 +99,24 @@ def grid_progress(suite: Suite) -> str:
 
 
 def complete_levels(suite: Suite) -> list[float]:
-    """The training-budget levels (`suite.budget_levels`, ascending) at which a seeded suite holds
-    every cell its grid.csv plans; every level of a suite that keeps no plan or no seeds."""
+    """The training-budget levels (`suite.budget_levels` of the runs, ascending) at which a seeded
+    suite holds every cell its grid.csv plans at that level (levels of the planned budgets), each
+    at its planned number of seeds; every level of a suite that keeps no plan or no seeds."""
     base = suite.base
-    levels = budget_levels(base["train_flops"])
+    run_levels = pd.Series(budget_levels(base["train_flops"]), index=base.index)
     plan = Path(suite.path) / GRID
     if not has_seeds(suite) or not plan.exists():
-        return sorted({float(level) for level in levels})
-    grid = pd.read_csv(plan)
-    joint = budget_levels(np.concatenate([base["train_flops"].to_numpy(dtype=float),
-                                          grid["train_flops"].to_numpy(dtype=float)]))  # runs and plans, one scale
-    run_level, planned_level = joint[:len(base)], joint[len(base):]
+        return sorted({float(level) for level in run_levels})
+    check = TableCheck(plan, SuiteError)
+    grid = check.read_csv(["cell", "train_flops", "seeds"], "the grid a suite trained with pretrain/ was planned on")
+    planned = grid.assign(level=budget_levels(check.require_numeric(grid, "train_flops")))
+    seeds = base.groupby("cell")["seed"].nunique()
     complete = []
-    for level in sorted(set(levels)):
-        at = levels == level
-        if set(grid.loc[planned_level == run_level[at][0], "cell"]) <= set(base.loc[at, "cell"]):
-            complete.append(float(level))
-    return complete
+    for _, cells in planned.groupby("level"):
+        trained = cells["cell"].map(seeds).fillna(0) >= check.require_numeric(cells, "seeds")
+        if trained.all():  # named as the runs name it (a run misses its planned budget by its last batch)
+            complete.append(float(run_levels[base["cell"].isin(cells["cell"])].iloc[0]))
+    return sorted(complete)
 
 
 def task_summary(suite: Suite, questions: pd.DataFrame) -> pd.DataFrame:

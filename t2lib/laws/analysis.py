@@ -32,6 +32,8 @@ from t2lib.laws.passk import log_pass_at_k, task_nll, task_pass_at_k
 FIT_KS = 2.0 ** np.arange(11)
 # Chapters in fast mode (the test suite) fit only this many tasks: the code paths are the same.
 FAST_TASKS = 2
+# The fewest cells the Chinchilla stage fits (`fit._inputs`: two per input array N, D, loss, plus one).
+MIN_FIT_CELLS = 7
 
 
 @dataclass(frozen=True)
@@ -257,11 +259,14 @@ def fit_quality(suite: Suite, fits: Mapping[str, TaskFits], *, ks: ArrayLike = F
 
 
 def learnt_fit_quality(suite: Suite, tasks: Sequence[str], *, ks: ArrayLike = FIT_KS, method: Method = "fast",
-                       seed: int = 0, min_cells: int = 7) -> pd.DataFrame:
+                       seed: int = 0, min_cells: int = MIN_FIT_CELLS) -> pd.DataFrame:
     """`fit_quality` of every task's laws refitted to only the cells that have learnt something of
     it (`seeds.learnt_cells`), with how many cells that is (`cells`): on a suite whose models
     sit on a plateau until they learn a task, whether the misfit is the plateau's. A task with
-    fewer than `min_cells` such cells (the Chinchilla stage needs 7 points) has no rows."""
+    fewer than `min_cells` such cells has no rows; a task the suite lacks is a KeyError."""
+    unknown = sorted(set(tasks) - set(suite.tasks["task"]))
+    if unknown:
+        raise KeyError(f"{suite.path}: no task {unknown[0]!r}; its tasks are {', '.join(suite.tasks['task'])}")
     parts = []
     for task in tasks:
         cells = learnt_cells(suite, task)

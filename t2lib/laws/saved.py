@@ -10,8 +10,9 @@ shortest round-trip representation, so a reloaded law predicts bit-identically.
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Collection
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields, replace
 from importlib.metadata import version
 from pathlib import Path
 
@@ -127,6 +128,14 @@ def save_fits(fits: dict[str, TaskFits], path: str | Path, *, suite: Suite, ks: 
     record = {"format": FORMAT, "t2lib_version": t2lib_version(), "suite": str(suite.path),
               "suite_sha256": suite.sha256, "tasks": tasks}
     return write_atomically(path, (json.dumps(record, indent=1) + "\n").encode())
+
+
+def saved_from(fits: dict[str, TaskFits], *, suite: Suite, ks: ArrayLike) -> SavedFits:
+    """`fits` as `load_fits` reads them back from `save_fits` (each law with its quality), with no
+    file left behind; `path` names the suite they were fitted on (errors and flags say it)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        saved = load_fits(save_fits(fits, Path(scratch) / "fits.json", suite=suite, ks=ks))
+    return replace(saved, path=suite.path)
 
 
 def _result_from(saved: object, where: str, file: Path) -> tuple[FitResult, FitQuality]:

@@ -26,10 +26,8 @@ the cells at that budget, with the same functions: the sweep's test on models al
 from __future__ import annotations
 
 import hashlib
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -37,13 +35,13 @@ import pandas as pd
 from t2lib.book.report import decide
 from t2lib.book.formatting import format_number
 from t2lib.data.seeds import seed_averaged, seed_rows
-from t2lib.data.suite import Suite, budget_levels
+from t2lib.data.suite import BUDGET_RTOL, Suite, budget_levels
 from t2lib.data.training import complete_levels
 from t2lib.laws import analysis
 from t2lib.laws.forecast import MIN_SWEEP_SIZES, SWEEP_SAMPLES, inference_budget, lm_chinchilla, sweep_forecast_rows
 from t2lib.laws.paired import DECISION_LEVEL, HIGHER_IS_BETTER, macro_guess, paired_difference, per_question
 from t2lib.laws.plan import APPROACHES
-from t2lib.laws.saved import load_fits, save_fits
+from t2lib.laws.saved import saved_from
 from t2lib.laws.validation import MEASURED_COLUMN, duel_row, trainable_rows
 
 CHINCHILLA_ROLES = {"Chinchilla (task NLL, k = 1)": "Chinchilla choice (task NLL",
@@ -238,6 +236,49 @@ def sweep_duels(suite: Suite, forecast: pd.DataFrame, tasks: Sequence[str], c_in
 
 
 @dataclass(frozen=True)
+class DuelSummary:
+    """What `sweep_duels` found on pass@k, for a page to say in a sentence: the sizes of the T²
+    model (one per distinct cell) and of its rivals, Approach 2's forecast optimum at each
+    inference budget, how far the T² model is from the optimum it was trained for (the largest
+    factor, `away`), whether every optimum is smaller than every size trained, and the outcomes
+    (win, loss, tie), besides those that cannot lose by construction and those against itself."""
+
+    t2_N: tuple[float, ...]
+    rivals_N: tuple[float, ...]
+    optimum_N: tuple[float, ...]
+    away: float
+    below_all: bool
+    outcomes: dict[str, int]
+    unlosable: int
+    same: int
+
+    @property
+    def decided(self) -> int:
+        return sum(self.outcomes.values())
+
+
+def duel_summary(forecast: pd.DataFrame, suite: Suite, duels: pd.DataFrame) -> DuelSummary:
+    """`DuelSummary` of the head-to-heads `duels` (from `sweep_duels` on `suite` and `forecast`)."""
+    N = sizes_of(suite).set_index("cell")["N"]
+    on_pass = duels[duels["measure"] == "pass_at_k"]
+    optima, away = [], 1.0
+    for c_inf in sorted(on_pass["c_inf"].unique()):
+        optimum = float(forecast.loc[(forecast["approach"] == "2") & (forecast["priced_by"] == "2")
+                                     & np.isclose(forecast["c_inf"], c_inf), "N"].iloc[0])
+        trained = size_with_role(forecast, optimum_role("2", c_inf))
+        optima.append(optimum)
+        away = max(away, trained / optimum, optimum / trained)
+    labels = on_pass["outcome"].value_counts()
+    return DuelSummary(t2_N=tuple(sorted({float(N[c]) for c in on_pass["t2_cell"]})),
+                       rivals_N=tuple(sorted({float(N[c]) for c in on_pass["opponent_cell"]
+                                              if c not in set(on_pass["t2_cell"])})),
+                       optimum_N=tuple(optima), away=away, below_all=bool(max(optima) < N.min()),
+                       outcomes={o: int(labels.get(o, 0)) for o in ("win", "loss", "tie")},
+                       unlosable=int(labels.get("cannot lose by construction", 0)),
+                       same=int(labels.get("same model", 0)))
+
+
+@dataclass(frozen=True)
 class GridSlice:
     """A grid's isoFLOP slice, measured: its training budget, the size best at one sample each
     (the measured Chinchilla choice), the inference budgets where that size draws `samples`
@@ -265,6 +306,15 @@ def at_budget(suite: Suite, level: float) -> Suite:
     return _base_part(suite, budget_levels(suite.base["train_flops"]) == level, f"at {level!r}")
 
 
+def widest_level(suite: Suite, candidates: Sequence[float] | None = None) -> float:
+    """The budget level with the most sizes among `candidates` (default: every level), the higher
+    on a tie: the slice a grid measures best."""
+    levels = budget_levels(suite.base["train_flops"])
+    sizes = {float(level): suite.base.loc[levels == level, "params"].nunique()
+             for level in (np.unique(levels) if candidates is None else candidates)}
+    return max(sizes, key=lambda level: (sizes[level], level))
+
+
 def single_sample_best(suite: Suite, tasks: Sequence[str]) -> str:
     """The cell with the highest macro pass@1 (each question's probability averaged over seeds)."""
     cells = list(sizes_of(suite)["cell"])
@@ -280,9 +330,7 @@ def grid_slice(suite: Suite, tasks: Sequence[str], *, samples: Sequence[float] =
     """The measured isoFLOP curve of a seeded grid at the training budget with the most sizes (the
     larger budget on a tie), at the inference budgets where the size best at one sample draws
     `samples` samples: the sweep's question asked of the grid's own cells, with no law."""
-    levels = pd.Series(budget_levels(suite.base["train_flops"]), index=suite.base.index)
-    counts = suite.base.groupby(levels)["params"].nunique()
-    level = float(counts[counts == counts.max()].index.max())
+    level = widest_level(suite)
     sliced = at_budget(suite, level)
     if sizes_of(sliced).shape[0] < 2:
         raise ValueError(f"{suite.path}: no training budget has two sizes; a slice needs at least two")
@@ -333,15 +381,18 @@ def below_budget(suite: Suite, level: float) -> Suite:
 
 
 def hindcast_level(suite: Suite, minimum: int = MIN_SWEEP_SIZES, factor: float = 2.0) -> float | None:
-    """The budget level a hindcast tests, chosen as `grid_slice` chooses its slice: the one with
-    the most sizes (the higher on a tie), among the levels at which every planned cell is trained
-    (`training.complete_levels`), with at least `minimum` sizes, and with a level `factor` times
-    smaller below it (the sweep's factor: the forecast reaches that far past its data); None if none."""
+    """The budget level a hindcast tests: `widest_level` among the levels at which every planned
+    cell is trained at all its seeds (`training.complete_levels`), with at least `minimum` sizes,
+    and whose next level down is `factor` times smaller (the sweep's factor: the forecast reaches
+    that far past its data); None if there is none."""
     levels = budget_levels(suite.base["train_flops"])
-    eligible = {level: suite.base.loc[levels == level, "params"].nunique() for level in complete_levels(suite)
-                if np.isclose(levels[levels < level], level / factor, rtol=0.01).any()}
-    eligible = {level: sizes for level, sizes in eligible.items() if sizes >= minimum}
-    return max(eligible, key=lambda level: (eligible[level], level)) if eligible else None
+    eligible = []
+    for level in complete_levels(suite):
+        lower = levels[levels < level]
+        if (lower.size and np.isclose(lower.max(), level / factor, rtol=BUDGET_RTOL)
+                and suite.base.loc[levels == level, "params"].nunique() >= minimum):
+            eligible.append(level)
+    return widest_level(suite, eligible) if eligible else None
 
 
 def hindcast(suite: Suite, tasks: Sequence[str], level: float, *, samples: Sequence[float] = SWEEP_SAMPLES,
@@ -352,9 +403,7 @@ def hindcast(suite: Suite, tasks: Sequence[str], level: float, *, samples: Seque
     among the sizes trained at `level`. Degenerate laws are allowed, their rows flagged."""
     fitted, tested = below_budget(suite, level), at_budget(suite, level)
     fits = analysis.fit_suite(fitted, tasks, method="fast", seed=seed)
-    with tempfile.TemporaryDirectory() as scratch:
-        saved = replace(load_fits(save_fits(fits, Path(scratch) / "fits.json", suite=fitted, ks=analysis.FIT_KS)),
-                        path=suite.path)
+    saved = saved_from(fits, suite=fitted, ks=analysis.FIT_KS)
     sizes = sizes_of(tested)["N"].to_numpy(dtype=float)
     c_infs = tuple(inference_budget(saved, level, k, tasks=tasks, sizes=sizes) for k in samples)
     extra = {"Chinchilla choice (LM loss)": lm_chinchilla(fitted, level, lm_loss)[0]}
