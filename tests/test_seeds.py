@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from t2lib.data.seeds import has_seeds, learnt_cells, seed_averaged, seed_spread, steps_to_more_data
+from t2lib.data.seeds import (has_seeds, learnt_cells, runs_as_checkpoints, seed_averaged, seed_spread,
+                              steps_to_more_data)
 from t2lib.data.suite import SuiteError, load_suite, write_suite
 from t2lib.data.training import readiness
 from t2lib.laws.analysis import measure
@@ -133,3 +134,16 @@ def test_the_cells_that_learnt_score_above_three_times_guessing(tmp_path: Path, 
                               "source": ["planted"], "guess": [guess]})
         suite = load_suite(write_suite(tmp_path / "guessed", suite.checkpoints, suite.nll, tasks))
     assert sorted(learnt_cells(suite, "t")) == sorted(learnt)
+
+
+def test_runs_as_checkpoints_keep_every_seed_apart(tmp_path: Path) -> None:
+    suite = load_suite(seeded_suite(tmp_path))
+    runs = runs_as_checkpoints(suite)
+    assert not has_seeds(runs) and runs.sha256 != suite.sha256
+    measured = measure(runs, "t", ks=[1.0, 2.0])
+    assert sorted(measured.checkpoints["checkpoint"]) == sorted(suite.checkpoints["checkpoint"])
+    # Each run its own pass@2 (mean over questions of 1 − (1 − p)²), not that of the pooled probability.
+    small = measured.pass_at_k[list(measured.checkpoints["checkpoint"]).index("small"), 1]
+    assert small == pytest.approx(np.mean([1 - 0.8 ** 2, 1 - 0.6 ** 2]))
+    with pytest.raises(SuiteError, match="no 'cell' and 'seed' columns"):
+        runs_as_checkpoints(runs)

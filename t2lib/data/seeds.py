@@ -50,6 +50,15 @@ def seed_averaged(suite: Suite) -> Suite:
 _AVERAGED: dict[str, Suite] = {}
 
 
+def runs_as_checkpoints(suite: Suite) -> Suite:
+    """The suite with each seed's run a checkpoint of its own (no cell and seed columns), so that a
+    fit weighs every run alike and models what one trained model scores, not the seeds' pooled
+    probabilities (an ensemble's)."""
+    _require_seeds(suite)
+    digest = hashlib.sha256(f"{suite.sha256} runs as checkpoints".encode()).hexdigest()
+    return replace(suite, checkpoints=suite.checkpoints.drop(columns=list(SEED_COLUMNS)), sha256=digest)
+
+
 def _average_seeds(suite: Suite) -> Suite:
     rows = suite.checkpoints
     differing = rows.groupby("cell")[["params", "tokens", "stage"]].nunique().gt(1).any(axis=1)
