@@ -156,13 +156,18 @@ WIDE_TEXT = 28  # a text column with a longer cell wraps in a wide column instea
 WIDE_HEADER = 24  # a longer header gets a column wide enough to read it in two or three lines
 
 
+def _subscripted(text: str) -> str:
+    """C_train and C_inf with their subscripts."""
+    for raw, shown in SUBSCRIPTS.items():
+        text = text.replace(raw, shown)
+    return text
+
+
 def header(name: object) -> str:
     """A column name in words: the book's names with units, pass_at_k as pass@k, C_train with a
     subscript, no underscores."""
     text = HEADERS.get(str(name), str(name)).replace("pass_at_k", "pass@k").replace("tokens_per_param", "D/N")
-    for raw, shown in SUBSCRIPTS.items():
-        text = text.replace(raw, shown)
-    return text.replace("_", " ")
+    return _subscripted(text).replace("_", " ")
 
 
 def _is_missing(value: object) -> bool:
@@ -237,7 +242,7 @@ def show_table(frame: pd.DataFrame, *, formats: dict[str, str] | None = None,
         kind = "t2-num" if numeric or column in (bands or {}) else "t2-wide" if longest > WIDE_TEXT else "t2-text"
         classes[column] = [kind] * len(values)
     text = pd.DataFrame(texts, columns=shown.columns)
-    names = {**{c: header(c) for c in shown.columns}, **(headers or {})}
+    names = {**{c: header(c) for c in shown.columns}, **{c: _subscripted(h) for c, h in (headers or {}).items()}}
     class_frame = pd.DataFrame(classes, columns=shown.columns)
     digest = hashlib.sha1((text.to_csv() + repr(names)).encode()).hexdigest()[:10]  # stable: same table, same ids
     long_headers = [{"selector": f"th.col{i}", "props": "min-width: 9em;"} for i, c in enumerate(shown.columns)
