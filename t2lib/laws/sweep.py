@@ -364,13 +364,14 @@ def slice_shift(found: GridSlice) -> tuple[str, list[float]]:
 @dataclass(frozen=True)
 class Hindcast:
     """A sweep forecast at training budget `c_train`, a level of the grid, made from the laws
-    fitted to the grid's cells below it (up to `fitted_up_to`; their classes in `quality`), and
+    fitted to the grid's cells below it (up to `fitted_up_to`: `fits`, their classes in `quality`), and
     the cells trained at `c_train` that judge it (`tested`)."""
 
     c_train: float
     fitted_up_to: float
     c_infs: tuple[float, ...]
     forecast: pd.DataFrame
+    fits: dict[str, analysis.TaskFits]
     quality: pd.DataFrame
     tested: Suite
 
@@ -409,5 +410,5 @@ def hindcast(suite: Suite, tasks: Sequence[str], level: float, *, samples: Seque
     extra = {"Chinchilla choice (LM loss)": lm_chinchilla(fitted, level, lm_loss)[0]}
     forecast = sweep_forecast_rows(saved, level, c_infs, sizes=sizes, extra=extra, tasks=tasks,
                                    allow_degenerate=True, minimum=minimum)
-    return Hindcast(float(level), float(budget_levels(fitted.base["train_flops"]).max()), c_infs, forecast,
+    return Hindcast(float(level), float(budget_levels(fitted.base["train_flops"]).max()), c_infs, forecast, fits,
                     analysis.fit_quality(fitted, fits), tested)
