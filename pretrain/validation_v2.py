@@ -3,8 +3,12 @@ several inference budgets, its models named by a forecast committed before any i
 
     python -m pretrain.validation_v2 sizes     # pretrain/validation_v2_sizes.csv: the shapes a forecast may choose
     python -m t2lib forecast data/real/t2mini-v2 --factor 2 --sizes pretrain/validation_v2_sizes.csv \\
+        --k-at-chinchilla 1 10 100 --lm-loss validation_loss --each-run \\
+        --out data/real/t2mini-v2-validation/forecast.json                   # laws fitted to each run
+    python -m t2lib forecast data/real/t2mini-v2 --factor 2 --sizes pretrain/validation_v2_sizes.csv \\
         --k-at-chinchilla 1 10 100 --lm-loss validation_loss \\
-        --out data/real/t2mini-v2-validation/forecast.json                   # then commit the forecast, first
+        --out data/real/t2mini-v2-validation/forecast_pooled.json            # to the seeds' pooled mean
+                                               # then commit both forecasts, first
     python -m pretrain.validation_v2 plan      # pretrain/validation_v2.csv: the sweep's cells, in the grid's format
     python -m pretrain.grid run --grid pretrain/validation_v2.csv --cheapest-first --runs runs/validation_v2
     python -m pretrain.validation_v2 build --runs runs/validation_v2   # data/real/t2mini-v2-validation
@@ -17,6 +21,14 @@ snapped to the nearest shape here (the forecast flags one more than 2× away); e
 seeds, with the grid's shapes (heads of width about 16) and three smaller ones, learning rate rule
 and corpus. Small models at this budget see billions of tokens (the 6K shape about 1.9e9 at 7.2e13
 FLOPs, some 3.3 CPU-hours per seed by the cost model): `plan` prints the sweep's cost first.
+
+Two forecasts, made from the same grid on the same day and both committed before any sweep model
+is trained; the sweep trains every size either names. T² plans one trained model drawing k
+samples, so its pass@k is each model's: the laws of `forecast.json` are fitted to each seed's run
+as a checkpoint of its own. The issue asked for fits to the seeds' mean probability per question,
+which is an ensemble's pass@k (higher for k > 1, by Jensen's inequality) and, in the hindcast
+chapter, moved one budget's Approach 2 optimum 4.5× from the per-run one: that forecast is
+`forecast_pooled.json`. Both were decided before either was made from the complete grid.
 """
 
 from __future__ import annotations
@@ -24,6 +36,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -34,6 +47,7 @@ from pretrain.corpus_v2 import CORPUS_VERSION
 from pretrain.grid import parameters_of
 from pretrain.grid_v2 import WIDTH_DEPTH, cell_row, cost_summary, heads_of
 from t2lib.book.formatting import format_number
+from t2lib.data.seeds import runs_digest
 from t2lib.laws.forecast import SWEEP_FORMAT, ForecastFileError, load_forecast
 
 HERE = Path(__file__).resolve().parent
@@ -41,7 +55,8 @@ SIZES_FILE = HERE / "validation_v2_sizes.csv"
 PLAN_FILE = HERE / "validation_v2.csv"
 README_TEMPLATE = HERE / "validation_v2_readme.md"
 OUT = Path("data/real/t2mini-v2-validation")
-FORECAST_FILE = OUT / "forecast.json"
+# The sweep's forecasts by what their laws were fitted to (`t2lib.laws.forecast.FITTED_TO`).
+FORECAST_FILES = {"each run": OUT / "forecast.json", "pooled seeds": OUT / "forecast_pooled.json"}
 FACTOR = 2.0  # the validation budget, in multiples of the grid's largest: 7.2e13 FLOPs
 SEEDS = 2
 # Below the grid's smallest shape (16K parameters), for a T² optimum smaller than the grid's models
@@ -63,27 +78,58 @@ def sizes_table() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def plan_sweep(forecast_file: Path = FORECAST_FILE, sizes_file: Path = SIZES_FILE) -> pd.DataFrame:
-    """The sweep's cells, one per size the forecast trains, in the grid's format (`pretrain.grid
-    run --grid` trains them at their seeds), with what each stands for."""
-    meta, rows = load_forecast(forecast_file)
-    if meta["format"] != SWEEP_FORMAT:
-        raise ValueError(f"{forecast_file}: a forecast for one inference budget, not a sweep "
-                         "(make it with several --k-at-chinchilla)")
-    trained = rows[rows["approach"] == "trainable"].drop_duplicates("N")
+def plan_sweep(forecast_files: Mapping[str, Path] | None = None, sizes_file: Path = SIZES_FILE) -> pd.DataFrame:
+    """The sweep's cells, one per size any of the forecasts trains, in the grid's format (`pretrain.grid
+    run --grid` trains them at their seeds), with what each stands for in which forecast."""
+    forecasts = load_sweep_forecasts(FORECAST_FILES if forecast_files is None else forecast_files)
     shapes = pd.read_csv(sizes_file).set_index("params")
-    unknown = trained[~trained["N"].round().astype(int).isin(shapes.index)]
-    if not unknown.empty:
-        raise ValueError(f"{forecast_file}: size {unknown['N'].iloc[0]:.0f} is not a shape of {sizes_file} "
-                         "(make the forecast with --sizes that file)")
-    c_train = float(meta["c_train"])
+    roles: dict[int, list[str]] = {}
+    for fitted_to, (_, rows) in forecasts.items():
+        trained = rows[rows["approach"] == "trainable"].drop_duplicates("N")
+        unknown = trained[~trained["N"].round().astype(int).isin(shapes.index)]
+        if not unknown.empty:
+            raise ValueError(f"forecast fitted to {fitted_to}: size {unknown['N'].iloc[0]:.0f} is not a shape of "
+                             f"{sizes_file} (make the forecast with --sizes that file)")
+        for row in trained.itertuples():
+            roles.setdefault(int(round(row.N)), []).append(f"{fitted_to}: {row.role}" if len(forecasts) > 1 else row.role)
+    c_train = float(next(iter(forecasts.values()))[0]["c_train"])
     cells = []
-    for row in trained.sort_values("N").itertuples():
-        params = int(round(row.N))
+    for params in sorted(roles):
         shape = shapes.loc[params]
         width, depth, heads = int(shape["width"]), int(shape["depth"]), int(shape["heads"])
-        cells.append({**cell_row(f"v-w{width}d{depth}", width, depth, heads, params, c_train, SEEDS), "role": row.role})
+        cells.append({**cell_row(f"v-w{width}d{depth}", width, depth, heads, params, c_train, SEEDS),
+                      "role": "; ".join(roles[params])})
     return pd.DataFrame(cells)
+
+
+def load_sweep_forecasts(files: Mapping[str, Path]) -> dict[str, tuple[dict, pd.DataFrame]]:
+    """Each sweep forecast (provenance, rows) by what its laws were fitted to, checked to be what
+    its key says, at one training budget and made from one suite."""
+    forecasts = {}
+    for fitted_to, path in files.items():
+        meta, rows = load_forecast(path)
+        if meta["format"] != SWEEP_FORMAT:
+            raise ValueError(f"{path}: a forecast for one inference budget, not a sweep "
+                             "(make it with several --k-at-chinchilla)")
+        if meta.get("fitted_to") != fitted_to:
+            raise ValueError(f"{path}: its laws are fitted to {meta.get('fitted_to')!r}, not {fitted_to!r} "
+                             f"(make it {'with' if fitted_to == 'each run' else 'without'} --each-run)")
+        forecasts[fitted_to] = (meta, rows)
+    budgets = {float(meta["c_train"]) for meta, _ in forecasts.values()}
+    if len(budgets) > 1:
+        raise ValueError(f"{', '.join(map(str, files.values()))}: the forecasts are at different training budgets "
+                         f"({', '.join(f'{b:.3g}' for b in sorted(budgets))} FLOPs); make them from one grid")
+    suites = {_runs_checksum(meta) for meta, _ in forecasts.values()}
+    if len(suites) > 1:
+        raise ValueError(f"{', '.join(map(str, files.values()))}: the forecasts were made from different suites; "
+                         "make them from one grid")
+    return forecasts
+
+
+def _runs_checksum(meta: dict) -> str:
+    """The checksum of the runs a forecast was made from, as a per-run forecast records it (the
+    suite's, derived by `seeds.runs_digest`): equal for two forecasts of one suite."""
+    return meta["suite_sha256"] if meta["fitted_to"] == "each run" else runs_digest(meta["suite_sha256"])
 
 
 def sizes_markdown(suite: t2lib.Suite, plan: pd.DataFrame) -> str:
@@ -96,17 +142,38 @@ def sizes_markdown(suite: t2lib.Suite, plan: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def forecasts_markdown(folder: Path) -> str:
+    """One Markdown item per committed forecast in `folder`: its file, command, provenance, budgets
+    and the quality of the laws behind it."""
+    items = []
+    for fitted_to, (meta, _) in load_sweep_forecasts(_in_folder(folder)).items():
+        name = FORECAST_FILES[fitted_to].name
+        flag = " --each-run" if fitted_to == "each run" else ""
+        statuses = Counter(meta["fit_quality"].values())
+        items.append(
+            f"- **Laws fitted to {fitted_to}**: `{name}`, made on {meta['made']} by t2lib {meta['t2lib_version']} with\n\n"
+            f"      python -m t2lib forecast data/real/t2mini-v2 --factor {FACTOR:g} --sizes pretrain/validation_v2_sizes.csv \\\n"
+            f"          --k-at-chinchilla 1 10 100 --lm-loss validation_loss{flag} \\\n"
+            f"          --out {OUT / name}\n\n"
+            f"  from the suite whose checksum it records as `{meta['suite_sha256']}` (its fits: "
+            f"`{Path(name).stem}.fits.json`, sha256 `{meta['fits_sha256']}`), on the tasks {', '.join(meta['tasks'])}, "
+            f"with {meta['resamples']} bootstrap replicates for its bands. Its rule: {meta['rule']}. C_train = "
+            f"{meta['c_train']:.3g} FLOPs; the inference budgets: {', '.join(format_number(c) for c in meta['c_infs'])} "
+            f"FLOPs per token. Fit quality of its laws: "
+            f"{', '.join(f'{count} {status}' for status, count in sorted(statuses.items()))}.")
+    return "\n".join(items)
+
+
+def _in_folder(folder: Path) -> dict[str, Path]:
+    return {fitted_to: folder / path.name for fitted_to, path in FORECAST_FILES.items()}
+
+
 def write_sweep_readme(suite: t2lib.Suite, plan: pd.DataFrame, path: Path, n_waiting: int = 0) -> None:
-    """The sweep folder's README: the template with the forecast's provenance (read from the
-    forecast.json beside it) and the sweep's status computed from the suite."""
-    meta, _ = load_forecast(path.parent / FORECAST_FILE.name)
+    """The sweep folder's README: the template with the forecasts' provenance (read from the
+    forecast files beside it) and the sweep's status computed from the suite."""
     base = suite.base
-    statuses = Counter(meta["fit_quality"].values())
     path.write_text(README_TEMPLATE.read_text().format(
-        made=meta["made"], t2lib_version=meta["t2lib_version"], suite_sha256=meta["suite_sha256"],
-        fits_sha256=meta["fits_sha256"], tasks=", ".join(meta["tasks"]), resamples=meta["resamples"], factor=FACTOR,
-        c_train=meta["c_train"], rule=meta["rule"], c_infs=", ".join(format_number(c) for c in meta["c_infs"]),
-        fit_quality=", ".join(f"{count} {status}" for status, count in sorted(statuses.items())),
+        forecasts=forecasts_markdown(path.parent), factor=FACTOR,
         n_runs=len(base), n_planned=int(plan["seeds"].sum()), n_cells=base["cell"].nunique(), n_grid_cells=len(plan),
         n_waiting=n_waiting, cpu_hours=base["wall_seconds"].sum() / 3600, cpus=", ".join(sorted(base["cpu"].unique())),
         torch=", ".join(sorted(base["torch"].unique())), corpus_version=CORPUS_VERSION,
@@ -114,9 +181,10 @@ def write_sweep_readme(suite: t2lib.Suite, plan: pd.DataFrame, path: Path, n_wai
 
 
 def build(runs: Path, out: Path = OUT, plan: Path = PLAN_FILE) -> t2lib.Suite:
-    """The sweep's suite folder `out` (beside its committed forecast), from the scored runs of `plan`."""
-    if not (out / FORECAST_FILE.name).exists():
-        raise SystemExit(f"{out / FORECAST_FILE.name}: no committed forecast; make and commit it before training "
+    """The sweep's suite folder `out` (beside its committed forecasts), from the scored runs of `plan`."""
+    missing = [path for path in _in_folder(out).values() if not path.exists()]
+    if missing:
+        raise SystemExit(f"{missing[0]}: no committed forecast; make and commit both forecasts before training "
                          "the sweep (see this module's docstring)")
     return suite_v2.build(runs, out, plan, readme=write_sweep_readme)
 
@@ -124,9 +192,8 @@ def build(runs: Path, out: Path = OUT, plan: Path = PLAN_FILE) -> t2lib.Suite:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["sizes", "plan", "build"])
-    parser.add_argument("--forecast", type=Path, default=FORECAST_FILE)
     parser.add_argument("--runs", type=Path, default=Path("runs/validation_v2"))
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--out", type=Path, default=OUT, help="the sweep's folder, where its forecasts are committed")
     args = parser.parse_args()
     if args.command == "build":
         print(build(args.runs, args.out).summary())
@@ -137,7 +204,7 @@ def main() -> None:
         print(f"{len(sizes)} shapes -> {SIZES_FILE}")
         return
     try:
-        plan = plan_sweep(args.forecast)
+        plan = plan_sweep(_in_folder(args.out))
     except (ForecastFileError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)

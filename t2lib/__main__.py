@@ -9,6 +9,7 @@
                          [--resamples 20] [--seed 0] [--tasks T,...] [--allow-degenerate]
     python -m t2lib forecast SUITE --out sweep.json --sizes CSV --k-at-chinchilla 1 10 100
                          [--lm-loss validation_loss] [--min-sizes 5] [...]   # an isoFLOP sweep's forecast
+                         [--each-run]   # on a seeded suite: laws fitted to each run, not the seeds' pooled mean
 
 N: model parameters. D: training tokens. k: samples drawn per question, scored by pass@k.
 C_train: training budget in FLOPs (6·N·D). C_inf: inference budget in FLOPs per token (2·N·k).
@@ -35,6 +36,7 @@ import pandas as pd
 
 from t2lib.data.files import write_atomically
 from t2lib.data.lm_eval import import_lm_eval_folder
+from t2lib.data.seeds import has_seeds, runs_as_checkpoints
 from t2lib.data.suite import Suite, load_suite
 from t2lib.laws import analysis
 from t2lib.laws.bootstrap import bootstrap_fits
@@ -98,8 +100,14 @@ def _output_file(path: str, option: str = "--out") -> Path:
     return out
 
 
-def _fit(suite_path: str, tasks: list[str] | None, method: str, seed: int) -> tuple[Suite, dict]:
+def _fit(suite_path: str, tasks: list[str] | None, method: str, seed: int,
+         each_run: bool = False) -> tuple[Suite, dict]:
     suite = load_suite(suite_path)
+    if each_run:
+        if not has_seeds(suite):
+            raise ValueError(f"--each-run: {suite_path}/checkpoints.csv has no 'cell' and 'seed' columns; each "
+                             "checkpoint is already one run (leave --each-run out)")
+        suite = runs_as_checkpoints(suite)
     tasks = list(suite.tasks["task"]) if tasks is None else tasks
     if not tasks:
         raise ValueError("--tasks: no task named; give comma-separated task names, or leave --tasks out for all")
@@ -185,6 +193,17 @@ def _new_forecast_file(path: str, replace_existing: bool) -> Path:
     return out
 
 
+def _fitted_to(suite: Suite, each_run: bool) -> tuple[str, str]:
+    """What the forecast's laws are fitted to (one of `forecast.FITTED_TO`) and the rule's clause
+    saying so (empty for a suite of one run per checkpoint)."""
+    if each_run:
+        return "each run", "laws fitted to each seed's run as a checkpoint of its own (what one trained model scores); "
+    if has_seeds(suite):
+        return "pooled seeds", ("laws fitted to the seeds' mean probability per question (what an ensemble of the "
+                                "seeds scores); ")
+    return "checkpoints", ""
+
+
 def command_forecast(args: argparse.Namespace) -> None:
     out = _new_forecast_file(args.out, args.replace)
     sizes = read_sizes(args.sizes) if args.sizes else None
@@ -192,7 +211,7 @@ def command_forecast(args: argparse.Namespace) -> None:
     if sweep and sizes is None:
         raise ValueError("--sizes: a sweep (several --k-at-chinchilla, or --lm-loss) needs the sizes the trainer "
                          "can build")
-    suite, fits = _fit(args.suite, _tasks(args.tasks), "fast", args.seed)
+    suite, fits = _fit(args.suite, _tasks(args.tasks), "fast", args.seed, each_run=args.each_run)
     c_train = validation_budget(suite, args.factor)
     extra = {}
     if args.lm_loss is not None:
@@ -211,7 +230,8 @@ def command_forecast(args: argparse.Namespace) -> None:
         fits_file = write_atomically(out.with_name(f"{out.stem}.fits.json"), saved.path.read_bytes())
     replicates = bootstrap_fits(suite, fits, resamples=args.resamples, seed=args.seed) if args.resamples else None
     samples = ", ".join(f"{k:g}" for k in args.k_at_chinchilla)
-    rule = (f"C_train = {args.factor:g} × the suite's largest budget; C_inf = 2 · N_chinchilla · k for k = {samples} "
+    fitted_to, clause = _fitted_to(suite, args.each_run)
+    rule = (clause + f"C_train = {args.factor:g} × the suite's largest budget; C_inf = 2 · N_chinchilla · k for k = {samples} "
             f"(the Chinchilla choice at C_train affords {samples} sample(s))"
             + (f"; N_chinchilla and the models to train snapped to the sizes in {args.sizes}" if args.sizes else "")
             + (f"; also trained: the choice of a Chinchilla law fitted to the LM loss ({args.lm_loss})"
@@ -220,10 +240,11 @@ def command_forecast(args: argparse.Namespace) -> None:
     if sweep:
         forecast = make_sweep_forecast(fits_file, c_train, c_infs, sizes=sizes, extra=extra, tasks=_tasks(args.tasks),
                                        replicates=replicates, rule=rule, allow_degenerate=args.allow_degenerate,
-                                       minimum=args.min_sizes)
+                                       minimum=args.min_sizes, fitted_to=fitted_to)
     else:
         forecast = make_forecast(fits_file, c_train, c_infs[0], tasks=_tasks(args.tasks), sizes=sizes,
-                                 replicates=replicates, rule=rule, allow_degenerate=args.allow_degenerate)
+                                 replicates=replicates, rule=rule, allow_degenerate=args.allow_degenerate,
+                                 fitted_to=fitted_to)
     save_forecast(forecast, out)
     budgets = ", ".join(f"{c:.4g}" for c in c_infs)
     print(f"C_train = {c_train:.4g} FLOPs and C_inf = {budgets} FLOPs per token, by the rule: {rule}.")
@@ -321,6 +342,10 @@ def parser() -> argparse.ArgumentParser:
     forecaster.add_argument("--tasks")
     forecaster.add_argument("--allow-degenerate", action="store_true",
                             help="forecast from degenerate fits anyway; every row resting on one is flagged")
+    forecaster.add_argument("--each-run", action="store_true",
+                            help="on a suite trained at several seeds, fit the laws to each seed's run as a checkpoint "
+                                 "of its own (one trained model's pass@k), not to the seeds' mean probability per "
+                                 "question (an ensemble's)")
     forecaster.add_argument("--replace", action="store_true",
                             help="write over an existing forecast at --out (and its fits file)")
     forecaster.set_defaults(run=command_forecast)

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import t2lib
-from t2lib.data.seeds import seed_averaged, seed_spread
+from t2lib.data.seeds import runs_digest, seed_averaged, seed_spread
 from pretrain import finetune, grid, suite_v2, validation_v2
 from pretrain.corpus import CONTEXT
 from pretrain.corpus_v2 import CORPUS_VERSION
@@ -131,15 +131,23 @@ def test_the_sweeps_suite_is_built_beside_its_committed_forecast_with_its_proven
     with pytest.raises(SystemExit, match="no committed forecast"):
         validation_v2.build(folder / "runs", out, sweep_plan)
     out.mkdir()
-    meta = {"format": "t2lib-sweep-forecast-1", "made": "2026-12-06", "t2lib_version": "planted", "suite_sha256": "ab12",
-            "fits_sha256": "cd34", "tasks": ["t2mini_knowledge"], "resamples": 20, "c_train": 7.2e13,
-            "rule": "planted rule", "c_infs": [2e6, 2e7],
+    meta = {"format": "t2lib-sweep-forecast-1", "made": "2026-12-06", "t2lib_version": "planted",
+            "suite_sha256": runs_digest("ab12"), "fits_sha256": "cd34", "tasks": ["t2mini_knowledge"], "resamples": 20,
+            "c_train": 7.2e13, "rule": "planted rule", "c_infs": [2e6, 2e7], "fitted_to": "each run",
             "fit_quality": {"a": "converged", "b": "converged", "c": "degenerate"}, "rows": []}
     (out / "forecast.json").write_text(json.dumps(meta))
+    with pytest.raises(SystemExit, match="forecast_pooled.json: no committed forecast"):
+        validation_v2.build(folder / "runs", out, sweep_plan)
+    pooled = {**meta, "suite_sha256": "ab12", "fits_sha256": "ef56", "fitted_to": "pooled seeds", "c_infs": [3e6, 3e7],
+              "rule": "pooled rule", "fit_quality": {"a": "degenerate"}}
+    (out / "forecast_pooled.json").write_text(json.dumps(pooled))
     suite = validation_v2.build(folder / "runs", out, sweep_plan)
     assert list(suite.checkpoints["checkpoint"]) == ["w16d1-c1", "w16d1-c1-s1", "w16d1-c0"]
     readme = (out / "README.md").read_text()
-    for fact in ("made on 2026-12-06", "`ab12`", "`cd34`", "planted rule", "2×10⁶, 2×10⁷", "2 converged, 1 degenerate",
-                 "**3 of 3 planned runs**", "| `w16d1-c1` | 9,376 | 2.62 | 2 of 2 | Approach 2 optimum at C_inf 2×10⁶ |"):
+    for fact in ("made on 2026-12-06", f"`{runs_digest('ab12')}`", "`ab12`", "`cd34`", "`ef56`", "planted rule",
+                 "pooled rule", "2×10⁶, 2×10⁷", "3×10⁶, 3×10⁷", "2 converged, 1 degenerate", "its laws: 1 degenerate",
+                 "--lm-loss validation_loss --each-run", "**Laws fitted to pooled seeds**: `forecast_pooled.json`",
+                 "**3 of 3 planned runs**",
+                 "| `w16d1-c1` | 9,376 | 2.62 | 2 of 2 | Approach 2 optimum at C_inf 2×10⁶ |"):
         assert fact in readme, fact
     assert "{" not in readme  # every field of the template filled

@@ -55,8 +55,14 @@ def runs_as_checkpoints(suite: Suite) -> Suite:
     fit weighs every run alike and models what one trained model scores, not the seeds' pooled
     probabilities (an ensemble's)."""
     _require_seeds(suite)
-    digest = hashlib.sha256(f"{suite.sha256} runs as checkpoints".encode()).hexdigest()
-    return replace(suite, checkpoints=suite.checkpoints.drop(columns=list(SEED_COLUMNS)), sha256=digest)
+    return replace(suite, checkpoints=suite.checkpoints.drop(columns=list(SEED_COLUMNS)),
+                   sha256=runs_digest(suite.sha256))
+
+
+def runs_digest(sha256: str) -> str:
+    """The checksum that `runs_as_checkpoints` gives the suite whose checksum is `sha256` (what
+    fits and forecasts made from it record as their suite's)."""
+    return hashlib.sha256(f"{sha256} runs as checkpoints".encode()).hexdigest()
 
 
 def _average_seeds(suite: Suite) -> Suite:

@@ -46,6 +46,9 @@ SWEEP_FORMAT = "t2lib-sweep-forecast-1"  # several inference budgets, one set of
 # the Chinchilla choice draws one, ten and a hundred samples.
 SWEEP_SAMPLES = (1.0, 10.0, 100.0)
 MIN_SWEEP_SIZES = 5  # the fewest sizes a sweep trains
+# What a forecast's laws were fitted to: each checkpoint (one run each), or, on a suite trained at
+# several seeds, the seeds' mean probability per question (an ensemble's) or each seed's run apart.
+FITTED_TO = ("checkpoints", "pooled seeds", "each run")
 NEIGHBOURS = (0.5, 2.0)  # sizes tried beside each optimum, as multiples of its N
 SNAP_FACTOR = 2.0  # a trainable size further than this factor from the law's choice no longer stands for it
 
@@ -211,30 +214,32 @@ def forecast_rows(saved: SavedFits, c_train: float, c_inf: float, *, tasks: Sequ
 
 def make_forecast(fits_file: str | Path, c_train: float, c_inf: float, *, tasks: Sequence[str] | None = None,
                   sizes: ArrayLike | None = None, replicates: Replicates | None = None, band_level: float = BAND_LEVEL,
-                  rule: str = "", allow_degenerate: bool = False) -> dict:
+                  rule: str = "", allow_degenerate: bool = False, fitted_to: str = FITTED_TO[0]) -> dict:
     """The forecast from the fits saved in `fits_file` (`forecast_rows`) with its provenance:
-    checksums of the fits file and of the suite, t2lib's version, the date, and the `rule` that
-    chose the budgets. `replicates` (bootstrap refits of the same fits) add bands; `sizes` add
-    the models to train."""
+    checksums of the fits file and of the suite, t2lib's version, the date, the `rule` that
+    chose the budgets and what the laws were `fitted_to` (one of FITTED_TO). `replicates`
+    (bootstrap refits of the same fits) add bands; `sizes` add the models to train."""
     fits_file = Path(fits_file)
     saved = load_fits(fits_file)
     tasks = list(saved.fits) if tasks is None else list(tasks)
     rows = forecast_rows(saved, c_train, c_inf, tasks=tasks, sizes=sizes, replicates=replicates,
                          band_level=band_level, allow_degenerate=allow_degenerate)
-    return _record(FORMAT, fits_file, saved, tasks, rows, replicates, band_level, rule, c_train=float(c_train),
+    return _record(FORMAT, fits_file, saved, tasks, rows, replicates, band_level, rule, fitted_to, c_train=float(c_train),
                    c_inf=float(c_inf))
 
 
 def _record(form: str, fits_file: Path, saved: SavedFits, tasks: list[str], rows: pd.DataFrame,
-            replicates: Replicates | None, band_level: float, rule: str, **budgets: object) -> dict:
+            replicates: Replicates | None, band_level: float, rule: str, fitted_to: str, **budgets: object) -> dict:
     """A forecast's rows with its provenance, ready for JSON."""
+    if fitted_to not in FITTED_TO:
+        raise ValueError(f"fitted_to: {fitted_to!r} is not one of {', '.join(FITTED_TO)}")
     # Non-finite numbers as null; `role` only on the rows that have one (the models to train).
     records = [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()
                 if not (k == "role" and not isinstance(v, str))} for row in rows.to_dict(orient="records")]
     return {"format": form, "made": datetime.date.today().isoformat(), "t2lib_version": t2lib_version(),
             "fits_file": str(fits_file), "fits_sha256": hashlib.sha256(fits_file.read_bytes()).hexdigest(),
             "suite_sha256": saved.suite_sha256, "tasks": tasks, **budgets,
-            "rule": rule, "band_level": band_level if replicates is not None else None,
+            "rule": rule, "fitted_to": fitted_to, "band_level": band_level if replicates is not None else None,
             "fit_quality": {f"{task}: {law}": quality.status for (task, law), quality in saved.quality.items()
                             if task in tasks},
             "resamples": len(replicates.fits) if replicates is not None else 0, "rows": records}
@@ -318,7 +323,8 @@ def sweep_forecast_rows(saved: SavedFits, c_train: float, c_infs: Sequence[float
 def make_sweep_forecast(fits_file: str | Path, c_train: float, c_infs: Sequence[float], *, sizes: ArrayLike,
                         extra: dict[str, float] | None = None, tasks: Sequence[str] | None = None,
                         replicates: Replicates | None = None, band_level: float = BAND_LEVEL, rule: str = "",
-                        allow_degenerate: bool = False, minimum: int = MIN_SWEEP_SIZES) -> dict:
+                        allow_degenerate: bool = False, minimum: int = MIN_SWEEP_SIZES,
+                        fitted_to: str = FITTED_TO[0]) -> dict:
     """A sweep forecast (`sweep_forecast_rows`) with the provenance of `make_forecast`, the
     budgets (`c_infs`) and the further choices it trains (`extra`)."""
     fits_file = Path(fits_file)
@@ -326,8 +332,8 @@ def make_sweep_forecast(fits_file: str | Path, c_train: float, c_infs: Sequence[
     tasks = list(saved.fits) if tasks is None else list(tasks)
     rows = sweep_forecast_rows(saved, c_train, c_infs, sizes=sizes, extra=extra, tasks=tasks, replicates=replicates,
                                band_level=band_level, allow_degenerate=allow_degenerate, minimum=minimum)
-    return _record(SWEEP_FORMAT, fits_file, saved, tasks, rows, replicates, band_level, rule, c_train=float(c_train),
-                   c_infs=[float(c) for c in c_infs], extra_sizes={k: float(v) for k, v in (extra or {}).items()})
+    return _record(SWEEP_FORMAT, fits_file, saved, tasks, rows, replicates, band_level, rule, fitted_to,
+                   c_train=float(c_train), c_infs=[float(c) for c in c_infs], extra_sizes={k: float(v) for k, v in (extra or {}).items()})
 
 
 def save_forecast(forecast: dict, path: str | Path) -> Path:
