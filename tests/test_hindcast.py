@@ -105,6 +105,13 @@ def test_the_hindcast_fits_below_the_level_and_recovers_the_planted_chinchilla_c
     lm_planted = float(frontier(LM_LAW, np.array([level]))["N"].iloc[0])
     lm_row = trained[trained["role"].str.contains("LM loss", regex=False)]
     assert set(lm_row["N"]) == {min([*SIZES, 3.2e5], key=lambda N: abs(np.log(N / lm_planted)))}
+    # Fitted to each run as a model of its own: twice the points, the same planted choice.
+    each = hindcast(suite, TASKS, level, fitted_to="each run")
+    each_fits = each.quality[each.quality["law"] == "Chinchilla (k = 1)"]
+    assert each.fitted_to == "each run" and found.fitted_to == "pooled seeds" and (each_fits["points"] == 34).all()
+    assert each.c_infs == pytest.approx(found.c_infs)
+    with pytest.raises(ValueError, match="fitted_to must be one of"):
+        hindcast(suite, TASKS, level, fitted_to="ensemble")
 
 
 def test_the_chapter_names_what_a_suite_without_a_level_to_hindcast_lacks(tmp_path: Path) -> None:

@@ -265,3 +265,19 @@ def test_a_grids_slice_is_the_budget_with_most_sizes_judged_from_its_single_samp
     with pytest.raises(ValueError, match="no training budget has two sizes"):
         grid_slice(load_suite(write_suite(tmp_path / "one", alone, lonely[lonely["checkpoint"].isin(alone["checkpoint"])],
                                           sweep.tasks)), TASKS)
+
+
+def test_a_curve_scored_each_run_averages_each_seeds_pass_at_k_not_the_pooled_probability(tmp_path: Path) -> None:
+    # Seeds far apart (0.2 and 1.8 times the size's probability), so that pooling them shows.
+    suite = load_suite(sweep_suite(tmp_path, seed_factors={task: (0.2, 1.8) for task in TASKS}))
+    pooled = measured_curve(suite, TASKS, C_INF, resamples=200)
+    each = measured_curve(suite, TASKS, C_INF, resamples=200, scored="each run")
+    for i, (p, k) in enumerate(zip(P_OF_SIZE, each["k"])):
+        seeds = [np.minimum(p * f * difficulty(t), 1.0) for t in TASKS for f in (0.2, 1.8)]
+        assert each["value"][i] == pytest.approx(np.mean([pass_at_k(q, k).mean() for q in seeds]))
+        pooled_p = [(np.minimum(p * 0.2 * difficulty(t), 1) + np.minimum(p * 1.8 * difficulty(t), 1)) / 2 for t in TASKS]
+        assert pooled["value"][i] == pytest.approx(np.mean([pass_at_k(q, k).mean() for q in pooled_p]))
+    assert (each["value"] < pooled["value"] - 1e-6).all()  # Jensen: one run scores less than the pooled ensemble
+    assert ((each["low"] <= each["value"]) & (each["value"] <= each["high"])).all()
+    with pytest.raises(ValueError, match="scored must be one of"):
+        measured_curve(suite, TASKS, C_INF, scored="ensemble")

@@ -36,6 +36,10 @@ SHARED = {
     "hindcast_losses": ("second_forecast", "n_losses"),
     "hindcast_ties": ("second_forecast", "n_ties"),
     "hindcast_away": ("second_forecast", "away"),
+    "pooled_hindcast_wins": ("second_forecast", "pooled_n_wins"),
+    "pooled_hindcast_losses": ("second_forecast", "pooled_n_losses"),
+    "pooled_hindcast_ties": ("second_forecast", "pooled_n_ties"),
+    "pooled_hindcast_away": ("second_forecast", "pooled_away"),
 }
 
 

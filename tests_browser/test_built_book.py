@@ -216,7 +216,7 @@ CHAPTERS = {
     "miniature_suite": ("A suite trained for this book", ["fig-mini-grid", "fig-mini-curves", "fig-mini-tasks",
                                                           "fig-mini-difficulty"], True),
     "second_suite": ("A second suite, built to test T²", ["fig-second-grid", "fig-second-returns"], False),
-    "second_forecast": ("The forecast, one budget up", ["fig-hindcast"], False),
+    "second_forecast": ("The forecast, one budget up", ["fig-hindcast", "fig-hindcast-pooled"], False),
     "testing_the_forecast": ("Testing the forecast", ["fig-validation-curves", "fig-forecast-test",
                                                       "fig-inference-sweep", "fig-post-training-mini"], True),
     "bring_your_own_data": ("Bring your own data", [], False),

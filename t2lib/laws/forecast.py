@@ -47,8 +47,8 @@ SWEEP_FORMAT = "t2lib-sweep-forecast-1"  # several inference budgets, one set of
 SWEEP_SAMPLES = (1.0, 10.0, 100.0)
 MIN_SWEEP_SIZES = 5  # the fewest sizes a sweep trains
 # What a forecast's laws were fitted to: each checkpoint (one run each), or, on a suite trained at
-# several seeds, the seeds' mean probability per question (an ensemble's) or each seed's run apart.
-FITTED_TO = ("checkpoints", "pooled seeds", "each run")
+# several seeds, each seed's run apart or the seeds' mean probability per question (an ensemble's).
+FITTED_TO = ("checkpoints", "each run", "pooled seeds")
 NEIGHBOURS = (0.5, 2.0)  # sizes tried beside each optimum, as multiples of its N
 SNAP_FACTOR = 2.0  # a trainable size further than this factor from the law's choice no longer stands for it
 

@@ -4,8 +4,9 @@ sweep forecast (`forecast.make_sweep_forecast`), the isoFLOP curve that the trai
 and the T² model against the two Chinchilla choices (`sweep_duels`).
 
 The sweep's suite holds one cell per trained size, each at several seeds (`cell` and `seed`
-columns). On the curve, a size's value is its measure computed from each question's probability
-averaged over its seeds, the quantity the laws were fitted to (`seeds.seed_averaged`). Its
+columns). On the curve, a size's value is the quantity the forecast's laws were fitted to: its
+measure computed from each question's probability averaged over its seeds (`seeds.seed_averaged`:
+an ensemble's), or the mean of each seed's measure (each run: one trained model's). Its
 interval comes from bootstrap draws that resample each task's questions (the same questions for
 every size, so that one draw compares all sizes on the same test) and each cell's seeds (the same
 seeds for every task: a seed is one training run scored on every task). The measured optimum is
@@ -14,7 +15,8 @@ difference, over the same draws, holds zero (`report.decide`). Two seeds underst
 spread (see `paired`), so these intervals are floors.
 
 The head-to-heads (`sweep_duels`) use `paired.paired_difference`: each model's value is the mean
-over its seeds of the measure (what training the recipe once scores, on average).
+over its seeds of the measure (what training the recipe once scores, on average). `judge` does all
+of it for one forecast.
 
 `grid_slice` asks the same question of a grid's own cells, with no law and no forecast: at the
 training budget with the most sizes, does the best size shrink as the inference budget grows?
@@ -34,7 +36,7 @@ import pandas as pd
 
 from t2lib.book.report import decide
 from t2lib.book.formatting import format_number
-from t2lib.data.seeds import seed_averaged, seed_rows
+from t2lib.data.seeds import runs_as_checkpoints, seed_averaged, seed_rows
 from t2lib.data.suite import BUDGET_RTOL, Suite, budget_levels
 from t2lib.data.training import complete_levels
 from t2lib.laws import analysis
@@ -47,6 +49,9 @@ from t2lib.laws.validation import MEASURED_COLUMN, duel_row, trainable_rows
 CHINCHILLA_ROLES = {"Chinchilla (task NLL, k = 1)": "Chinchilla choice (task NLL",
                     "Chinchilla (LM loss)": "Chinchilla choice (LM loss)"}
 CURVE_MEASURES = ("pass_at_k", "task_nll")  # what each approach predicts (validation.MEASURED_COLUMN)
+# How a curve scores a size trained at several seeds, matching what a forecast's laws were fitted
+# to (`forecast.FITTED_TO`): the seeds' mean probability per question, or each run's own score.
+SCORED = ("each run", "pooled seeds")
 
 
 def optimum_role(key: str, c_inf: float) -> str:
@@ -73,25 +78,35 @@ def cell_nll(suite: Suite, cell: str, tasks: Sequence[str]) -> dict[str, np.ndar
     return found
 
 
-def _drawn_values(probabilities: np.ndarray, k: float, measure: str, questions: np.ndarray,
-                  chosen: np.ndarray) -> np.ndarray:
-    """Per draw: the mean over the drawn `questions` of `measure` at k, each question's probability
-    averaged over the drawn seeds `chosen` (draws × seeds) of `probabilities` (seeds × questions)."""
-    averaged = probabilities[chosen].mean(axis=1)  # (draws, questions)
-    drawn = np.take_along_axis(averaged, questions, axis=1)
-    return per_question(-np.log(drawn), k, measure).mean(axis=1)
+def _cell_values(nll: np.ndarray, k: float, measure: str, questions: np.ndarray, chosen: np.ndarray,
+                 scored: str) -> tuple[float, np.ndarray]:
+    """One cell's macro `measure` at k from its NLLs (seeds × questions), and per draw over the
+    drawn `questions` (draws × questions) and seeds `chosen` (draws × seeds): each question's
+    probability averaged over the seeds first ("pooled seeds"), or each seed's measure averaged
+    ("each run")."""
+    if scored == "each run":
+        per_seed = per_question(nll, k, measure)  # (seeds, questions)
+        averaged = per_seed[chosen].mean(axis=1)  # (draws, questions)
+        return float(per_seed.mean()), np.take_along_axis(averaged, questions, axis=1).mean(axis=1)
+    probabilities = np.exp(-nll)
+    pooled = per_question(-np.log(probabilities.mean(axis=0)), k, measure).mean()
+    drawn = np.take_along_axis(probabilities[chosen].mean(axis=1), questions, axis=1)
+    return float(pooled), per_question(-np.log(drawn), k, measure).mean(axis=1)
 
 
 def measured_curve(suite: Suite, tasks: Sequence[str], c_inf: float, *, measure: str = "pass_at_k",
                    guess: Mapping[str, float] | None = None, resamples: int = 1000, level: float = DECISION_LEVEL,
-                   seed: int = 0) -> pd.DataFrame:
+                   seed: int = 0, scored: str = "pooled seeds") -> pd.DataFrame:
     """The isoFLOP curve at inference budget `c_inf` on the macro `measure` (pass@k or task NLL):
-    per trained size that affords a sample (N ≤ C_inf/2), its k = C_inf/(2N), its value with a
+    per trained size that affords a sample (N ≤ C_inf/2), its k = C_inf/(2N), its value (`scored`
+    from its seeds' pooled probabilities or as the mean of each run's, `SCORED`) with a
     `level` interval, the share of draws in which it is the best size (`p_best`, descriptive),
     whether it is the measured optimum, whether it is tied with it (the paired difference's
     interval holds zero), and guessing's macro pass@k at its k."""
     if measure not in CURVE_MEASURES:
         raise ValueError(f"measure must be one of {', '.join(CURVE_MEASURES)}; got {measure!r}")
+    if scored not in SCORED:
+        raise ValueError(f"scored must be one of {', '.join(SCORED)}; got {scored!r}")
     sizes = sizes_of(suite)
     sizes = sizes[sizes["N"] <= c_inf / 2].reset_index(drop=True)
     if sizes.empty:
@@ -105,9 +120,9 @@ def measured_curve(suite: Suite, tasks: Sequence[str], c_inf: float, *, measure:
         nll, members = seed_rows(suite, task, "base", list(sizes["cell"]))
         questions = rng.integers(0, nll.shape[1], size=(resamples, nll.shape[1]))
         for i, (rows, k) in enumerate(zip(members, ks)):
-            probabilities = np.exp(-nll[rows])  # (seeds, questions)
-            point[i] += per_question(-np.log(probabilities.mean(axis=0)), k, measure).mean() / len(tasks)
-            draws[i] += _drawn_values(probabilities, k, measure, questions, chosen[i]) / len(tasks)
+            value, drawn = _cell_values(nll[rows], k, measure, questions, chosen[i], scored)
+            point[i] += value / len(tasks)
+            draws[i] += drawn / len(tasks)
     low, high = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2], axis=1)
     higher = HIGHER_IS_BETTER[measure]
     best = int(np.argmax(point) if higher else np.argmin(point))
@@ -139,11 +154,11 @@ def _cell_of(suite: Suite, N: float, role: str) -> str:
 def optimum_against_forecast(forecast: pd.DataFrame, curves: Mapping[str, pd.DataFrame], suite: Suite,
                              c_inf: float) -> pd.DataFrame:
     """Per approach at `c_inf`: the forecast optimum N with its band (NaN without one), the size
-    trained in its place, the measured optimum on the approach's own measure (`curves[measure]`,
-    from `measured_curve`: task NLL for Approach 1, pass@k for Approach 2), the sizes tied with
-    it, and the verdict on the stand-in: the measured optimum, tied with it, worse, or affording
-    no sample. `decisive` is False where every size compared ties with the optimum (then the
-    stand-in cannot be found worse: no test)."""
+    trained in its place and how many times it is from the optimum (`away`), the measured optimum
+    on the approach's own measure (`curves[measure]`, from `measured_curve`: task NLL for
+    Approach 1, pass@k for Approach 2), the sizes tied with it, and the verdict on the stand-in:
+    the measured optimum, tied with it, worse, or affording no sample. `decisive` is False where
+    every size compared ties with the optimum (then the stand-in cannot be found worse: no test)."""
     rows = []
     for key, name in APPROACHES.items():
         measure = MEASURED_COLUMN[key]
@@ -168,6 +183,7 @@ def optimum_against_forecast(forecast: pd.DataFrame, curves: Mapping[str, pd.Dat
         rows.append({"approach": name, "c_inf": c_inf, "measure": measure, "forecast_N": forecast_row["N"],
                      "forecast_N_low": forecast_row.get("N_low", np.nan),
                      "forecast_N_high": forecast_row.get("N_high", np.nan), "stand_in_N": stand_in,
+                     "away": max(stand_in / forecast_row["N"], forecast_row["N"] / stand_in),
                      "stand_in_cell": cell, "measured_N": best["N"], "tied_sizes": ", ".join(
                          format_number(n) for n in tied["N"]), "sizes_compared": len(curve),
                      "decisive": len(tied) < len(curve), "verdict": verdict})
@@ -364,8 +380,8 @@ def slice_shift(found: GridSlice) -> tuple[str, list[float]]:
 @dataclass(frozen=True)
 class Hindcast:
     """A sweep forecast at training budget `c_train`, a level of the grid, made from the laws
-    fitted to the grid's cells below it (up to `fitted_up_to`: `fits`, their classes in `quality`), and
-    the cells trained at `c_train` that judge it (`tested`)."""
+    fitted to the grid's cells below it (up to `fitted_up_to`: `fits`, their classes in `quality`;
+    to what, `fitted_to`), and the cells trained at `c_train` that judge it (`tested`)."""
 
     c_train: float
     fitted_up_to: float
@@ -374,6 +390,7 @@ class Hindcast:
     fits: dict[str, analysis.TaskFits]
     quality: pd.DataFrame
     tested: Suite
+    fitted_to: str
 
 
 def below_budget(suite: Suite, level: float) -> Suite:
@@ -397,12 +414,19 @@ def hindcast_level(suite: Suite, minimum: int = MIN_SWEEP_SIZES, factor: float =
 
 
 def hindcast(suite: Suite, tasks: Sequence[str], level: float, *, samples: Sequence[float] = SWEEP_SAMPLES,
-             lm_loss: str = "validation_loss", minimum: int = MIN_SWEEP_SIZES, seed: int = 0) -> Hindcast:
+             lm_loss: str = "validation_loss", minimum: int = MIN_SWEEP_SIZES, seed: int = 0,
+             fitted_to: str = "pooled seeds") -> Hindcast:
     """The sweep's forecast rule (`forecast.sweep_forecast_rows`: C_inf where the Chinchilla
     choice draws each of `samples`, both approaches' optima, both Chinchilla choices, at least
-    `minimum` sizes) applied at budget `level` to the laws fitted to the cells below it, choosing
-    among the sizes trained at `level`. Degenerate laws are allowed, their rows flagged."""
+    `minimum` sizes) applied at budget `level` to the laws fitted to the cells below it (to their
+    seeds' pooled probabilities, or to each run as a model of its own: `fitted_to`, one of
+    SCORED), choosing among the sizes trained at `level`. Degenerate laws are allowed, their rows
+    flagged."""
+    if fitted_to not in SCORED:
+        raise ValueError(f"fitted_to must be one of {', '.join(SCORED)}; got {fitted_to!r}")
     fitted, tested = below_budget(suite, level), at_budget(suite, level)
+    if fitted_to == "each run":
+        fitted = runs_as_checkpoints(fitted)
     fits = analysis.fit_suite(fitted, tasks, method="fast", seed=seed)
     saved = saved_from(fits, suite=fitted, ks=analysis.FIT_KS)
     sizes = sizes_of(tested)["N"].to_numpy(dtype=float)
@@ -411,4 +435,33 @@ def hindcast(suite: Suite, tasks: Sequence[str], level: float, *, samples: Seque
     forecast = sweep_forecast_rows(saved, level, c_infs, sizes=sizes, extra=extra, tasks=tasks,
                                    allow_degenerate=True, minimum=minimum)
     return Hindcast(float(level), float(budget_levels(fitted.base["train_flops"]).max()), c_infs, forecast, fits,
-                    analysis.fit_quality(fitted, fits), tested)
+                    analysis.fit_quality(fitted, fits), tested, fitted_to)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A sweep forecast judged on trained sizes: the measured curves per measure (pass@k, task
+    NLL) at each of its inference budgets, scored as its laws were fitted (`scored`), each
+    approach's optimum against them (`judged`), and the head-to-heads (`duels`, seed by seed, with
+    their `summary`)."""
+
+    scored: str
+    curves: dict[str, pd.DataFrame]
+    judged: pd.DataFrame
+    duels: pd.DataFrame
+    summary: DuelSummary
+
+
+def judge(suite: Suite, forecast: pd.DataFrame, tasks: Sequence[str], c_infs: Sequence[float], *, scored: str,
+          guess: Mapping[str, float] | None = None, resamples: int = 1000, duel_resamples: int = 2000,
+          seed: int = 0) -> Judgement:
+    """`Judgement` of `forecast` on the sizes trained in `suite`: `measured_curve` at every C_inf on
+    both measures (`resamples` draws), `optimum_against_forecast`, `sweep_duels` (`duel_resamples`
+    draws) and `duel_summary`, all with one `seed`."""
+    curves = {measure: pd.concat([measured_curve(suite, tasks, c_inf, measure=measure, guess=guess, resamples=resamples,
+                                                 seed=seed, scored=scored) for c_inf in c_infs], ignore_index=True)
+              for measure in CURVE_MEASURES}
+    judged = pd.concat([optimum_against_forecast(forecast, curves, suite, c_inf) for c_inf in c_infs],
+                       ignore_index=True)
+    duels = sweep_duels(suite, forecast, tasks, c_infs, guess=guess, resamples=duel_resamples, seed=seed)
+    return Judgement(scored, curves, judged, duels, duel_summary(forecast, suite, duels))

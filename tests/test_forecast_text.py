@@ -1,0 +1,67 @@
+"""What a page says about a judged sweep forecast: every number in the sentences comes from the
+tables given, and each sentence changes when what it describes does."""
+
+import pandas as pd
+import pytest
+
+from t2lib.book.forecast_text import approach1_sentence, optima_sentence, slope_sentence, snap_sentence
+
+
+def forecast(chinchilla: float = 30_000.0, snapped: float = 37_600.0, priced: dict | None = None) -> pd.DataFrame:
+    """A sweep forecast's rows: the Chinchilla choice, the sizes trained (with their roles), and
+    Approach 2's price of each at one C_inf (`priced`: N → predicted pass@k)."""
+    priced = priced or {16_000.0: 0.10, 37_600.0: 0.08, 75_000.0: 0.05}
+    rows = [{"approach": "chinchilla", "priced_by": "1", "c_inf": 1e6, "N": chinchilla, "role": None}]
+    for N, value in priced.items():
+        role = "Chinchilla choice (task NLL, k = 1)" if N == snapped else "isoFLOP curve"
+        rows.append({"approach": "trainable", "priced_by": "2", "c_inf": 1e6, "N": N, "value": value, "role": role})
+    return pd.DataFrame(rows)
+
+
+def judged(a1_trained: float = 37_600.0, a1_verdicts=("worse", "tied with the measured optimum"),
+           a2_forecast=(7_000.0, 8_000.0), a2_trained: float = 16_000.0) -> pd.DataFrame:
+    rows = []
+    for verdict, optimum in zip(a1_verdicts, a2_forecast):
+        rows.append({"approach": "Approach 1", "forecast_N": 35_000.0, "stand_in_N": a1_trained,
+                     "away": a1_trained / 35_000.0, "verdict": verdict})
+        rows.append({"approach": "Approach 2", "forecast_N": optimum, "stand_in_N": a2_trained,
+                     "away": max(a2_trained / optimum, optimum / a2_trained), "verdict": "worse"})
+    return pd.DataFrame(rows)
+
+
+def test_the_snap_names_both_neighbours_and_a_coin_toss_only_when_they_are_about_as_far() -> None:
+    said = snap_sentence(forecast(chinchilla=30_000.0), [16_000.0, 24_000.0, 37_600.0])
+    assert "picks 30K parameters, trained as 37.6K" in said
+    assert "24K is 1.25× away and 37.6K is 1.25× away, so the snap is close to a coin toss" in said
+    lopsided = snap_sentence(forecast(chinchilla=36_000.0), [16_000.0, 24_000.0, 37_600.0])
+    assert "24K is 1.50× away and 37.6K is 1.04× away)." in lopsided and "coin toss" not in lopsided
+
+
+@pytest.mark.parametrize("trained, smallest, expected", [
+    (16_000.0, 16_000.0, "smaller than the smallest size trained, 16K, which stands in for it from up to 2.3 times away"),
+    (16_000.0, 5_000.0, "the nearest size trained, 16K, stands in for it from up to 2.3 times away"),
+    (10_000.0, 5_000.0, "each within 2× of the size trained for it (10K)"),
+])
+def test_the_optima_say_where_approach_2s_optimum_is_and_what_stands_for_it(trained: float, smallest: float,
+                                                                           expected: str) -> None:
+    said = optima_sentence(judged(a2_trained=trained), smallest)
+    assert said.startswith("As inference grows, Approach 1 puts the optimum at 35K parameters, and Approach 2 at 7K to 8K")
+    assert expected in said
+
+
+def test_approach_1_counts_its_good_budgets_and_says_when_it_is_the_chinchilla_choice() -> None:
+    said = approach1_sentence(judged(), forecast())
+    assert "at 1 of the 2 inference budgets; it is also the Chinchilla choice (37.6K)" in said
+    other = approach1_sentence(judged(a1_trained=24_000.0, a1_verdicts=("worse", "worse")), forecast())
+    assert other.endswith("at 0 of the 2 inference budgets.")
+
+
+def test_the_slope_is_wrong_only_where_law_and_measurement_move_apart() -> None:
+    measured = pd.DataFrame({"c_inf": 1e6, "N": [16_000.0, 37_600.0, 75_000.0], "value": [0.01, 0.1, 0.2]})
+    wrong = slope_sentence(forecast(), measured, [1e6])
+    assert "falls with size at 1 of the 1 budgets" in wrong and "rises at 1: at 1 the two move in opposite" in wrong
+    rising_law = forecast(priced={16_000.0: 0.01, 37_600.0: 0.05, 75_000.0: 0.09})
+    right = slope_sentence(rising_law, measured, [1e6])
+    assert "falls with size at 0 of the 1 budgets" in right and "they move the same way" in right
+    # Only sizes both priced and measured are compared: one measured size is no slope.
+    assert "cannot be checked" in slope_sentence(forecast(), measured.iloc[:1], [1e6])
