@@ -48,8 +48,7 @@ from pretrain.corpus_v2 import CORPUS_VERSION
 from pretrain.grid import parameters_of
 from pretrain.grid_v2 import WIDTH_DEPTH, cell_row, cost_summary, heads_of
 from t2lib.book.formatting import format_number
-from t2lib.data.seeds import runs_digest
-from t2lib.laws.forecast import SWEEP_FORMAT, ForecastFileError, load_forecast
+from t2lib.laws.forecast import ForecastFileError, load_sweep_forecasts
 
 HERE = Path(__file__).resolve().parent
 SIZES_FILE = HERE / "validation_v2_sizes.csv"
@@ -92,7 +91,8 @@ def plan_sweep(forecast_files: Mapping[str, Path] | None = None, sizes_file: Pat
             raise ValueError(f"forecast fitted to {fitted_to}: size {unknown['N'].iloc[0]:.0f} is not a shape of "
                              f"{sizes_file} (make the forecast with --sizes that file)")
         for row in trained.itertuples():
-            roles.setdefault(int(round(row.N)), []).append(f"{fitted_to}: {row.role}" if len(forecasts) > 1 else row.role)
+            role = f"{fitted_to}: {row.role}" if len(forecasts) > 1 else row.role
+            roles.setdefault(int(round(row.N)), []).append(role)
     c_train = float(next(iter(forecasts.values()))[0]["c_train"])
     cells = []
     for params in sorted(roles):
@@ -101,36 +101,6 @@ def plan_sweep(forecast_files: Mapping[str, Path] | None = None, sizes_file: Pat
         cells.append({**cell_row(f"v-w{width}d{depth}", width, depth, heads, params, c_train, SEEDS),
                       "role": "; ".join(roles[params])})
     return pd.DataFrame(cells)
-
-
-def load_sweep_forecasts(files: Mapping[str, Path]) -> dict[str, tuple[dict, pd.DataFrame]]:
-    """Each sweep forecast (provenance, rows) by what its laws were fitted to, checked to be what
-    its key says, at one training budget and made from one suite."""
-    forecasts = {}
-    for fitted_to, path in files.items():
-        meta, rows = load_forecast(path)
-        if meta["format"] != SWEEP_FORMAT:
-            raise ValueError(f"{path}: a forecast for one inference budget, not a sweep "
-                             "(make it with several --k-at-chinchilla)")
-        if meta.get("fitted_to") != fitted_to:
-            raise ValueError(f"{path}: its laws are fitted to {meta.get('fitted_to')!r}, not {fitted_to!r} "
-                             f"(make it {'with' if fitted_to == 'each run' else 'without'} --each-run)")
-        forecasts[fitted_to] = (meta, rows)
-    budgets = {float(meta["c_train"]) for meta, _ in forecasts.values()}
-    if len(budgets) > 1:
-        raise ValueError(f"{', '.join(map(str, files.values()))}: the forecasts are at different training budgets "
-                         f"({', '.join(f'{b:.3g}' for b in sorted(budgets))} FLOPs); make them from one grid")
-    suites = {_runs_checksum(meta) for meta, _ in forecasts.values()}
-    if len(suites) > 1:
-        raise ValueError(f"{', '.join(map(str, files.values()))}: the forecasts were made from different suites; "
-                         "make them from one grid")
-    return forecasts
-
-
-def _runs_checksum(meta: dict) -> str:
-    """The checksum of the runs a forecast was made from, as a per-run forecast records it (the
-    suite's, derived by `seeds.runs_digest`): equal for two forecasts of one suite."""
-    return meta["suite_sha256"] if meta["fitted_to"] == "each run" else runs_digest(meta["suite_sha256"])
 
 
 def sizes_markdown(suite: t2lib.Suite, plan: pd.DataFrame) -> str:
@@ -153,8 +123,9 @@ def forecasts_markdown(folder: Path) -> str:
         statuses = Counter(meta["fit_quality"].values())
         items.append(
             f"- **Laws fitted to {fitted_to}**: `{name}`, made on {meta['made']} by t2lib {meta['t2lib_version']} with\n\n"
-            f"      python -m t2lib forecast data/real/t2mini-v2 --factor {FACTOR:g} --sizes pretrain/validation_v2_sizes.csv \\\n"
-            f"          --k-at-chinchilla 1 10 100 --lm-loss validation_loss{flag} \\\n"
+            f"      python -m t2lib forecast data/real/t2mini-v2 --factor {FACTOR:g} \\\n"
+            f"          --sizes pretrain/validation_v2_sizes.csv --k-at-chinchilla 1 10 100 \\\n"
+            f"          --lm-loss validation_loss{flag} \\\n"
             f"          --out {OUT / name}\n\n"
             f"  from the suite whose checksum it records as `{meta['suite_sha256']}` (its fits: "
             f"`{Path(name).stem}.fits.json`, sha256 `{meta['fits_sha256']}`), on the tasks {', '.join(meta['tasks'])}, "

@@ -231,7 +231,8 @@ def command_forecast(args: argparse.Namespace) -> None:
     replicates = bootstrap_fits(suite, fits, resamples=args.resamples, seed=args.seed) if args.resamples else None
     samples = ", ".join(f"{k:g}" for k in args.k_at_chinchilla)
     fitted_to, clause = _fitted_to(suite, args.each_run)
-    rule = (clause + f"C_train = {args.factor:g} × the suite's largest budget; C_inf = 2 · N_chinchilla · k for k = {samples} "
+    rule = (clause + f"C_train = {args.factor:g} × the suite's largest budget; "
+            f"C_inf = 2 · N_chinchilla · k for k = {samples} "
             f"(the Chinchilla choice at C_train affords {samples} sample(s))"
             + (f"; N_chinchilla and the models to train snapped to the sizes in {args.sizes}" if args.sizes else "")
             + (f"; also trained: the choice of a Chinchilla law fitted to the LM loss ({args.lm_loss})"

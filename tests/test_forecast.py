@@ -16,7 +16,7 @@ from t2lib.book.formatting import format_number
 from t2lib.data.seeds import runs_digest
 from t2lib.data.suite import SuiteError, write_suite
 from t2lib.laws.forecast import (SWEEP_FORMAT, SWEEP_SAMPLES, ForecastFileError, chinchilla_size, forecast_rows,
-                                 inference_budget, largest_difference, lm_chinchilla, load_forecast,
+                                 inference_budget, largest_difference, lm_chinchilla, load_forecast, load_sweep_forecasts,
                                  make_sweep_forecast, read_sizes, save_forecast, sweep_sizes, trainable_sizes,
                                  validation_budget)
 from t2lib.laws.laws import Chinchilla
@@ -226,3 +226,32 @@ def test_a_sweep_forecast_fitted_to_each_run_says_so_and_records_its_runs_checks
     assert one_run.returncode == 2 and len(one_run.stderr.splitlines()) == 1
     assert "--each-run: data/t2_suite/checkpoints.csv has no 'cell' and 'seed' columns" in one_run.stderr
     assert not (tmp_path / "x.json").exists()
+
+
+def planted_sweep_forecast(path: Path, fitted_to: str, c_train: float = 7.2e13, suite: str = "ab12",
+                           form: str = SWEEP_FORMAT) -> Path:
+    checksum = runs_digest(suite) if fitted_to == "each run" else suite
+    path.write_text(json.dumps({"format": form, "c_train": c_train, "c_infs": [2e6, 2e7], "fitted_to": fitted_to,
+                                "suite_sha256": checksum, "rows": [{"approach": "trainable", "N": 1e5}]}))
+    return path
+
+
+@pytest.mark.parametrize("pooled_is, refusal", [
+    ({"fitted_to": "each run"}, "fitted to 'each run', not 'pooled seeds' \\(make it without --each-run\\)"),
+    ({"c_train": 3.6e13}, "different training budgets \\(3.6e\\+13, 7.2e\\+13 FLOPs\\)"),
+    ({"suite": "ef56"}, "made from different suites"),
+    ({"form": "t2lib-forecast-1"}, "not a sweep"),
+])
+def test_a_sweeps_forecasts_are_of_their_kind_one_budget_and_one_suite(tmp_path: Path, pooled_is: dict,
+                                                                       refusal: str) -> None:
+    each = planted_sweep_forecast(tmp_path / "each.json", "each run")
+    pooled = planted_sweep_forecast(tmp_path / "pooled.json", **{"fitted_to": "pooled seeds", **pooled_is})
+    with pytest.raises(ForecastFileError, match=refusal):
+        load_sweep_forecasts({"each run": each, "pooled seeds": pooled})
+
+
+def test_a_sweeps_forecasts_of_one_suite_load_by_what_they_are_fitted_to(tmp_path: Path) -> None:
+    each = planted_sweep_forecast(tmp_path / "each.json", "each run")
+    pooled = planted_sweep_forecast(tmp_path / "pooled.json", "pooled seeds")
+    loaded = load_sweep_forecasts({"each run": each, "pooled seeds": pooled})
+    assert list(loaded) == ["each run", "pooled seeds"] and loaded["pooled seeds"][0]["suite_sha256"] == "ab12"

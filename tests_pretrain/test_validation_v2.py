@@ -60,18 +60,3 @@ def test_the_sweep_trains_every_size_either_forecast_names_and_says_which(tmp_pa
     assert list(plan["params"]) == [37_600, 103_104, 341_840] and (plan["seeds"] == SEEDS).all()
     assert list(plan["role"]) == ["pooled seeds: planted 37600", "each run: planted 103104; pooled seeds: planted 103104",
                                   "each run: planted 341840"]
-
-
-@pytest.mark.parametrize("pooled_is, refusal", [
-    ({"fitted_to": "each run"}, "fitted to 'each run', not 'pooled seeds'"),
-    ({"c_train": 3.6e13}, "different training budgets"),
-    ({"suite": "ef56"}, "made from different suites"),
-])
-def test_forecasts_of_another_kind_budget_or_suite_are_refused(tmp_path: Path, pooled_is: dict, refusal: str) -> None:
-    sizes_file = tmp_path / "sizes.csv"
-    sizes_table().to_csv(sizes_file, index=False)
-    each = planted_forecast(tmp_path / "each.json", [103_104])
-    pooled = planted_forecast(tmp_path / "pooled.json", [37_600], **{"fitted_to": "pooled seeds", **pooled_is})
-    with pytest.raises(ValueError, match=refusal):
-        plan_sweep({"each run": each, "pooled seeds": pooled}, sizes_file)
-

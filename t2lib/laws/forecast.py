@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +31,7 @@ from numpy.typing import ArrayLike, NDArray
 from t2lib.book.formatting import format_number
 from t2lib.data import checks
 from t2lib.data.files import write_atomically
+from t2lib.data.seeds import runs_digest
 from t2lib.data.suite import Suite, SuiteError, budget_levels
 from t2lib.data.tablecheck import TableCheck
 from t2lib.laws.bootstrap import BAND_LEVEL, Replicates, laws_of, percentile_band
@@ -224,8 +225,8 @@ def make_forecast(fits_file: str | Path, c_train: float, c_inf: float, *, tasks:
     tasks = list(saved.fits) if tasks is None else list(tasks)
     rows = forecast_rows(saved, c_train, c_inf, tasks=tasks, sizes=sizes, replicates=replicates,
                          band_level=band_level, allow_degenerate=allow_degenerate)
-    return _record(FORMAT, fits_file, saved, tasks, rows, replicates, band_level, rule, fitted_to, c_train=float(c_train),
-                   c_inf=float(c_inf))
+    return _record(FORMAT, fits_file, saved, tasks, rows, replicates, band_level, rule, fitted_to,
+                   c_train=float(c_train), c_inf=float(c_inf))
 
 
 def _record(form: str, fits_file: Path, saved: SavedFits, tasks: list[str], rows: pd.DataFrame,
@@ -236,7 +237,9 @@ def _record(form: str, fits_file: Path, saved: SavedFits, tasks: list[str], rows
     # Non-finite numbers as null; `role` only on the rows that have one (the models to train).
     records = [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()
                 if not (k == "role" and not isinstance(v, str))} for row in rows.to_dict(orient="records")]
-    return {"format": form, "made": datetime.date.today().isoformat(), "t2lib_version": t2lib_version(),
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return {"format": form, "made": now.date().isoformat(), "made_at": now.isoformat(timespec="seconds"),
+            "t2lib_version": t2lib_version(),
             "fits_file": str(fits_file), "fits_sha256": hashlib.sha256(fits_file.read_bytes()).hexdigest(),
             "suite_sha256": saved.suite_sha256, "tasks": tasks, **budgets,
             "rule": rule, "fitted_to": fitted_to, "band_level": band_level if replicates is not None else None,
@@ -333,7 +336,8 @@ def make_sweep_forecast(fits_file: str | Path, c_train: float, c_infs: Sequence[
     rows = sweep_forecast_rows(saved, c_train, c_infs, sizes=sizes, extra=extra, tasks=tasks, replicates=replicates,
                                band_level=band_level, allow_degenerate=allow_degenerate, minimum=minimum)
     return _record(SWEEP_FORMAT, fits_file, saved, tasks, rows, replicates, band_level, rule, fitted_to,
-                   c_train=float(c_train), c_infs=[float(c) for c in c_infs], extra_sizes={k: float(v) for k, v in (extra or {}).items()})
+                   c_train=float(c_train), c_infs=[float(c) for c in c_infs],
+                   extra_sizes={k: float(v) for k, v in (extra or {}).items()})
 
 
 def save_forecast(forecast: dict, path: str | Path) -> Path:
@@ -355,6 +359,36 @@ def load_forecast(path: str | Path) -> tuple[dict, pd.DataFrame]:
                                 f"or {SWEEP_FORMAT!r})")
     rows = pd.DataFrame(record.pop("rows"))
     return record, rows
+
+
+def load_sweep_forecasts(files: Mapping[str, str | Path]) -> dict[str, tuple[dict, pd.DataFrame]]:
+    """Sweep forecasts of one sweep, keyed by what their laws were fitted to (`FITTED_TO`): each
+    file's provenance and rows, checked to be a sweep forecast fitted to what its key says, all at
+    one training budget and made from one suite (a per-run forecast records its runs' checksum,
+    `seeds.runs_digest` of the suite's)."""
+    forecasts = {}
+    for fitted_to, path in files.items():
+        meta, rows = load_forecast(path)
+        if meta["format"] != SWEEP_FORMAT:
+            raise ForecastFileError(f"{path}: a forecast for one inference budget, not a sweep "
+                                    "(make it with several --k-at-chinchilla)")
+        if meta.get("fitted_to") != fitted_to:
+            raise ForecastFileError(f"{path}: its laws are fitted to {meta.get('fitted_to')!r}, not {fitted_to!r} "
+                                    f"(make it {'with' if fitted_to == 'each run' else 'without'} --each-run)")
+        forecasts[fitted_to] = (meta, rows)
+    named = ", ".join(map(str, files.values()))
+    budgets = {float(meta["c_train"]) for meta, _ in forecasts.values()}
+    if len(budgets) > 1:
+        raise ForecastFileError(f"{named}: the forecasts are at different training budgets "
+                                f"({', '.join(f'{b:.3g}' for b in sorted(budgets))} FLOPs); make them from one grid")
+    if len({_runs_checksum(meta) for meta, _ in forecasts.values()}) > 1:
+        raise ForecastFileError(f"{named}: the forecasts were made from different suites; make them from one grid")
+    return forecasts
+
+
+def _runs_checksum(meta: dict) -> str:
+    """The checksum of the runs a forecast was made from, as a per-run forecast records it."""
+    return meta["suite_sha256"] if meta["fitted_to"] == "each run" else runs_digest(meta["suite_sha256"])
 
 
 def largest_difference(rows: pd.DataFrame, other: pd.DataFrame) -> float:
