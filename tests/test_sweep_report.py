@@ -1,10 +1,15 @@
-"""What a page says about a judged sweep forecast: every number in the sentences comes from the
-tables given, and each sentence changes when what it describes does."""
+"""What a page says and shows about a judged sweep forecast: every number in the sentences comes
+from the tables given, and each sentence changes when what it describes does."""
+
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from t2lib.book.forecast_text import approach1_sentence, optima_sentence, slope_sentence, snap_sentence
+from t2lib.book.sweep_report import (approach1_sentence, duel_table, optima_sentence, optima_table, outcome_sentence,
+                                     ringed_sizes, slope_sentence, snap_sentence)
+from t2lib.data.suite import load_suite
+from t2lib.laws.sweep import judge
 
 
 def forecast(chinchilla: float = 30_000.0, snapped: float = 37_600.0, priced: dict | None = None) -> pd.DataFrame:
@@ -65,3 +70,35 @@ def test_the_slope_is_wrong_only_where_law_and_measurement_move_apart() -> None:
     assert "falls with size at 0 of the 1 budgets" in right and "they move the same way" in right
     # Only sizes both priced and measured are compared: one measured size is no slope.
     assert "cannot be checked" in slope_sentence(forecast(), measured.iloc[:1], [1e6])
+
+
+def planted_judgement(tmp_path: Path, scored: str = "each run"):
+    from test_sweep import C_INF, GUESS, TASKS, planted_forecast, sweep_suite
+    suite = load_suite(sweep_suite(tmp_path))
+    forecast = planted_forecast({"1": 4e4, "2": 4e4}, 1.6e5, 8e4)
+    return suite, forecast, judge(suite, forecast, TASKS, [C_INF], scored=scored, guess=GUESS, resamples=100,
+                                  duel_resamples=200)
+
+
+def test_the_outcome_says_what_the_planted_optimum_won_and_that_it_was_trained(tmp_path: Path) -> None:
+    suite, forecast, judgement = planted_judgement(tmp_path)
+    said = outcome_sentence(judgement)
+    assert said.startswith("the 40K model, trained for Approach 2's 44K optimum, won all 2 head-to-heads on pass@k")
+    assert "against the Chinchilla choices (80K, 160K)" in said
+    assert "Skill above guessing gives the same outcomes" in said and "within 2× of it at every" in said
+    assert ringed_sizes(forecast, judgement.judged) == {"Chinchilla choice (task NLL, k = 1)": 1.6e5,
+                                                        "Chinchilla choice (LM loss)": 8e4,
+                                                        "trained for Approach 2's optimum": 4e4}
+
+
+def test_the_tables_hold_every_forecast_and_drop_the_forecast_column_for_one(tmp_path: Path) -> None:
+    suite, forecast, judgement = planted_judgement(tmp_path)
+    pooled = planted_judgement(tmp_path / "pooled", "pooled seeds")[2]
+    optima = optima_table({"each run": judgement, "pooled seeds": pooled})
+    assert list(optima["fitted_to"]) == ["each run", "each run", "pooled seeds", "pooled seeds"]
+    assert list(optima["measure"][:2]) == ["task NLL", "pass@k"] and set(optima["measured"]) == {"40K"}
+    cell_N = dict(zip(suite.base["cell"], suite.base["params"]))
+    one = duel_table({"each run": judgement.duels}, cell_N)
+    two = duel_table({"each run": judgement.duels, "pooled seeds": pooled.duels}, cell_N)
+    assert "fitted_to" not in one and list(two.columns[:2]) == ["fitted_to", "c_inf"] and len(two) == 2 * len(one)
+    assert one["t2"].iloc[0] == "40K, k = 10" and set(one["measure"]) == {"pass@k", "skill above guessing"}

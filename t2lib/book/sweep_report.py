@@ -1,0 +1,184 @@
+"""What a page says and shows about a sweep forecast judged on trained sizes (the hindcast
+chapter, and the sweep's chapter after it): where the laws put each optimum and which trained
+size stands for it, how close the Chinchilla choice's snap was, how Approach 1's size did,
+whether the law has the curve's slope right, and the head-to-heads' outcome, as sentences; and
+the optima and head-to-heads as display tables for `tables.show_table`. Each function takes what
+`t2lib.laws.sweep` computes, every number computed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from t2lib.book.tables import size_label
+from t2lib.book.verdict import duel_sentence
+from t2lib.laws.forecast import SNAP_FACTOR
+from t2lib.laws.sweep import Judgement
+
+COIN_TOSS = 1.1  # a snap whose two nearest sizes are within this factor of equally far is close to a coin toss
+GOOD_VERDICTS = ("the measured optimum", "tied with the measured optimum")
+
+
+def chinchilla_sizes(forecast: pd.DataFrame) -> tuple[float, float]:
+    """The task-loss law's Chinchilla choice at one sample, and the trained size it was snapped to."""
+    chosen = float(forecast.loc[forecast["approach"] == "chinchilla", "N"].iloc[0])
+    trained = forecast[(forecast["approach"] == "trainable")
+                       & forecast["role"].str.contains("Chinchilla choice (task NLL", regex=False, na=False)]
+    return chosen, float(trained["N"].iloc[0])
+
+
+def snap_sentence(forecast: pd.DataFrame, trained_sizes: Sequence[float]) -> str:
+    """The Chinchilla choice, the size trained for it and how far its two nearest trained sizes are."""
+    chosen, snapped = chinchilla_sizes(forecast)
+    sizes = np.sort(np.asarray(trained_sizes, dtype=float))
+    neighbours = list(sizes[sizes <= chosen][-1:]) + list(sizes[sizes > chosen][:1])
+    factors = [max(n / chosen, chosen / n) for n in neighbours]
+    close = len(factors) == 2 and max(factors) / min(factors) < COIN_TOSS
+    return (f"At one sample the task-loss law picks {size_label(chosen)} parameters, trained as "
+            f"{size_label(snapped)} (the nearest trained size; "
+            + " and ".join(f"{size_label(n)} is {f:.2f}× away" for n, f in zip(neighbours, factors))
+            + (", so the snap is close to a coin toss, and the inference budgets follow it" if close else "") + ").")
+
+
+def optima_sentence(judged: pd.DataFrame, smallest: float) -> str:
+    """Where each approach puts its optimum over the inference budgets, and what stands for
+    Approach 2's (`judged` from `sweep.optimum_against_forecast`; `smallest`: the smallest size trained)."""
+    first, second = (judged[judged["approach"] == name] for name in ("Approach 1", "Approach 2"))
+    away = float(second["away"].max())
+    stand_ins = ", ".join(size_label(n) for n in second["stand_in_N"].unique())
+    if second["forecast_N"].max() < smallest:
+        where = (f"smaller than the smallest size trained, {size_label(smallest)}, which stands in for it from up to "
+                 f"{away:.1f} times away")
+    elif away > SNAP_FACTOR:
+        where = f"the nearest size trained, {stand_ins}, stands in for it from up to {away:.1f} times away"
+    else:
+        where = f"each within {SNAP_FACTOR:g}× of the size trained for it ({stand_ins})"
+    return (f"As inference grows, Approach 1 puts the optimum at {_span(first['forecast_N'])} parameters, and "
+            f"Approach 2 at {_span(second['forecast_N'])}: {where}.")
+
+
+def _span(sizes: pd.Series) -> str:
+    low, high = size_label(sizes.min()), size_label(sizes.max())
+    return low if low == high else f"{low} to {high}"
+
+
+def approach1_sentence(judged: pd.DataFrame, forecast: pd.DataFrame) -> str:
+    """How the size trained for Approach 1's optimum did on task NLL, and whether it is the Chinchilla choice."""
+    first = judged[judged["approach"] == "Approach 1"]
+    good = int(first["verdict"].isin(GOOD_VERDICTS).sum())
+    snapped = chinchilla_sizes(forecast)[1]
+    same = bool(np.isclose(first["stand_in_N"], snapped).all())
+    return (f"The size trained for Approach 1's optimum is the measured optimum or tied with it, on task NLL, at {good} "
+            f"of the {len(first)} inference budgets"
+            + (f"; it is also the Chinchilla choice ({size_label(snapped)}), so this says that Approach 1 agrees with "
+               "Chinchilla's rule here, not that T² beats it." if same else "."))
+
+
+def slope_sentence(forecast: pd.DataFrame, measured: pd.DataFrame, c_infs: Sequence[float]) -> str:
+    """Whether Approach 2's law and the measured pass@k (`measured`, curves from
+    `sweep.measured_curve`) move the same way from the smallest to the largest size it priced."""
+    priced = forecast[(forecast["approach"] == "trainable") & (forecast["priced_by"] == "2")]
+    falls = rises = opposite = compared = 0
+    for c_inf in c_infs:
+        law = priced[np.isclose(priced["c_inf"], c_inf)].sort_values("N")
+        seen = measured[np.isclose(measured["c_inf"], c_inf) & measured["N"].isin(law["N"])].sort_values("N")
+        if len(seen) < 2:
+            continue
+        law = law[law["N"].isin(seen["N"])]
+        law_falls = law["value"].iloc[-1] < law["value"].iloc[0]
+        seen_rises = seen["value"].iloc[-1] > seen["value"].iloc[0]
+        falls, rises, compared = falls + law_falls, rises + seen_rises, compared + 1
+        opposite += int(law_falls == seen_rises)
+    if not compared:
+        return "No inference budget has two priced sizes that draw a sample, so the law's slope cannot be checked."
+    return (f"Over the sizes Approach 2's forecast priced, {size_label(priced['N'].min())} to "
+            f"{size_label(priced['N'].max())}, the forecast pass@k falls with size at {falls} of the {compared} "
+            f"budgets where two of them draw a sample, and the measured pass@k rises at {rises}"
+            + (f": at {opposite} the two move in opposite directions (the dashed line against the points in the "
+               "figure), so the law has the slope of the isoFLOP curve wrong there, not only its level."
+               if opposite else ": they move the same way at every one of them."))
+
+
+def outcome_sentence(judgement: Judgement) -> str:
+    """The head-to-heads of one forecast: `verdict.duel_sentence`, whether skill above guessing
+    agrees, and whether they test Approach 2's optimum or only the direction the laws point in."""
+    duels, summary = judgement.duels, judgement.summary
+    compared = duels[duels["outcome"].isin(["win", "loss", "tie"])]
+    skill = list(compared.loc[compared["measure"] == "skill", "outcome"])
+    on_pass = list(compared.loc[compared["measure"] == "pass_at_k", "outcome"])
+    guesses = duels.reindex(columns=["guess_t2", "guess_opponent"]).to_numpy(dtype=float)
+    largest_guess = float(np.nanmax(guesses)) if np.isfinite(guesses).any() else float("nan")
+    direction = ("a smaller model drawing more samples" if max(summary.t2_N) < min(summary.rivals_N, default=np.inf)
+                 else "the sizes the laws chose")
+    return (f"{duel_sentence(summary)}."
+            + (f" Skill above guessing gives the same outcomes (guessing's pass@k is at most {largest_guess:.2g} at "
+               "these k)." if skill and skill == on_pass else " On skill above guessing the outcomes differ (table)."
+               if skill else "")
+            + (f" Approach 2's optimum was not trained, so the head-to-heads test the direction the laws point in "
+               f"({direction}), not the optimum they name." if summary.away > SNAP_FACTOR else
+               f" The size trained for Approach 2's optimum is within {SNAP_FACTOR:g}× of it at every inference budget."))
+
+
+def ringed_sizes(forecast: pd.DataFrame, judged: pd.DataFrame) -> dict[str, float]:
+    """The sizes a sweep figure rings: both Chinchilla choices and the size trained for Approach 2's optimum."""
+    trainable = forecast[forecast["approach"] == "trainable"]
+    ringed = {}
+    for label, role in (("Chinchilla choice (task NLL, k = 1)", "Chinchilla choice (task NLL"),
+                        ("Chinchilla choice (LM loss)", "Chinchilla choice (LM loss)")):
+        rows = trainable[trainable["role"].str.contains(role, regex=False, na=False)]
+        if not rows.empty:
+            ringed[label] = float(rows["N"].iloc[0])
+    second = judged[judged["approach"] == "Approach 2"]
+    trained_for = "stand-in for" if second["away"].max() > SNAP_FACTOR else "trained for"
+    ringed[f"{trained_for} Approach 2's optimum"] = float(second["stand_in_N"].iloc[0])
+    return ringed
+
+
+MEASURE_NAMES = {"pass_at_k": "pass@k", "task_nll": "task NLL", "skill": "skill above guessing"}
+OPTIMA_HEADERS = {"fitted_to": "laws fitted to", "c_inf": "C_inf (FLOPs per answer token)",
+                  "forecast": "forecast optimum", "trained": "size trained for it", "measured": "measured optimum",
+                  "tied": "sizes tied with the measured optimum", "verdict": "the size trained for it is"}
+DUEL_HEADERS = {"fitted_to": "forecast's laws fitted to", "c_inf": "C_inf (FLOPs per answer token)",
+                "opponent": "against", "t2": "T² model", "rival": "Chinchilla model", "a": "T² model's score",
+                "b": "Chinchilla model's score", "difference": "T² − Chinchilla [95% interval]",
+                "outcome": "outcome for T²", "guess_t2": "guessing at the T² model's k",
+                "guess_opponent": "guessing at the other's k"}
+DUEL_FORMATS = {"c_inf": "{:.3g}", "a": "{:.3g}", "b": "{:.3g}", "difference": "{:+.3g}", "guess_t2": "{:.2g}",
+                "guess_opponent": "{:.2g}"}
+
+
+def optima_table(judgements: Mapping[str, Judgement]) -> pd.DataFrame:
+    """Per forecast (keyed by what its laws were fitted to), inference budget and approach: the
+    forecast optimum, the size trained for it (how far, beyond SNAP_FACTOR), the measured optimum,
+    the sizes tied with it and the verdict, for `show_table` with OPTIMA_HEADERS."""
+    rows = []
+    for fitted_to, judgement in judgements.items():
+        judged, curves = judgement.judged, judgement.curves
+        rows.append(judged.assign(
+            fitted_to=fitted_to,
+            forecast=[size_label(n) for n in judged["forecast_N"]],
+            trained=[size_label(s) + (f" ({a:.1f}× away)" if a > SNAP_FACTOR else "")
+                     for s, a in zip(judged["stand_in_N"], judged["away"])],
+            measured=[size_label(n) for n in judged["measured_N"]],
+            tied=[", ".join(size_label(n) for n in curves[m].loc[np.isclose(curves[m]["c_inf"], c)
+                                                                  & curves[m]["tied_with_optimum"], "N"])
+                  for m, c in zip(judged["measure"], judged["c_inf"])],
+            measure=judged["measure"].map(MEASURE_NAMES)))
+    return pd.concat(rows, ignore_index=True)[["fitted_to", "c_inf", "approach", "measure", "forecast", "trained",
+                                                "measured", "tied", "verdict"]]
+
+
+def duel_table(duels: Mapping[str, pd.DataFrame], cell_N: Mapping[str, float]) -> pd.DataFrame:
+    """The head-to-heads of each forecast (keyed by what its laws were fitted to; `cell_N`: each
+    cell's N) as one table for `show_table` with DUEL_HEADERS, DUEL_FORMATS and the band
+    ("low", "high") on the difference; without the forecast column when there is one forecast."""
+    table = pd.concat([d.assign(fitted_to=fitted_to) for fitted_to, d in duels.items()], ignore_index=True)
+    table = table.assign(
+        t2=[f"{size_label(cell_N[c])}, k = {k:.3g}" for c, k in zip(table["t2_cell"], table["k_t2"])],
+        rival=[f"{size_label(cell_N[c])}, k = {k:.3g}" for c, k in zip(table["opponent_cell"], table["k_opponent"])],
+        measure=table["measure"].map(MEASURE_NAMES))
+    columns = ["c_inf", "opponent", "measure", "t2", "rival", "a", "b", "difference", "low", "high", "outcome",
+               "guess_t2", "guess_opponent"]
+    return table.reindex(columns=(["fitted_to"] if len(duels) > 1 else []) + columns)
