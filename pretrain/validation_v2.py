@@ -48,7 +48,7 @@ from pretrain.corpus_v2 import CORPUS_VERSION
 from pretrain.grid import parameters_of
 from pretrain.grid_v2 import WIDTH_DEPTH, cell_row, cost_summary, heads_of
 from t2lib.book.formatting import format_number
-from t2lib.laws.forecast import ForecastFileError, load_sweep_forecasts
+from t2lib.laws.forecast import SWEEP_FORECAST_FILES, ForecastFileError, load_sweep_forecasts
 
 HERE = Path(__file__).resolve().parent
 SIZES_FILE = HERE / "validation_v2_sizes.csv"
@@ -56,7 +56,7 @@ PLAN_FILE = HERE / "validation_v2.csv"
 README_TEMPLATE = HERE / "validation_v2_readme.md"
 OUT = Path("data/real/t2mini-v2-validation")
 # The sweep's forecasts by what their laws were fitted to (`t2lib.laws.forecast.FITTED_TO`).
-FORECAST_FILES = {"each run": OUT / "forecast.json", "pooled seeds": OUT / "forecast_pooled.json"}
+FORECAST_FILES = {fitted_to: OUT / name for fitted_to, name in SWEEP_FORECAST_FILES.items()}
 FACTOR = 2.0  # the validation budget, in multiples of the grid's largest: 7.2e13 FLOPs
 SEEDS = 2
 # Below the grid's smallest shape (16K parameters), for a T² optimum smaller than the grid's models
@@ -103,9 +103,10 @@ def plan_sweep(forecast_files: Mapping[str, Path] | None = None, sizes_file: Pat
     return pd.DataFrame(cells)
 
 
-def sizes_markdown(suite: t2lib.Suite, plan: pd.DataFrame) -> str:
-    """The sweep's sizes as a Markdown table: N, tokens per parameter, seeds scored of planned, role."""
-    done = suite.base.groupby("cell")["seed"].nunique()
+def sizes_markdown(base: pd.DataFrame, plan: pd.DataFrame) -> str:
+    """The sweep's sizes as a Markdown table: N, tokens per parameter, seeds scored (in the base
+    checkpoints `base`) of planned, role."""
+    done = base.groupby("cell")["seed"].nunique()
     lines = ["| size | N | tokens per parameter | seeds scored | stands for |", "|---|---:|---:|---:|---|"]
     for row in plan.sort_values("params").itertuples():
         lines.append(f"| `{row.cell}` | {row.params:,} | {format_number(row.tokens_per_param)} | "
@@ -122,7 +123,8 @@ def forecasts_markdown(folder: Path) -> str:
         flag = " --each-run" if fitted_to == "each run" else ""
         statuses = Counter(meta["fit_quality"].values())
         items.append(
-            f"- **Laws fitted to {fitted_to}**: `{name}`, made on {meta['made']} by t2lib {meta['t2lib_version']} with\n\n"
+            f"- **Laws fitted to {fitted_to}**: `{name}`, made {meta.get('made_at', meta['made'])} (UTC) by t2lib "
+            f"{meta['t2lib_version']} with\n\n"
             f"      python -m t2lib forecast data/real/t2mini-v2 --factor {FACTOR:g} \\\n"
             f"          --sizes pretrain/validation_v2_sizes.csv --k-at-chinchilla 1 10 100 \\\n"
             f"          --lm-loss validation_loss{flag} \\\n"
@@ -140,16 +142,16 @@ def _in_folder(folder: Path) -> dict[str, Path]:
     return {fitted_to: folder / path.name for fitted_to, path in FORECAST_FILES.items()}
 
 
-def write_sweep_readme(suite: t2lib.Suite, plan: pd.DataFrame, path: Path, n_waiting: int = 0) -> None:
+def write_sweep_readme(suite: t2lib.Suite | None, plan: pd.DataFrame, path: Path, n_waiting: int = 0) -> None:
     """The sweep folder's README: the template with the forecasts' provenance (read from the
-    forecast files beside it) and the sweep's status computed from the suite."""
-    base = suite.base
+    forecast files beside it) and the sweep's status computed from the suite (None: no run scored yet)."""
+    base = suite.base if suite is not None else pd.DataFrame(columns=["cell", "seed", "wall_seconds", "cpu", "torch"])
     path.write_text(README_TEMPLATE.read_text().format(
         forecasts=forecasts_markdown(path.parent), factor=FACTOR,
         n_runs=len(base), n_planned=int(plan["seeds"].sum()), n_cells=base["cell"].nunique(), n_grid_cells=len(plan),
-        n_waiting=n_waiting, cpu_hours=base["wall_seconds"].sum() / 3600, cpus=", ".join(sorted(base["cpu"].unique())),
-        torch=", ".join(sorted(base["torch"].unique())), corpus_version=CORPUS_VERSION,
-        sizes_table=sizes_markdown(suite, plan)))
+        n_waiting=n_waiting, cpu_hours=base["wall_seconds"].sum() / 3600,
+        cpus=", ".join(sorted(base["cpu"].unique())) or "none yet", torch=", ".join(sorted(base["torch"].unique())) or "-",
+        corpus_version=CORPUS_VERSION, sizes_table=sizes_markdown(base, plan)))
 
 
 def build(runs: Path, out: Path = OUT, plan: Path = PLAN_FILE) -> t2lib.Suite:
@@ -181,6 +183,8 @@ def main() -> None:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
     plan.to_csv(PLAN_FILE, index=False, float_format="%.6g", lineterminator="\n")
+    if not (args.out / "checkpoints.csv").exists():  # before any run is scored: the forecasts' README
+        write_sweep_readme(None, plan, args.out / "README.md")
     print(f"{cost_summary(plan)} -> {PLAN_FILE}")
 
 

@@ -12,8 +12,8 @@ import pytest
 
 from t2lib.data.suite import load_suite, write_suite
 from t2lib.laws.passk import pass_at_k
-from t2lib.laws.sweep import (CHINCHILLA_ROLES, measured_curve, optimum_against_forecast, optimum_role, size_with_role,
-                              sizes_of, sweep_duels)
+from t2lib.laws.sweep import (CHINCHILLA_ROLES, REPEATED, duel_summary, measured_curve, optimum_against_forecast,
+                              optimum_role, size_with_role, sizes_of, sweep_duels)
 
 SIZES = [1e4, 2e4, 4e4, 8e4, 1.6e5]
 P_OF_SIZE = [0.001, 0.01, 0.08, 0.1, 0.12]  # at C_inf = 8e5 (k = 40 … 2.5), the middle size is best
@@ -179,7 +179,7 @@ def test_the_t2_model_meets_each_chinchilla_choice_with_paired_intervals_or_a_la
     assert list(same["outcome"]) == ["same model", "same model"] and same["difference"].isna().all()
     twins = load_suite(sweep_suite(tmp_path / "twins", p_of_size=[0.001, 0.01, 0.08, 0.154, 0.036]))
     tie = sweep_duels(twins, planted_forecast({"1": 4e4, "2": 4e4}, 8e4, 8e4), TASKS, [C_INF], resamples=300)
-    assert set(tie["outcome"]) == {"tie"} and set(tie["measure"]) == {"pass_at_k"}
+    assert set(tie["outcome"]) == {"tie", REPEATED} and set(tie["measure"]) == {"pass_at_k"}  # one model, met once
     # At C_inf = 2e5 the 1.6e5 model draws 0.625 samples: it scores nothing, the T² model cannot lose.
     small_budget = planted_forecast({"1": 4e4, "2": 4e4}, 1.6e5, 8e4).assign(c_inf=2e5)
     small_budget["role"] = small_budget["role"].str.replace(optimum_role("2", C_INF), optimum_role("2", 2e5))
@@ -281,3 +281,17 @@ def test_a_curve_scored_each_run_averages_each_seeds_pass_at_k_not_the_pooled_pr
     assert ((each["low"] <= each["value"]) & (each["value"] <= each["high"])).all()
     with pytest.raises(ValueError, match="scored must be one of"):
         measured_curve(suite, TASKS, C_INF, scored="ensemble")
+
+
+def test_a_chinchilla_model_both_laws_choose_is_met_once_per_budget(tmp_path: Path) -> None:
+    suite = load_suite(sweep_suite(tmp_path))
+    forecast = planted_forecast({"1": 4e4, "2": 4e4}, 1.6e5, 1.6e5)
+    duels = sweep_duels(suite, forecast, TASKS, [C_INF], guess=GUESS, resamples=100)
+    outcomes = duels.set_index(["opponent", "measure"])["outcome"]
+    assert outcomes[("Chinchilla (task NLL, k = 1)", "pass_at_k")] == "win"
+    assert set(outcomes["Chinchilla (LM loss)"]) == {REPEATED}
+    summary = duel_summary(forecast, suite, duels)
+    assert summary.outcomes == {"win": 1, "loss": 0, "tie": 0} and summary.repeated == 1
+    from t2lib.book.verdict import duel_sentence
+    assert duel_sentence(summary).endswith("; one more duplicated one already counted (both Chinchilla choices are "
+                                           "the same model)")

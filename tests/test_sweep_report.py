@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from t2lib.book.sweep_report import (approach1_sentence, duel_table, optima_sentence, optima_table, outcome_sentence,
-                                     ringed_sizes, slope_sentence, snap_sentence)
+                                     ringed_sizes, slope_sentence, snap_sentence, verdict_table)
 from t2lib.data.suite import load_suite
 from t2lib.laws.sweep import judge
 
@@ -102,3 +102,15 @@ def test_the_tables_hold_every_forecast_and_drop_the_forecast_column_for_one(tmp
     two = duel_table({"each run": judgement.duels, "pooled seeds": pooled.duels}, cell_N)
     assert "fitted_to" not in one and list(two.columns[:2]) == ["fitted_to", "c_inf"] and len(two) == 2 * len(one)
     assert one["t2"].iloc[0] == "40K, k = 10" and set(one["measure"]) == {"pass@k", "skill above guessing"}
+
+
+def test_the_verdict_per_budget_names_the_optimum_the_t2_model_and_each_outcome_with_its_interval(
+        tmp_path: Path) -> None:
+    _, _, judgement = planted_judgement(tmp_path)
+    table = verdict_table(judgement)
+    row = table.iloc[0]
+    assert (row["measured"], row["t2"], row["verdict"]) == ("40K", "40K for 44K", "the measured optimum")
+    duel = judgement.duels[(judgement.duels["measure"] == "pass_at_k")
+                           & (judgement.duels["opponent"] == "Chinchilla (task NLL, k = 1)")].iloc[0]
+    assert row["Chinchilla (task NLL, k = 1)"] == f"win: {duel['difference']:+.3g} [{duel['low']:+.3g}, {duel['high']:+.3g}]"
+    assert row["Chinchilla (LM loss)"].startswith("win: +")

@@ -217,6 +217,7 @@ CHAPTERS = {
                                                           "fig-mini-difficulty"], True),
     "second_suite": ("A second suite, built to test T²", ["fig-second-grid", "fig-second-returns"], False),
     "second_forecast": ("The forecast, one budget up", ["fig-hindcast", "fig-hindcast-pooled"], False),
+    "second_sweep": ("The forecast, tested by training", ["fig-sweep", "fig-sweep-pooled"], False),
     "testing_the_forecast": ("Testing the forecast", ["fig-validation-curves", "fig-forecast-test",
                                                       "fig-inference-sweep", "fig-post-training-mini"], True),
     "bring_your_own_data": ("Bring your own data", [], False),

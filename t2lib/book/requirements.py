@@ -374,6 +374,8 @@ CHAPTERS_WITHOUT_SUITE = {
     "problem_set": "the simulated suite data/t2_suite and the first miniature suite data/real/t2mini",
     "real_overtrained": "the public training runs in data/real/sardana2024 and data/real/gadre2024",
     "real_passk_bounds": "the OLMo 2 ladder's final evaluations in data/real/olmo-ladder",
+    "second_sweep": "the committed forecasts and the sweep trained to test them in data/real/t2mini-v2-validation, "
+                    "and, until the forecasts are made, the progress of the grid data/real/t2mini-v2",
     "testing_the_forecast": "the forecast and the models trained to test it in data/real/t2mini-validation, "
                             "and the fine-tuned grid in data/real/t2mini",
     "verdict": "every kind of evidence the book has: the simulated suite, the public runs, the miniature grid and "

@@ -182,3 +182,22 @@ def duel_table(duels: Mapping[str, pd.DataFrame], cell_N: Mapping[str, float]) -
     columns = ["c_inf", "opponent", "measure", "t2", "rival", "a", "b", "difference", "low", "high", "outcome",
                "guess_t2", "guess_opponent"]
     return table.reindex(columns=(["fitted_to"] if len(duels) > 1 else []) + columns)
+
+
+def verdict_table(judgement: Judgement) -> pd.DataFrame:
+    """Per inference budget of one judged forecast: the measured optimum on pass@k, the size
+    trained for Approach 2's optimum and its verdict, and the T² model's outcome against each
+    Chinchilla choice on pass@k with the paired difference and its interval (`CHINCHILLA_ROLES`'
+    names as columns)."""
+    second = judgement.judged[judgement.judged["approach"] == "Approach 2"]
+    on_pass = judgement.duels[judgement.duels["measure"] == "pass_at_k"]
+    rows = []
+    for row in second.itertuples():
+        entry = {"c_inf": row.c_inf, "measured": size_label(row.measured_N),
+                 "t2": f"{size_label(row.stand_in_N)} for {size_label(row.forecast_N)}", "verdict": row.verdict}
+        for duel in on_pass[np.isclose(on_pass["c_inf"], row.c_inf)].itertuples():
+            interval = (f": {duel.difference:+.3g} [{duel.low:+.3g}, {duel.high:+.3g}]"
+                        if np.isfinite(getattr(duel, "difference", np.nan)) else "")
+            entry[duel.opponent] = f"{duel.outcome}{interval}"
+        rows.append(entry)
+    return pd.DataFrame(rows)

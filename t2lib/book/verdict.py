@@ -338,6 +338,7 @@ def duel_sentence(summary: DuelSummary) -> str:
                   "pass@k that could be decided")
     extra = [f"{'one' if count == 1 else count} more {what}" for count, what in (
         (summary.unlosable, "cannot be lost by construction (the Chinchilla model affords no sample there)"),
-        (summary.same, "set it against itself (the Chinchilla choice is the same model)")) if count]
+        (summary.same, "set it against itself (the Chinchilla choice is the same model)"),
+        (summary.repeated, "duplicated one already counted (both Chinchilla choices are the same model)")) if count]
     return (f"{model} {result}, against the Chinchilla choices ({', '.join(size_label(n) for n in summary.rivals_N)})"
             + "".join(f"; {e}" for e in extra))

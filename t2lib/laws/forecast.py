@@ -50,6 +50,8 @@ MIN_SWEEP_SIZES = 5  # the fewest sizes a sweep trains
 # What a forecast's laws were fitted to: each checkpoint (one run each), or, on a suite trained at
 # several seeds, each seed's run apart or the seeds' mean probability per question (an ensemble's).
 FITTED_TO = ("checkpoints", "each run", "pooled seeds")
+# The files of a seeded sweep's two forecasts in its folder, by what their laws were fitted to.
+SWEEP_FORECAST_FILES = {"each run": "forecast.json", "pooled seeds": "forecast_pooled.json"}
 NEIGHBOURS = (0.5, 2.0)  # sizes tried beside each optimum, as multiples of its N
 SNAP_FACTOR = 2.0  # a trainable size further than this factor from the law's choice no longer stands for it
 

@@ -49,6 +49,7 @@ from t2lib.laws.validation import MEASURED_COLUMN, duel_row, trainable_rows
 CHINCHILLA_ROLES = {"Chinchilla (task NLL, k = 1)": "Chinchilla choice (task NLL",
                     "Chinchilla (LM loss)": "Chinchilla choice (LM loss)"}
 CURVE_MEASURES = ("pass_at_k", "task_nll")  # what each approach predicts (validation.MEASURED_COLUMN)
+REPEATED = "same model as the other Chinchilla choice"  # a head-to-head already made at this budget
 # How a curve scores a size trained at several seeds, matching what a forecast's laws were fitted
 # to (`forecast.FITTED_TO`): the seeds' mean probability per question, or each run's own score.
 SCORED = ("each run", "pooled seeds")
@@ -234,7 +235,8 @@ def sweep_duels(suite: Suite, forecast: pd.DataFrame, tasks: Sequence[str], c_in
     given the guess probabilities, on skill above guessing, each model at its own k, with paired
     intervals over questions and seeds (`paired.paired_difference`; guessing's pass@k at each
     model's k over the tasks compared). Labelled instead of compared: a Chinchilla choice that is
-    the T² model itself ("same model"), one that affords no sample ("cannot lose by
+    the T² model itself ("same model"), one that is the other Chinchilla choice's model too
+    (REPEATED: its head-to-head is not counted twice), one that affords no sample ("cannot lose by
     construction"), a T² model that affords none. Each budget and measure is its own comparison
     at DECISION_LEVEL, with no correction for their number."""
     sizes = sizes_of(suite).set_index("cell")["N"]
@@ -244,9 +246,14 @@ def sweep_duels(suite: Suite, forecast: pd.DataFrame, tasks: Sequence[str], c_in
         found = contenders_at(forecast, suite, c_inf)
         t2 = found.pop("T²")
         k_a = c_inf / (2.0 * sizes[t2])
+        met: set[str] = set()
         for opponent, cell in found.items():
             k_b = c_inf / (2.0 * sizes[cell])
             labels = dict(c_inf=c_inf, opponent=opponent, t2_cell=t2, opponent_cell=cell, k_t2=k_a, k_opponent=k_b)
+            if cell in met:
+                rows += [{**labels, "measure": measure, "outcome": REPEATED} for measure in measures]
+                continue
+            met.add(cell)
             rows += _duel_rows(suite, t2, cell, tasks, k_a, k_b, measures, guess, resamples, seed, labels)
     return pd.DataFrame(rows)
 
@@ -257,7 +264,8 @@ class DuelSummary:
     model (one per distinct cell) and of its rivals, Approach 2's forecast optimum at each
     inference budget, how far the T² model is from the optimum it was trained for (the largest
     factor, `away`), whether every optimum is smaller than every size trained, and the outcomes
-    (win, loss, tie), besides those that cannot lose by construction and those against itself."""
+    (win, loss, tie), besides those that cannot lose by construction, those against itself and
+    those repeated (both Chinchilla choices one model)."""
 
     t2_N: tuple[float, ...]
     rivals_N: tuple[float, ...]
@@ -267,6 +275,7 @@ class DuelSummary:
     outcomes: dict[str, int]
     unlosable: int
     same: int
+    repeated: int = 0
 
     @property
     def decided(self) -> int:
@@ -291,7 +300,7 @@ def duel_summary(forecast: pd.DataFrame, suite: Suite, duels: pd.DataFrame) -> D
                        optimum_N=tuple(optima), away=away, below_all=bool(max(optima) < N.min()),
                        outcomes={o: int(labels.get(o, 0)) for o in ("win", "loss", "tie")},
                        unlosable=int(labels.get("cannot lose by construction", 0)),
-                       same=int(labels.get("same model", 0)))
+                       same=int(labels.get("same model", 0)), repeated=int(labels.get(REPEATED, 0)))
 
 
 @dataclass(frozen=True)
