@@ -28,7 +28,7 @@ from torch.nn import functional as F
 from pretrain.corpus import CONTEXT, corpus_for
 from pretrain.model import TinyLM
 from pretrain.train import (STATE, RunSpec, atomic_save, autocast, batches, build, finish, finished, prepare_device,
-                            set_learning_rate, stop_now)
+                            set_learning_rate, stop_now, utc_now)
 
 
 class EnsembleLM(nn.Module):
@@ -128,7 +128,7 @@ def train_ensemble(specs: list[RunSpec], run_dirs: list[Path], group_dir: Path, 
     batch_of = [batches(s, corpus, stream_cache) for s in specs]
     model = EnsembleLM([build(s, corpus, "cpu")[0] for s in specs]).to(device)
     optimiser = make_optimiser(model, spec.lr, spec.weight_decay)
-    step, curves, seconds = 0, [[] for _ in specs], 0.0
+    step, curves, seconds, started_at = 0, [[] for _ in specs], 0.0, utc_now()
     state_file, saved_specs = group_dir / STATE, [asdict(s) for s in specs]
     if state_file.exists():
         state = torch.load(state_file, map_location=device, weights_only=False)
@@ -138,12 +138,14 @@ def train_ensemble(specs: list[RunSpec], run_dirs: list[Path], group_dir: Path, 
         model.load_state_dict(state["model"])
         optimiser.load_state_dict(state["optimiser"])
         step, curves, seconds = state["step"], state["curves"], state["seconds"]
+        started_at = state.get("started_at")  # None for a state saved before start times were kept
     last_save, started = time.monotonic(), time.monotonic() - seconds
     log_every = max(1, spec.steps // 200)
 
     def save() -> None:
         atomic_save({"specs": saved_specs, "model": model.state_dict(), "optimiser": optimiser.state_dict(),
-                     "step": step, "curves": curves, "seconds": time.monotonic() - started}, state_file)
+                     "step": step, "curves": curves, "seconds": time.monotonic() - started,
+                     "started_at": started_at}, state_file)
 
     model.train()
     while step < spec.steps:
@@ -168,7 +170,7 @@ def train_ensemble(specs: list[RunSpec], run_dirs: list[Path], group_dir: Path, 
             save()
             last_save = time.monotonic()
     elapsed = time.monotonic() - started
-    results = [finish(s, model.member(e).to(device), corpus, curves[e], elapsed, device, d, len(specs))
+    results = [finish(s, model.member(e).to(device), corpus, curves[e], elapsed, device, d, len(specs), started_at)
                for e, (s, d) in enumerate(zip(specs, run_dirs))]
     state_file.unlink(missing_ok=True)
     return results

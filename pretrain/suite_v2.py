@@ -48,6 +48,7 @@ REFERENCE_RUN = "w24d2-c3"
 
 
 Found = tuple[str, str, int, Path]  # a scored checkpoint: (id, cell, seed, folder)
+RUN_TIMES = ("started_at", "finished_at")  # when a run's training started and finished (UTC), if it says
 Readme = Callable[[t2lib.Suite, pd.DataFrame, Path, int], None]  # (suite, grid, path, scored checkpoints waiting)
 
 
@@ -75,7 +76,7 @@ def checkpoint_row(found: Found) -> dict:
     row = {"checkpoint": checkpoint, "params": record["params"], "tokens": tokens,
            "train_flops": 6.0 * record["params"] * tokens, "source": SOURCE, "stage": stage,
            "base_checkpoint": "" if stage == "base" else base_dir.name, "cell": cell, "seed": seed,
-           **{key: record[key] for key in METADATA}}
+           **{key: record[key] for key in METADATA}, **{key: record.get(key) for key in RUN_TIMES}}
     if stage != "base":
         row.update(finetune_metadata(folder))
     return row
@@ -91,6 +92,14 @@ def read_runs(found: list[Found]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFr
               for checkpoint, _, _, folder in found if folder.name not in RECIPES]
     return (checkpoints, nll[["checkpoint", "task", "question", "nll"]],
             pd.concat(curves, ignore_index=True) if curves else pd.DataFrame())
+
+
+def with_run_times(parts: tuple[pd.DataFrame, ...]) -> tuple[pd.DataFrame, ...]:
+    """The parts with each RUN_TIMES column of the checkpoints kept only where every checkpoint
+    records it (runs trained before the trainer kept the times have none)."""
+    checkpoints, *rest = parts
+    partial = [column for column in RUN_TIMES if column in checkpoints and checkpoints[column].isna().any()]
+    return (checkpoints.drop(columns=partial), *rest)
 
 
 def checkpoint_ids(planned: list[tuple[str, RunSpec]]) -> dict[str, list[str]]:
@@ -129,7 +138,7 @@ def build(runs: Path, out: Path, grid: Path = GRID_FILE, readme: Readme | None =
     if reference is not None:
         evaluate_once_with_harness(reference)
     ids = [checkpoint for cell_ids in checkpoint_ids(planned).values() for checkpoint in cell_ids]
-    write_folder(out, merged_parts(kept, fresh), ids, grid, CorpusV2(0),
+    write_folder(out, with_run_times(merged_parts(kept, fresh)), ids, grid, CorpusV2(0),
                  "real: trained for this book (pretrain/), scored directly (pretrain.evaluate)", reference)
     if reference is not None:
         copy_harness_output(reference / HARNESS_DIR, out / "reference" / HARNESS_DIR)

@@ -19,6 +19,7 @@ autocast (on any device; on a CPU without bfloat16 units it is slow and only for
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import math
 import os
@@ -181,18 +182,24 @@ def next_token_loss(model: TinyLM, batch: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), batch[:, 1:].reshape(-1))
 
 
+def utc_now() -> str:
+    """The time now in UTC, to the second (ISO 8601): when a run started or finished."""
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
 def finish(spec: RunSpec, model: TinyLM, corpus: Corpus, curve: list, seconds: float, device: str,
-           run_dir: Path, ensemble: int = 1) -> dict:
+           run_dir: Path, ensemble: int = 1, started_at: str | None = None) -> dict:
     """Write a finished run: model.pt, curve.csv and result.json (last, so that a run is finished
     exactly when result.json exists). `ensemble`: how many members were trained with it in one
-    process (1: alone); `wall_seconds` is then the whole ensemble's."""
+    process (1: alone); `wall_seconds` is then the whole ensemble's. `started_at`: when its
+    training first started (UTC), recorded with when it finished."""
     model.eval()
     result = {"name": spec.name, **asdict(spec), "params": count_parameters(model), "steps": spec.steps,
               "final_train_loss": curve[-1][2], "validation_loss": validation_loss(model, corpus, device),
               "wall_seconds": round(seconds, 1), "torch": torch.__version__,
               "cpu": cpu_name(), "device": device,
               "gpu": torch.cuda.get_device_name(device) if device.startswith("cuda") else None,
-              "ensemble": ensemble}
+              "ensemble": ensemble, "started_at": started_at, "finished_at": utc_now()}
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_save({"spec": asdict(spec), "model": {k: v.cpu() for k, v in model.state_dict().items()}},
                 run_dir / "model.pt")
@@ -224,7 +231,7 @@ def train(spec: RunSpec, run_dir: Path, *, device: str = "cpu", stream_cache: Pa
     corpus = corpus_for(spec.corpus_seed, spec.corpus_version)
     batch_of = batches(spec, corpus, stream_cache)
     model, optimiser = build(spec, corpus, device)
-    step, curve, seconds = 0, [], 0.0
+    step, curve, seconds, started_at = 0, [], 0.0, utc_now()
     state_file = run_dir / STATE
     if state_file.exists():
         state = torch.load(state_file, map_location=device, weights_only=False)
@@ -234,13 +241,14 @@ def train(spec: RunSpec, run_dir: Path, *, device: str = "cpu", stream_cache: Pa
         optimiser.load_state_dict(state["optimiser"])
         torch.set_rng_state(state["torch_rng"])
         step, curve, seconds = state["step"], state["curve"], state["seconds"]
+        started_at = state.get("started_at")  # None for a state saved before start times were kept
     last_save, started = time.monotonic(), time.monotonic() - seconds
     log_every = max(1, spec.steps // 200)
 
     def save() -> None:
         atomic_save({"spec": asdict(spec), "model": model.state_dict(), "optimiser": optimiser.state_dict(),
                       "torch_rng": torch.get_rng_state(), "step": step, "curve": curve,
-                      "seconds": time.monotonic() - started}, state_file)
+                      "seconds": time.monotonic() - started, "started_at": started_at}, state_file)
 
     model.train()
     while step < spec.steps:
@@ -261,7 +269,7 @@ def train(spec: RunSpec, run_dir: Path, *, device: str = "cpu", stream_cache: Pa
         if time.monotonic() - last_save > checkpoint_seconds:
             save()
             last_save = time.monotonic()
-    result = finish(spec, model, corpus, curve, time.monotonic() - started, device, run_dir)
+    result = finish(spec, model, corpus, curve, time.monotonic() - started, device, run_dir, started_at=started_at)
     state_file.unlink(missing_ok=True)
     return result
 

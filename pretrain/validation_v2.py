@@ -183,7 +183,8 @@ def main() -> None:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
     plan.to_csv(PLAN_FILE, index=False, float_format="%.6g", lineterminator="\n")
-    if not (args.out / "checkpoints.csv").exists():  # before any run is scored: the forecasts' README
+    if not (args.out / "checkpoints.csv").exists():  # before any run is scored: the plan and README beside the forecasts
+        plan.to_csv(args.out / "grid.csv", index=False, float_format="%.6g", lineterminator="\n")
         write_sweep_readme(None, plan, args.out / "README.md")
     print(f"{cost_summary(plan)} -> {PLAN_FILE}")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from t2lib.data.suite import load_suite
+from t2lib.data.suite import load_suite, write_suite
 from t2lib.laws.forecast import SWEEP_FORECAST_FILES, load_sweep_forecasts
 from t2lib.laws.sweep import judge
 from test_hindcast import LEVELS, SIZES, planted_grid
@@ -42,6 +42,8 @@ def planted_sweep(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     forecasts = load_sweep_forecasts({f: folder / n for f, n in SWEEP_FORECAST_FILES.items()})
     c_train = forecasts["each run"][0]["c_train"] / 1.001  # the planted runs overshoot their plan by 0.1%
     trained = planted_grid(base / "trained", levels=(c_train,))
+    runs = load_suite(trained)  # each run started on 1 January 2000, long before the forecasts
+    write_suite(trained, runs.checkpoints.assign(started_at="2000-01-01T00:00:00+00:00"), runs.nll, runs.tasks)
     named = sorted({float(n) for _, rows in forecasts.values() for n in rows.loc[rows["approach"] == "trainable", "N"]})
     plan = pd.DataFrame({"cell": [f"n{n:g}-c{c_train:g}" for n in named], "params": named, "seeds": 2,
                          "tokens_per_param": [c_train / (6 * n * n) for n in named], "role": "planted"})
@@ -105,4 +107,4 @@ def test_with_the_runs_each_forecast_is_judged_as_sweep_judge_judges_it(planted_
     assert notebook.read_text().count("image/png") >= 2 and notebook.read_text().count("<table") == 2 + 1 + 1 + 2
     assert "Laws fitted to each run:" in text and "Laws fitted to pooled seeds:" in text
     assert "Not measured yet" not in text and "In progress" not in text
-    assert "earliest sweep run" not in text  # the planted runs record no start time
+    assert "The earliest sweep run started 2000-01-01T00:00:00+00:00 (UTC), **before** both forecasts" in text

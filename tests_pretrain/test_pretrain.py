@@ -47,6 +47,7 @@ def test_training_is_deterministic_and_resumes_exactly(tmp_path: Path) -> None:
     first = train(SPEC, tmp_path / "a")
     again = train(SPEC, tmp_path / "b")
     assert train(SPEC, tmp_path / "c", stop_after_steps=17) is None  # interrupted, state saved
+    first_start_of_c = torch.load(tmp_path / "c" / "state.pt", weights_only=False)["started_at"]
     resumed = train(SPEC, tmp_path / "c")
     assert first["params"] == count_parameters(load_model(tmp_path / "a")) and first["params"] < 25_000
     for other in (tmp_path / "b", tmp_path / "c"):
@@ -56,6 +57,9 @@ def test_training_is_deterministic_and_resumes_exactly(tmp_path: Path) -> None:
     assert first["final_train_loss"] == again["final_train_loss"] == resumed["final_train_loss"]
     assert first["final_train_loss"] < np.log(Corpus(0).vocab_size)  # it learned something
     assert (tmp_path / "a" / "curve.csv").read_text() == (tmp_path / "c" / "curve.csv").read_text()
+    # A run records when it first started and when it finished (UTC); a resumed one keeps its first start.
+    assert first["started_at"] <= first["finished_at"] <= again["started_at"] <= again["finished_at"]
+    assert resumed["started_at"] == first_start_of_c <= resumed["finished_at"] and resumed["started_at"].endswith("+00:00")
 
 
 def test_a_state_saved_for_another_spec_is_refused(tmp_path: Path) -> None:

@@ -51,6 +51,19 @@ def test_each_seed_is_a_checkpoint_with_its_cell_and_seed(trained: tuple[Path, P
     assert set(spread.loc[spread["cell"] == "w16d1-c1", "seeds"]) == {2}
     readme = (folder / "suite" / "README.md").read_text()
     assert "**3 of 3 planned runs**" in readme and "2 of 2 cells" in readme
+    assert (rows["started_at"] <= rows["finished_at"]).all()  # every run records when it trained (UTC)
+
+
+def test_run_times_enter_the_suite_only_where_every_run_records_them(trained: tuple[Path, Path],
+                                                                     tmp_path: Path) -> None:
+    folder, plan = trained
+    runs = tmp_path / "runs"
+    shutil.copytree(folder / "runs", runs)
+    record = json.loads((runs / "w16d1-c0" / "result.json").read_text())
+    del record["started_at"]  # as a run trained before the trainer kept the times
+    (runs / "w16d1-c0" / "result.json").write_text(json.dumps(record))
+    suite = suite_v2.build(runs, tmp_path / "suite", plan)
+    assert "started_at" not in suite.checkpoints and "finished_at" in suite.checkpoints
 
 
 def test_a_rebuild_from_a_partial_runs_folder_keeps_the_committed_runs(trained: tuple[Path, Path]) -> None:
