@@ -147,11 +147,22 @@ def write_sweep_readme(suite: t2lib.Suite | None, plan: pd.DataFrame, path: Path
     forecast files beside it) and the sweep's status computed from the suite (None: no run scored yet)."""
     base = suite.base if suite is not None else pd.DataFrame(columns=["cell", "seed", "wall_seconds", "cpu", "torch"])
     path.write_text(README_TEMPLATE.read_text().format(
-        forecasts=forecasts_markdown(path.parent), factor=FACTOR,
+        forecasts=forecasts_markdown(path.parent), factor=FACTOR, timing=timing_sentence(base, path.parent),
         n_runs=len(base), n_planned=int(plan["seeds"].sum()), n_cells=base["cell"].nunique(), n_grid_cells=len(plan),
         n_waiting=n_waiting, cpu_hours=base["wall_seconds"].sum() / 3600,
         cpus=", ".join(sorted(base["cpu"].unique())) or "none yet", torch=", ".join(sorted(base["torch"].unique())) or "-",
         corpus_version=CORPUS_VERSION, sizes_table=sizes_markdown(base, plan)))
+
+
+def timing_sentence(base: pd.DataFrame, folder: Path) -> str:
+    """When the earliest run of the sweep started, against when its forecasts in `folder` were made
+    (UTC, as the runs and forecasts record it)."""
+    if "started_at" not in base or base.empty:
+        return "No run records when it started yet." if base.empty else "The runs do not record when they started."
+    made = max(meta.get("made_at", meta["made"]) for meta, _ in load_sweep_forecasts(_in_folder(folder)).values())
+    earliest = str(base["started_at"].min())
+    return (f"The earliest run started {earliest} (UTC), {'after' if earliest > made else '**before**'} the later "
+            f"forecast was made ({made}).")
 
 
 def build(runs: Path, out: Path = OUT, plan: Path = PLAN_FILE) -> t2lib.Suite:

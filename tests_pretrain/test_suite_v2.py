@@ -160,11 +160,11 @@ def test_the_sweeps_suite_is_built_beside_its_committed_forecast_with_its_proven
     for fact in ("made 2026-12-06 (UTC)", "made 2026-12-06T17:00:00+00:00 (UTC)", f"`{runs_digest('ab12')}`", "`ab12`", "`cd34`", "`ef56`", "planted rule",
                  "pooled rule", "2×10⁶, 2×10⁷", "3×10⁶, 3×10⁷", "2 converged, 1 degenerate", "its laws: 1 degenerate",
                  "--lm-loss validation_loss --each-run", "**Laws fitted to pooled seeds**: `forecast_pooled.json`",
-                 "**3 of 3 planned runs**",
+                 "**3 of 3 planned runs**", "The earliest run started 20", "after the later forecast was made",
                  "| `w16d1-c1` | 9,376 | 2.62 | 2 of 2 | Approach 2 optimum at C_inf 2×10⁶ |"):
         assert fact in readme, fact
     assert "{" not in readme  # every field of the template filled
     # Before any run is scored, the README has the forecasts and no runs.
     validation_v2.write_sweep_readme(None, pd.read_csv(sweep_plan), out / "README.md")
     before = (out / "README.md").read_text()
-    assert "**0 of 3 planned runs**" in before and "`ef56`" in before and "| 0 of 2 |" in before and "{" not in before
+    assert "**0 of 3 planned runs**" in before and "No run records when it started yet." in before and "`ef56`" in before and "| 0 of 2 |" in before and "{" not in before
