@@ -197,7 +197,8 @@ def _fitted_to(suite: Suite, each_run: bool) -> tuple[str, str]:
     """What the forecast's laws are fitted to (one of `forecast.FITTED_TO`) and the rule's clause
     saying so (empty for a suite of one run per checkpoint)."""
     if each_run:
-        return "each run", "laws fitted to each seed's run as a checkpoint of its own (what one trained model scores); "
+        return "each run", ("laws fitted to each seed's run as a checkpoint of its own (what one trained model "
+                            "scores; its bands resample runs and questions); ")
     if has_seeds(suite):
         return "pooled seeds", ("laws fitted to the seeds' mean probability per question (what an ensemble of the "
                                 "seeds scores); ")
@@ -346,7 +347,8 @@ def parser() -> argparse.ArgumentParser:
     forecaster.add_argument("--each-run", action="store_true",
                             help="on a suite trained at several seeds, fit the laws to each seed's run as a checkpoint "
                                  "of its own (one trained model's pass@k), not to the seeds' mean probability per "
-                                 "question (an ensemble's)")
+                                 "question (an ensemble's); the bands then resample runs as independent checkpoints "
+                                 "(not cells, then their seeds), so they can be narrower")
     forecaster.add_argument("--replace", action="store_true",
                             help="write over an existing forecast at --out (and its fits file)")
     forecaster.set_defaults(run=command_forecast)

@@ -116,7 +116,7 @@ def test_a_sweep_forecast_prices_its_models_at_every_budget_and_records_them(tmp
     c_train = 4 * suite.base["train_flops"].max()
     c_infs = [2e10, 2e11, 2e12]
     forecast = make_sweep_forecast(fits_file, c_train, c_infs, sizes=ladder, extra={"LM-loss choice": 2e10},
-                                   rule="planted", allow_degenerate=True)
+                                   rule="planted", allow_degenerate=True, fitted_to="checkpoints")
     assert forecast["format"] == SWEEP_FORMAT and forecast["c_infs"] == c_infs and "c_inf" not in forecast
     meta, rows = load_forecast(save_forecast(forecast, tmp_path / "sweep.json"))
     assert meta["extra_sizes"] == {"LM-loss choice": 2e10}
@@ -229,9 +229,10 @@ def test_a_sweep_forecast_fitted_to_each_run_says_so_and_records_its_runs_checks
 
 
 def planted_sweep_forecast(path: Path, fitted_to: str, c_train: float = 7.2e13, suite: str = "ab12",
-                           form: str = SWEEP_FORMAT) -> Path:
+                           form: str = SWEEP_FORMAT, tasks: tuple = ("a", "b")) -> Path:
     checksum = runs_digest(suite) if fitted_to == "each run" else suite
     path.write_text(json.dumps({"format": form, "c_train": c_train, "c_infs": [2e6, 2e7], "fitted_to": fitted_to,
+                                "tasks": list(tasks), "extra_sizes": {"Chinchilla choice (LM loss)": 2e5},
                                 "suite_sha256": checksum, "rows": [{"approach": "trainable", "N": 1e5}]}))
     return path
 
@@ -241,6 +242,7 @@ def planted_sweep_forecast(path: Path, fitted_to: str, c_train: float = 7.2e13, 
     ({"c_train": 3.6e13}, "different training budgets \\(3.6e\\+13, 7.2e\\+13 FLOPs\\)"),
     ({"suite": "ef56"}, "made from different suites"),
     ({"form": "t2lib-forecast-1"}, "not a sweep"),
+    ({"tasks": ["other"]}, "differ in tasks"),
 ])
 def test_a_sweeps_forecasts_are_of_their_kind_one_budget_and_one_suite(tmp_path: Path, pooled_is: dict,
                                                                        refusal: str) -> None:

@@ -159,6 +159,7 @@ def test_the_forecast_optima_are_set_against_the_measured_one(tmp_path: Path) ->
     assert list(right["approach"]) == ["Approach 1", "Approach 2"] and list(right["measure"]) == ["task_nll", "pass_at_k"]
     assert (right["stand_in_N"] == 4e4).all() and (right["measured_N"] == 4e4).all()
     assert (right["verdict"] == "the measured optimum").all() and (right["forecast_N_low"] == 4e4 * 0.7).all()
+    assert np.allclose(right["away"], 1.1)  # the optimum is 1.1 × the size trained for it: 1.1 times away
     wrong = optimum_against_forecast(planted_forecast({"1": 1e4, "2": 1e4}, 1.6e5, 8e4), curves, suite, C_INF)
     assert (wrong["verdict"] == "worse").all() and (wrong["tied_sizes"] == "40,000").all()
     untrained = planted_forecast({"1": 4e4, "2": 4e4}, 1.6e5, 8e4)
@@ -295,3 +296,23 @@ def test_a_chinchilla_model_both_laws_choose_is_met_once_per_budget(tmp_path: Pa
     from t2lib.book.verdict import duel_sentence
     assert duel_sentence(summary).endswith("; one more duplicated one already counted (both Chinchilla choices are "
                                            "the same model)")
+    # Both Chinchilla choices the T² model itself: each set against itself, none counted.
+    itself = sweep_duels(suite, planted_forecast({"1": 4e4, "2": 4e4}, 4e4, 4e4), TASKS, [C_INF], resamples=50)
+    assert set(itself["outcome"]) == {"same model"}
+    said = duel_sentence(duel_summary(planted_forecast({"1": 4e4, "2": 4e4}, 4e4, 4e4), suite, itself))
+    assert "decided none of its head-to-heads" in said and "against the Chinchilla choices" not in said
+
+
+def test_each_runs_draws_resample_its_seeds_and_questions_and_average_each_seeds_measure() -> None:
+    from t2lib.laws.sweep import _cell_values
+    nll = -np.log(np.array([[0.1, 0.2, 0.3], [0.5, 0.6, 0.7]]))  # two seeds, three questions
+    questions = np.array([[0, 1, 2], [2, 2, 2]])
+    chosen = np.array([[0, 1], [1, 1]])  # draw 1: both seeds; draw 2: the second seed twice
+    point, draws = _cell_values(nll, 2.0, "pass_at_k", questions, chosen, "each run")
+    passed = 1 - (1 - np.exp(-nll)) ** 2
+    assert point == pytest.approx(passed.mean())
+    assert draws == pytest.approx([passed.mean(), passed[1, 2]])
+    pooled_point, pooled_draws = _cell_values(nll, 2.0, "pass_at_k", questions, chosen, "pooled seeds")
+    mean_p = np.exp(-nll).mean(axis=0)
+    assert pooled_point == pytest.approx(np.mean(1 - (1 - mean_p) ** 2))
+    assert pooled_draws == pytest.approx([np.mean(1 - (1 - mean_p) ** 2), 1 - (1 - 0.7) ** 2])

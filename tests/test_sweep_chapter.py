@@ -79,7 +79,8 @@ def test_before_the_forecasts_the_chapter_says_how_far_their_grid_has_got(plante
     grid = planted_sweep["before"].parent / "grid" / "grid"
     text = shown(run(tmp_path / "nothing", tmp_path / "empty.ipynb", "-p", "grid_suite", str(grid)))
     assert "The forecasts are made when the grid they are fitted to is complete" in text
-    assert "Not made yet: the grid is not complete" in text and "Not measured yet: the forecasts are not made" in text
+    assert "Not all committed yet" in text and "Not measured yet: the forecasts are not made" in text
+    assert "Nothing to weigh yet" in text
 
 
 @pytest.mark.chapter
@@ -103,8 +104,15 @@ def test_with_the_runs_each_forecast_is_judged_as_sweep_judge_judges_it(planted_
     values = glued(notebook)
     assert (values["n_wins"], values["n_losses"], values["n_ties"]) == tuple(
         expected.summary.outcomes[o] for o in ("win", "loss", "tie"))
+    # Each forecast judged on curves scored as its laws were fitted, at its own inference budgets.
+    for fitted_to, name in (("each run", "measured_each"), ("pooled seeds", "measured_pooled")):
+        meta, rows = load_sweep_forecasts({fitted_to: planted_sweep["after"] / SWEEP_FORECAST_FILES[fitted_to]})[fitted_to]
+        found = judge(suite, rows, list(suite.tasks["task"])[:2], meta["c_infs"], scored=fitted_to, resamples=200,
+                      duel_resamples=10).judged
+        assert values[name] == list(found.loc[found["approach"] == "Approach 2", "measured_N"])
     text = shown(notebook)
     assert notebook.read_text().count("image/png") >= 2 and notebook.read_text().count("<table") == 2 + 1 + 1 + 2
     assert "Laws fitted to each run:" in text and "Laws fitted to pooled seeds:" in text
     assert "Not measured yet" not in text and "In progress" not in text
     assert "The earliest sweep run started 2000-01-01T00:00:00+00:00 (UTC), **before** both forecasts" in text
+    assert "this test is not preregistered" in text and "2 seeds per size" in text and "2 synthetic tasks" in text

@@ -3,6 +3,7 @@ from the tables given, and each sentence changes when what it describes does."""
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -23,14 +24,18 @@ def forecast(chinchilla: float = 30_000.0, snapped: float = 37_600.0, priced: di
     return pd.DataFrame(rows)
 
 
-def judged(a1_trained: float = 37_600.0, a1_verdicts=("worse", "tied with the measured optimum"),
-           a2_forecast=(7_000.0, 8_000.0), a2_trained: float = 16_000.0) -> pd.DataFrame:
+def judged(a1_trained=37_600.0, a1_verdicts=("worse", "tied with the measured optimum"), a2_forecast=(7_000.0, 8_000.0),
+           a2_trained=16_000.0) -> pd.DataFrame:
+    """Two inference budgets judged; a size trained is one for both budgets, or one per budget (a tuple)."""
     rows = []
-    for verdict, optimum in zip(a1_verdicts, a2_forecast):
-        rows.append({"approach": "Approach 1", "forecast_N": 35_000.0, "stand_in_N": a1_trained,
-                     "away": a1_trained / 35_000.0, "verdict": verdict})
-        rows.append({"approach": "Approach 2", "forecast_N": optimum, "stand_in_N": a2_trained,
-                     "away": max(a2_trained / optimum, optimum / a2_trained), "verdict": "worse"})
+    for i, (verdict, optimum) in enumerate(zip(a1_verdicts, a2_forecast)):
+        first = a1_trained[i] if isinstance(a1_trained, tuple) else a1_trained
+        second = a2_trained[i] if isinstance(a2_trained, tuple) else a2_trained
+        c_inf = 1e6 * 10 ** i
+        rows.append({"approach": "Approach 1", "c_inf": c_inf, "forecast_N": 35_000.0, "stand_in_N": first,
+                     "away": max(first / 35_000.0, 35_000.0 / first), "verdict": verdict})
+        rows.append({"approach": "Approach 2", "c_inf": c_inf, "forecast_N": optimum, "stand_in_N": second,
+                     "away": max(second / optimum, optimum / second), "verdict": "worse"})
     return pd.DataFrame(rows)
 
 
@@ -42,16 +47,22 @@ def test_the_snap_names_both_neighbours_and_a_coin_toss_only_when_they_are_about
     assert "24K is 1.50× away and 37.6K is 1.04× away)." in lopsided and "coin toss" not in lopsided
 
 
-@pytest.mark.parametrize("trained, smallest, expected", [
-    (16_000.0, 16_000.0, "smaller than the smallest size trained, 16K, which stands in for it from up to 2.3 times away"),
-    (16_000.0, 5_000.0, "the nearest size trained, 16K, stands in for it from up to 2.3 times away"),
-    (10_000.0, 5_000.0, "each within 2× of the size trained for it (10K)"),
+@pytest.mark.parametrize("trained, forecast_N, smallest, expected", [
+    (16_000.0, (7_000.0, 7_500.0), 16_000.0, "at 2 of the 2 budgets (smaller than the smallest size trained) the "
+                                             "nearest size trained, 16K, stands in for it from up to 2.3 times away."),
+    (16_000.0, (7_000.0, 7_500.0), 5_000.0, "at 2 of the 2 budgets the nearest size trained, 16K, stands in"),
+    (10_000.0, (7_000.0, 8_000.0), 5_000.0, "each within 2× of the size trained for it (10K)."),
+    # Optima on both sides of the smallest size: not all of them are smaller than it.
+    ((16_000.0, 20_000.0), (7_000.0, 20_000.0), 16_000.0,
+     "at 1 of the 2 budgets the nearest size trained, 16K, stands in for it from up to 2.3 times away; at the "
+     "others it is within 2× of the size trained for it (20K)."),
 ])
-def test_the_optima_say_where_approach_2s_optimum_is_and_what_stands_for_it(trained: float, smallest: float,
+def test_the_optima_say_where_approach_2s_optimum_is_and_what_stands_for_it(trained, forecast_N, smallest,
                                                                            expected: str) -> None:
-    said = optima_sentence(judged(a2_trained=trained), smallest)
-    assert said.startswith("As inference grows, Approach 1 puts the optimum at 35K parameters, and Approach 2 at 7K to 8K")
+    said = optima_sentence(judged(a2_trained=trained, a2_forecast=forecast_N), smallest)
+    assert said.startswith("As inference grows, Approach 1 puts the optimum at 35K parameters, and Approach 2 at 7K to")
     assert expected in said
+    assert optima_sentence(judged().iloc[:0], 1.0) == "The forecast names no optimum for either approach here."
 
 
 def test_approach_1_counts_its_good_budgets_and_says_when_it_is_the_chinchilla_choice() -> None:
@@ -59,15 +70,24 @@ def test_approach_1_counts_its_good_budgets_and_says_when_it_is_the_chinchilla_c
     assert "at 1 of the 2 inference budgets; it is also the Chinchilla choice (37.6K)" in said
     other = approach1_sentence(judged(a1_trained=24_000.0, a1_verdicts=("worse", "worse")), forecast())
     assert other.endswith("at 0 of the 2 inference budgets.")
+    mixed = approach1_sentence(judged(a1_trained=(37_600.0, 24_000.0)), forecast())  # the Chinchilla choice once
+    assert mixed.endswith("at 1 of the 2 inference budgets.")
+    assert approach1_sentence(judged().iloc[:0], forecast()) == "No size was trained for Approach 1's optimum here."
 
 
 def test_the_slope_is_wrong_only_where_law_and_measurement_move_apart() -> None:
     measured = pd.DataFrame({"c_inf": 1e6, "N": [16_000.0, 37_600.0, 75_000.0], "value": [0.01, 0.1, 0.2]})
     wrong = slope_sentence(forecast(), measured, [1e6])
-    assert "falls with size at 1 of the 1 budgets" in wrong and "rises at 1: at 1 the two move in opposite" in wrong
+    assert "the forecast pass@k falls at 1 and rises at 0 of the 1 budgets, the measured pass@k falls at 0 and " \
+           "rises at 1: at 1 they move in opposite directions" in wrong
     rising_law = forecast(priced={16_000.0: 0.01, 37_600.0: 0.05, 75_000.0: 0.09})
-    right = slope_sentence(rising_law, measured, [1e6])
-    assert "falls with size at 0 of the 1 budgets" in right and "they move the same way" in right
+    assert "they never move in opposite directions" in slope_sentence(rising_law, measured, [1e6])
+    # The smallest and the largest size compared, not the first two: a law that dips, then rises.
+    dipping = forecast(priced={16_000.0: 0.05, 37_600.0: 0.01, 75_000.0: 0.09})
+    assert "never move in opposite" in slope_sentence(dipping, measured, [1e6])
+    # A flat law is no move, not a fall: it cannot move against the measurement.
+    flat = forecast(priced={16_000.0: 0.05, 37_600.0: 0.05, 75_000.0: 0.0502})
+    assert "falls at 0 and rises at 0 of the 1 budgets" in slope_sentence(flat, measured, [1e6])
     # Only sizes both priced and measured are compared: one measured size is no slope.
     assert "cannot be checked" in slope_sentence(forecast(), measured.iloc[:1], [1e6])
 
@@ -88,7 +108,7 @@ def test_the_outcome_says_what_the_planted_optimum_won_and_that_it_was_trained(t
     assert "Skill above guessing gives the same outcomes" in said and "within 2× of it at every" in said
     assert ringed_sizes(forecast, judgement.judged) == {"Chinchilla choice (task NLL, k = 1)": 1.6e5,
                                                         "Chinchilla choice (LM loss)": 8e4,
-                                                        "trained for Approach 2's optimum": 4e4}
+                                                        "trained for Approach 2's optimum (at its budget)": {8e5: 4e4}}
 
 
 def test_the_tables_hold_every_forecast_and_drop_the_forecast_column_for_one(tmp_path: Path) -> None:
@@ -114,3 +134,35 @@ def test_the_verdict_per_budget_names_the_optimum_the_t2_model_and_each_outcome_
                            & (judgement.duels["opponent"] == "Chinchilla (task NLL, k = 1)")].iloc[0]
     assert row["Chinchilla (task NLL, k = 1)"] == f"win: {duel['difference']:+.3g} [{duel['low']:+.3g}, {duel['high']:+.3g}]"
     assert row["Chinchilla (LM loss)"].startswith("win: +")
+
+
+def test_each_budget_rings_its_own_t2_model() -> None:
+    ringed = ringed_sizes(forecast(), judged(a2_trained=(16_000.0, 10_000.0)))
+    assert ringed["trained for Approach 2's optimum (at its budget)"] == {1e6: 16_000.0, 1e7: 10_000.0}
+    assert ringed["Chinchilla choice (task NLL, k = 1)"] == 37_600.0
+
+
+def test_the_outcome_says_where_skill_disagrees_and_the_curves_are_scored_as_asked(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from test_sweep import C_INF, TASKS
+    from t2lib.laws.sweep import measured_curve
+    suite, _, judgement = planted_judgement(tmp_path)
+    duels = judgement.duels.copy()
+    duels.loc[duels["measure"] == "skill", "outcome"] = "tie"
+    assert "On skill above guessing the outcomes differ (table)." in outcome_sentence(replace(judgement, duels=duels))
+    for scored in ("each run", "pooled seeds"):
+        curves = planted_judgement(tmp_path / scored.replace(" ", "_"), scored)[2].curves["pass_at_k"]
+        assert np.allclose(curves["value"], measured_curve(suite, TASKS, C_INF, scored=scored, resamples=10)["value"])
+
+
+def test_the_head_to_heads_say_at_how_many_budgets_the_t2_model_stood_in() -> None:
+    from t2lib.book.verdict import duel_sentence
+    from t2lib.laws.sweep import DuelSummary
+    summary = DuelSummary(t2_N=(342_000.0, 484_000.0), rivals_N=(842_000.0,), optimum_N=(535_000.0, 530_000.0, 150_000.0),
+                          aways=(1.1, 1.1, 2.3), below_all=False, outcomes={"win": 1, "loss": 0, "tie": 2},
+                          unlosable=0, same=0)
+    said = duel_sentence(summary)
+    assert said.startswith("the 342K and 484K models, trained for Approach 2's optima (150K to 535K), a stand-in "
+                           "(more than 2× from the optimum) at 1 of the 3 inference budgets (up to 2.3×), won 1, lost 0 "
+                           "and tied 2 of the 3 head-to-heads")

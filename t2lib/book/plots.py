@@ -207,12 +207,13 @@ def isoflop_figure(panels: Mapping[str, tuple[pd.DataFrame, pd.DataFrame]], obse
 
 
 def sweep_figure(curves: pd.DataFrame, c_infs: list[float], *, forecast: pd.DataFrame | None = None,
-                 marked: Mapping[str, float] | None = None) -> plt.Figure:
+                 marked: Mapping[str, float | Mapping[float, float]] | None = None) -> plt.Figure:
     """An isoFLOP sweep, one panel per inference budget: each trained size that affords a sample,
     its measured macro pass@k at its own k with its interval (`sweep.measured_curve`; filled where
     the size is tied with the measured optimum by their paired difference, which overlapping bars
     do not show; a star on the measured optimum), guessing's pass@k at the same k, the sizes of
-    `marked` (name → N, e.g. the Chinchilla choices) ringed, and, given a sweep `forecast`,
+    `marked` (name → N, or → {C_inf: N} for a size that changes with the budget) ringed, and,
+    given a sweep `forecast`,
     Approach 2's forecast for the same sizes with its band and its optimum's N with its band."""
     fig, axes = plt.subplots(1, len(c_infs), figsize=(4.4 * len(c_infs), 4.2), squeeze=False)
     for ax, c_inf in zip(axes[0], c_infs):
@@ -230,6 +231,7 @@ def sweep_figure(curves: pd.DataFrame, c_infs: list[float], *, forecast: pd.Data
         ax.scatter(best["N"], best["value"], marker="*", s=170, zorder=5, facecolor="white", edgecolor=CHINCHILLA,
                    lw=1.2, label="measured optimum")
         for (name, N), marker in zip((marked or {}).items(), ("D", "s", "o")):
+            N = _at_budget(N, c_inf)
             chosen = curve[np.isclose(curve["N"], N)]
             ax.scatter(chosen["N"], chosen["value"], s=260, marker=marker, facecolor="none", edgecolor=CHINCHILLA,
                        lw=1, zorder=4, label=name)
@@ -241,6 +243,13 @@ def sweep_figure(curves: pd.DataFrame, c_infs: list[float], *, forecast: pd.Data
     legend = {label: handle for ax in axes[0] for handle, label in zip(*ax.get_legend_handles_labels())}
     fig.legend(legend.values(), legend.keys(), loc="outside lower center", ncol=3)
     return fig
+
+
+def _at_budget(N: float | Mapping[float, float], c_inf: float) -> float:
+    """A ringed size: the same on every panel, or given per inference budget (NaN where not given)."""
+    if not isinstance(N, Mapping):
+        return float(N)
+    return next((float(n) for c, n in N.items() if np.isclose(c, c_inf)), float("nan"))
 
 
 def _size_ticks(axis: mpl.axis.Axis, sizes: np.ndarray) -> None:

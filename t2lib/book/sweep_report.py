@@ -44,19 +44,28 @@ def snap_sentence(forecast: pd.DataFrame, trained_sizes: Sequence[float]) -> str
 
 def optima_sentence(judged: pd.DataFrame, smallest: float) -> str:
     """Where each approach puts its optimum over the inference budgets, and what stands for
-    Approach 2's (`judged` from `sweep.optimum_against_forecast`; `smallest`: the smallest size trained)."""
+    Approach 2's at each (`judged` from `sweep.optimum_against_forecast`; `smallest`: the smallest
+    size trained)."""
     first, second = (judged[judged["approach"] == name] for name in ("Approach 1", "Approach 2"))
-    away = float(second["away"].max())
-    stand_ins = ", ".join(size_label(n) for n in second["stand_in_N"].unique())
-    if second["forecast_N"].max() < smallest:
-        where = (f"smaller than the smallest size trained, {size_label(smallest)}, which stands in for it from up to "
-                 f"{away:.1f} times away")
-    elif away > SNAP_FACTOR:
-        where = f"the nearest size trained, {stand_ins}, stands in for it from up to {away:.1f} times away"
+    if first.empty or second.empty:
+        return "The forecast names no optimum for " + ("either approach" if first.empty and second.empty else
+                                                          "Approach 1" if first.empty else "Approach 2") + " here."
+    beyond = second[second["away"] > SNAP_FACTOR]
+    within = second[second["away"] <= SNAP_FACTOR]
+    if beyond.empty:
+        where = f"each within {SNAP_FACTOR:g}× of the size trained for it ({_sizes(within['stand_in_N'])})"
     else:
-        where = f"each within {SNAP_FACTOR:g}× of the size trained for it ({stand_ins})"
+        below = " (smaller than the smallest size trained)" if second["forecast_N"].max() < smallest else ""
+        where = (f"at {len(beyond)} of the {len(second)} budgets{below} the nearest size trained, "
+                 f"{_sizes(beyond['stand_in_N'])}, stands in for it from up to {beyond['away'].max():.1f} times away"
+                 + (f"; at the others it is within {SNAP_FACTOR:g}× of the size trained for it "
+                    f"({_sizes(within['stand_in_N'])})" if not within.empty else ""))
     return (f"As inference grows, Approach 1 puts the optimum at {_span(first['forecast_N'])} parameters, and "
             f"Approach 2 at {_span(second['forecast_N'])}: {where}.")
+
+
+def _sizes(sizes: pd.Series) -> str:
+    return ", ".join(size_label(n) for n in sizes.unique())
 
 
 def _span(sizes: pd.Series) -> str:
@@ -67,6 +76,8 @@ def _span(sizes: pd.Series) -> str:
 def approach1_sentence(judged: pd.DataFrame, forecast: pd.DataFrame) -> str:
     """How the size trained for Approach 1's optimum did on task NLL, and whether it is the Chinchilla choice."""
     first = judged[judged["approach"] == "Approach 1"]
+    if first.empty:
+        return "No size was trained for Approach 1's optimum here."
     good = int(first["verdict"].isin(GOOD_VERDICTS).sum())
     snapped = chinchilla_sizes(forecast)[1]
     same = bool(np.isclose(first["stand_in_N"], snapped).all())
@@ -78,27 +89,38 @@ def approach1_sentence(judged: pd.DataFrame, forecast: pd.DataFrame) -> str:
 
 def slope_sentence(forecast: pd.DataFrame, measured: pd.DataFrame, c_infs: Sequence[float]) -> str:
     """Whether Approach 2's law and the measured pass@k (`measured`, curves from
-    `sweep.measured_curve`) move the same way from the smallest to the largest size it priced."""
+    `sweep.measured_curve`) move the same way between the smallest and the largest size the
+    forecast priced that draw a sample (a difference within `SAME_LEVEL` counts as no move)."""
     priced = forecast[(forecast["approach"] == "trainable") & (forecast["priced_by"] == "2")]
-    falls = rises = opposite = compared = 0
+    moves = []
     for c_inf in c_infs:
         law = priced[np.isclose(priced["c_inf"], c_inf)].sort_values("N")
-        seen = measured[np.isclose(measured["c_inf"], c_inf) & measured["N"].isin(law["N"])].sort_values("N")
-        if len(seen) < 2:
+        seen = measured[np.isclose(measured["c_inf"], c_inf)].sort_values("N")
+        both = [(a, b) for a, b in ((law.iloc[i], seen[np.isclose(seen["N"], law["N"].iloc[i])])
+                                    for i in range(len(law))) if not b.empty]
+        if len(both) < 2:
             continue
-        law = law[law["N"].isin(seen["N"])]
-        law_falls = law["value"].iloc[-1] < law["value"].iloc[0]
-        seen_rises = seen["value"].iloc[-1] > seen["value"].iloc[0]
-        falls, rises, compared = falls + law_falls, rises + seen_rises, compared + 1
-        opposite += int(law_falls == seen_rises)
-    if not compared:
+        (law_low, seen_low), (law_high, seen_high) = both[0], both[-1]
+        moves.append((_direction(law_high["value"] - law_low["value"]),
+                      _direction(seen_high["value"].iloc[0] - seen_low["value"].iloc[0])))
+    if not moves:
         return "No inference budget has two priced sizes that draw a sample, so the law's slope cannot be checked."
-    return (f"Over the sizes Approach 2's forecast priced, {size_label(priced['N'].min())} to "
-            f"{size_label(priced['N'].max())}, the forecast pass@k falls with size at {falls} of the {compared} "
-            f"budgets where two of them draw a sample, and the measured pass@k rises at {rises}"
-            + (f": at {opposite} the two move in opposite directions (the dashed line against the points in the "
+    opposite = sum(law * seen < 0 for law, seen in moves)
+    counts = {name: sum(law == sign for law, _ in moves) for sign, name in ((-1, "falls"), (1, "rises"))}
+    seen_counts = {name: sum(seen == sign for _, seen in moves) for sign, name in ((-1, "falls"), (1, "rises"))}
+    return (f"Between the smallest and the largest size Approach 2's forecast priced that draw a sample, the "
+            f"forecast pass@k falls at {counts['falls']} and rises at {counts['rises']} of the {len(moves)} budgets, "
+            f"the measured pass@k falls at {seen_counts['falls']} and rises at {seen_counts['rises']}"
+            + (f": at {opposite} they move in opposite directions (the dashed line against the points in the "
                "figure), so the law has the slope of the isoFLOP curve wrong there, not only its level."
-               if opposite else ": they move the same way at every one of them."))
+               if opposite else ": they never move in opposite directions."))
+
+
+SAME_LEVEL = 1e-3  # pass@k differences smaller than this are no move in `slope_sentence`
+
+
+def _direction(difference: float) -> int:
+    return 0 if abs(difference) < SAME_LEVEL else int(np.sign(difference))
 
 
 def outcome_sentence(judgement: Judgement) -> str:
@@ -112,17 +134,20 @@ def outcome_sentence(judgement: Judgement) -> str:
     largest_guess = float(np.nanmax(guesses)) if np.isfinite(guesses).any() else float("nan")
     direction = ("a smaller model drawing more samples" if max(summary.t2_N) < min(summary.rivals_N, default=np.inf)
                  else "the sizes the laws chose")
+    beyond = sum(a > SNAP_FACTOR for a in summary.aways)
+    where = "" if beyond == len(summary.aways) else f" at {beyond} of the {len(summary.aways)} inference budgets"
     return (f"{duel_sentence(summary)}."
             + (f" Skill above guessing gives the same outcomes (guessing's pass@k is at most {largest_guess:.2g} at "
                "these k)." if skill and skill == on_pass else " On skill above guessing the outcomes differ (table)."
                if skill else "")
-            + (f" Approach 2's optimum was not trained, so the head-to-heads test the direction the laws point in "
-               f"({direction}), not the optimum they name." if summary.away > SNAP_FACTOR else
+            + (f" Approach 2's optimum was not trained within {SNAP_FACTOR:g}×{where}, so there the head-to-heads "
+               f"test the direction the laws point in ({direction}), not the optimum they name." if beyond else
                f" The size trained for Approach 2's optimum is within {SNAP_FACTOR:g}× of it at every inference budget."))
 
 
-def ringed_sizes(forecast: pd.DataFrame, judged: pd.DataFrame) -> dict[str, float]:
-    """The sizes a sweep figure rings: both Chinchilla choices and the size trained for Approach 2's optimum."""
+def ringed_sizes(forecast: pd.DataFrame, judged: pd.DataFrame) -> dict[str, float | dict[float, float]]:
+    """The sizes a sweep figure rings: both Chinchilla choices and, at each inference budget, the
+    size trained for Approach 2's optimum there."""
     trainable = forecast[forecast["approach"] == "trainable"]
     ringed = {}
     for label, role in (("Chinchilla choice (task NLL, k = 1)", "Chinchilla choice (task NLL"),
@@ -131,8 +156,9 @@ def ringed_sizes(forecast: pd.DataFrame, judged: pd.DataFrame) -> dict[str, floa
         if not rows.empty:
             ringed[label] = float(rows["N"].iloc[0])
     second = judged[judged["approach"] == "Approach 2"]
-    trained_for = "stand-in for" if second["away"].max() > SNAP_FACTOR else "trained for"
-    ringed[f"{trained_for} Approach 2's optimum"] = float(second["stand_in_N"].iloc[0])
+    if not second.empty:
+        ringed["trained for Approach 2's optimum (at its budget)"] = {
+            float(c): float(n) for c, n in zip(second["c_inf"], second["stand_in_N"])}
     return ringed
 
 

@@ -319,13 +319,20 @@ def simulated_optimum_cell(optima: Mapping[str, pd.Series], bands: Mapping[str, 
 
 def duel_sentence(summary: DuelSummary) -> str:
     """The T² model's head-to-heads on pass@k in one clause: the model that played (a stand-in,
-    and how far from the optimum, when beyond SNAP_FACTOR), what it did, against whom, and what
+    and how far from the optimum, where beyond SNAP_FACTOR), what it did, against whom, and what
     could not be decided."""
-    t2 = " and ".join(size_label(n) for n in summary.t2_N)
-    optimum = size_label(float(np.median(summary.optimum_N)))
-    model = (f"the {t2} model, a stand-in {summary.away:.1f}× away from Approach 2's {optimum} optimum"
-             + (" (smaller than any size trained)" if summary.below_all else "") + ","
-             if summary.away > SNAP_FACTOR else f"the {t2} model, trained for Approach 2's {optimum} optimum,")
+    t2 = " and ".join(size_label(n) for n in summary.t2_N) + (" models" if len(summary.t2_N) > 1 else " model")
+    low, high = size_label(min(summary.optimum_N)), size_label(max(summary.optimum_N))
+    optimum = f"{low} optimum" if low == high else f"optima ({low} to {high})"
+    beyond = sum(a > SNAP_FACTOR for a in summary.aways)
+    if beyond == len(summary.aways):
+        model = (f"the {t2}, a stand-in {summary.away:.1f}× away from Approach 2's {optimum}"
+                 + (" (smaller than any size trained)" if summary.below_all else "") + ",")
+    elif beyond:
+        model = (f"the {t2}, trained for Approach 2's {optimum}, a stand-in (more than {SNAP_FACTOR:g}× from the "
+                 f"optimum) at {beyond} of the {len(summary.aways)} inference budgets (up to {summary.away:.1f}×),")
+    else:
+        model = f"the {t2}, trained for Approach 2's {optimum},"
     counts, n = summary.outcomes, summary.decided
     seen = [outcome for outcome, count in counts.items() if count]
     verbs = {"win": "won", "loss": "lost", "tie": "tied"}
@@ -340,5 +347,6 @@ def duel_sentence(summary: DuelSummary) -> str:
         (summary.unlosable, "cannot be lost by construction (the Chinchilla model affords no sample there)"),
         (summary.same, "set it against itself (the Chinchilla choice is the same model)"),
         (summary.repeated, "duplicated one already counted (both Chinchilla choices are the same model)")) if count]
-    return (f"{model} {result}, against the Chinchilla choices ({', '.join(size_label(n) for n in summary.rivals_N)})"
-            + "".join(f"; {e}" for e in extra))
+    rivals = (f", against the Chinchilla choices ({', '.join(size_label(n) for n in summary.rivals_N)})"
+              if summary.rivals_N else "")
+    return f"{model} {result}{rivals}" + "".join(f"; {e}" for e in extra)

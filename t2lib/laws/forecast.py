@@ -217,7 +217,7 @@ def forecast_rows(saved: SavedFits, c_train: float, c_inf: float, *, tasks: Sequ
 
 def make_forecast(fits_file: str | Path, c_train: float, c_inf: float, *, tasks: Sequence[str] | None = None,
                   sizes: ArrayLike | None = None, replicates: Replicates | None = None, band_level: float = BAND_LEVEL,
-                  rule: str = "", allow_degenerate: bool = False, fitted_to: str = FITTED_TO[0]) -> dict:
+                  rule: str = "", allow_degenerate: bool = False, fitted_to: str) -> dict:
     """The forecast from the fits saved in `fits_file` (`forecast_rows`) with its provenance:
     checksums of the fits file and of the suite, t2lib's version, the date, the `rule` that
     chose the budgets and what the laws were `fitted_to` (one of FITTED_TO). `replicates`
@@ -328,8 +328,7 @@ def sweep_forecast_rows(saved: SavedFits, c_train: float, c_infs: Sequence[float
 def make_sweep_forecast(fits_file: str | Path, c_train: float, c_infs: Sequence[float], *, sizes: ArrayLike,
                         extra: dict[str, float] | None = None, tasks: Sequence[str] | None = None,
                         replicates: Replicates | None = None, band_level: float = BAND_LEVEL, rule: str = "",
-                        allow_degenerate: bool = False, minimum: int = MIN_SWEEP_SIZES,
-                        fitted_to: str = FITTED_TO[0]) -> dict:
+                        allow_degenerate: bool = False, minimum: int = MIN_SWEEP_SIZES, fitted_to: str) -> dict:
     """A sweep forecast (`sweep_forecast_rows`) with the provenance of `make_forecast`, the
     budgets (`c_infs`) and the further choices it trains (`extra`)."""
     fits_file = Path(fits_file)
@@ -365,9 +364,9 @@ def load_forecast(path: str | Path) -> tuple[dict, pd.DataFrame]:
 
 def load_sweep_forecasts(files: Mapping[str, str | Path]) -> dict[str, tuple[dict, pd.DataFrame]]:
     """Sweep forecasts of one sweep, keyed by what their laws were fitted to (`FITTED_TO`): each
-    file's provenance and rows, checked to be a sweep forecast fitted to what its key says, all at
-    one training budget and made from one suite (a per-run forecast records its runs' checksum,
-    `seeds.runs_digest` of the suite's)."""
+    file's provenance and rows, checked to be a sweep forecast fitted to what its key says, all on
+    the same tasks and further choices, at one training budget and made from one suite (a per-run
+    forecast records its runs' checksum, `seeds.runs_digest` of the suite's)."""
     forecasts = {}
     for fitted_to, path in files.items():
         meta, rows = load_forecast(path)
@@ -379,6 +378,9 @@ def load_sweep_forecasts(files: Mapping[str, str | Path]) -> dict[str, tuple[dic
                                     f"(make it {'with' if fitted_to == 'each run' else 'without'} --each-run)")
         forecasts[fitted_to] = (meta, rows)
     named = ", ".join(map(str, files.values()))
+    for key in ("tasks", "extra_sizes"):
+        if len({json.dumps(meta.get(key), sort_keys=True) for meta, _ in forecasts.values()}) > 1:
+            raise ForecastFileError(f"{named}: the forecasts differ in {key}; make them with the same options")
     budgets = {float(meta["c_train"]) for meta, _ in forecasts.values()}
     if len(budgets) > 1:
         raise ForecastFileError(f"{named}: the forecasts are at different training budgets "

@@ -250,7 +250,7 @@ def sweep_duels(suite: Suite, forecast: pd.DataFrame, tasks: Sequence[str], c_in
         for opponent, cell in found.items():
             k_b = c_inf / (2.0 * sizes[cell])
             labels = dict(c_inf=c_inf, opponent=opponent, t2_cell=t2, opponent_cell=cell, k_t2=k_a, k_opponent=k_b)
-            if cell in met:
+            if cell in met and cell != t2:
                 rows += [{**labels, "measure": measure, "outcome": REPEATED} for measure in measures]
                 continue
             met.add(cell)
@@ -262,15 +262,15 @@ def sweep_duels(suite: Suite, forecast: pd.DataFrame, tasks: Sequence[str], c_in
 class DuelSummary:
     """What `sweep_duels` found on pass@k, for a page to say in a sentence: the sizes of the T²
     model (one per distinct cell) and of its rivals, Approach 2's forecast optimum at each
-    inference budget, how far the T² model is from the optimum it was trained for (the largest
-    factor, `away`), whether every optimum is smaller than every size trained, and the outcomes
+    inference budget, how far the T² model is from the optimum it was trained for at each (`aways`;
+    the largest, `away`), whether every optimum is smaller than every size trained, and the outcomes
     (win, loss, tie), besides those that cannot lose by construction, those against itself and
     those repeated (both Chinchilla choices one model)."""
 
     t2_N: tuple[float, ...]
     rivals_N: tuple[float, ...]
     optimum_N: tuple[float, ...]
-    away: float
+    aways: tuple[float, ...]
     below_all: bool
     outcomes: dict[str, int]
     unlosable: int
@@ -281,23 +281,27 @@ class DuelSummary:
     def decided(self) -> int:
         return sum(self.outcomes.values())
 
+    @property
+    def away(self) -> float:
+        return max(self.aways, default=1.0)
+
 
 def duel_summary(forecast: pd.DataFrame, suite: Suite, duels: pd.DataFrame) -> DuelSummary:
     """`DuelSummary` of the head-to-heads `duels` (from `sweep_duels` on `suite` and `forecast`)."""
     N = sizes_of(suite).set_index("cell")["N"]
     on_pass = duels[duels["measure"] == "pass_at_k"]
-    optima, away = [], 1.0
+    optima, aways = [], []
     for c_inf in sorted(on_pass["c_inf"].unique()):
         optimum = float(forecast.loc[(forecast["approach"] == "2") & (forecast["priced_by"] == "2")
                                      & np.isclose(forecast["c_inf"], c_inf), "N"].iloc[0])
         trained = size_with_role(forecast, optimum_role("2", c_inf))
         optima.append(optimum)
-        away = max(away, trained / optimum, optimum / trained)
+        aways.append(max(trained / optimum, optimum / trained))
     labels = on_pass["outcome"].value_counts()
     return DuelSummary(t2_N=tuple(sorted({float(N[c]) for c in on_pass["t2_cell"]})),
                        rivals_N=tuple(sorted({float(N[c]) for c in on_pass["opponent_cell"]
                                               if c not in set(on_pass["t2_cell"])})),
-                       optimum_N=tuple(optima), away=away, below_all=bool(max(optima) < N.min()),
+                       optimum_N=tuple(optima), aways=tuple(aways), below_all=bool(max(optima) < N.min()),
                        outcomes={o: int(labels.get(o, 0)) for o in ("win", "loss", "tie")},
                        unlosable=int(labels.get("cannot lose by construction", 0)),
                        same=int(labels.get("same model", 0)), repeated=int(labels.get(REPEATED, 0)))
