@@ -236,6 +236,10 @@ def test_the_sweep_figure_has_a_panel_per_budget_with_the_measurement_forecast_g
     assert [tick.get_text() for tick in fig.axes[1].get_xticklabels()] == ["10k", "20k", "40k", "80k"]
     measured_only = sweep_figure(curves, [C_INF], marked={"best at one sample": 1.6e5})
     assert "forecast (Approach 2)" not in [text.get_text() for text in measured_only.legends[0].get_texts()]
+    # A size ringed per budget: 4e4 on the first panel, 1e4 on the second.
+    per_budget = sweep_figure(curves, [C_INF, 2e5], marked={"T² model": {C_INF: 4e4, 2e5: 1e4}})
+    rings = [ax.collections[4].get_offsets()[:, 0].tolist() for ax in per_budget.axes]
+    assert rings == [[4e4], [1e4]]
 
 
 def test_a_grids_slice_is_the_budget_with_most_sizes_judged_from_its_single_sample_best(tmp_path: Path) -> None:
