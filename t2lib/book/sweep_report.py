@@ -169,8 +169,8 @@ OPTIMA_HEADERS = {"fitted_to": "laws fitted to", "c_inf": "C_inf (FLOPs per answ
 DUEL_HEADERS = {"fitted_to": "forecast's laws fitted to", "c_inf": "C_inf (FLOPs per answer token)",
                 "opponent": "against", "t2": "T² model", "rival": "Chinchilla model", "a": "T² model's score",
                 "b": "Chinchilla model's score", "difference": "T² − Chinchilla [95% interval]",
-                "outcome": "outcome for T²", "guess_t2": "guessing at the T² model's k",
-                "guess_opponent": "guessing at the other's k"}
+                "outcome": "outcome for T²", "guess_t2": "guessing at the T² model's k (at most)",
+                "guess_opponent": "guessing at the other's k (at most)"}
 DUEL_FORMATS = {"c_inf": "{:.3g}", "a": "{:.3g}", "b": "{:.3g}", "difference": "{:+.3g}", "guess_t2": "{:.2g}",
                 "guess_opponent": "{:.2g}"}
 
