@@ -59,3 +59,12 @@ def test_a_narrow_log_axis_gets_plain_tick_labels_inside_its_range(low: float, h
               if t.get_text() and low <= t.get_position()[1] <= high]
     plt.close(fig)
     assert len(labels) >= 2 and all("10^" not in label and "times" not in label for label in labels), labels
+
+
+def test_a_figure_not_shown_is_drawn_as_an_image_that_says_why() -> None:
+    from IPython.core.pylabtools import print_figure
+
+    from t2lib.book.plots import not_shown
+    fig = not_shown("the grid is not complete")
+    assert print_figure(fig, "png")  # Jupyter draws no image for a figure without axes
+    assert [t.get_text() for t in fig.axes[0].texts] == ["Not shown: the grid is not complete"]
