@@ -117,6 +117,8 @@ def test_the_tables_hold_every_forecast_and_drop_the_forecast_column_for_one(tmp
     optima = optima_table({"each run": judgement, "pooled seeds": pooled})
     assert list(optima["fitted_to"]) == ["each run", "each run", "pooled seeds", "pooled seeds"]
     assert list(optima["measure"][:2]) == ["task NLL", "pass@k"] and set(optima["measured"]) == {"40K"}
+    # The planted optima are 44K [28K, 64K]: the measured 40K lies inside.
+    assert set(optima["forecast"]) == {"44K [28K, 64K]"} and set(optima["in_band"]) == {"yes"}
     cell_N = dict(zip(suite.base["cell"], suite.base["params"]))
     one = duel_table({"each run": judgement.duels}, cell_N)
     two = duel_table({"each run": judgement.duels, "pooled seeds": pooled.duels}, cell_N)
@@ -166,3 +168,13 @@ def test_the_head_to_heads_say_at_how_many_budgets_the_t2_model_stood_in() -> No
     assert said.startswith("the 342K and 484K models, trained for Approach 2's optima (150K to 535K), a stand-in "
                            "(more than 2× from the optimum) at 1 of the 3 inference budgets (up to 2.3×), won 1, lost 0 "
                            "and tied 2 of the 3 head-to-heads")
+
+
+def test_a_band_holds_the_optimum_only_if_a_size_tied_with_it_lies_inside(tmp_path: Path) -> None:
+    from dataclasses import replace
+    _, _, judgement = planted_judgement(tmp_path)
+    far = judgement.judged.assign(forecast_N_low=1e5, forecast_N_high=2e5)  # the 40K optimum is outside
+    none = judgement.judged.assign(forecast_N_low=np.nan, forecast_N_high=np.nan)
+    assert set(optima_table({"each run": replace(judgement, judged=far)})["in_band"]) == {"no"}
+    table = optima_table({"each run": replace(judgement, judged=none)})
+    assert set(table["in_band"]) == {"no band"} and set(table["forecast"]) == {"44K"}

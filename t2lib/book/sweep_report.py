@@ -164,8 +164,9 @@ def ringed_sizes(forecast: pd.DataFrame, judged: pd.DataFrame) -> dict[str, floa
 
 MEASURE_NAMES = {"pass_at_k": "pass@k", "task_nll": "task NLL", "skill": "skill above guessing"}
 OPTIMA_HEADERS = {"fitted_to": "laws fitted to", "c_inf": "C_inf (FLOPs per answer token)",
-                  "forecast": "forecast optimum", "trained": "size trained for it", "measured": "measured optimum",
-                  "tied": "sizes tied with the measured optimum", "verdict": "the size trained for it is"}
+                  "forecast": "forecast optimum [band]", "trained": "size trained for it",
+                  "measured": "measured optimum", "tied": "sizes tied with the measured optimum",
+                  "in_band": "band holds the optimum or a tie", "verdict": "the size trained for it is"}
 DUEL_HEADERS = {"fitted_to": "forecast's laws fitted to", "c_inf": "C_inf (FLOPs per answer token)",
                 "opponent": "against", "t2": "T² model", "rival": "Chinchilla model", "a": "T² model's score",
                 "b": "Chinchilla model's score", "difference": "T² − Chinchilla [95% interval]",
@@ -177,23 +178,31 @@ DUEL_FORMATS = {"c_inf": "{:.3g}", "a": "{:.3g}", "b": "{:.3g}", "difference": "
 
 def optima_table(judgements: Mapping[str, Judgement]) -> pd.DataFrame:
     """Per forecast (keyed by what its laws were fitted to), inference budget and approach: the
-    forecast optimum, the size trained for it (how far, beyond SNAP_FACTOR), the measured optimum,
-    the sizes tied with it and the verdict, for `show_table` with OPTIMA_HEADERS."""
+    forecast optimum with its band, the size trained for it (how far, beyond SNAP_FACTOR), the
+    measured optimum, the sizes tied with it, whether the band holds the measured optimum or a
+    size tied with it, and the verdict, for `show_table` with OPTIMA_HEADERS."""
     rows = []
     for fitted_to, judgement in judgements.items():
         judged, curves = judgement.judged, judgement.curves
+        tied = [curves[m].loc[np.isclose(curves[m]["c_inf"], c) & curves[m]["tied_with_optimum"], "N"]
+                for m, c in zip(judged["measure"], judged["c_inf"])]
         rows.append(judged.assign(
             fitted_to=fitted_to,
-            forecast=[size_label(n) for n in judged["forecast_N"]],
+            forecast=[size_label(n) + (f" [{size_label(low)}, {size_label(high)}]" if np.isfinite([low, high]).all()
+                                       else "")
+                      for n, low, high in zip(judged["forecast_N"], judged["forecast_N_low"].astype(float),
+                                              judged["forecast_N_high"].astype(float))],
+            in_band=["no band" if not np.isfinite([low, high]).all() else
+                     "yes" if ((sizes >= low) & (sizes <= high)).any() else "no"
+                     for sizes, low, high in zip(tied, judged["forecast_N_low"].astype(float),
+                                                 judged["forecast_N_high"].astype(float))],
             trained=[size_label(s) + (f" ({a:.1f}× away)" if a > SNAP_FACTOR else "")
                      for s, a in zip(judged["stand_in_N"], judged["away"])],
             measured=[size_label(n) for n in judged["measured_N"]],
-            tied=[", ".join(size_label(n) for n in curves[m].loc[np.isclose(curves[m]["c_inf"], c)
-                                                                  & curves[m]["tied_with_optimum"], "N"])
-                  for m, c in zip(judged["measure"], judged["c_inf"])],
+            tied=[", ".join(size_label(n) for n in sizes) for sizes in tied],
             measure=judged["measure"].map(MEASURE_NAMES)))
     return pd.concat(rows, ignore_index=True)[["fitted_to", "c_inf", "approach", "measure", "forecast", "trained",
-                                                "measured", "tied", "verdict"]]
+                                                "measured", "tied", "in_band", "verdict"]]
 
 
 def duel_table(duels: Mapping[str, pd.DataFrame], cell_N: Mapping[str, float]) -> pd.DataFrame:
