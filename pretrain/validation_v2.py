@@ -22,8 +22,13 @@ seeds, with the grid's shapes (heads of width about 16) and three smaller ones, 
 and corpus. Small models at this budget see billions of tokens (the 6K shape about 1.9e9 at 7.2e13
 FLOPs, some 3.3 CPU-hours per seed by the cost model): `plan` prints the sweep's cost first.
 
-Two forecasts, made from the same grid on the same day and both committed before any sweep model
-is trained; the sweep trains every size either names. T² plans one trained model drawing k
+The decision rule, fixed with the rules above: a head-to-head is a win or a loss only where the
+95% interval of its paired difference over questions and seeds excludes zero and the difference
+is at least `t2lib.laws.sweep.MIN_EFFECT` (0.01) in macro pass@k; the primary comparison is the
+per-run forecast's T² model against the task-loss Chinchilla choice on pass@k at the largest
+inference budget; every other comparison is secondary, reported without correction for their number.
+
+Two forecasts, made from the same grid and both committed before any sweep model is trained; the sweep trains every size either names. T² plans one trained model drawing k
 samples, so its pass@k is each model's: the laws of `forecast.json` are fitted to each seed's run
 as a checkpoint of its own. The issue asked for fits to the seeds' mean probability per question,
 which is an ensemble's pass@k (higher for k > 1, by Jensen's inequality); when this was decided

@@ -320,3 +320,15 @@ def test_each_runs_draws_resample_its_seeds_and_questions_and_average_each_seeds
     mean_p = np.exp(-nll).mean(axis=0)
     assert pooled_point == pytest.approx(np.mean(1 - (1 - mean_p) ** 2))
     assert pooled_draws == pytest.approx([np.mean(1 - (1 - mean_p) ** 2), 1 - (1 - 0.7) ** 2])
+
+
+def test_a_difference_smaller_than_the_minimum_effect_is_a_tie_even_if_its_interval_excludes_zero(
+        tmp_path: Path) -> None:
+    from t2lib.laws.sweep import MIN_EFFECT, NEGLIGIBLE
+    # The 4e4 model always right, the 1.6e5 one at k = 2.5 nearly always: a sure but negligible win.
+    suite = load_suite(sweep_suite(tmp_path, p_of_size=[0.001, 0.01, 2.2, 0.1, 1.5]))
+    duels = sweep_duels(suite, planted_forecast({"1": 4e4, "2": 4e4}, 1.6e5, 8e4), TASKS, [C_INF], resamples=300)
+    row = duels[(duels["opponent"] == "Chinchilla (task NLL, k = 1)") & (duels["measure"] == "pass_at_k")].iloc[0]
+    assert row["low"] > 0 and abs(row["difference"]) < MIN_EFFECT and row["outcome"] == NEGLIGIBLE
+    summary = duel_summary(planted_forecast({"1": 4e4, "2": 4e4}, 1.6e5, 8e4), suite, duels)
+    assert summary.outcomes["tie"] >= 1 and summary.outcomes["win"] + summary.outcomes["loss"] <= 1

@@ -79,7 +79,7 @@ def test_before_the_forecasts_the_chapter_says_how_far_their_grid_has_got(plante
     grid = planted_sweep["before"].parent / "grid" / "grid"
     text = shown(run(tmp_path / "nothing", tmp_path / "empty.ipynb", "-p", "grid_suite", str(grid)))
     assert "The forecasts are made when the grid they are fitted to is complete" in text
-    assert "Not all committed yet" in text and "Not measured yet: the forecasts are not made" in text
+    assert "Not all committed yet" in text and "Not measured yet (the forecasts are not made yet)." in text
     assert "Nothing to weigh yet" in text
 
 
@@ -88,7 +88,7 @@ def test_before_the_runs_the_chapter_shows_the_forecasts_and_measures_nothing(pl
                                                                               tmp_path: Path) -> None:
     notebook = run(planted_sweep["before"], tmp_path / "before.ipynb")
     text = shown(notebook)
-    assert "0 of 2" in text and "Not measured yet: 0 of " in text
+    assert "0 of 2" in text and "Not measured yet (0 of " in text
     assert "n_wins" not in glued(notebook) and "The one fitted to each run was made 20" in text
     assert "0 of 2" in text
 
@@ -116,3 +116,4 @@ def test_with_the_runs_each_forecast_is_judged_as_sweep_judge_judges_it(planted_
     assert "Not measured yet" not in text and "In progress" not in text
     assert "The earliest sweep run started 2000-01-01T00:00:00+00:00 (UTC), **before** both forecasts" in text
     assert "this test is not preregistered" in text and "2 seeds per size" in text and "2 synthetic tasks" in text
+    assert "**The primary comparison**, at the largest inference budget" in text and ", trained as " in text

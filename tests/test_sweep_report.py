@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from t2lib.book.sweep_report import (approach1_sentence, duel_table, optima_sentence, optima_table, outcome_sentence,
-                                     ringed_sizes, slope_sentence, snap_sentence, verdict_table)
+                                     primary_sentence, ringed_sizes, slope_sentence, snap_sentence, verdict_table)
 from t2lib.data.suite import load_suite
 from t2lib.laws.sweep import judge
 
@@ -178,3 +178,17 @@ def test_a_band_holds_the_optimum_only_if_a_size_tied_with_it_lies_inside(tmp_pa
     assert set(optima_table({"each run": replace(judgement, judged=far)})["in_band"]) == {"no"}
     table = optima_table({"each run": replace(judgement, judged=none)})
     assert set(table["in_band"]) == {"no band"} and set(table["forecast"]) == {"44K"}
+
+
+def test_the_primary_comparison_is_the_largest_budgets_t2_model_against_the_task_loss_choice(tmp_path: Path) -> None:
+    from dataclasses import replace
+    suite, _, judgement = planted_judgement(tmp_path)
+    cell_N = dict(zip(suite.base["cell"], suite.base["params"]))
+    said = primary_sentence(judgement, cell_N)
+    row = judgement.duels[(judgement.duels["opponent"] == "Chinchilla (task NLL, k = 1)")
+                          & (judgement.duels["measure"] == "pass_at_k")].iloc[0]
+    assert said.startswith("**The primary comparison**, at the largest inference budget (C_inf = 800,000): the T² "
+                           "model (40K, k = 10) scores")
+    assert f"difference {row['difference']:+.3g} [{row['low']:+.3g}, {row['high']:+.3g}], a **win** for T²." in said
+    other = judgement.duels[judgement.duels["opponent"] != "Chinchilla (task NLL, k = 1)"]
+    assert "was not made" in primary_sentence(replace(judgement, duels=other), cell_N)

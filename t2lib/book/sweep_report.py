@@ -12,10 +12,11 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from t2lib.book.formatting import format_number
 from t2lib.book.tables import size_label
 from t2lib.book.verdict import duel_sentence
 from t2lib.laws.forecast import SNAP_FACTOR
-from t2lib.laws.sweep import Judgement
+from t2lib.laws.sweep import DECIDED, Judgement
 
 COIN_TOSS = 1.1  # a snap whose two nearest sizes are within this factor of equally far is close to a coin toss
 GOOD_VERDICTS = ("the measured optimum", "tied with the measured optimum")
@@ -127,7 +128,7 @@ def outcome_sentence(judgement: Judgement) -> str:
     """The head-to-heads of one forecast: `verdict.duel_sentence`, whether skill above guessing
     agrees, and whether they test Approach 2's optimum or only the direction the laws point in."""
     duels, summary = judgement.duels, judgement.summary
-    compared = duels[duels["outcome"].isin(["win", "loss", "tie"])]
+    compared = duels[duels["outcome"].isin(DECIDED)]
     skill = list(compared.loc[compared["measure"] == "skill", "outcome"])
     on_pass = list(compared.loc[compared["measure"] == "pass_at_k", "outcome"])
     guesses = duels.reindex(columns=["guess_t2", "guess_opponent"]).to_numpy(dtype=float)
@@ -228,11 +229,33 @@ def verdict_table(judgement: Judgement) -> pd.DataFrame:
     on_pass = judgement.duels[judgement.duels["measure"] == "pass_at_k"]
     rows = []
     for row in second.itertuples():
+        stand_in = f", a stand-in {row.away:.1f}× away" if row.away > SNAP_FACTOR else ""
         entry = {"c_inf": row.c_inf, "measured": size_label(row.measured_N),
-                 "t2": f"{size_label(row.stand_in_N)} for {size_label(row.forecast_N)}", "verdict": row.verdict}
+                 "t2": f"{size_label(row.stand_in_N)} for {size_label(row.forecast_N)}{stand_in}", "verdict": row.verdict}
         for duel in on_pass[np.isclose(on_pass["c_inf"], row.c_inf)].itertuples():
             interval = (f": {duel.difference:+.3g} [{duel.low:+.3g}, {duel.high:+.3g}]"
                         if np.isfinite(getattr(duel, "difference", np.nan)) else "")
             entry[duel.opponent] = f"{duel.outcome}{interval}"
         rows.append(entry)
     return pd.DataFrame(rows)
+
+
+PRIMARY_OPPONENT = "Chinchilla (task NLL, k = 1)"
+
+
+def primary_sentence(judgement: Judgement, cell_N: Mapping[str, float]) -> str:
+    """The sweep's primary comparison, fixed before its forecasts: at the largest inference budget,
+    the T² model against the task-loss Chinchilla choice on pass@k, with its interval and outcome
+    (`cell_N`: each cell's N)."""
+    duels = judgement.duels
+    rows = duels[(duels["opponent"] == PRIMARY_OPPONENT) & (duels["measure"] == "pass_at_k")]
+    if rows.empty:
+        return "The primary comparison was not made: there is no head-to-head with the task-loss Chinchilla choice."
+    row = rows.loc[rows["c_inf"].idxmax()]
+    if row["outcome"] not in DECIDED:
+        return f"The primary comparison, at C_inf = {format_number(row['c_inf'])}, was not made: {row['outcome']}."
+    return (f"**The primary comparison**, at the largest inference budget (C_inf = {format_number(row['c_inf'])}): "
+            f"the T² model ({size_label(cell_N[row['t2_cell']])}, k = {row['k_t2']:.3g}) scores {row['a']:.3g} pass@k against "
+            f"the task-loss Chinchilla choice's {row['b']:.3g} ({size_label(cell_N[row['opponent_cell']])}, k = "
+            f"{row['k_opponent']:.3g}): difference {row['difference']:+.3g} [{row['low']:+.3g}, {row['high']:+.3g}], "
+            f"a **{row['outcome']}** for T².")

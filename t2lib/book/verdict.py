@@ -326,7 +326,9 @@ def duel_sentence(summary: DuelSummary) -> str:
     optimum = f"{low} optimum" if low == high else f"optima ({low} to {high})"
     beyond = sum(a > SNAP_FACTOR for a in summary.aways)
     if beyond == len(summary.aways):
-        model = (f"the {t2}, a stand-in {summary.away:.1f}× away from Approach 2's {optimum}"
+        spread = (f"{min(summary.aways):.1f}× to {summary.away:.1f}×" if f"{min(summary.aways):.1f}" != f"{summary.away:.1f}"
+                  else f"{summary.away:.1f}×")
+        model = (f"the {t2}, a stand-in {spread} away from Approach 2's {optimum}"
                  + (" (smaller than any size trained)" if summary.below_all else "") + ",")
     elif beyond:
         model = (f"the {t2}, trained for Approach 2's {optimum}, a stand-in (more than {SNAP_FACTOR:g}× from the "

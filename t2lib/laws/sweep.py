@@ -50,6 +50,12 @@ CHINCHILLA_ROLES = {"Chinchilla (task NLL, k = 1)": "Chinchilla choice (task NLL
                     "Chinchilla (LM loss)": "Chinchilla choice (LM loss)"}
 CURVE_MEASURES = ("pass_at_k", "task_nll")  # what each approach predicts (validation.MEASURED_COLUMN)
 REPEATED = "same model as the other Chinchilla choice"  # a head-to-head already made at this budget
+# The smallest difference in macro pass@k (or skill) a head-to-head counts as a win or a loss: one
+# whose interval excludes zero but which is smaller (two models both at their ceiling, or both at
+# guessing's level) is a tie, labelled NEGLIGIBLE. Part of the sweep's preregistered rule.
+MIN_EFFECT = 0.01
+NEGLIGIBLE = f"tie (difference below {MIN_EFFECT:g})"
+DECIDED = ("win", "loss", "tie", NEGLIGIBLE)  # the outcomes of a head-to-head that was made
 # How a curve scores a size trained at several seeds, matching what a forecast's laws were fitted
 # to (`forecast.FITTED_TO`): the seeds' mean probability per question, or each run's own score.
 SCORED = ("each run", "pooled seeds")
@@ -224,7 +230,10 @@ def _duel_rows(suite: Suite, t2: str, opponent: str, tasks: Sequence[str], k_a: 
             rows.append({**labels, "measure": measure, "outcome": f"not measurable: {error}"})
             continue
         used = list(result.tasks)
-        rows.append({**duel_row(result, **labels), "tasks": ", ".join(used),
+        row = duel_row(result, **labels)
+        if row["outcome"] in ("win", "loss") and abs(row["difference"]) < MIN_EFFECT:
+            row["outcome"] = NEGLIGIBLE
+        rows.append({**row, "tasks": ", ".join(used),
                      "guess_t2": macro_guess(guess, used, k_a), "guess_opponent": macro_guess(guess, used, k_b)})
     return rows
 
@@ -234,7 +243,7 @@ def sweep_duels(suite: Suite, forecast: pd.DataFrame, tasks: Sequence[str], c_in
     """At each inference budget, the T² model against each Chinchilla choice on macro pass@k and,
     given the guess probabilities, on skill above guessing, each model at its own k, with paired
     intervals over questions and seeds (`paired.paired_difference`; guessing's pass@k at each
-    model's k over the tasks compared). Labelled instead of compared: a Chinchilla choice that is
+    model's k over the tasks compared); a win or loss smaller than MIN_EFFECT is a tie (NEGLIGIBLE). Labelled instead of compared: a Chinchilla choice that is
     the T² model itself ("same model"), one that is the other Chinchilla choice's model too
     (REPEATED: its head-to-head is not counted twice), one that affords no sample ("cannot lose by
     construction"), a T² model that affords none. Each budget and measure is its own comparison
@@ -302,7 +311,8 @@ def duel_summary(forecast: pd.DataFrame, suite: Suite, duels: pd.DataFrame) -> D
                        rivals_N=tuple(sorted({float(N[c]) for c in on_pass["opponent_cell"]
                                               if c not in set(on_pass["t2_cell"])})),
                        optimum_N=tuple(optima), aways=tuple(aways), below_all=bool(max(optima) < N.min()),
-                       outcomes={o: int(labels.get(o, 0)) for o in ("win", "loss", "tie")},
+                       outcomes={"win": int(labels.get("win", 0)), "loss": int(labels.get("loss", 0)),
+                                 "tie": int(labels.get("tie", 0)) + int(labels.get(NEGLIGIBLE, 0))},
                        unlosable=int(labels.get("cannot lose by construction", 0)),
                        same=int(labels.get("same model", 0)), repeated=int(labels.get(REPEATED, 0)))
 
