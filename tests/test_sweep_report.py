@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from t2lib.book.sweep_report import (approach1_sentence, duel_table, optima_sentence, optima_table, outcome_sentence,
-                                     primary_sentence, ringed_sizes, slope_sentence, snap_sentence, verdict_table)
+                                     finding_sentence, primary_sentence, ringed_sizes, slope_sentence, snap_sentence,
+                                     verdict_table)
 from t2lib.data.suite import load_suite
 from t2lib.laws.sweep import judge
 
@@ -192,3 +193,33 @@ def test_the_primary_comparison_is_the_largest_budgets_t2_model_against_the_task
     assert f"difference {row['difference']:+.3g} [{row['low']:+.3g}, {row['high']:+.3g}], a **win** for T²." in said
     other = judgement.duels[judgement.duels["opponent"] != "Chinchilla (task NLL, k = 1)"]
     assert "was not made" in primary_sentence(replace(judgement, duels=other), cell_N)
+
+
+def test_the_finding_says_how_the_t2_model_scored_and_where_the_measured_optimum_went(tmp_path: Path) -> None:
+    from test_sweep import C_INF, GUESS, TASKS, planted_forecast, sweep_suite
+    from t2lib.laws.sweep import optimum_role
+    suite = load_suite(sweep_suite(tmp_path))
+    forecast = planted_forecast({"1": 4e4, "2": 4e4}, 1.6e5, 8e4).assign(value=0.3)
+    # Both budgets' optima at 40K; a trained size's role names every budget it stands for, as a forecast's do.
+    roles = forecast["role"]
+    for key in ("1", "2"):
+        roles = roles.str.replace(optimum_role(key, C_INF), f"{optimum_role(key, C_INF)}, {optimum_role(key, 2e5)}",
+                                  regex=False)
+    both = pd.concat([forecast.assign(role=roles, c_inf=2e5), forecast.assign(role=roles)], ignore_index=True)
+    judgement = judge(suite, both, TASKS, [2e5, C_INF], scored="each run", guess=GUESS, resamples=100,
+                      duel_resamples=100)
+    cell_N = dict(zip(suite.base["cell"], suite.base["params"]))
+    said = finding_sentence(judgement, both, cell_N)
+    best = judgement.duels.loc[judgement.duels["measure"] == "pass_at_k", "a"].max()
+    assert said.startswith(f"The T² model (40K) scored at most {best:.3g} macro pass@k (")
+    assert "where the law had forecast 0.3 to 0.3 for it." in said
+    assert said.endswith("With no law, the measured optimum on pass@k did not move as the inference budget grew: "
+                         "40K at C_inf = 200,000, 40K at C_inf = 800,000.")
+    # At 120,000 FLOPs per token the 40K optimum is the largest size that draws a sample: capped, not evidence.
+    capped = pd.concat([both[both["c_inf"] == C_INF].assign(c_inf=1.2e5), both[both["c_inf"] == C_INF]])
+    capped["role"] = capped["role"].str.replace("C_inf 200,000", "C_inf 120,000", regex=False)
+    judged_capped = judge(suite, capped, TASKS, [1.2e5, C_INF], scored="each run", resamples=50, duel_resamples=50)
+    assert finding_sentence(judged_capped, capped, cell_N).endswith(
+        "cannot show a direction (fewer than two budgets leave it free): 40K at C_inf = 120,000, 40K at C_inf = "
+        "800,000 (at C_inf = 120,000 it is the largest size that draws one sample, capped by the budget, so the "
+        "direction is read from the others).")

@@ -259,3 +259,40 @@ def primary_sentence(judgement: Judgement, cell_N: Mapping[str, float]) -> str:
             f"the task-loss Chinchilla choice's {row['b']:.3g} ({size_label(cell_N[row['opponent_cell']])}, k = "
             f"{row['k_opponent']:.3g}): difference {row['difference']:+.3g} [{row['low']:+.3g}, {row['high']:+.3g}], "
             f"a **{row['outcome']}** for T².")
+
+
+def finding_sentence(judgement: Judgement, forecast: pd.DataFrame, cell_N: Mapping[str, float]) -> str:
+    """What a judged forecast found, in two sentences: how the T² model scored against what the
+    law forecast for it, and, with no law, whether the measured optimum on pass@k shrank, held or
+    grew as the inference budget grew (`cell_N`: each cell's N)."""
+    duels = judgement.duels
+    played = duels[duels["outcome"].isin(DECIDED)]
+    on_pass, skill = (played[played["measure"] == m] for m in ("pass_at_k", "skill"))
+    said = []
+    if not on_pass.empty:
+        priced = forecast[(forecast["approach"] == "trainable") & (forecast["priced_by"] == "2")]
+        law = [float(priced.loc[np.isclose(priced["c_inf"], c) & np.isclose(priced["N"], cell_N[t]), "value"].iloc[0])
+               for c, t in zip(on_pass["c_inf"], on_pass["t2_cell"])
+               if "value" in priced and (np.isclose(priced["c_inf"], c) & np.isclose(priced["N"], cell_N[t])).any()]
+        t2 = " and ".join(dict.fromkeys(size_label(cell_N[c]) for c in on_pass["t2_cell"]))
+        said.append(f"The T² model ({t2}) scored at most {on_pass['a'].max():.3g} macro pass@k"
+                    + (f" ({skill['a'].max():.3g} above guessing)" if not skill.empty else "")
+                    + (f", where the law had forecast {min(law):.2g} to {max(law):.2g} for it" if law else "") + ".")
+    second = judgement.judged[judgement.judged["approach"] == "Approach 2"].sort_values("c_inf")
+    if len(second) >= 2:
+        curve = judgement.curves["pass_at_k"]
+        measured = second["measured_N"].to_numpy(float)
+        capped = np.array([np.isclose(n, curve.loc[np.isclose(curve["c_inf"], c), "N"].max())
+                           for c, n in zip(second["c_inf"], measured)])
+        steps = np.sign(np.diff(measured[~capped]))
+        trend = ("cannot show a direction (fewer than two budgets leave it free)" if len(steps) == 0 else
+                 "shrank as the inference budget grew, the direction T² predicts" if (steps <= 0).all() and
+                 (steps < 0).any() else "grew as the inference budget grew, against T²" if (steps >= 0).all() and
+                 (steps > 0).any() else "did not move as the inference budget grew" if not steps.any() else
+                 "moved both ways as the inference budget grew")
+        said.append(f"With no law, the measured optimum on pass@k {trend}: "
+                    + ", ".join(f"{size_label(n)} at C_inf = {format_number(c)}" for c, n in zip(second["c_inf"], measured))
+                    + (f" (at C_inf = {', '.join(format_number(c) for c in second['c_inf'][capped])} it is the largest "
+                       "size that draws one sample, capped by the budget, so the direction is read from the others)"
+                       if capped.any() else "") + ".")
+    return " ".join(said)
