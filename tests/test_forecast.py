@@ -202,25 +202,8 @@ def test_the_largest_difference_of_two_forecasts_is_relative_and_zero_for_the_sa
         largest_difference(rows, rows.iloc[1:])
 
 
-def test_a_sweep_forecast_fitted_to_each_run_says_so_and_records_its_runs_checksum(tmp_path: Path) -> None:
-    from test_hindcast import SIZES, planted_grid
-    grid = planted_grid(tmp_path)
-    sizes = tmp_path / "sizes.csv"
-    pd.DataFrame({"params": SIZES}).to_csv(sizes, index=False)
-    command = [sys.executable, "-m", "t2lib", "forecast", str(grid), "--factor", "2", "--sizes", str(sizes),
-               "--k-at-chinchilla", "1", "10", "--resamples", "0", "--allow-degenerate", "--min-sizes", "3"]
-    made = {}
-    for fitted_to, flag in (("pooled seeds", []), ("each run", ["--each-run"])):
-        out = tmp_path / f"{fitted_to.replace(' ', '_')}.json"
-        result = subprocess.run(command + flag + ["--out", str(out)], capture_output=True, text=True, cwd=REPO_ROOT)
-        assert result.returncode == 0, result.stderr[-2000:]
-        made[fitted_to] = load_forecast(out)
-        assert made[fitted_to][0]["fitted_to"] == fitted_to
-    suite = t2lib.load_suite(grid)
-    pooled, each = made["pooled seeds"][0], made["each run"][0]
-    assert pooled["suite_sha256"] == suite.sha256 and each["suite_sha256"] == runs_digest(suite.sha256)
-    assert "seeds' mean probability" in pooled["rule"] and "each seed's run" in each["rule"]
-    assert largest_difference(made["pooled seeds"][1], made["each run"][1]) > 1e-6  # fitted to different data
+def test_each_run_is_refused_on_a_suite_of_one_run_per_checkpoint(tmp_path: Path) -> None:
+    # Forecasts fitted to each run and to pooled seeds are made, and checked, in tests/test_sweep_chapter.py.
     one_run = subprocess.run([sys.executable, "-m", "t2lib", "forecast", "data/t2_suite", "--each-run",
                               "--out", str(tmp_path / "x.json")], capture_output=True, text=True, cwd=REPO_ROOT)
     assert one_run.returncode == 2 and len(one_run.stderr.splitlines()) == 1

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from t2lib.data.suite import load_suite, write_suite
-from t2lib.laws.forecast import SWEEP_FORECAST_FILES, load_sweep_forecasts
+from t2lib.data.seeds import runs_digest
+from t2lib.laws.forecast import SWEEP_FORECAST_FILES, largest_difference, load_sweep_forecasts
 from t2lib.laws.sweep import judge
 from test_hindcast import LEVELS, SIZES, planted_grid
 from test_verdict import glued
@@ -40,6 +41,12 @@ def planted_sweep(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                                 text=True, cwd=REPO_ROOT)
         assert result.returncode == 0, result.stderr[-2000:]
     forecasts = load_sweep_forecasts({f: folder / n for f, n in SWEEP_FORECAST_FILES.items()})
+    # Each forecast says what its laws were fitted to; the per-run one records its runs' checksum.
+    (each, each_rows), (pooled, pooled_rows) = forecasts["each run"], forecasts["pooled seeds"]
+    assert each["fitted_to"] == "each run" and pooled["fitted_to"] == "pooled seeds"
+    assert pooled["suite_sha256"] == load_suite(grid).sha256 and each["suite_sha256"] == runs_digest(pooled["suite_sha256"])
+    assert "seeds' mean probability" in pooled["rule"] and "each seed's run" in each["rule"]
+    assert largest_difference(each_rows, pooled_rows) > 1e-6  # fitted to different data
     c_train = forecasts["each run"][0]["c_train"] / 1.001  # the planted runs overshoot their plan by 0.1%
     trained = planted_grid(base / "trained", levels=(c_train,))
     runs = load_suite(trained)  # each run started on 1 January 2000, long before the forecasts
