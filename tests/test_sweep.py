@@ -332,3 +332,14 @@ def test_a_difference_smaller_than_the_minimum_effect_is_a_tie_even_if_its_inter
     assert row["low"] > 0 and abs(row["difference"]) < MIN_EFFECT and row["outcome"] == NEGLIGIBLE
     summary = duel_summary(planted_forecast({"1": 4e4, "2": 4e4}, 1.6e5, 8e4), suite, duels)
     assert summary.outcomes["tie"] >= 1 and summary.outcomes["win"] + summary.outcomes["loss"] <= 1
+
+
+def test_two_forecasts_share_their_head_to_heads_only_if_they_set_the_same_models_against_each_other(
+        tmp_path: Path) -> None:
+    from t2lib.laws.sweep import same_contenders
+    suite = load_suite(sweep_suite(tmp_path))
+    forecast = planted_forecast({"1": 4e4, "2": 4e4}, 1.6e5, 8e4)
+    assert same_contenders(suite, forecast, [C_INF], forecast.copy(), [C_INF])
+    assert not same_contenders(suite, forecast, [C_INF], planted_forecast({"1": 4e4, "2": 2e4}, 1.6e5, 8e4), [C_INF])
+    assert not same_contenders(suite, forecast, [C_INF], planted_forecast({"1": 4e4, "2": 4e4}, 8e4, 8e4), [C_INF])
+    assert not same_contenders(suite, forecast, [C_INF], forecast, [C_INF, 2e5])

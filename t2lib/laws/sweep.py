@@ -475,16 +475,26 @@ class Judgement:
     summary: DuelSummary
 
 
+def same_contenders(suite: Suite, forecast: pd.DataFrame, c_infs: Sequence[float], other: pd.DataFrame,
+                    other_c_infs: Sequence[float]) -> bool:
+    """Whether two forecasts set the same models against each other at the same inference budgets
+    (`contenders_at`), so that their head-to-heads, scored seed by seed, are the same."""
+    return (len(c_infs) == len(other_c_infs) and np.allclose(c_infs, other_c_infs)
+            and all(contenders_at(forecast, suite, c) == contenders_at(other, suite, c) for c in c_infs))
+
+
 def judge(suite: Suite, forecast: pd.DataFrame, tasks: Sequence[str], c_infs: Sequence[float], *, scored: str,
           guess: Mapping[str, float] | None = None, resamples: int = 1000, duel_resamples: int = 2000,
-          seed: int = 0) -> Judgement:
+          seed: int = 0, duels: pd.DataFrame | None = None) -> Judgement:
     """`Judgement` of `forecast` on the sizes trained in `suite`: `measured_curve` at every C_inf on
     both measures (`resamples` draws), `optimum_against_forecast`, `sweep_duels` (`duel_resamples`
-    draws) and `duel_summary`, all with one `seed`."""
+    draws; or `duels` already made for the same contenders, `same_contenders`) and `duel_summary`,
+    all with one `seed`."""
     curves = {measure: pd.concat([measured_curve(suite, tasks, c_inf, measure=measure, guess=guess, resamples=resamples,
                                                  seed=seed, scored=scored) for c_inf in c_infs], ignore_index=True)
               for measure in CURVE_MEASURES}
     judged = pd.concat([optimum_against_forecast(forecast, curves, suite, c_inf) for c_inf in c_infs],
                        ignore_index=True)
-    duels = sweep_duels(suite, forecast, tasks, c_infs, guess=guess, resamples=duel_resamples, seed=seed)
+    if duels is None:
+        duels = sweep_duels(suite, forecast, tasks, c_infs, guess=guess, resamples=duel_resamples, seed=seed)
     return Judgement(scored, curves, judged, duels, duel_summary(forecast, suite, duels))
