@@ -40,7 +40,8 @@ from t2lib.data.seeds import runs_as_checkpoints, seed_averaged, seed_rows
 from t2lib.data.suite import BUDGET_RTOL, Suite, budget_levels
 from t2lib.data.training import complete_levels
 from t2lib.laws import analysis
-from t2lib.laws.forecast import MIN_SWEEP_SIZES, SWEEP_SAMPLES, inference_budget, lm_chinchilla, sweep_forecast_rows
+from t2lib.laws.forecast import (FITTED_TO, MIN_SWEEP_SIZES, SWEEP_SAMPLES, inference_budget, lm_chinchilla,
+                                 sweep_forecast_rows)
 from t2lib.laws.paired import DECISION_LEVEL, HIGHER_IS_BETTER, macro_guess, paired_difference, per_question
 from t2lib.laws.plan import APPROACHES
 from t2lib.laws.saved import saved_from
@@ -57,8 +58,9 @@ MIN_EFFECT = 0.01
 NEGLIGIBLE = f"tie (difference below {MIN_EFFECT:g})"
 DECIDED = ("win", "loss", "tie", NEGLIGIBLE)  # the outcomes of a head-to-head that was made
 # How a curve scores a size trained at several seeds, matching what a forecast's laws were fitted
-# to (`forecast.FITTED_TO`): the seeds' mean probability per question, or each run's own score.
-SCORED = ("each run", "pooled seeds")
+# to: each run's own score, or the seeds' mean probability per question (`forecast.FITTED_TO`'s
+# seeded kinds, in its order).
+SCORED = FITTED_TO[1:]
 
 
 def optimum_role(key: str, c_inf: float) -> str:
