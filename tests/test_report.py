@@ -127,6 +127,9 @@ def test_search_edge_note_counts_the_optima_a_search_stopped_at() -> None:
     assert note.startswith("In 1 of the 2 optima") and "1,000 parameters" in note
     assert report.search_edge_note(at_edge.loc[["size term"]]) == (
         "Every one of these optima lies inside the search's range of sizes.")
+    padded = pd.DataFrame([[True, None], [False, False]])  # as pandas pads rows of unequal length
+    with pytest.raises(TypeError, match="booleans"):
+        report.search_edge_note(padded)
 
 
 def test_a_number_with_a_band_agrees_only_when_the_papers_value_is_inside_it() -> None:

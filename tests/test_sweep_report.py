@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from t2lib.book.sweep_report import (approach1_sentence, duel_table, optima_sentence, optima_table, outcome_sentence,
+from t2lib.book.sweep_report import (approach1_sentence, direction_sentence, duel_table, optima_sentence, optima_table, outcome_sentence,
                                      finding_sentence, primary_sentence, ringed_sizes, slope_sentence, snap_sentence,
                                      verdict_table)
 from t2lib.data.suite import load_suite
@@ -64,6 +64,28 @@ def test_the_optima_say_where_approach_2s_optimum_is_and_what_stands_for_it(trai
     assert said.startswith("As inference grows, Approach 1 puts the optimum at 35K parameters, and Approach 2 at 7K to")
     assert expected in said
     assert optima_sentence(judged().iloc[:0], 1.0) == "The forecast names no optimum for either approach here."
+
+
+def with_optima(chinchilla: float, first: list[float], second: list[float],
+                band: tuple[float, float] = (0.5, 2.0)) -> pd.DataFrame:
+    """`forecast(chinchilla)` with each approach's optimum at C_inf 1e6, 1e7, ... (bands `band` × N)."""
+    rows = [{"approach": approach, "priced_by": approach, "c_inf": 1e6 * 10 ** i, "N": N,
+             "N_low": N * band[0], "N_high": N * band[1]}
+            for approach, sizes in (("1", first), ("2", second)) for i, N in enumerate(sizes)]
+    return pd.concat([forecast(chinchilla=chinchilla), pd.DataFrame(rows)], ignore_index=True)
+
+
+def test_the_direction_counts_optima_below_the_chinchilla_choice_and_names_those_outside_their_band() -> None:
+    said = direction_sentence({"each run": with_optima(100_000.0, [50_000.0, 60_000.0, 70_000.0],
+                                                       [90_000.0, 150_000.0, 200_000.0]),
+                               "pooled seeds": with_optima(120_000.0, [40_000.0, 130_000.0], [30_000.0, 50_000.0])})
+    assert ("with laws fitted to each run (Chinchilla choice 100K), Approach 1's at 3 of 3 (50K to 70K) and "
+            "Approach 2's at 1 of 3 (90K to 200K)") in said
+    assert "pooled seeds (Chinchilla choice 120K), Approach 1's at 1 of 2 (40K to 130K) and Approach 2's at 2 of 2" in said
+    assert "band" not in said.split(".", 1)[1]  # every optimum inside its band: nothing more is said
+    outside = direction_sentence({"each run": with_optima(100_000.0, [50_000.0], [90_000.0], band=(1.1, 2.0))})
+    assert ("Of the 2 optima, 2 lie outside their own bootstrap band (Approach 1's fitted to each run, at C_inf "
+            "10⁶; Approach 2's fitted to each run, at C_inf 10⁶)") in outside
 
 
 def test_approach_1_counts_its_good_budgets_and_says_when_it_is_the_chinchilla_choice() -> None:

@@ -285,9 +285,9 @@ def _forecast_on_panel(ax: plt.Axes, forecast: pd.DataFrame) -> None:
 
 def not_shown(reason: str) -> plt.Figure:
     """A small figure saying, in its place, why a numbered figure has nothing to show. Its text sits
-    on a hidden axes: Jupyter draws no image for a figure without one."""
-    fig = plt.figure(figsize=(11, 1.2))
-    ax = fig.add_axes((0, 0, 1, 1))
+    on a hidden axes: Jupyter draws no image for a figure without one. The axes is a subplot, so that
+    the house style's constrained layout, which warns at an axes placed by hand, can lay it out."""
+    fig, ax = plt.subplots(figsize=(11, 1.2))
     ax.set_axis_off()
     ax.text(0.5, 0.5, "Not shown: " + reason, ha="center", va="center", wrap=True, fontsize="small",
             transform=ax.transAxes)

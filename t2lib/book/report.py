@@ -44,8 +44,12 @@ def number_or(value: float, fmt: str, otherwise: str) -> str:
 
 def search_edge_note(at_edge: pd.DataFrame) -> str:
     """A sentence on the optima whose size search stopped at an edge of its range (the
-    frontier's constraint "search edge"): their numbers are the search's bounds, not optima."""
-    n_edge, n_optima = int(np.asarray(at_edge, dtype=bool).sum()), int(np.asarray(at_edge).size)
+    frontier's constraint "search edge"): their numbers are the search's bounds, not optima.
+    `at_edge` holds one boolean per optimum (a missing value would count as an edge, so it is refused)."""
+    flags = np.asarray(at_edge)
+    if flags.dtype != bool:
+        raise TypeError(f"at_edge must hold booleans, one per optimum; got dtype {flags.dtype}")
+    n_edge, n_optima = int(flags.sum()), int(flags.size)
     if not n_edge:
         return "Every one of these optima lies inside the search's range of sizes."
     return (f"In {n_edge} of the {n_optima} optima (marked below) the search stopped at an edge of its range of "

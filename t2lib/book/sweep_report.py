@@ -30,6 +30,40 @@ def chinchilla_sizes(forecast: pd.DataFrame) -> tuple[float, float]:
     return chosen, float(trained["N"].iloc[0])
 
 
+def optima(forecast: pd.DataFrame, approach: str) -> pd.DataFrame:
+    """Approach `approach`'s ("1" or "2") optimum per inference budget, priced by its own law."""
+    return forecast[(forecast["approach"] == approach) & (forecast["priced_by"] == approach)].sort_values("c_inf")
+
+
+def direction_sentence(forecasts: Mapping[str, pd.DataFrame]) -> str:
+    """Per forecast (by what its laws were fitted to), at how many inference budgets each
+    approach's optimum is smaller than the Chinchilla choice (more tokens per parameter: the
+    paper's direction), and which optima lie outside their own bootstrap band."""
+    parts, outside = [], []
+    for fitted_to, forecast in forecasts.items():
+        chosen = chinchilla_sizes(forecast)[0]
+        counts = []
+        for approach in ("1", "2"):
+            rows = optima(forecast, approach)
+            counts.append(f"Approach {approach}'s at {int((rows['N'] < chosen).sum())} of {len(rows)} "
+                          f"({_span(rows['N'])})")
+            if {"N_low", "N_high"} <= set(rows):
+                away = rows[(rows["N"] < rows["N_low"]) | (rows["N"] > rows["N_high"])]
+                if not away.empty:
+                    outside.append((len(away), f"Approach {approach}'s fitted to {fitted_to}, at C_inf "
+                                    + " and ".join(format_number(c) for c in away["c_inf"])))
+        parts.append(f"with laws fitted to {fitted_to} (Chinchilla choice {size_label(chosen)}), " + " and ".join(counts))
+    said = ("Each optimum is smaller than the Chinchilla choice, the paper's direction (more tokens per parameter), "
+            "at this many of the inference budgets: " + "; ".join(parts) + ".")
+    if outside:
+        n_optima = sum(len(optima(f, a)) for f in forecasts.values() for a in ("1", "2"))
+        said += (f" Of the {n_optima} optima, {sum(n for n, _ in outside)} lie outside their own bootstrap band "
+                 f"({'; '.join(where for _, where in outside)}): refits on resampled data mostly put the optimum "
+                 "elsewhere, so the point is not a stable estimate, and a measured optimum anywhere in the band is "
+                 "as consistent with the laws.")
+    return said
+
+
 def snap_sentence(forecast: pd.DataFrame, trained_sizes: Sequence[float]) -> str:
     """The Chinchilla choice, the size trained for it and how far its two nearest trained sizes are."""
     chosen, snapped = chinchilla_sizes(forecast)
