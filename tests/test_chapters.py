@@ -59,11 +59,19 @@ def test_chapter_executes_in_fast_mode(source: Path, tmp_path: Path) -> None:
     run_fast(source, tmp_path)
 
 
+def stderr_on_the_page(output: Path) -> list[str]:
+    """What the executed notebook's cells wrote to stderr (a warning, say), which the page would show."""
+    notebook = json.loads(output.read_text())
+    return ["".join(o["text"]) for c in notebook["cells"] for o in c.get("outputs", [])
+            if o.get("output_type") == "stream" and o.get("name") == "stderr"]
+
+
 def check_fast_run(source: Path, output: Path, result: subprocess.CompletedProcess) -> None:
-    """The run succeeded without an error output, in fast mode, on the chapter's default suite,
-    and a paper chapter on its default suite is in the paper's setting."""
+    """The run succeeded without an error output or a warning on the page, in fast mode, on the
+    chapter's default suite, and a paper chapter on its default suite is in the paper's setting."""
     assert result.returncode == 0, result.stderr[-3000:]
     record = executed_without_errors(output)
+    assert not stderr_on_the_page(output), stderr_on_the_page(output)[0][:2000]
     assert record["parameters"]["fast"] is True
     if source in SUITE_CHAPTERS:
         default = DEFAULT_SUITES.get(source.stem, REPO_ROOT / "data" / "t2_suite")

@@ -125,6 +125,40 @@ def test_the_progress_of_a_seeded_grid_is_said_until_every_cell_is_in(tmp_path: 
     assert grid_progress(suite) == ""
 
 
+def with_post_training(folder: Path, runs: list[str], stages=("ft", "sft")) -> Path:
+    """The seeded suite in `folder` with `runs` post-trained at `stages` (their NLLs their base's)."""
+    suite = load_suite(folder)
+    base = suite.checkpoints.set_index("checkpoint")
+    tuned = pd.DataFrame([{**base.loc[run].to_dict(), "checkpoint": f"{run}-{stage}", "stage": stage,
+                           "base_checkpoint": run, "cell": f"{base.loc[run, 'cell']}-{stage}"}
+                          for stage in stages for run in runs])
+    nll = [suite.nll] + [suite.nll[suite.nll["checkpoint"] == run].assign(checkpoint=f"{run}-{stage}")
+                         for stage in stages for run in runs]
+    out = write_suite(folder.parent / f"tuned-{len(runs)}-{'-'.join(stages)}", pd.concat([suite.checkpoints, tuned], ignore_index=True),
+                      pd.concat(nll, ignore_index=True))
+    (out / "grid.csv").write_text("cell,seeds\nsmall,2\nlong,2\n")
+    return out
+
+
+def test_the_progress_of_post_training_is_said_until_every_run_has_every_stage(tmp_path: Path) -> None:
+    from t2lib.book.requirements import suite_beside
+    from t2lib.data.training import post_training_progress
+
+    folder = seeded_suite(tmp_path)
+    partial = load_suite(with_post_training(folder, ["small", "small-s1"]))
+    assert post_training_progress(partial) == ("its post-training is in progress: 2 of its 4 runs are post-trained "
+                                               "(ft, sft), each cell at all its seeds")
+    beside = suite_beside("post_training", str(partial.path), c_train=None, c_inf=None)
+    assert beside.settings is None and beside.reason.endswith(
+        f"yet: {post_training_progress(partial)}; it does when every run is.")
+    assert post_training_progress(load_suite(with_post_training(folder, ["small", "small-s1"], ("ft",)))) != ""
+    assert post_training_progress(load_suite(with_post_training(folder, ["small", "small-s1", "long", "long-s1"]))) == ""
+    assert post_training_progress(load_suite(with_post_training(folder, []))) == ""  # none post-trained: nothing to say
+    (Path(partial.path) / "grid.csv").unlink()
+    unplanned = load_suite(partial.path)  # the same partial post-training, but no plan: a user's choice of checkpoints
+    assert (unplanned.checkpoints["stage"] == "ft").sum() == 2 and post_training_progress(unplanned) == ""
+
+
 @pytest.mark.parametrize(("guess", "learnt"), [(0.1, ["small"]), (0.01, ["small", "long"]), (None, ["small", "long"])])
 def test_the_cells_that_learnt_score_above_three_times_guessing(tmp_path: Path, guess: float | None,
                                                                 learnt: list) -> None:

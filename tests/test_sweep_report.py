@@ -68,9 +68,10 @@ def test_the_optima_say_where_approach_2s_optimum_is_and_what_stands_for_it(trai
 
 def with_optima(chinchilla: float, first: list[float], second: list[float],
                 band: tuple[float, float] = (0.5, 2.0)) -> pd.DataFrame:
-    """`forecast(chinchilla)` with each approach's optimum at C_inf 1e6, 1e7, ... (bands `band` × N)."""
+    """`forecast(chinchilla)` with each approach's optimum at C_inf 1e6, 1e7, ... (bands `band` × N;
+    k = C_inf/(2N), at least 1)."""
     rows = [{"approach": approach, "priced_by": approach, "c_inf": 1e6 * 10 ** i, "N": N,
-             "N_low": N * band[0], "N_high": N * band[1]}
+             "N_low": N * band[0], "N_high": N * band[1], "k": max(1.0, 1e6 * 10 ** i / (2 * N))}
             for approach, sizes in (("1", first), ("2", second)) for i, N in enumerate(sizes)]
     return pd.concat([forecast(chinchilla=chinchilla), pd.DataFrame(rows)], ignore_index=True)
 
@@ -82,10 +83,14 @@ def test_the_direction_counts_optima_below_the_chinchilla_choice_and_names_those
     assert ("with laws fitted to each run (Chinchilla choice 100K), Approach 1's at 3 of 3 (50K to 70K) and "
             "Approach 2's at 1 of 3 (90K to 200K)") in said
     assert "pooled seeds (Chinchilla choice 120K), Approach 1's at 1 of 2 (40K to 130K) and Approach 2's at 2 of 2" in said
-    assert "band" not in said.split(".", 1)[1]  # every optimum inside its band: nothing more is said
+    assert said.count(".") == 1  # every optimum inside its band and drawing more than one sample: nothing more
     outside = direction_sentence({"each run": with_optima(100_000.0, [50_000.0], [90_000.0], band=(1.1, 2.0))})
     assert ("Of the 2 optima, 2 lie outside their own bootstrap band (Approach 1's fitted to each run, at C_inf "
             "10⁶; Approach 2's fitted to each run, at C_inf 10⁶)") in outside
+    assert "k = 1" not in outside
+    bound = direction_sentence({"each run": with_optima(100_000.0, [50_000.0], [500_000.0])})  # k = 1e6/(2·5e5) = 1
+    assert ("For Approach 2's fitted to each run at C_inf 10⁶, the optimum is the largest model that affords one "
+            "sample (k = 1)") in bound
 
 
 def test_approach_1_counts_its_good_budgets_and_says_when_it_is_the_chinchilla_choice() -> None:
@@ -245,3 +250,17 @@ def test_the_finding_says_how_the_t2_model_scored_and_where_the_measured_optimum
         "cannot show a direction (fewer than two budgets leave it free): 40K at C_inf = 120,000, 40K at C_inf = "
         "800,000 (at C_inf = 120,000 it is the largest size that draws one sample, capped by the budget, so the "
         "direction is read from the others).")
+
+
+def test_the_sweep_state_reads_what_its_folder_holds(tmp_path: Path) -> None:
+    from t2lib.book.sweep_report import sweep_state
+    from t2lib.laws.forecast import SWEEP_FORECAST_FILES
+
+    empty = sweep_state(tmp_path)
+    assert (empty.present, empty.committed, empty.complete, empty.trained) == ([], False, False, None)
+    assert empty.pending == "the forecasts are not made yet"
+    committed = sweep_state(Path(__file__).resolve().parents[1] / "data" / "real" / "t2mini-v2-validation")
+    assert committed.committed and committed.present == list(SWEEP_FORECAST_FILES)
+    assert committed.n_planned == int(committed.plan["seeds"].sum()) >= 10
+    assert committed.pending.startswith(f"{committed.n_runs} of {committed.n_planned} runs scored, "
+                                        f"{len(committed.complete_cells)} of {len(committed.plan)} sizes")

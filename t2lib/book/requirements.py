@@ -23,7 +23,7 @@ import pandas as pd
 from t2lib.book.report import admonition, data_note
 from t2lib.data.seeds import has_seeds, seed_averaged
 from t2lib.data.suite import BUDGET_RTOL, Suite, budget_levels, load_suite
-from t2lib.data.training import TRAINING_RECORDS, grid_progress
+from t2lib.data.training import TRAINING_RECORDS, grid_progress, post_training_progress
 from t2lib.laws.analysis import FIT_KS
 from t2lib.laws.forecast import MIN_SWEEP_SIZES
 from t2lib.laws.sweep import hindcast_level
@@ -441,6 +441,10 @@ def suite_beside(chapter: str, path: str, **parameters: object) -> Beside:
     if not path:
         return Beside(None, None, "no suite was given to show beside this one (the parameter real_suite is empty).")
     suite = load_suite(path)
+    progress = post_training_progress(suite) if "post_trained" in CHAPTER_NEEDS[chapter] else ""
+    if progress:
+        return Beside(suite, None, f"The chapter '{chapter}' does not run on the suite {path} yet: {progress}; it "
+                                   "does when every run is.")
     return Beside(suite, *resolve_or_reason(chapter, suite, **parameters))
 
 

@@ -8,6 +8,8 @@ the optima and head-to-heads as display tables for `tables.show_table`. Each fun
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,8 +17,71 @@ import pandas as pd
 from t2lib.book.formatting import format_number
 from t2lib.book.tables import size_label
 from t2lib.book.verdict import duel_sentence
-from t2lib.laws.forecast import SNAP_FACTOR
+from t2lib.data.suite import Suite, load_suite
+from t2lib.laws.forecast import SNAP_FACTOR, SWEEP_FORECAST_FILES, load_sweep_forecasts
 from t2lib.laws.sweep import DECIDED, Judgement
+
+PLAN = "grid.csv"  # the sweep's cells in the grid's format, written beside its forecasts
+
+
+@dataclass(frozen=True)
+class SweepState:
+    """What a sweep's folder holds so far: which forecasts are committed, and once all are with
+    the plan, their provenance and rows (by what their laws were fitted to), the plan, and the
+    suite of the runs scored so far (None before the first)."""
+
+    present: list[str]
+    forecasts: dict[str, tuple[dict, pd.DataFrame]]
+    plan: pd.DataFrame
+    trained: Suite | None
+
+    @property
+    def committed(self) -> bool:
+        return bool(self.forecasts)
+
+    @property
+    def done(self) -> pd.Series:
+        """Seeds scored per cell."""
+        return (self.trained.base.groupby("cell")["seed"].nunique() if self.trained is not None
+                else pd.Series(dtype=int))
+
+    @property
+    def complete_cells(self) -> list[str]:
+        return [c for c, n in zip(self.plan["cell"], self.plan["seeds"]) if self.done.get(c, 0) >= n]
+
+    @property
+    def complete(self) -> bool:
+        """Every planned size is scored at all its seeds."""
+        return self.committed and len(self.complete_cells) == len(self.plan)
+
+    @property
+    def n_runs(self) -> int:
+        return int(self.done.sum())
+
+    @property
+    def n_planned(self) -> int:
+        return int(self.plan["seeds"].sum())
+
+    @property
+    def pending(self) -> str:
+        """What is still missing, in words, as a clause."""
+        if not self.committed:
+            return "the forecasts are not made yet"
+        return (f"{self.n_runs} of {self.n_planned} runs scored, {len(self.complete_cells)} of {len(self.plan)} sizes "
+                "at all their seeds")
+
+
+def sweep_state(folder: str | Path) -> SweepState:
+    """Read a sweep's folder: its forecasts (`SWEEP_FORECAST_FILES`), its plan and its scored runs."""
+    folder = Path(folder)
+    files = {fitted_to: folder / name for fitted_to, name in SWEEP_FORECAST_FILES.items()}
+    present = [fitted_to for fitted_to, path in files.items() if path.exists()]
+    committed = len(present) == len(files) and (folder / PLAN).exists()
+    return SweepState(present=present, forecasts=load_sweep_forecasts(files) if committed else {},
+                      plan=pd.read_csv(folder / PLAN) if committed else pd.DataFrame(columns=["cell", "params",
+                                                                                                "seeds"]),
+                      trained=load_suite(folder) if (folder / "checkpoints.csv").exists() else None)
+
 
 COIN_TOSS = 1.1  # a snap whose two nearest sizes are within this factor of equally far is close to a coin toss
 GOOD_VERDICTS = ("the measured optimum", "tied with the measured optimum")
@@ -39,7 +104,7 @@ def direction_sentence(forecasts: Mapping[str, pd.DataFrame]) -> str:
     """Per forecast (by what its laws were fitted to), at how many inference budgets each
     approach's optimum is smaller than the Chinchilla choice (more tokens per parameter: the
     paper's direction), and which optima lie outside their own bootstrap band."""
-    parts, outside = [], []
+    parts, outside, bounded = [], [], []
     for fitted_to, forecast in forecasts.items():
         chosen = chinchilla_sizes(forecast)[0]
         counts = []
@@ -52,6 +117,8 @@ def direction_sentence(forecasts: Mapping[str, pd.DataFrame]) -> str:
                 if not away.empty:
                     outside.append((len(away), f"Approach {approach}'s fitted to {fitted_to}, at C_inf "
                                     + " and ".join(format_number(c) for c in away["c_inf"])))
+            one = rows[np.isclose(rows["k"], 1.0, rtol=1e-9)]
+            bounded += [f"Approach {approach}'s fitted to {fitted_to} at C_inf {format_number(c)}" for c in one["c_inf"]]
         parts.append(f"with laws fitted to {fitted_to} (Chinchilla choice {size_label(chosen)}), " + " and ".join(counts))
     said = ("Each optimum is smaller than the Chinchilla choice, the paper's direction (more tokens per parameter), "
             "at this many of the inference budgets: " + "; ".join(parts) + ".")
@@ -61,6 +128,10 @@ def direction_sentence(forecasts: Mapping[str, pd.DataFrame]) -> str:
                  f"({'; '.join(where for _, where in outside)}): refits on resampled data mostly put the optimum "
                  "elsewhere, so the point is not a stable estimate, and a measured optimum anywhere in the band is "
                  "as consistent with the laws.")
+    if bounded:
+        said += (f" For {' and '.join(bounded)}, the optimum is the largest model that affords one sample (k = 1): "
+                 "the law would take a larger one if the inference budget allowed, so that optimum is a bound the "
+                 "budget sets, not one the law found.")
     return said
 
 

@@ -36,7 +36,9 @@ EVIDENCE = {
     "public": "public real runs",
     "grid": "the book's miniature grid",
     "validation": "the book's validation models",
+    "second": "the book's second suite (guess-proof, seeded)",
 }
+SOURCES = {"grid": "testing_the_forecast", "second": "second_sweep"}  # where a cell's forecast is explained
 VERDICTS = ("holds", "fails", "inconclusive", "not tested", "not a test")
 SMALL_ERROR = 0.10  # "small" extrapolation error: at most 10% (an assumption; the paper reports 2.8% and 8.4%)
 
@@ -201,23 +203,25 @@ def post_training_duel_cell(post: Mapping[str, Mapping[str, PairedDifference]], 
 
 
 def forecast_optimum_cell(optima: Mapping[str, pd.Series], chinchilla: pd.Series, c_train: float,
-                          n_degenerate: int, n_fits: int, guessing: Mapping[str, float] | None = None) -> Cell:
+                          n_degenerate: int, n_fits: int, guessing: Mapping[str, float] | None = None, *,
+                          evidence: str = "grid", context: str = "") -> Cell:
     """Where the forecast puts each approach's optimum (approach key → its forecast row, with N
-    bands) against the Chinchilla choice, on the grid's fits; `guessing` (approach key → the
-    macro pass@k guessing reaches at that optimum's k) where answers can be guessed."""
+    bands) against the Chinchilla choice, on the fits to `evidence`'s grid; `guessing` (approach
+    key → the macro pass@k guessing reaches at that optimum's k) where answers can be guessed;
+    `context`, a clause on which forecast and budget this is."""
     optima_text = "; ".join(f"Approach {key}: {row['tokens_per_param']:,.0f} tokens per parameter "
                             f"(N {size_label(row['N'])} [{size_label(row['N_low'])}, {size_label(row['N_high'])}]"
-                            + (f", k = {row['k']:,.0f}, where guessing alone reaches pass@k {guessing[key]:.3f}"
+                            + (f", k = {row['k']:,.0f}, where guessing alone reaches pass@k {guessing[key]:.2g}"
                                if guessing else "") + ")"
                             for key, row in optima.items())
     return Cell(
-        "overtraining", "grid", f"{optima_text} against the Chinchilla choice's "
+        "overtraining", evidence, f"{optima_text} against the Chinchilla choice's "
         f"{float(chinchilla['tokens_per_param']):,.0f} (N {size_label(chinchilla['N'])}), at {format_number(c_train)} "
-        f"FLOPs; {n_degenerate} of {n_fits} fits degenerate",
+        f"FLOPs{context}; {n_degenerate} of {n_fits} fits degenerate",
         below_verdict([(float(row["N_high"]), float(chinchilla["N"])) for row in optima.values()], n_degenerate),
         "holds if both optima's 90% bands lie below the Chinchilla choice's size and no fit feeding them is degenerate "
         "(Approach 2 builds on the Chinchilla-stage fit, so all three laws of each task count); fails if a band does "
-        "not", "testing_the_forecast")
+        "not", SOURCES[evidence])
 
 
 def verdict_table(cells: list[Cell]) -> pd.DataFrame:
@@ -247,7 +251,7 @@ def approaches_cell(evidence: str, optima: Mapping[str, float], bands: Mapping[s
     if evidence == "simulation":
         rule += "; a check of the simulator, not evidence"
     return Cell("approaches", evidence, value, approaches_verdict(one, two, degenerate[0] if degenerate else 0), rule,
-                "testing_the_forecast" if evidence == "grid" else "isoflop_profiles")
+                SOURCES.get(evidence, "isoflop_profiles"))
 
 
 def post_training_optimum_cell(tuned_optima: Mapping[tuple[str, str], float], base_low: Mapping[str, float],

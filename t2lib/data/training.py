@@ -98,6 +98,21 @@ def grid_progress(suite: Suite) -> str:
             "small-budget part; every number of this suite will change as the rest arrive.")
 
 
+def post_training_progress(suite: Suite) -> str:
+    """A sentence saying how many of a planned, seeded suite's runs are post-trained at every stage
+    it holds, "" where none or all are (or the suite keeps no plan: a user's suite post-trains
+    whichever checkpoints it chooses)."""
+    if not has_seeds(suite) or not (Path(suite.path) / GRID).exists():
+        return ""
+    rows = suite.checkpoints
+    stages = sorted(set(rows["stage"]) - {"base"})
+    tuned = set.intersection(*(set(rows.loc[rows["stage"] == s, "base_checkpoint"]) for s in stages)) if stages else set()
+    if not tuned or len(tuned) >= len(suite.base):
+        return ""
+    return (f"its post-training is in progress: {len(tuned)} of its {len(suite.base)} runs are post-trained "
+            f"({', '.join(stages)}), each cell at all its seeds")
+
+
 def complete_levels(suite: Suite) -> list[float]:
     """The training-budget levels (`suite.budget_levels` of the runs, ascending) at which a seeded
     suite holds every cell its grid.csv plans at that level (levels of the planned budgets), each
