@@ -264,3 +264,35 @@ def test_the_sweep_state_reads_what_its_folder_holds(tmp_path: Path) -> None:
     assert committed.n_planned == int(committed.plan["seeds"].sum()) >= 10
     assert committed.pending.startswith(f"{committed.n_runs} of {committed.n_planned} runs scored, "
                                         f"{len(committed.complete_cells)} of {len(committed.plan)} sizes")
+
+
+def test_the_verdict_cells_of_a_planted_sweep_follow_their_rules(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from t2lib.book.sweep_report import sweep_beats_cell, sweep_forecast_cell, sweep_overtraining_cell
+    suite, forecast, judgement = planted_judgement(tmp_path)
+    cell_N = dict(zip(suite.base["cell"], suite.base["params"]))
+    beats = sweep_beats_cell(judgement, cell_N)  # the planted 40K optimum wins on pass@k; skill decides too
+    skill = judgement.duels.set_index(["opponent", "measure"]).loc[("Chinchilla (task NLL, k = 1)", "skill"), "outcome"]
+    assert beats.verdict == ("holds" if skill == "win" else "fails" if skill == "loss" else "inconclusive")
+    assert beats.value.startswith("at C_inf 800,000, the 40K T² model against the 160K Chinchilla choice: pass@k +")
+    assert ", a win; skill above guessing" in beats.value and "over every budget, the 40K model" in beats.value
+    other = judgement.duels[judgement.duels["opponent"] != "Chinchilla (task NLL, k = 1)"]
+    assert sweep_beats_cell(replace(judgement, duels=other), cell_N).verdict == "not a test"
+    forecast_cell = sweep_forecast_cell(judgement)
+    judged = judgement.judged
+    assert forecast_cell.verdict == ("holds" if judged["verdict"].isin(["the measured optimum",
+                                                                        "tied with the measured optimum"]).all()
+                                     else forecast_cell.verdict)
+    worse = judged.assign(verdict="worse", decisive=True)
+    assert sweep_forecast_cell(replace(judgement, judged=worse)).verdict == "fails"
+    assert sweep_forecast_cell(replace(judgement, judged=worse.assign(decisive=False))).verdict == "not a test"
+    overtraining = sweep_overtraining_cell(judgement, forecast)  # the 40K optimum, far below the 160K choice
+    assert overtraining.verdict == "holds" and "the best size on pass@k is 40K" in overtraining.value
+    curve = judgement.curves["pass_at_k"]
+    flipped = curve.assign(optimum=np.isclose(curve["N"], curve["N"].max()), tied_with_optimum=False)
+    assert sweep_overtraining_cell(replace(judgement, curves={**judgement.curves, "pass_at_k": flipped}),
+                                   forecast).verdict == "fails"
+    everything_tied = curve.assign(tied_with_optimum=True)
+    assert sweep_overtraining_cell(replace(judgement, curves={**judgement.curves, "pass_at_k": everything_tied}),
+                                   forecast).verdict == "inconclusive"

@@ -16,10 +16,10 @@ import pandas as pd
 
 from t2lib.book.formatting import format_number
 from t2lib.book.tables import size_label
-from t2lib.book.verdict import duel_sentence
+from t2lib.book.verdict import Cell, duel_sentence, head_to_head_verdict, interval
 from t2lib.data.suite import Suite, load_suite
 from t2lib.laws.forecast import SNAP_FACTOR, SWEEP_FORECAST_FILES, load_sweep_forecasts
-from t2lib.laws.sweep import DECIDED, Judgement
+from t2lib.laws.sweep import DECIDED, Judgement, size_with_role
 
 PLAN = "grid.csv"  # the sweep's cells in the grid's format, written beside its forecasts
 
@@ -83,6 +83,7 @@ def sweep_state(folder: str | Path) -> SweepState:
                       trained=load_suite(folder) if (folder / "checkpoints.csv").exists() else None)
 
 
+PRIMARY_ROLE = "Chinchilla choice (task NLL, k = 1)"  # the role of the size trained for the task-loss choice
 COIN_TOSS = 1.1  # a snap whose two nearest sizes are within this factor of equally far is close to a coin toss
 GOOD_VERDICTS = ("the measured optimum", "tied with the measured optimum")
 
@@ -90,9 +91,7 @@ GOOD_VERDICTS = ("the measured optimum", "tied with the measured optimum")
 def chinchilla_sizes(forecast: pd.DataFrame) -> tuple[float, float]:
     """The task-loss law's Chinchilla choice at one sample, and the trained size it was snapped to."""
     chosen = float(forecast.loc[forecast["approach"] == "chinchilla", "N"].iloc[0])
-    trained = forecast[(forecast["approach"] == "trainable")
-                       & forecast["role"].str.contains("Chinchilla choice (task NLL", regex=False, na=False)]
-    return chosen, float(trained["N"].iloc[0])
+    return chosen, size_with_role(forecast, PRIMARY_ROLE)
 
 
 def optima(forecast: pd.DataFrame, approach: str) -> pd.DataFrame:
@@ -401,3 +400,78 @@ def finding_sentence(judgement: Judgement, forecast: pd.DataFrame, cell_N: Mappi
                        "size that draws one sample, capped by the budget, so the direction is read from the others)"
                        if capped.any() else "") + ".")
     return " ".join(said)
+
+
+# The second suite's column of the verdict page, once its sweep is trained: each cell from the
+# judgement of the forecast fitted to each run (what one trained model scores).
+SWEEP = "second_sweep"
+
+
+def sweep_beats_cell(judgement: Judgement, cell_N: Mapping[str, float]) -> Cell:
+    """The primary comparison (`primary_sentence`) as a verdict cell: won on pass@k and on skill
+    above guessing holds, lost on either fails; the other head-to-heads in words."""
+    duels = judgement.duels
+    primary = duels[duels["opponent"] == PRIMARY_OPPONENT]
+    top = primary[np.isclose(primary["c_inf"], primary["c_inf"].max())].set_index("measure") if len(primary) else primary
+    rule = ("the preregistered primary comparison: holds if the T² model wins on pass@k and on skill above guessing "
+            "(95% interval over questions and seeds excluding zero, difference at least the minimum effect), fails "
+            "if it loses on either, otherwise inconclusive")
+    if top.empty or top.loc["pass_at_k", "outcome"] not in DECIDED:
+        why = "no head-to-head" if top.empty else top.loc["pass_at_k", "outcome"]
+        return Cell("beats", "second", f"the primary comparison was not made ({why}); {duel_sentence(judgement.summary)}",
+                    "not a test", rule, SWEEP)
+    passed, skill = top.loc["pass_at_k"], top.loc["skill"]
+    value = (f"at C_inf {format_number(passed['c_inf'])}, the {size_label(cell_N[passed['t2_cell']])} T² model against "
+             f"the {size_label(cell_N[passed['opponent_cell']])} Chinchilla choice: pass@k "
+             f"{interval(passed['difference'], passed['low'], passed['high'])}, a {passed['outcome']}; skill above "
+             f"guessing {interval(skill['difference'], skill['low'], skill['high'])}, a {skill['outcome']}; over "
+             f"every budget, {duel_sentence(judgement.summary)}")
+    return Cell("beats", "second", value, head_to_head_verdict(passed["outcome"], skill["outcome"]), rule, SWEEP)
+
+
+def sweep_forecast_cell(judgement: Judgement) -> Cell:
+    """Whether the size trained for each approach's optimum is the measured optimum or tied with
+    it (on its own measure), at every inference budget where not every size ties."""
+    judged = judgement.judged
+    decisive = judged[judged["decisive"] & (judged["verdict"] != "affords no sample")]
+    good = int(decisive["verdict"].isin(GOOD_VERDICTS).sum())
+    stand_ins = int((decisive["away"] > SNAP_FACTOR).sum())
+    value = (f"the size trained for an optimum is the measured optimum or tied with it at {good} of {len(decisive)} "
+             f"(approach, inference budget) pairs where the sizes differ ({len(judged) - len(decisive)} more where "
+             "every size ties or none affords a sample)"
+             + (f"; at {stand_ins} of them it is a stand-in more than {SNAP_FACTOR:g}× from the optimum" if stand_ins
+                else ""))
+    verdict = ("not a test" if decisive.empty else "holds" if good == len(decisive) else
+               "fails" if good < len(decisive) / 2 else "inconclusive")
+    return Cell("forecast", "second", value, verdict,
+                "holds if every size trained for an optimum is the measured optimum or tied with it (Approach 1 on "
+                "task NLL, Approach 2 on pass@k); fails if most are worse; a budget where every size ties is no test",
+                SWEEP)
+
+
+def sweep_overtraining_cell(judgement: Judgement, forecast: pd.DataFrame) -> Cell:
+    """With no law: at the largest inference budget, whether the measured optimum on pass@k is
+    smaller than the size trained for the Chinchilla choice, beyond the interval."""
+    curve = judgement.curves["pass_at_k"]
+    curve = curve[np.isclose(curve["c_inf"], curve["c_inf"].max())]
+    chinchilla = size_with_role(forecast, PRIMARY_ROLE)
+    best = curve[curve["optimum"]].iloc[0]
+    at_chinchilla = curve[np.isclose(curve["N"], chinchilla)]
+    chinchilla_tied = bool(at_chinchilla["tied_with_optimum"].any() or at_chinchilla["optimum"].any())
+    smaller_tied = bool((curve["tied_with_optimum"] & (curve["N"] < chinchilla)).any())
+    if best["N"] < chinchilla and not chinchilla_tied:
+        verdict = "holds"
+    elif best["N"] >= chinchilla and not smaller_tied:
+        verdict = "fails"
+    else:
+        verdict = "inconclusive"
+    tied = curve[curve["tied_with_optimum"] & ~curve["optimum"]]["N"]
+    value = (f"measured, no law: at C_inf {format_number(best['c_inf'])} the best size on pass@k is "
+             f"{size_label(best['N'])} (k = {best['k']:.3g}) against the Chinchilla choice's {size_label(chinchilla)}, "
+             + ("which is " + ("the optimum" if at_chinchilla["optimum"].any() else "tied with it")
+                if chinchilla_tied else "which is worse beyond the interval")
+             + (f"; tied with the optimum: {', '.join(size_label(n) for n in tied)}" if len(tied) else ""))
+    return Cell("overtraining", "second", value, verdict,
+                "holds if the measured optimum at the largest inference budget is smaller than the Chinchilla choice "
+                "and the Chinchilla choice is worse beyond the interval; fails if the optimum is the Chinchilla "
+                "choice or larger and no smaller size ties with it; otherwise inconclusive", SWEEP)
