@@ -179,7 +179,7 @@ lab: $(PRETRAIN_INSTALLED)
 	OMP_NUM_THREADS=1 $(PRETRAIN_PY) -m pretrain.lab all --out $(LAB) --workers $(WORKERS)
 
 test-pretrain: $(PRETRAIN_INSTALLED)
-	OMP_NUM_THREADS=1 $(PRETRAIN_PY) -m pytest -n 2 --dist loadfile tests_pretrain || { rc=$$?; [ $$rc -ne 5 ] || echo "make test-pretrain: pytest collected no tests" >&2; exit $$rc; }
+	OMP_NUM_THREADS=1 $(PRETRAIN_PY) -m pytest -n 2 --dist loadfile --durations=10 tests_pretrain || { rc=$$?; [ $$rc -ne 5 ] || echo "make test-pretrain: pytest collected no tests" >&2; exit $$rc; }
 
 # The student edition: chapters as unexecuted notebooks, exercises kept, solutions removed.
 STUDENT := _build/student

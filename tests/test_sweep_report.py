@@ -296,3 +296,18 @@ def test_the_verdict_cells_of_a_planted_sweep_follow_their_rules(tmp_path: Path)
     everything_tied = curve.assign(tied_with_optimum=True)
     assert sweep_overtraining_cell(replace(judgement, curves={**judgement.curves, "pass_at_k": everything_tied}),
                                    forecast).verdict == "inconclusive"
+
+
+def test_a_judgement_is_cached_by_the_build_and_keyed_by_its_inputs(tmp_path: Path, monkeypatch) -> None:
+    from test_sweep import C_INF, GUESS, TASKS, planted_forecast, sweep_suite
+    suite = load_suite(sweep_suite(tmp_path))
+    forecast = planted_forecast({"1": 4e4, "2": 4e4}, 1.6e5, 8e4)
+    monkeypatch.setenv("T2LIB_CACHE", str(tmp_path / "cache"))
+    first = judge(suite, forecast, TASKS, [C_INF], scored="each run", guess=GUESS, resamples=50, duel_resamples=50)
+    again = judge(suite, forecast, TASKS, [C_INF], scored="each run", guess=GUESS, resamples=50, duel_resamples=50)
+    assert len(list((tmp_path / "cache").glob("judge-*.pickle"))) == 1
+    pd.testing.assert_frame_equal(first.duels, again.duels)
+    judge(suite, forecast, TASKS, [C_INF], scored="pooled seeds", guess=GUESS, resamples=50, duel_resamples=50)
+    judge(suite, forecast.assign(N_high=forecast["N_high"] * 1.01), TASKS, [C_INF], scored="each run", guess=GUESS,
+          resamples=50, duel_resamples=50)
+    assert len(list((tmp_path / "cache").glob("judge-*.pickle"))) == 3  # another scoring, another forecast

@@ -34,6 +34,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from t2lib.book.cache import memoized
 from t2lib.book.report import decide
 from t2lib.book.formatting import format_number
 from t2lib.data.seeds import runs_as_checkpoints, seed_averaged, seed_rows
@@ -491,7 +492,23 @@ def judge(suite: Suite, forecast: pd.DataFrame, tasks: Sequence[str], c_infs: Se
     """`Judgement` of `forecast` on the sizes trained in `suite`: `measured_curve` at every C_inf on
     both measures (`resamples` draws), `optimum_against_forecast`, `sweep_duels` (`duel_resamples`
     draws; or `duels` already made for the same contenders, `same_contenders`) and `duel_summary`,
-    all with one `seed`."""
+    all with one `seed`. Cached by the build (`memoized`): the sweep's chapter and the verdict page
+    judge the same forecast alike."""
+    key = {"suite": suite.sha256, "forecast": _frame_digest(forecast), "tasks": list(tasks),
+           "c_infs": [float(c) for c in c_infs], "scored": scored, "guess": sorted((guess or {}).items()),
+           "resamples": resamples, "duel_resamples": duel_resamples, "seed": seed,
+           "duels": None if duels is None else _frame_digest(duels)}
+    return memoized("judge", key, lambda: _judge(suite, forecast, tasks, c_infs, scored, guess, resamples,
+                                                 duel_resamples, seed, duels))
+
+
+def _frame_digest(frame: pd.DataFrame) -> str:
+    return hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()
+
+
+def _judge(suite: Suite, forecast: pd.DataFrame, tasks: Sequence[str], c_infs: Sequence[float], scored: str,
+           guess: Mapping[str, float] | None, resamples: int, duel_resamples: int, seed: int,
+           duels: pd.DataFrame | None) -> Judgement:
     curves = {measure: pd.concat([measured_curve(suite, tasks, c_inf, measure=measure, guess=guess, resamples=resamples,
                                                  seed=seed, scored=scored) for c_inf in c_infs], ignore_index=True)
               for measure in CURVE_MEASURES}
