@@ -146,8 +146,8 @@ def test_the_progress_of_post_training_is_said_until_every_run_has_every_stage(t
 
     folder = seeded_suite(tmp_path)
     partial = load_suite(with_post_training(folder, ["small", "small-s1"]))
-    assert post_training_progress(partial) == ("its post-training is in progress: 2 of its 4 runs are post-trained "
-                                               "(ft, sft), each cell at all its seeds")
+    assert post_training_progress(partial) == ("its post-training has begun: 2 of its 4 runs (1 cell at all its "
+                                               "seeds) are post-trained (ft, sft); the others wait")
     beside = suite_beside("post_training", str(partial.path), c_train=None, c_inf=None)
     assert beside.settings is None and beside.reason.endswith(
         f"yet: {post_training_progress(partial)}; it does when every run is.")

@@ -187,15 +187,21 @@ def test_the_outcome_says_where_skill_disagrees_and_the_curves_are_scored_as_ask
 
 
 def test_the_head_to_heads_say_at_how_many_budgets_the_t2_model_stood_in() -> None:
+    from dataclasses import replace
+
     from t2lib.book.verdict import duel_sentence
     from t2lib.laws.sweep import DuelSummary
     summary = DuelSummary(t2_N=(342_000.0, 484_000.0), rivals_N=(842_000.0,), optimum_N=(535_000.0, 530_000.0, 150_000.0),
                           aways=(1.1, 1.1, 2.3), below_all=False, outcomes={"win": 1, "loss": 0, "tie": 2},
                           unlosable=0, same=0)
     said = duel_sentence(summary)
-    assert said.startswith("the 342K and 484K models, trained for Approach 2's optima (150K to 535K), a stand-in "
-                           "(more than 2× from the optimum) at 1 of the 3 inference budgets (up to 2.3×), won 1, lost 0 "
+    assert said.startswith("the 342K and 484K models, trained for Approach 2's optima of 150K to 535K and a stand-in "
+                           "more than 2× from it at 1 of the 3 inference budgets (up to 2.3×), won 1, lost 0 "
                            "and tied 2 of the 3 head-to-heads")
+    below = replace(summary, t2_N=(16_400.0,), optimum_N=(7_400.0, 7_470.0), aways=(2.2, 2.2), below_all=True,
+                    outcomes={"win": 0, "loss": 2, "tie": 0})
+    assert duel_sentence(below).startswith("the 16.4K model, standing in from 2.2× away for Approach 2's optima of "
+                                           "7.4K to 7.47K, smaller than any size trained, lost all 2 head-to-heads")
 
 
 def test_a_band_holds_the_optimum_only_if_a_size_tied_with_it_lies_inside(tmp_path: Path) -> None:
@@ -279,6 +285,9 @@ def test_the_verdict_cells_of_a_planted_sweep_follow_their_rules(tmp_path: Path)
     assert ", a win; skill above guessing" in beats.value and "over every budget, the 40K model" in beats.value
     other = judgement.duels[judgement.duels["opponent"] != "Chinchilla (task NLL, k = 1)"]
     assert sweep_beats_cell(replace(judgement, duels=other), cell_N).verdict == "not a test"
+    t2_cell = judgement.duels["t2_cell"].iloc[0]
+    larger = sweep_beats_cell(judgement, {**cell_N, t2_cell: 3e5})  # a T² model larger than the Chinchilla choice
+    assert larger.verdict == "not a test" and larger.value.endswith("about the laws' choice, not overtraining")
     forecast_cell = sweep_forecast_cell(judgement)
     judged = judgement.judged
     assert forecast_cell.verdict == ("holds" if judged["verdict"].isin(["the measured optimum",
@@ -311,3 +320,20 @@ def test_a_judgement_is_cached_by_the_build_and_keyed_by_its_inputs(tmp_path: Pa
     judge(suite, forecast.assign(N_high=forecast["N_high"] * 1.01), TASKS, [C_INF], scored="each run", guess=GUESS,
           resamples=50, duel_resamples=50)
     assert len(list((tmp_path / "cache").glob("judge-*.pickle"))) == 3  # another scoring, another forecast
+
+
+def test_the_primary_comparison_is_said_to_test_overtraining_only_where_the_t2_model_is_smaller() -> None:
+    from t2lib.book.sweep_report import primary_test_sentence
+    from t2lib.laws.sweep import optimum_role
+
+    def planted(t2: float, chinchilla: float) -> pd.DataFrame:
+        roles = {t2: optimum_role("2", 1e7), chinchilla: "Chinchilla choice (task NLL, k = 1)"}
+        return pd.DataFrame([{"approach": "trainable", "priced_by": "2", "c_inf": 1e7, "N": N, "role": role}
+                             for N, role in roles.items()])
+
+    budgets = {"each run": [1e6, 1e7], "pooled seeds": [1e6, 1e7]}
+    smaller = primary_test_sentence({"each run": planted(5e4, 1.7e5), "pooled seeds": planted(1e5, 1.7e5)}, budgets)
+    assert smaller.startswith("At the largest inference budget the per-run forecast's T² model (50K) is smaller")
+    larger = primary_test_sentence({"each run": planted(2.2e5, 1.7e5), "pooled seeds": planted(1e5, 1.7e5)}, budgets)
+    assert "T² model (220K) is larger than the Chinchilla choice (170K)" in larger
+    assert "not whether overtraining does" in larger and "fitted to pooled seeds, 100K against 170K" in larger

@@ -125,6 +125,10 @@ def test_each_cell_applies_its_rule_to_planted_measurements() -> None:
     assert forecast_optimum_cell(optima, chinchilla, 1e15, 3, 12).verdict == "inconclusive"
     second = forecast_optimum_cell(optima, chinchilla, 1e15, 3, 12, evidence="second", context=" by the sweep's laws")
     assert (second.evidence, second.source) == ("second", "second_sweep") and "FLOPs by the sweep's laws;" in second.value
+    assert "against the paper's direction" not in second.value
+    above = {**optima, "2": pd.Series({**optima["2"].to_dict(), "N": 2e5})}
+    assert forecast_optimum_cell(above, chinchilla, 1e15, 0, 12).value.endswith(
+        "; Approach 2's optimum is larger than the Chinchilla choice, against the paper's direction")
     assert approaches_cell("second", {"Approach 1": 5e4, "Approach 2": 6e4},
                            {"Approach 1": (3e4, 8e4), "Approach 2": (4e4, 2e5)}, (1, 12)).source == "second_sweep"
     assert approaches_cell("grid", {"Approach 1": 5e4, "Approach 2": 6e4},

@@ -170,6 +170,12 @@ def test_no_page_shows_raw_tex_a_range_index_or_a_truncated_cell(rendered: dict[
     assert not problems, "\n".join(problems)
 
 
+def test_no_page_shows_a_warning_or_anything_written_to_stderr(pages: list[Path]) -> None:
+    """A cell's stderr (a library's warning, say) is shown on the page as it is: none may be."""
+    shown = [page.relative_to(HTML).as_posix() for page in pages if 'class="output stderr' in page.read_text()]
+    assert not shown, f"pages that show a cell's stderr: {shown}"
+
+
 def test_prose_and_tables_write_powers_of_ten_not_e_notation(rendered: dict[str, tuple[str, list[str]]]) -> None:
     """Outside code and its output, 2.56e+19 reads 2.56×10¹⁹ (the tables by t2lib.book.formatting, the
     prose by the book's Sphinx extension)."""
@@ -262,12 +268,13 @@ def test_every_chapter_is_in_the_table_of_contents() -> None:
 
 
 def test_the_verdict_page_has_every_claim_and_kind_of_evidence_and_the_introduction_links_it(tmp_path: Path) -> None:
-    from t2lib.book.verdict import CLAIMS, EVIDENCE
+    from t2lib.book.verdict import CLAIMS, EVIDENCE, VERDICTS
 
     dom = rendered_dom(HTML / "chapters" / "verdict.html", tmp_path)
     table = re.search(r"<table.*?</table>", dom, re.S).group(0)
     assert all(claim in table for claim in CLAIMS.values()) and all(kind in table for kind in EVIDENCE.values())
-    assert len(re.findall(r">\s*(holds|fails|inconclusive|not tested|not a test):", table)) == len(CLAIMS) * len(EVIDENCE)
+    verdicts = "|".join(VERDICTS)
+    assert len(re.findall(rf">\s*({verdicts}):", table)) == len(CLAIMS) * len(EVIDENCE)
     intro = rendered_dom(HTML / "intro.html", tmp_path)
     first_paragraph = re.search(r"<p>.*?</p>", intro[intro.index("<h1"):], re.S).group(0)
     assert 'href="chapters/verdict.html"' in first_paragraph

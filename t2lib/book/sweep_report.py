@@ -19,7 +19,7 @@ from t2lib.book.tables import size_label
 from t2lib.book.verdict import Cell, duel_sentence, head_to_head_verdict, interval
 from t2lib.data.suite import Suite, load_suite
 from t2lib.laws.forecast import SNAP_FACTOR, SWEEP_FORECAST_FILES, load_sweep_forecasts
-from t2lib.laws.sweep import DECIDED, Judgement, size_with_role
+from t2lib.laws.sweep import DECIDED, MIN_EFFECT, GridSlice, Judgement, optimum_role, size_with_role
 
 PLAN = "grid.csv"  # the sweep's cells in the grid's format, written beside its forecasts
 
@@ -132,6 +132,47 @@ def direction_sentence(forecasts: Mapping[str, pd.DataFrame]) -> str:
                  "the law would take a larger one if the inference budget allowed, so that optimum is a bound the "
                  "budget sets, not one the law found.")
     return said
+
+
+def primary_test_sentence(forecasts: Mapping[str, pd.DataFrame], c_infs: Mapping[str, Sequence[float]]) -> str:
+    """What the primary comparison can show, read from the committed forecasts before any model is
+    measured: whether the model each trains for Approach 2's optimum at its largest inference
+    budget is smaller than the task-loss Chinchilla choice (more tokens per parameter, the paper's
+    direction) or not."""
+    sizes = {fitted_to: (size_with_role(forecast, optimum_role("2", max(c_infs[fitted_to]))),
+                         size_with_role(forecast, PRIMARY_ROLE)) for fitted_to, forecast in forecasts.items()}
+    t2, chinchilla = sizes["each run"]
+    if t2 < chinchilla:
+        return (f"At the largest inference budget the per-run forecast's T² model ({size_label(t2)}) is smaller than "
+                f"the Chinchilla choice ({size_label(chinchilla)}), so the primary comparison sets the more "
+                "overtrained model against Chinchilla's, as the paper does.")
+    others = [f"fitted to {f}, {size_label(a)} against {size_label(b)}" for f, (a, b) in sizes.items()
+              if f != "each run"]
+    return (f"**What the primary comparison can show, read from the committed forecasts alone:** at the largest "
+            f"inference budget "
+            f"the per-run forecast's T² model ({size_label(t2)}) is "
+            + ("the Chinchilla choice itself" if t2 == chinchilla else f"larger than the Chinchilla choice "
+               f"({size_label(chinchilla)}), trained on fewer tokens per parameter")
+            + ". Whatever its outcome, it tests whether the laws' choice beats Chinchilla's rule, not whether "
+            "overtraining does; the verdict page does not count it for the paper's claim"
+            + (f" (the other forecast's T² model: {'; '.join(others)})" if others else "") + ".")
+
+
+def slice_detail(found: GridSlice) -> str:
+    """Where the single-sample best stands at each larger inference budget of a grid's slice: the
+    optimum alone, the optimum with the sizes tied with it, or tied with a better optimum."""
+    parts = []
+    for samples, c_inf in zip(found.samples[1:], found.c_infs[1:]):
+        at = found.curves[found.curves["c_inf"] == c_inf]
+        best = at[at["optimum"]].iloc[0]
+        others = at[at["tied_with_optimum"] & ~at["optimum"] & (at["cell"] != found.chinchilla_cell)]["N"]
+        tied = ", ".join(size_label(n) for n in others)
+        if best["cell"] == found.chinchilla_cell:
+            state = f"tied with {tied}" if tied else "the optimum alone"
+        else:
+            state = f"tied with the optimum, {size_label(best['N'])}" + (f", as is {tied}" if tied else "")
+        parts.append(f"at {samples:g} samples it is {state}")
+    return f"{size_label(found.chinchilla_N)} is the single-sample best; " + "; ".join(parts)
 
 
 def snap_sentence(forecast: pd.DataFrame, trained_sizes: Sequence[float]) -> str:
@@ -414,18 +455,23 @@ def sweep_beats_cell(judgement: Judgement, cell_N: Mapping[str, float]) -> Cell:
     primary = duels[duels["opponent"] == PRIMARY_OPPONENT]
     top = primary[np.isclose(primary["c_inf"], primary["c_inf"].max())].set_index("measure") if len(primary) else primary
     rule = ("the preregistered primary comparison: holds if the T² model wins on pass@k and on skill above guessing "
-            "(95% interval over questions and seeds excluding zero, difference at least the minimum effect), fails "
-            "if it loses on either, otherwise inconclusive")
+            f"(95% interval over questions and seeds excluding zero, difference at least {MIN_EFFECT:g}), fails "
+            "if it loses on either, otherwise inconclusive; not a test of this claim where the T² model is not "
+            "smaller than the Chinchilla choice")
     if top.empty or top.loc["pass_at_k", "outcome"] not in DECIDED:
         why = "no head-to-head" if top.empty else top.loc["pass_at_k", "outcome"]
         return Cell("beats", "second", f"the primary comparison was not made ({why}); {duel_sentence(judgement.summary)}",
                     "not a test", rule, SWEEP)
     passed, skill = top.loc["pass_at_k"], top.loc["skill"]
+    t2_N, chinchilla_N = cell_N[passed["t2_cell"]], cell_N[passed["opponent_cell"]]
     value = (f"at C_inf {format_number(passed['c_inf'])}, the {size_label(cell_N[passed['t2_cell']])} T² model against "
              f"the {size_label(cell_N[passed['opponent_cell']])} Chinchilla choice: pass@k "
              f"{interval(passed['difference'], passed['low'], passed['high'])}, a {passed['outcome']}; skill above "
              f"guessing {interval(skill['difference'], skill['low'], skill['high'])}, a {skill['outcome']}; over "
              f"every budget, {duel_sentence(judgement.summary)}")
+    if t2_N >= chinchilla_N:  # the T² model is not the more overtrained one
+        return Cell("beats", "second", value + "; the T² model is not smaller than the Chinchilla choice, so this "
+                    "head-to-head is about the laws' choice, not overtraining", "not a test", rule, SWEEP)
     return Cell("beats", "second", value, head_to_head_verdict(passed["outcome"], skill["outcome"]), rule, SWEEP)
 
 

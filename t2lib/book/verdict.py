@@ -36,10 +36,10 @@ EVIDENCE = {
     "public": "public real runs",
     "grid": "the book's miniature grid",
     "validation": "the book's validation models",
-    "second": "the book's second suite (guess-proof, seeded)",
+    "second": "the book's second suite (guessing out of reach, seeded)",
 }
 SOURCES = {"grid": "testing_the_forecast", "second": "second_sweep"}  # where a cell's forecast is explained
-VERDICTS = ("holds", "fails", "inconclusive", "not tested", "not a test")
+VERDICTS = ("holds", "fails", "inconclusive", "not tested", "not a test", "pending")
 SMALL_ERROR = 0.10  # "small" extrapolation error: at most 10% (an assumption; the paper reports 2.8% and 8.4%)
 
 
@@ -62,7 +62,13 @@ class Cell:
 
 
 def not_tested(claim: str, evidence: str, why: str) -> Cell:
+    """A claim this kind of evidence cannot speak to, and why."""
     return Cell(claim, evidence, why, "not tested", "", "")
+
+
+def pending(claim: str, evidence: str, why: str) -> Cell:
+    """A claim this kind of evidence can speak to, not measured or judged yet, and why."""
+    return Cell(claim, evidence, why, "pending", "", "")
 
 
 def head_to_head_verdict(pass_outcome: str, skill_outcome: str) -> str:
@@ -214,14 +220,17 @@ def forecast_optimum_cell(optima: Mapping[str, pd.Series], chinchilla: pd.Series
                             + (f", k = {row['k']:,.0f}, where guessing alone reaches pass@k {guessing[key]:.2g}"
                                if guessing else "") + ")"
                             for key, row in optima.items())
+    larger = [f"Approach {key}'s" for key, row in optima.items() if float(row["N"]) > float(chinchilla["N"])]
     return Cell(
         "overtraining", evidence, f"{optima_text} against the Chinchilla choice's "
         f"{float(chinchilla['tokens_per_param']):,.0f} (N {size_label(chinchilla['N'])}), at {format_number(c_train)} "
-        f"FLOPs{context}; {n_degenerate} of {n_fits} fits degenerate",
+        f"FLOPs{context}; {n_degenerate} of {n_fits} fits degenerate"
+        + (f"; {' and '.join(larger)} optimum is larger than the Chinchilla choice, against the paper's direction"
+           if larger else ""),
         below_verdict([(float(row["N_high"]), float(chinchilla["N"])) for row in optima.values()], n_degenerate),
-        "holds if both optima's 90% bands lie below the Chinchilla choice's size and no fit feeding them is degenerate "
-        "(Approach 2 builds on the Chinchilla-stage fit, so all three laws of each task count); fails if a band does "
-        "not", SOURCES[evidence])
+        "inconclusive whenever a fit feeding the optima is degenerate (Approach 2 builds on the Chinchilla-stage fit, "
+        "so all three laws of each task count); otherwise holds if both optima's 90% bands lie below the Chinchilla "
+        "choice's size and fails if a band does not", SOURCES[evidence])
 
 
 def verdict_table(cells: list[Cell]) -> pd.DataFrame:
@@ -327,16 +336,16 @@ def duel_sentence(summary: DuelSummary) -> str:
     could not be decided."""
     t2 = " and ".join(size_label(n) for n in summary.t2_N) + (" models" if len(summary.t2_N) > 1 else " model")
     low, high = size_label(min(summary.optimum_N)), size_label(max(summary.optimum_N))
-    optimum = f"{low} optimum" if low == high else f"optima ({low} to {high})"
+    optimum = f"{low} optimum" if low == high else f"optima of {low} to {high}"
     beyond = sum(a > SNAP_FACTOR for a in summary.aways)
     if beyond == len(summary.aways):
         spread = (f"{min(summary.aways):.1f}× to {summary.away:.1f}×" if f"{min(summary.aways):.1f}" != f"{summary.away:.1f}"
                   else f"{summary.away:.1f}×")
-        model = (f"the {t2}, a stand-in {spread} away from Approach 2's {optimum}"
-                 + (" (smaller than any size trained)" if summary.below_all else "") + ",")
+        model = (f"the {t2}, standing in from {spread} away for Approach 2's {optimum}"
+                 + (", smaller than any size trained," if summary.below_all else ","))
     elif beyond:
-        model = (f"the {t2}, trained for Approach 2's {optimum}, a stand-in (more than {SNAP_FACTOR:g}× from the "
-                 f"optimum) at {beyond} of the {len(summary.aways)} inference budgets (up to {summary.away:.1f}×),")
+        model = (f"the {t2}, trained for Approach 2's {optimum} and a stand-in more than {SNAP_FACTOR:g}× from it at "
+                 f"{beyond} of the {len(summary.aways)} inference budgets (up to {summary.away:.1f}×),")
     else:
         model = f"the {t2}, trained for Approach 2's {optimum},"
     counts, n = summary.outcomes, summary.decided

@@ -109,8 +109,10 @@ def post_training_progress(suite: Suite) -> str:
     tuned = set.intersection(*(set(rows.loc[rows["stage"] == s, "base_checkpoint"]) for s in stages)) if stages else set()
     if not tuned or len(tuned) >= len(suite.base):
         return ""
-    return (f"its post-training is in progress: {len(tuned)} of its {len(suite.base)} runs are post-trained "
-            f"({', '.join(stages)}), each cell at all its seeds")
+    cells = rows.loc[rows["checkpoint"].isin(tuned), "cell"].nunique()
+    return (f"its post-training has begun: {len(tuned)} of its {len(suite.base)} runs ({cells} cell"
+            f"{'s' if cells > 1 else ''} at all {'their' if cells > 1 else 'its'} seeds) are post-trained "
+            f"({', '.join(stages)}); the others wait")
 
 
 def complete_levels(suite: Suite) -> list[float]:
