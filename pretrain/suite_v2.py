@@ -171,11 +171,16 @@ def evaluate_once_with_harness(run_dir: Path) -> None:
             evaluate_run(run_dir, CorpusV2(0), prepare_tasks(CorpusV2(0), Path(scratch)))
 
 
+def fine_tuned_runs(suite: t2lib.Suite) -> set[str]:
+    """The suite's runs fine-tuned at every stage (`RECIPES`)."""
+    rows = suite.checkpoints
+    return set.intersection(*(set(rows.loc[rows["stage"] == stage, "base_checkpoint"]) for stage in RECIPES))
+
+
 def post_training_status(suite: t2lib.Suite) -> str:
     """How many of the suite's runs are fine-tuned both ways, in words."""
     rows = suite.checkpoints
-    tuned = [set(rows.loc[rows["stage"] == stage, "base_checkpoint"]) for stage in RECIPES]
-    both = set.intersection(*tuned)
+    both = fine_tuned_runs(suite)
     if not both:
         return "not yet run"
     cells = rows.loc[rows["checkpoint"].isin(both), "cell"].nunique()
@@ -193,7 +198,12 @@ def write_readme(suite: t2lib.Suite, grid: pd.DataFrame, path: Path, n_waiting: 
     spread = spread[spread["seeds"] >= 2].groupby("task")["sd"].median()
     seed_text = ("not yet measured (no cell has two seeds)" if spread.empty else
                  ", ".join(f"{task.removeprefix('t2mini_')} {sd:.2g}" for task, sd in spread.items()))
+    complete = len(cells_done) == len(grid) and len(fine_tuned_runs(suite)) == len(base)
     path.write_text(README_TEMPLATE.read_text().format(
+        state="complete" if complete else "in progress",
+        continues=("Grid and post-training are complete." if complete else
+                   "Training continues in chunks; the suite grows with each (`python -m pretrain.suite_v2 build` "
+                   "keeps what is here)."),
         n_runs=len(base), n_planned=planned_runs, n_cells=len(cells_done), n_waiting=n_waiting,
         n_grid_cells=len(grid), min_flops=base["train_flops"].min(), max_flops=base["train_flops"].max(),
         n_budgets=len(set(budget_levels(base["train_flops"]))), n_sizes=base["params"].nunique(),
