@@ -337,3 +337,28 @@ def test_the_primary_comparison_is_said_to_test_overtraining_only_where_the_t2_m
     larger = primary_test_sentence({"each run": planted(2.2e5, 1.7e5), "pooled seeds": planted(1e5, 1.7e5)}, budgets)
     assert "T² model (220K) is larger than the Chinchilla choice (170K)" in larger
     assert "not whether overtraining does" in larger and "fitted to pooled seeds, 100K against 170K" in larger
+
+
+@pytest.mark.parametrize(("factor", "degenerate", "verdict"), [(1.05, 0, "holds"), (1.05, 1, "inconclusive"),
+                                                               (2.0, 0, "fails")])
+def test_the_extrapolation_cell_sets_each_optimums_prediction_against_its_measurement(
+        tmp_path: Path, factor: float, degenerate: int, verdict: str) -> None:
+    from t2lib.book.sweep_report import sweep_errors, sweep_extrapolation_cell
+    suite, forecast, judgement = planted_judgement(tmp_path)
+    measured = {key: judgement.curves[m].set_index("N")["value"] for key, m in (("1", "task_nll"), ("2", "pass_at_k"))}
+    trained = forecast["approach"] == "trainable"
+    value = [measured[key].get(N, np.nan) * factor if is_trained else np.nan
+             for key, N, is_trained in zip(forecast["priced_by"], forecast["N"], trained)]
+    priced = forecast.assign(value=value, value_low=np.array(value) / 1.5, value_high=np.array(value) * 1.5)
+    errors = sweep_errors(judgement, priced)
+    assert list(errors["approach"]) == ["Approach 1", "Approach 2"] and list(errors["N"]) == [4e4, 4e4]
+    assert np.allclose(errors["relative_error"], factor - 1)
+    cell = sweep_extrapolation_cell(judgement, priced, degenerate)
+    inside = int(factor < 1.5)  # the band is the prediction ÷ and × 1.5
+    assert cell.verdict == verdict and f"Approach 2 {factor - 1:+.1%} to {factor - 1:+.1%} ({inside} of 1 inside" in cell.value
+
+
+def test_an_error_ten_times_the_measurement_or_more_is_a_ratio() -> None:
+    from t2lib.book.sweep_report import _error
+    assert (_error(0.05), _error(-0.5), _error(12.0), _error(2.47e27)) == (
+        "+5.0%", "-50.0%", "13× the measured value", "2.47×10²⁷× the measured value")

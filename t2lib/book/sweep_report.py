@@ -16,7 +16,7 @@ import pandas as pd
 
 from t2lib.book.formatting import format_number
 from t2lib.book.tables import size_label
-from t2lib.book.verdict import Cell, duel_sentence, head_to_head_verdict, interval
+from t2lib.book.verdict import SMALL_ERROR, Cell, duel_sentence, error_verdict, head_to_head_verdict, interval
 from t2lib.data.suite import Suite, load_suite
 from t2lib.laws.forecast import SNAP_FACTOR, SWEEP_FORECAST_FILES, load_sweep_forecasts
 from t2lib.laws.sweep import DECIDED, MIN_EFFECT, GridSlice, Judgement, optimum_role, size_with_role
@@ -521,3 +521,55 @@ def sweep_overtraining_cell(judgement: Judgement, forecast: pd.DataFrame) -> Cel
                 "holds if the measured optimum at the largest inference budget is smaller than the Chinchilla choice "
                 "and the Chinchilla choice is worse beyond the interval; fails if the optimum is the Chinchilla "
                 "choice or larger and no smaller size ties with it; otherwise inconclusive", SWEEP)
+
+
+def sweep_errors(judgement: Judgement, forecast: pd.DataFrame) -> pd.DataFrame:
+    """The forecast's prediction for each size trained for an optimum, at that optimum's budget,
+    against its measurement on the approach's own measure (task NLL for Approach 1, pass@k for
+    Approach 2): predicted/measured − 1, and whether the measurement lies in the prediction's band."""
+    rows = []
+    for key, measure in (("1", "task_nll"), ("2", "pass_at_k")):
+        curve = judgement.curves[measure]
+        priced = forecast[(forecast["approach"] == "trainable") & (forecast["priced_by"] == key)]
+        for c_inf in sorted(curve["c_inf"].unique()):
+            N = size_with_role(forecast, optimum_role(key, c_inf))
+            law = priced[np.isclose(priced["c_inf"], c_inf) & np.isclose(priced["N"], N)] if N else priced.iloc[:0]
+            seen = curve[np.isclose(curve["c_inf"], c_inf) & np.isclose(curve["N"], N)] if N else curve.iloc[:0]
+            if law.empty or seen.empty:
+                continue
+            predicted, measured = float(law["value"].iloc[0]), float(seen["value"].iloc[0])
+            low, high = (float(law[c].iloc[0]) if c in law else np.nan for c in ("value_low", "value_high"))
+            rows.append({"approach": f"Approach {key}", "c_inf": c_inf, "N": N, "predicted": predicted,
+                         "measured": measured, "relative_error": predicted / measured - 1,
+                         "inside_band": bool(low <= measured <= high)})
+    return pd.DataFrame(rows, columns=["approach", "c_inf", "N", "predicted", "measured", "relative_error",
+                                       "inside_band"])
+
+
+def _error(relative: float) -> str:
+    """A relative error as a percentage, or as a ratio where it is ten times or more."""
+    return f"{relative:+.1%}" if abs(relative) < 10 else f"{format_number(relative + 1)}× the measured value"
+
+
+def sweep_extrapolation_cell(judgement: Judgement, forecast: pd.DataFrame, n_degenerate: int) -> Cell:
+    """The laws' predictions for the sizes trained for their optima, against measurement
+    (`sweep_errors`), from laws of which `n_degenerate` are degenerate."""
+    errors = sweep_errors(judgement, forecast)
+    rule = (f"inconclusive while a law behind the predictions is degenerate; otherwise holds if every |error| ≤ "
+            f"{SMALL_ERROR:.0%} and inside its band, fails if the mean |error| exceeds {SMALL_ERROR:.0%}, else "
+            "inconclusive. Laws fitted on the whole grid, not near Chinchilla, test a weaker claim than the paper's")
+    if errors.empty:
+        return Cell("extrapolation", "second", "no size trained for an optimum was measured at its budget",
+                    "not a test", rule, SWEEP)
+    parts = []
+    for approach, rows in errors.groupby("approach"):
+        span = rows["relative_error"]
+        parts.append(f"{approach} {_error(span.min())} to {_error(span.max())} ({int(rows['inside_band'].sum())} of "
+                     f"{len(rows)} inside the band)")
+    value = ("the committed laws, fitted on the whole grid, predicting the sizes trained for their optima at twice its "
+             "largest budget, predicted/measured − 1: " + "; ".join(parts) + " (task NLL for Approach 1, where below "
+             "zero means too optimistic; pass@k for Approach 2, where above zero does)"
+             + (f"; {n_degenerate} of the laws behind them degenerate" if n_degenerate else ""))
+    verdict = "inconclusive" if n_degenerate else error_verdict(list(errors["relative_error"]),
+                                                                list(errors["inside_band"]))
+    return Cell("extrapolation", "second", value, verdict, rule, SWEEP)
