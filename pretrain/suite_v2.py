@@ -29,7 +29,7 @@ import pandas as pd
 import t2lib
 from t2lib.data.seeds import seed_spread
 from t2lib.data.suite import budget_levels
-from t2lib.data.training import GUESS_K, guessing_pass_at_k
+from t2lib.data.training import GUESS_K, guessing_pass_at_k, post_trained_runs
 from pretrain.corpus import CONTEXT
 from pretrain.corpus_v2 import CORPUS_VERSION, VOCAB_VERSION, CorpusV2
 from pretrain.evaluate import DIRECT_NLL
@@ -171,16 +171,10 @@ def evaluate_once_with_harness(run_dir: Path) -> None:
             evaluate_run(run_dir, CorpusV2(0), prepare_tasks(CorpusV2(0), Path(scratch)))
 
 
-def fine_tuned_runs(suite: t2lib.Suite) -> set[str]:
-    """The suite's runs fine-tuned at every stage (`RECIPES`)."""
-    rows = suite.checkpoints
-    return set.intersection(*(set(rows.loc[rows["stage"] == stage, "base_checkpoint"]) for stage in RECIPES))
-
-
 def post_training_status(suite: t2lib.Suite) -> str:
     """How many of the suite's runs are fine-tuned both ways, in words."""
     rows = suite.checkpoints
-    both = fine_tuned_runs(suite)
+    both = post_trained_runs(suite, RECIPES)
     if not both:
         return "not yet run"
     cells = rows.loc[rows["checkpoint"].isin(both), "cell"].nunique()
@@ -198,7 +192,7 @@ def write_readme(suite: t2lib.Suite, grid: pd.DataFrame, path: Path, n_waiting: 
     spread = spread[spread["seeds"] >= 2].groupby("task")["sd"].median()
     seed_text = ("not yet measured (no cell has two seeds)" if spread.empty else
                  ", ".join(f"{task.removeprefix('t2mini_')} {sd:.2g}" for task, sd in spread.items()))
-    complete = len(cells_done) == len(grid) and len(fine_tuned_runs(suite)) == len(base)
+    complete = len(cells_done) == len(grid) and len(post_trained_runs(suite, RECIPES)) == len(base)
     path.write_text(README_TEMPLATE.read_text().format(
         state="complete" if complete else "in progress",
         continues=("Grid and post-training are complete." if complete else

@@ -146,12 +146,22 @@ def test_the_progress_of_post_training_is_said_until_every_run_has_every_stage(t
 
     folder = seeded_suite(tmp_path)
     partial = load_suite(with_post_training(folder, ["small", "small-s1"]))
-    assert post_training_progress(partial) == ("its post-training has begun: 2 of its 4 runs (1 cell at all its "
-                                               "seeds) are post-trained (ft, sft); the others wait")
+    assert post_training_progress(partial) == ("its post-training has begun: 2 of its 4 runs (1 cell) are "
+                                               "post-trained at every stage (ft, sft); the others wait")
     beside = suite_beside("post_training", str(partial.path), c_train=None, c_inf=None)
     assert beside.settings is None and beside.reason.endswith(
         f"yet: {post_training_progress(partial)}; it does when every run is.")
     assert post_training_progress(load_suite(with_post_training(folder, ["small", "small-s1"], ("ft",)))) != ""
+    all_ft = load_suite(with_post_training(folder, ["small", "small-s1", "long", "long-s1"], ("ft",)))
+    one_sft = write_suite(Path(all_ft.path).parent / "one-sft", pd.concat(
+        [all_ft.checkpoints, all_ft.checkpoints[all_ft.checkpoints["checkpoint"] == "small-ft"].assign(
+            checkpoint="small-sft", stage="sft", cell="small-sft")], ignore_index=True),
+        pd.concat([all_ft.nll, all_ft.nll[all_ft.nll["checkpoint"] == "small-ft"].assign(checkpoint="small-sft")],
+                  ignore_index=True))
+    (one_sft / "grid.csv").write_text("cell,seeds\nsmall,2\nlong,2\n")
+    assert post_training_progress(load_suite(one_sft)) == (  # every run has ft, one has sft too
+        "its post-training has begun: 1 of its 4 runs (1 cell) are post-trained at every stage (ft, sft), 3 more at "
+        "some; the others wait")
     assert post_training_progress(load_suite(with_post_training(folder, ["small", "small-s1", "long", "long-s1"]))) == ""
     assert post_training_progress(load_suite(with_post_training(folder, []))) == ""  # none post-trained: nothing to say
     (Path(partial.path) / "grid.csv").unlink()

@@ -437,7 +437,9 @@ class Beside:
 
 
 def suite_beside(chapter: str, path: str, **parameters: object) -> Beside:
-    """The suite at `path` ("" for none) as `chapter` would run on it (`resolve_or_reason`)."""
+    """The suite at `path` ("" for none) as `chapter` would run on it (`resolve_or_reason`); a
+    chapter that needs post-trained checkpoints waits, with a reason, while a planned suite's
+    post-training is under way (`post_training_progress`)."""
     if not path:
         return Beside(None, None, "no suite was given to show beside this one (the parameter real_suite is empty).")
     suite = load_suite(path)

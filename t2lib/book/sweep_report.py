@@ -19,6 +19,7 @@ from t2lib.book.tables import size_label
 from t2lib.book.verdict import SMALL_ERROR, Cell, duel_sentence, error_verdict, head_to_head_verdict, interval
 from t2lib.data.suite import Suite, load_suite
 from t2lib.laws.forecast import SNAP_FACTOR, SWEEP_FORECAST_FILES, load_sweep_forecasts
+from t2lib.laws.paired import DECISION_LEVEL
 from t2lib.laws.sweep import DECIDED, MIN_EFFECT, GridSlice, Judgement, optimum_role, size_with_role
 
 PLAN = "grid.csv"  # the sweep's cells in the grid's format, written beside its forecasts
@@ -47,7 +48,8 @@ class SweepState:
 
     @property
     def complete_cells(self) -> list[str]:
-        return [c for c, n in zip(self.plan["cell"], self.plan["seeds"]) if self.done.get(c, 0) >= n]
+        done = self.done
+        return [c for c, n in zip(self.plan["cell"], self.plan["seeds"]) if done.get(c, 0) >= n]
 
     @property
     def complete(self) -> bool:
@@ -88,7 +90,7 @@ COIN_TOSS = 1.1  # a snap whose two nearest sizes are within this factor of equa
 GOOD_VERDICTS = ("the measured optimum", "tied with the measured optimum")
 
 
-def chinchilla_sizes(forecast: pd.DataFrame) -> tuple[float, float]:
+def chinchilla_sizes(forecast: pd.DataFrame) -> tuple[float, float | None]:
     """The task-loss law's Chinchilla choice at one sample, and the trained size it was snapped to."""
     chosen = float(forecast.loc[forecast["approach"] == "chinchilla", "N"].iloc[0])
     return chosen, size_with_role(forecast, PRIMARY_ROLE)
@@ -118,12 +120,15 @@ def direction_sentence(forecasts: Mapping[str, pd.DataFrame]) -> str:
                                     + " and ".join(format_number(c) for c in away["c_inf"])))
             one = rows[np.isclose(rows["k"], 1.0, rtol=1e-9)]
             bounded += [f"Approach {approach}'s fitted to {fitted_to} at C_inf {format_number(c)}" for c in one["c_inf"]]
-        parts.append(f"with laws fitted to {fitted_to} (Chinchilla choice {size_label(chosen)}), " + " and ".join(counts))
+        parts.append(f"with laws fitted to {fitted_to} (Chinchilla choice {size_label(chosen)} as fitted), "
+                     + " and ".join(counts))
     said = ("Each optimum is smaller than the Chinchilla choice, the paper's direction (more tokens per parameter), "
             "at this many of the inference budgets: " + "; ".join(parts) + ".")
     if outside:
         n_optima = sum(len(optima(f, a)) for f in forecasts.values() for a in ("1", "2"))
-        said += (f" Of the {n_optima} optima, {sum(n for n, _ in outside)} lie outside their own bootstrap band "
+        n_outside = sum(n for n, _ in outside)
+        said += (f" Of the {n_optima} optima, {n_outside} {'lies' if n_outside == 1 else 'lie'} outside "
+                 "their own bootstrap band "
                  f"({'; '.join(where for _, where in outside)}): refits on resampled data mostly put the optimum "
                  "elsewhere, so the point is not a stable estimate, and a measured optimum anywhere in the band is "
                  "as consistent with the laws.")
@@ -142,17 +147,21 @@ def primary_test_sentence(forecasts: Mapping[str, pd.DataFrame], c_infs: Mapping
     sizes = {fitted_to: (size_with_role(forecast, optimum_role("2", max(c_infs[fitted_to]))),
                          size_with_role(forecast, PRIMARY_ROLE)) for fitted_to, forecast in forecasts.items()}
     t2, chinchilla = sizes["each run"]
+    if t2 is None or chinchilla is None:
+        return ("The per-run forecast names no size trained for "
+                + ("Approach 2's optimum at its largest inference budget" if t2 is None else "the Chinchilla choice")
+                + ", so its primary comparison cannot be made.")
     if t2 < chinchilla:
         return (f"At the largest inference budget the per-run forecast's T² model ({size_label(t2)}) is smaller than "
-                f"the Chinchilla choice ({size_label(chinchilla)}), so the primary comparison sets the more "
+                f"the Chinchilla choice as trained ({size_label(chinchilla)}), so the primary comparison sets the more "
                 "overtrained model against Chinchilla's, as the paper does.")
     others = [f"fitted to {f}, {size_label(a)} against {size_label(b)}" for f, (a, b) in sizes.items()
               if f != "each run"]
     return (f"**What the primary comparison can show, read from the committed forecasts alone:** at the largest "
             f"inference budget "
             f"the per-run forecast's T² model ({size_label(t2)}) is "
-            + ("the Chinchilla choice itself" if t2 == chinchilla else f"larger than the Chinchilla choice "
-               f"({size_label(chinchilla)}), trained on fewer tokens per parameter")
+            + ("the Chinchilla choice itself" if t2 == chinchilla else f"larger than the Chinchilla choice as "
+               f"trained ({size_label(chinchilla)}), trained on fewer tokens per parameter")
             + ". Whatever its outcome, it tests whether the laws' choice beats Chinchilla's rule, not whether "
             "overtraining does; the verdict page does not count it for the paper's claim"
             + (f" (the other forecast's T² model: {'; '.join(others)})" if others else "") + ".")
@@ -455,30 +464,40 @@ def sweep_beats_cell(judgement: Judgement, cell_N: Mapping[str, float]) -> Cell:
     primary = duels[duels["opponent"] == PRIMARY_OPPONENT]
     top = primary[np.isclose(primary["c_inf"], primary["c_inf"].max())].set_index("measure") if len(primary) else primary
     rule = ("the preregistered primary comparison: holds if the T² model wins on pass@k and on skill above guessing "
-            f"(95% interval over questions and seeds excluding zero, difference at least {MIN_EFFECT:g}), fails "
+            f"({DECISION_LEVEL:.0%} interval over questions and seeds excluding zero, difference at least "
+            f"{MIN_EFFECT:g}), fails "
             "if it loses on either, otherwise inconclusive; not a test of this claim where the T² model is not "
             "smaller than the Chinchilla choice")
     if top.empty or top.loc["pass_at_k", "outcome"] not in DECIDED:
         why = "no head-to-head" if top.empty else top.loc["pass_at_k", "outcome"]
         return Cell("beats", "second", f"the primary comparison was not made ({why}); {duel_sentence(judgement.summary)}",
                     "not a test", rule, SWEEP)
-    passed, skill = top.loc["pass_at_k"], top.loc["skill"]
+    passed = top.loc["pass_at_k"]
+    skill = top.loc["skill"] if "skill" in top.index else None
+    skill_outcome = skill["outcome"] if skill is not None else "no guessing levels"
+    skill_text = (f"{interval(skill['difference'], skill['low'], skill['high'])}, a {skill_outcome}"
+                  if skill_outcome in DECIDED else f"not measured ({skill_outcome})")
     t2_N, chinchilla_N = cell_N[passed["t2_cell"]], cell_N[passed["opponent_cell"]]
-    value = (f"at C_inf {format_number(passed['c_inf'])}, the {size_label(cell_N[passed['t2_cell']])} T² model against "
-             f"the {size_label(cell_N[passed['opponent_cell']])} Chinchilla choice: pass@k "
+    value = (f"at C_inf {format_number(passed['c_inf'])}, the {size_label(t2_N)} T² model against the "
+             f"{size_label(chinchilla_N)} Chinchilla choice: pass@k "
              f"{interval(passed['difference'], passed['low'], passed['high'])}, a {passed['outcome']}; skill above "
-             f"guessing {interval(skill['difference'], skill['low'], skill['high'])}, a {skill['outcome']}; over "
-             f"every budget, {duel_sentence(judgement.summary)}")
+             f"guessing {skill_text}; over every budget, {duel_sentence(judgement.summary)}")
     if t2_N >= chinchilla_N:  # the T² model is not the more overtrained one
         return Cell("beats", "second", value + "; the T² model is not smaller than the Chinchilla choice, so this "
                     "head-to-head is about the laws' choice, not overtraining", "not a test", rule, SWEEP)
-    return Cell("beats", "second", value, head_to_head_verdict(passed["outcome"], skill["outcome"]), rule, SWEEP)
+    return Cell("beats", "second", value, head_to_head_verdict(passed["outcome"], skill_outcome), rule, SWEEP)
+
+
+FORECAST_RULE = ("holds if every size trained for an optimum is the measured optimum or tied with it (Approach 1 on "
+                 "task NLL, Approach 2 on pass@k); fails if most are worse; a budget where every size ties is no test")
 
 
 def sweep_forecast_cell(judgement: Judgement) -> Cell:
     """Whether the size trained for each approach's optimum is the measured optimum or tied with
     it (on its own measure), at every inference budget where not every size ties."""
     judged = judgement.judged
+    if judged.empty:
+        return Cell("forecast", "second", "no size was trained for an optimum", "not a test", FORECAST_RULE, SWEEP)
     decisive = judged[judged["decisive"] & (judged["verdict"] != "affords no sample")]
     good = int(decisive["verdict"].isin(GOOD_VERDICTS).sum())
     stand_ins = int((decisive["away"] > SNAP_FACTOR).sum())
@@ -489,38 +508,42 @@ def sweep_forecast_cell(judgement: Judgement) -> Cell:
                 else ""))
     verdict = ("not a test" if decisive.empty else "holds" if good == len(decisive) else
                "fails" if good < len(decisive) / 2 else "inconclusive")
-    return Cell("forecast", "second", value, verdict,
-                "holds if every size trained for an optimum is the measured optimum or tied with it (Approach 1 on "
-                "task NLL, Approach 2 on pass@k); fails if most are worse; a budget where every size ties is no test",
-                SWEEP)
+    return Cell("forecast", "second", value, verdict, FORECAST_RULE, SWEEP)
 
 
 def sweep_overtraining_cell(judgement: Judgement, forecast: pd.DataFrame) -> Cell:
-    """With no law: at the largest inference budget, whether the measured optimum on pass@k is
-    smaller than the size trained for the Chinchilla choice, beyond the interval."""
+    """With no law: whether the measured optimum on pass@k moved to a smaller size as inference
+    grew: at the largest inference budget, against the size trained for the Chinchilla choice
+    (worse beyond the interval) and against the measured optimum at the smallest budget."""
+    rule = ("holds if, at the largest inference budget, the measured optimum is smaller than both the Chinchilla "
+            "choice and the measured optimum at the smallest budget, and the Chinchilla choice is worse beyond the "
+            "interval; fails if it is the Chinchilla choice or larger and no smaller size ties with it; otherwise "
+            "inconclusive")
     curve = judgement.curves["pass_at_k"]
-    curve = curve[np.isclose(curve["c_inf"], curve["c_inf"].max())]
     chinchilla = size_with_role(forecast, PRIMARY_ROLE)
-    best = curve[curve["optimum"]].iloc[0]
-    at_chinchilla = curve[np.isclose(curve["N"], chinchilla)]
-    chinchilla_tied = bool(at_chinchilla["tied_with_optimum"].any() or at_chinchilla["optimum"].any())
-    smaller_tied = bool((curve["tied_with_optimum"] & (curve["N"] < chinchilla)).any())
-    if best["N"] < chinchilla and not chinchilla_tied:
+    top = curve[np.isclose(curve["c_inf"], curve["c_inf"].max())]
+    first = curve[np.isclose(curve["c_inf"], curve["c_inf"].min())]
+    at_chinchilla = top[np.isclose(top["N"], chinchilla)] if chinchilla is not None else top.iloc[:0]
+    if at_chinchilla.empty:
+        return Cell("overtraining", "second", "the Chinchilla choice was not measured at the largest inference budget",
+                    "not a test", rule, SWEEP)
+    best, start = top[top["optimum"]].iloc[0], first[first["optimum"]].iloc[0]
+    chinchilla_tied = bool(at_chinchilla["tied_with_optimum"].iloc[0] or at_chinchilla["optimum"].iloc[0])
+    smaller_tied = bool((top["tied_with_optimum"] & (top["N"] < chinchilla)).any())
+    if best["N"] < min(chinchilla, start["N"]) and not chinchilla_tied:
         verdict = "holds"
     elif best["N"] >= chinchilla and not smaller_tied:
         verdict = "fails"
     else:
         verdict = "inconclusive"
-    tied = curve[curve["tied_with_optimum"] & ~curve["optimum"]]["N"]
+    tied = top[top["tied_with_optimum"] & ~top["optimum"]]["N"]
     value = (f"measured, no law: at C_inf {format_number(best['c_inf'])} the best size on pass@k is "
              f"{size_label(best['N'])} (k = {best['k']:.3g}) against the Chinchilla choice's {size_label(chinchilla)}, "
-             + ("which is " + ("the optimum" if at_chinchilla["optimum"].any() else "tied with it")
+             + ("which is " + ("the optimum" if at_chinchilla["optimum"].iloc[0] else "tied with it")
                 if chinchilla_tied else "which is worse beyond the interval")
-             + (f"; tied with the optimum: {', '.join(size_label(n) for n in tied)}" if len(tied) else ""))
-    return Cell("overtraining", "second", value, verdict,
-                "holds if the measured optimum at the largest inference budget is smaller than the Chinchilla choice "
-                "and the Chinchilla choice is worse beyond the interval; fails if the optimum is the Chinchilla "
-                "choice or larger and no smaller size ties with it; otherwise inconclusive", SWEEP)
+             + (f"; tied with the optimum: {', '.join(size_label(n) for n in tied)}" if len(tied) else "")
+             + f"; at the smallest budget ({format_number(start['c_inf'])}) the best size was {size_label(start['N'])}")
+    return Cell("overtraining", "second", value, verdict, rule, SWEEP)
 
 
 def sweep_errors(judgement: Judgement, forecast: pd.DataFrame) -> pd.DataFrame:
@@ -541,7 +564,7 @@ def sweep_errors(judgement: Judgement, forecast: pd.DataFrame) -> pd.DataFrame:
             low, high = (float(law[c].iloc[0]) if c in law else np.nan for c in ("value_low", "value_high"))
             rows.append({"approach": f"Approach {key}", "c_inf": c_inf, "N": N, "predicted": predicted,
                          "measured": measured, "relative_error": predicted / measured - 1,
-                         "inside_band": bool(low <= measured <= high)})
+                         "inside_band": None if np.isnan(low) or np.isnan(high) else bool(low <= measured <= high)})
     return pd.DataFrame(rows, columns=["approach", "c_inf", "N", "predicted", "measured", "relative_error",
                                        "inside_band"])
 
@@ -563,13 +586,14 @@ def sweep_extrapolation_cell(judgement: Judgement, forecast: pd.DataFrame, n_deg
                     "not a test", rule, SWEEP)
     parts = []
     for approach, rows in errors.groupby("approach"):
-        span = rows["relative_error"]
-        parts.append(f"{approach} {_error(span.min())} to {_error(span.max())} ({int(rows['inside_band'].sum())} of "
-                     f"{len(rows)} inside the band)")
+        low, high = _error(rows["relative_error"].min()), _error(rows["relative_error"].max())
+        banded = rows["inside_band"].dropna()
+        parts.append(f"{approach} {low if low == high else f'{low} to {high}'} ("
+                     + (f"{int(banded.sum())} of {len(banded)} inside the band" if len(banded) else "no band") + ")")
     value = ("the committed laws, fitted on the whole grid, predicting the sizes trained for their optima at twice its "
              "largest budget, predicted/measured − 1: " + "; ".join(parts) + " (task NLL for Approach 1, where below "
              "zero means too optimistic; pass@k for Approach 2, where above zero does)"
              + (f"; {n_degenerate} of the laws behind them degenerate" if n_degenerate else ""))
-    verdict = "inconclusive" if n_degenerate else error_verdict(list(errors["relative_error"]),
-                                                                list(errors["inside_band"]))
+    bands = [inside for inside in errors["inside_band"] if inside is not None]
+    verdict = "inconclusive" if n_degenerate else error_verdict(list(errors["relative_error"]), bands or None)
     return Cell("extrapolation", "second", value, verdict, rule, SWEEP)

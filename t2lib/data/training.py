@@ -9,6 +9,7 @@ answer, difficulty and the size of its answer's word class, whose log is the cha
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -98,21 +99,30 @@ def grid_progress(suite: Suite) -> str:
             "small-budget part; every number of this suite will change as the rest arrive.")
 
 
+def post_trained_runs(suite: Suite, stages: Sequence[str] | None = None) -> set[str]:
+    """The suite's runs post-trained at every one of `stages` (by default, every stage it holds)."""
+    rows = suite.checkpoints
+    stages = sorted(set(rows["stage"]) - {"base"}) if stages is None else list(stages)
+    tuned = [set(rows.loc[rows["stage"] == stage, "base_checkpoint"]) for stage in stages]
+    return set.intersection(*tuned) if tuned else set()
+
+
 def post_training_progress(suite: Suite) -> str:
     """A sentence saying how many of a planned, seeded suite's runs are post-trained at every stage
-    it holds, "" where none or all are (or the suite keeps no plan: a user's suite post-trains
-    whichever checkpoints it chooses)."""
+    it holds, "" where none is post-trained at any stage or every run at every stage (or the suite
+    keeps no plan: a user's suite post-trains whichever checkpoints it chooses)."""
     if not has_seeds(suite) or not (Path(suite.path) / GRID).exists():
         return ""
     rows = suite.checkpoints
     stages = sorted(set(rows["stage"]) - {"base"})
-    tuned = set.intersection(*(set(rows.loc[rows["stage"] == s, "base_checkpoint"]) for s in stages)) if stages else set()
-    if not tuned or len(tuned) >= len(suite.base):
+    every, some = post_trained_runs(suite), set(rows.loc[rows["stage"] != "base", "base_checkpoint"])
+    if not some or len(every) == len(suite.base):
         return ""
-    cells = rows.loc[rows["checkpoint"].isin(tuned), "cell"].nunique()
-    return (f"its post-training has begun: {len(tuned)} of its {len(suite.base)} runs ({cells} cell"
-            f"{'s' if cells > 1 else ''} at all {'their' if cells > 1 else 'its'} seeds) are post-trained "
-            f"({', '.join(stages)}); the others wait")
+    cells = rows.loc[rows["checkpoint"].isin(every), "cell"].nunique()
+    partly = len(some - every)
+    return (f"its post-training has begun: {len(every)} of its {len(suite.base)} runs ({cells} cell"
+            f"{'s' if cells != 1 else ''}) are post-trained at every stage ({', '.join(stages)})"
+            + (f", {partly} more at some" if partly else "") + "; the others wait")
 
 
 def complete_levels(suite: Suite) -> list[float]:

@@ -495,7 +495,7 @@ def judge(suite: Suite, forecast: pd.DataFrame, tasks: Sequence[str], c_infs: Se
     all with one `seed`. Cached by the build (`memoized`): the sweep's chapter and the verdict page
     judge the same forecast alike."""
     key = {"suite": suite.sha256, "forecast": _frame_digest(forecast), "tasks": list(tasks),
-           "c_infs": [float(c) for c in c_infs], "scored": scored, "guess": sorted((guess or {}).items()),
+           "c_infs": [float(c) for c in c_infs], "scored": scored, "guess": None if guess is None else sorted(guess.items()),
            "resamples": resamples, "duel_resamples": duel_resamples, "seed": seed,
            "duels": None if duels is None else _frame_digest(duels)}
     return memoized("judge", key, lambda: _judge(suite, forecast, tasks, c_infs, scored, guess, resamples,
