@@ -39,3 +39,41 @@ def test_every_cell_has_its_planned_seeds() -> None:
 def test_more_data_lowers_pass_at_1_beyond_seed_noise_in_at_most_a_tenth_of_the_steps() -> None:
     checks = readiness(t2lib.load_suite(SUITE)).set_index("requirement")
     assert checks["met"].tolist() == [True, True, True], checks["measured"].to_dict()
+
+
+SWEEP = SUITE.parent / "t2mini-v2-validation"
+
+
+def test_the_sweep_plan_meets_the_rules_for_sizes_seeds_and_inference_budgets() -> None:
+    from t2lib.book.sweep_report import PRIMARY_ROLE, sweep_state
+    from t2lib.laws.forecast import SNAP_FACTOR
+    from t2lib.laws.sweep import optimum_role, size_with_role
+
+    state = sweep_state(SWEEP)
+    assert state.committed and len(state.plan) >= 5 and (state.plan["seeds"] >= 2).all()
+    for fitted_to, (meta, rows) in state.forecasts.items():
+        c_infs = sorted(float(c) for c in meta["c_infs"])
+        chinchilla = size_with_role(rows, PRIMARY_ROLE)  # as trained: the rule prices its 1, 10 and 100 samples
+        assert len(c_infs) == 3 and all(abs(c / (2 * chinchilla) - k) < 1e-6 * k for c, k in zip(c_infs, (1, 10, 100)))
+        assert size_with_role(rows, "Chinchilla choice (LM loss)") in set(state.plan["params"])
+        for key in ("1", "2"):
+            for c_inf in c_infs:
+                optimum = float(rows.loc[(rows["approach"] == key) & (rows["priced_by"] == key)
+                                         & (rows["c_inf"] - c_inf).abs().lt(1), "N"].iloc[0])
+                trained = size_with_role(rows, optimum_role(key, c_inf))
+                assert trained in set(state.plan["params"]) and max(trained / optimum, optimum / trained) <= SNAP_FACTOR
+
+
+def test_every_sweep_result_came_after_both_forecasts() -> None:
+    from t2lib.book.report import commit_order
+    from t2lib.book.sweep_report import sweep_state
+    from t2lib.laws.forecast import SWEEP_FORECAST_FILES
+
+    state = sweep_state(SWEEP)
+    if state.trained is None:
+        return  # nothing trained yet: nothing can have come first
+    made = max(meta["made_at"] for meta, _ in state.forecasts.values())
+    assert state.trained.base["started_at"].astype(str).min() > made
+    orders = [commit_order(SUITE.parent.parent.parent, SWEEP / name, SWEEP / "checkpoints.csv")[2]
+              for name in SWEEP_FORECAST_FILES.values()]
+    assert all(order.startswith("came first") or order == "cannot be ordered here" for order in orders), orders

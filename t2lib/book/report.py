@@ -159,6 +159,17 @@ def committed_before(root: str | Path, earlier: FileCommit, later: FileCommit) -
     return result.returncode == 0
 
 
+def commit_order(root: str | Path, forecast: str | Path, results: str | Path) -> tuple[str, str, str]:
+    """Where the forecast file and the results file were first committed (each as "commit <hash>
+    (<date>…)", or why it cannot be told) and whether the forecast came first, as words."""
+    first, second = first_commit(root, forecast), first_commit(root, results)
+    dated = not isinstance(first, str) and not isinstance(second, str)
+    order = ("came first: the results' commit descends from the forecast's" if dated and committed_before(
+        root, first, second) else "did not come first" if dated else "cannot be ordered here")
+    return (first if isinstance(first, str) else f"commit {first.commit[:8]} ({first.date[:10]}, “{first.subject}”)",
+            second if isinstance(second, str) else f"commit {second.commit[:8]} ({second.date[:10]})", order)
+
+
 def folder_sha256(folder: Path) -> str:
     """One checksum of every file in a folder: sha256 over each file's relative path and sha256."""
     digest = hashlib.sha256()
