@@ -121,12 +121,19 @@ def test_the_slope_is_wrong_only_where_law_and_measurement_move_apart() -> None:
     assert "cannot be checked" in slope_sentence(forecast(), measured.iloc[:1], [1e6])
 
 
+_PLANTED: dict[str, tuple] = {}  # one planted judgement per scoring, shared by the tests (they never change it)
+
+
 def planted_judgement(tmp_path: Path, scored: str = "each run"):
+    """The planted sweep (`test_sweep.sweep_suite`: 40K is best), its forecast, and its judgement."""
     from test_sweep import C_INF, GUESS, TASKS, planted_forecast, sweep_suite
-    suite = load_suite(sweep_suite(tmp_path))
-    forecast = planted_forecast({"1": 4e4, "2": 4e4}, 1.6e5, 8e4)
-    return suite, forecast, judge(suite, forecast, TASKS, [C_INF], scored=scored, guess=GUESS, resamples=100,
-                                  duel_resamples=200)
+    if scored not in _PLANTED:
+        suite = load_suite(sweep_suite(tmp_path))
+        forecast = planted_forecast({"1": 4e4, "2": 4e4}, 1.6e5, 8e4)
+        _PLANTED[scored] = suite, forecast, judge(suite, forecast, TASKS, [C_INF], scored=scored, guess=GUESS,
+                                                  resamples=100, duel_resamples=200)
+    suite, forecast, judgement = _PLANTED[scored]
+    return suite, forecast.copy(), judgement
 
 
 def test_the_outcome_says_what_the_planted_optimum_won_and_that_it_was_trained(tmp_path: Path) -> None:
