@@ -10,6 +10,7 @@ import pytest
 
 import pandas as pd
 
+from t2lib.book.cache import CACHE_ENV
 from t2lib.book.verdict import (CLAIMS, EVIDENCE, Cell, approaches_cell, approaches_verdict, below_verdict,
                                 error_verdict, forecast_cell, forecast_optimum_cell, forecast_verdict,
                                 head_to_head_cell, head_to_head_verdict, not_tested, post_training_duel_cell,
@@ -56,8 +57,14 @@ def glued(notebook: Path) -> dict[str, object]:
 
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object]]:
+    """The pages executed in fast mode, sharing one build cache as `make book` does: the verdict
+    page, run last, reuses the fits its chapters made with the same inputs (the cache keys on every
+    input, so a number the verdict computes differently is still computed, and compared)."""
     folder = tmp_path_factory.mktemp("verdict")
-    return {stem: glued(run_fast(REPO_ROOT / "chapters" / f"{stem}.md", folder)) for stem in sorted(VERDICT_CHAPTERS)}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CACHE_ENV, str(folder / "cache"))
+        return {stem: glued(run_fast(REPO_ROOT / "chapters" / f"{stem}.md", folder))
+                for stem in sorted(VERDICT_CHAPTERS - {"verdict"}) + ["verdict"]}
 
 
 def test_the_chapters_executed_here_are_the_verdicts_and_those_it_shares_numbers_with() -> None:
