@@ -11,7 +11,7 @@ from t2lib.book.plots import compact_count
 
 def test_grid_labels_are_short_and_round_across_units() -> None:
     values = [np.nan, 5, 37.4, 640, 999.6, 1300, 9960, 13000, 2.1e6]
-    assert [compact_count(v) for v in values] == ["", "5", "37", "640", "1.0k", "1.3k", "10k", "13k", "2.1M"]
+    assert [compact_count(v) for v in values] == ["", "5", "37", "640", "1.0K", "1.3K", "10K", "13K", "2.1M"]
 
 
 def test_numbers_in_figure_text_are_typeset() -> None:

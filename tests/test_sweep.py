@@ -233,7 +233,7 @@ def test_the_sweep_figure_has_a_panel_per_budget_with_the_measurement_forecast_g
                                      "measured optimum", "Chinchilla (task NLL, k = 1)", "Chinchilla (LM loss)"])
     drawn = sum(len(c.get_offsets()) for c in fig.axes[1].collections[1:3])  # the tied and the worse sizes
     assert drawn == 4  # at 2e5, only N ≤ 1e5 affords a sample
-    assert [tick.get_text() for tick in fig.axes[1].get_xticklabels()] == ["10k", "20k", "40k", "80k"]
+    assert [tick.get_text() for tick in fig.axes[1].get_xticklabels()] == ["10K", "20K", "40K", "80K"]
     measured_only = sweep_figure(curves, [C_INF], marked={"best at one sample": 1.6e5})
     assert "forecast (Approach 2)" not in [text.get_text() for text in measured_only.legends[0].get_texts()]
     # A size ringed per budget: 4e4 on the first panel, 1e4 on the second.

@@ -12,6 +12,7 @@ import seaborn as sns
 from matplotlib.patches import Rectangle
 
 from t2lib.book.style import APPROACH1, APPROACH2, CHINCHILLA
+from t2lib.book.tables import size_label
 from t2lib.data.suite import budget_levels
 from t2lib.laws.frontier import extrapolation_flags
 
@@ -107,10 +108,11 @@ def table_bars(ax: plt.Axes, comparison: pd.DataFrame, title: str = "",
 
 
 def compact_count(value: float) -> str:
-    """A cell label short enough to read on a slide: 37, 640, 1.3k, 13k, 2.1M; empty for NaN."""
+    """A cell label short enough to read on a slide: 37, 640, 1.3K, 13K, 2.1M (the units of
+    `tables.size_label`); empty for NaN."""
     if np.isnan(value):
         return ""
-    for scale, suffix in ((1e6, "M"), (1e3, "k")):
+    for scale, suffix in ((1e6, "M"), (1e3, "K")):
         if value >= scale * 0.9995:  # what rounds to 1.0k is shown so, not as 1000
             shown = value / scale
             text = f"{shown:.1f}"
@@ -253,12 +255,13 @@ def _at_budget(N: float | Mapping[float, float], c_inf: float) -> float:
 
 
 def _size_ticks(axis: mpl.axis.Axis, sizes: np.ndarray) -> None:
-    """Model sizes as 20k, 1.0M: each size labelled on a panel of four or fewer, else the powers of
-    ten with 2 and 5 (narrower than a decade and a half) or 3 (wider) between them."""
+    """Model sizes as 20K, 1.0M: on a panel of four sizes or fewer each size, labelled as the
+    tables label it (16.4K), else the powers of ten with 2 and 5 (narrower than a decade and a
+    half) or 3 (wider) between them."""
     compact = mpl.ticker.FuncFormatter(lambda value, _: compact_count(value))
     if len(sizes) <= 4:
         axis.set_major_locator(mpl.ticker.FixedLocator(sizes))
-        axis.set_major_formatter(compact)
+        axis.set_major_formatter(mpl.ticker.FuncFormatter(lambda value, _: size_label(value)))
         axis.set_minor_formatter(mpl.ticker.NullFormatter())
         return
     between = (2, 5) if sizes.max() / sizes.min() < 10 ** 1.5 else (3,)
