@@ -166,8 +166,8 @@ def commit_order(root: str | Path, forecast: str | Path, results: str | Path) ->
     dated = not isinstance(first, str) and not isinstance(second, str)
     order = ("came first: the results' commit descends from the forecast's" if dated and committed_before(
         root, first, second) else "did not come first" if dated else "cannot be ordered here")
-    return (first if isinstance(first, str) else f"commit {first.commit[:8]} ({first.date[:10]}, “{first.subject}”)",
-            second if isinstance(second, str) else f"commit {second.commit[:8]} ({second.date[:10]})", order)
+    added = first if isinstance(first, str) else f"commit {first.commit[:8]} ({first.date[:10]}, “{first.subject}”)"
+    return added, second if isinstance(second, str) else f"commit {second.commit[:8]} ({second.date[:10]})", order
 
 
 def folder_sha256(folder: Path) -> str:

@@ -18,12 +18,10 @@ from t2lib.book.formatting import format_number
 from t2lib.book.tables import size_label
 from t2lib.book.verdict import SMALL_ERROR, Cell, duel_sentence, error_verdict, head_to_head_verdict, interval
 from t2lib.data.suite import Suite, load_suite
+from t2lib.data.training import GRID
 from t2lib.laws.forecast import SNAP_FACTOR, SWEEP_FORECAST_FILES, load_sweep_forecasts
 from t2lib.laws.paired import DECISION_LEVEL
 from t2lib.laws.sweep import DECIDED, MIN_EFFECT, GridSlice, Judgement, optimum_role, size_with_role
-
-PLAN = "grid.csv"  # the sweep's cells in the grid's format, written beside its forecasts
-
 
 @dataclass(frozen=True)
 class SweepState:
@@ -78,9 +76,9 @@ def sweep_state(folder: str | Path) -> SweepState:
     folder = Path(folder)
     files = {fitted_to: folder / name for fitted_to, name in SWEEP_FORECAST_FILES.items()}
     present = [fitted_to for fitted_to, path in files.items() if path.exists()]
-    committed = len(present) == len(files) and (folder / PLAN).exists()
+    committed = len(present) == len(files) and (folder / GRID).exists()
     return SweepState(present=present, forecasts=load_sweep_forecasts(files) if committed else {},
-                      plan=pd.read_csv(folder / PLAN) if committed else pd.DataFrame(columns=["cell", "params",
+                      plan=pd.read_csv(folder / GRID) if committed else pd.DataFrame(columns=["cell", "params",
                                                                                                 "seeds"]),
                       trained=load_suite(folder) if (folder / "checkpoints.csv").exists() else None)
 
@@ -119,7 +117,8 @@ def direction_sentence(forecasts: Mapping[str, pd.DataFrame]) -> str:
                     outside.append((len(away), f"Approach {approach}'s fitted to {fitted_to}, at C_inf "
                                     + " and ".join(format_number(c) for c in away["c_inf"])))
             one = rows[np.isclose(rows["k"], 1.0, rtol=1e-9)]
-            bounded += [f"Approach {approach}'s fitted to {fitted_to} at C_inf {format_number(c)}" for c in one["c_inf"]]
+            bounded += [f"Approach {approach}'s fitted to {fitted_to} at C_inf {format_number(c)}"
+                        for c in one["c_inf"]]
         parts.append(f"with laws fitted to {fitted_to} (Chinchilla choice {size_label(chosen)} as fitted), "
                      + " and ".join(counts))
     said = ("Each optimum is smaller than the Chinchilla choice, the paper's direction (more tokens per parameter), "
@@ -462,7 +461,8 @@ def sweep_beats_cell(judgement: Judgement, cell_N: Mapping[str, float]) -> Cell:
     above guessing holds, lost on either fails; the other head-to-heads in words."""
     duels = judgement.duels
     primary = duels[duels["opponent"] == PRIMARY_OPPONENT]
-    top = primary[np.isclose(primary["c_inf"], primary["c_inf"].max())].set_index("measure") if len(primary) else primary
+    top = (primary[np.isclose(primary["c_inf"], primary["c_inf"].max())].set_index("measure") if len(primary)
+           else primary)
     rule = ("the preregistered primary comparison: holds if the T² model wins on pass@k and on skill above guessing "
             f"({DECISION_LEVEL:.0%} interval over questions and seeds excluding zero, difference at least "
             f"{MIN_EFFECT:g}), fails "
