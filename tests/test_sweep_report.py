@@ -10,7 +10,6 @@ import pytest
 from t2lib.book.sweep_report import (approach1_sentence, direction_sentence, duel_table, optima_sentence, optima_table, outcome_sentence,
                                      finding_sentence, primary_sentence, ringed_sizes, slope_sentence, snap_sentence,
                                      verdict_table)
-from t2lib.book.tables import size_label
 from t2lib.data.suite import load_suite
 from t2lib.laws.sweep import judge
 
@@ -280,101 +279,6 @@ def test_the_sweep_state_reads_what_its_folder_holds(tmp_path: Path) -> None:
                                         f"{len(committed.complete_cells)} of {len(committed.plan)} sizes")
 
 
-def with_outcomes(judgement, pass_outcome: str, skill_outcome: str):
-    """`judgement` with its primary comparison's outcomes on pass@k and skill set as given."""
-    from dataclasses import replace
-    duels = judgement.duels.copy()
-    primary = duels["opponent"] == "Chinchilla (task NLL, k = 1)"
-    duels.loc[primary & (duels["measure"] == "pass_at_k"), "outcome"] = pass_outcome
-    duels.loc[primary & (duels["measure"] == "skill"), "outcome"] = skill_outcome
-    return replace(judgement, duels=duels)
-
-
-@pytest.mark.parametrize(("pass_outcome", "skill_outcome", "verdict"),
-                         [("win", "win", "holds"), ("win", "tie", "inconclusive"), ("win", "loss", "fails"),
-                          ("loss", "win", "fails"), ("tie (difference below 0.01)", "win", "inconclusive"),
-                          ("win", "not measurable: guessing reaches 0.99", "inconclusive")])
-def test_the_sweeps_beats_cell_holds_only_when_won_on_pass_and_skill(tmp_path: Path, pass_outcome: str,
-                                                                      skill_outcome: str, verdict: str) -> None:
-    from t2lib.book.sweep_report import sweep_beats_cell
-    suite, _, judgement = planted_judgement(tmp_path)
-    cell_N = dict(zip(suite.base["cell"], suite.base["params"]))
-    cell = sweep_beats_cell(with_outcomes(judgement, pass_outcome, skill_outcome), cell_N)
-    assert cell.verdict == verdict
-    assert cell.value.startswith("at C_inf 800,000, the 40K T² model against the 160K Chinchilla choice: pass@k +")
-    assert f", a {pass_outcome}; skill above guessing" in cell.value and "over every budget, the 40K model" in cell.value
-    if skill_outcome.startswith("not measurable"):
-        assert "skill above guessing not measured (not measurable: guessing reaches 0.99)" in cell.value
-
-
-def test_the_sweeps_beats_cell_is_no_test_without_the_primary_or_with_a_larger_t2_model(tmp_path: Path) -> None:
-    from dataclasses import replace
-
-    from t2lib.book.sweep_report import sweep_beats_cell
-    suite, _, judgement = planted_judgement(tmp_path)
-    cell_N = dict(zip(suite.base["cell"], suite.base["params"]))
-    other = judgement.duels[judgement.duels["opponent"] != "Chinchilla (task NLL, k = 1)"]
-    assert sweep_beats_cell(replace(judgement, duels=other), cell_N).verdict == "not a test"
-    t2_cell = judgement.duels["t2_cell"].iloc[0]
-    larger = sweep_beats_cell(judgement, {**cell_N, t2_cell: 3e5})  # a T² model larger than the Chinchilla choice
-    assert larger.verdict == "not a test" and larger.value.endswith("about the laws' choice, not overtraining")
-    no_skill = replace(judgement, duels=judgement.duels[judgement.duels["measure"] != "skill"])  # no guess levels
-    assert sweep_beats_cell(no_skill, cell_N).verdict == "inconclusive"
-
-
-@pytest.mark.parametrize(("verdicts", "decisive", "verdict"), [
-    (["the measured optimum", "tied with the measured optimum"], [True, True], "holds"),
-    (["the measured optimum", "worse", "worse"], [True, True, True], "fails"),
-    (["the measured optimum", "worse"], [True, True], "inconclusive"),
-    (["the measured optimum", "worse"], [True, False], "holds"),  # a budget where every size ties is no test
-    (["worse", "worse"], [False, False], "not a test")])
-def test_the_sweeps_forecast_cell_counts_the_optima_borne_out(tmp_path: Path, verdicts: list, decisive: list,
-                                                             verdict: str) -> None:
-    from dataclasses import replace
-
-    from t2lib.book.sweep_report import sweep_forecast_cell
-    _, _, judgement = planted_judgement(tmp_path)
-    judged = pd.DataFrame({"approach": "Approach 2", "c_inf": 1e6, "verdict": verdicts, "decisive": decisive,
-                           "away": 1.1})
-    assert sweep_forecast_cell(replace(judgement, judged=judged)).verdict == verdict
-    assert sweep_forecast_cell(replace(judgement, judged=judged.iloc[:0])).verdict == "not a test"
-
-
-def two_budget_curve(top: dict, first_best: float = 1.6e5) -> pd.DataFrame:
-    """A measured pass@k curve at two inference budgets: at 1e6 the best size is `first_best`; at 1e7
-    `top` maps each size to (optimum, tied with it)."""
-    sizes = [2e4, 4e4, 8e4, 1.6e5]
-    first = pd.DataFrame({"c_inf": 1e6, "N": sizes, "k": [1e6 / (2 * n) for n in sizes],
-                          "optimum": [n == first_best for n in sizes], "tied_with_optimum": [n == first_best for n in sizes]})
-    later = pd.DataFrame({"c_inf": 1e7, "N": list(top), "k": [1e7 / (2 * n) for n in top],
-                          "optimum": [o for o, _ in top.values()], "tied_with_optimum": [t for _, t in top.values()]})
-    return pd.concat([first, later], ignore_index=True)
-
-
-@pytest.mark.parametrize(("top", "first_best", "verdict"), [
-    ({2e4: (False, False), 4e4: (True, True), 8e4: (False, True), 1.6e5: (False, False)}, 1.6e5, "holds"),
-    ({2e4: (False, False), 4e4: (True, True), 8e4: (False, False), 1.6e5: (False, True)}, 1.6e5, "inconclusive"),
-    ({2e4: (False, False), 4e4: (False, False), 8e4: (False, False), 1.6e5: (True, True)}, 1.6e5, "fails"),
-    ({2e4: (False, False), 4e4: (False, True), 8e4: (False, False), 1.6e5: (True, True)}, 1.6e5, "inconclusive"),
-    # the optimum was already this small at the smallest budget: nothing moved as inference grew
-    ({2e4: (False, False), 4e4: (True, True), 8e4: (False, False), 1.6e5: (False, False)}, 4e4, "inconclusive")])
-def test_the_sweeps_overtraining_cell_needs_the_optimum_to_move_below_the_chinchilla_choice(
-        tmp_path: Path, top: dict, first_best: float, verdict: str) -> None:
-    from dataclasses import replace
-
-    from t2lib.book.sweep_report import sweep_overtraining_cell
-    _, forecast, judgement = planted_judgement(tmp_path)  # the Chinchilla choice is trained as 160K
-    measured = replace(judgement, curves={**judgement.curves, "pass_at_k": two_budget_curve(top, first_best)})
-    cell = sweep_overtraining_cell(measured, forecast)
-    assert cell.verdict == verdict
-    best = [n for n, (optimum, _) in top.items() if optimum][0]
-    assert f"the best size on pass@k is {size_label(best)}" in cell.value
-    assert cell.value.endswith(f"at the smallest budget (10⁶) the best size was {size_label(first_best)}")
-    unmeasured = two_budget_curve({n: v for n, v in top.items() if n != 1.6e5}, first_best)
-    assert sweep_overtraining_cell(replace(judgement, curves={**judgement.curves, "pass_at_k": unmeasured}),
-                                   forecast).verdict == "not a test"
-
-
 def test_a_judgement_is_cached_by_the_build_and_keyed_by_its_inputs(tmp_path: Path, monkeypatch) -> None:
     from test_sweep import C_INF, GUESS, TASKS, planted_forecast, sweep_suite
     suite = load_suite(sweep_suite(tmp_path))
@@ -408,40 +312,3 @@ def test_the_primary_comparison_is_said_to_test_overtraining_only_where_the_t2_m
     larger = primary_test_sentence({"each run": planted(2.2e5, 1.7e5), "pooled seeds": planted(1e5, 1.7e5)}, budgets)
     assert "T² model (220K) is larger than the Chinchilla choice as trained (170K)" in larger
     assert "not whether overtraining does" in larger and "fitted to pooled seeds, 100K against 170K" in larger
-
-
-@pytest.mark.parametrize(("factor", "degenerate", "verdict"), [(1.05, 0, "holds"), (1.05, 1, "inconclusive"),
-                                                               (2.0, 0, "fails")])
-def test_the_extrapolation_cell_sets_each_optimums_prediction_against_its_measurement(
-        tmp_path: Path, factor: float, degenerate: int, verdict: str) -> None:
-    from t2lib.book.sweep_report import sweep_errors, sweep_extrapolation_cell
-    suite, forecast, judgement = planted_judgement(tmp_path)
-    measured = {key: judgement.curves[m].set_index("N")["value"] for key, m in (("1", "task_nll"), ("2", "pass_at_k"))}
-    trained = forecast["approach"] == "trainable"
-    value = [measured[key].get(N, np.nan) * factor if is_trained else np.nan
-             for key, N, is_trained in zip(forecast["priced_by"], forecast["N"], trained)]
-    priced = forecast.assign(value=value, value_low=np.array(value) / 1.5, value_high=np.array(value) * 1.5)
-    errors = sweep_errors(judgement, priced)
-    assert list(errors["approach"]) == ["Approach 1", "Approach 2"] and list(errors["N"]) == [4e4, 4e4]
-    assert np.allclose(errors["relative_error"], factor - 1)
-    cell = sweep_extrapolation_cell(judgement, priced, degenerate)
-    inside = int(factor < 1.5)  # the band is the prediction ÷ and × 1.5
-    assert cell.verdict == verdict and f"Approach 2 {factor - 1:+.1%} ({inside} of 1 inside the band)" in cell.value
-
-
-def test_a_small_error_outside_its_band_or_with_no_band_is_judged_as_the_rule_says(tmp_path: Path) -> None:
-    from t2lib.book.sweep_report import sweep_extrapolation_cell
-    _, forecast, judgement = planted_judgement(tmp_path)
-    measured = {key: judgement.curves[m].set_index("N")["value"] for key, m in (("1", "task_nll"), ("2", "pass_at_k"))}
-    value = [measured[key].get(N, np.nan) * 1.05 if approach == "trainable" else np.nan
-             for key, N, approach in zip(forecast["priced_by"], forecast["N"], forecast["approach"])]
-    narrow = forecast.assign(value=value, value_low=np.array(value) * 1.01, value_high=np.array(value) * 1.02)
-    assert sweep_extrapolation_cell(judgement, narrow, 0).verdict == "inconclusive"  # 5% off, but outside its band
-    unbanded = sweep_extrapolation_cell(judgement, forecast.assign(value=value), 0)
-    assert unbanded.verdict == "holds" and "Approach 2 +5.0% (no band)" in unbanded.value
-
-
-def test_an_error_ten_times_the_measurement_or_more_is_a_ratio() -> None:
-    from t2lib.book.sweep_report import _error
-    assert (_error(0.05), _error(-0.5), _error(12.0), _error(2.47e27)) == (
-        "+5.0%", "-50.0%", "13× the measured value", "2.47×10²⁷× the measured value")

@@ -1,0 +1,163 @@
+"""The second suite's column of the verdict page, once its sweep is trained: each cell from the
+judgement (`t2lib.laws.sweep.judge`) of the forecast fitted to each run, what one trained model
+scores. Each function returns a `verdict.Cell` whose verdict follows the rule it states."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from t2lib.book.formatting import format_number
+from t2lib.book.sweep_report import GOOD_VERDICTS, PRIMARY_OPPONENT, PRIMARY_ROLE
+from t2lib.book.tables import size_label
+from t2lib.book.verdict import SMALL_ERROR, Cell, duel_sentence, error_verdict, head_to_head_verdict, interval
+from t2lib.laws.forecast import SNAP_FACTOR
+from t2lib.laws.paired import DECISION_LEVEL
+from t2lib.laws.sweep import DECIDED, MIN_EFFECT, Judgement, optimum_role, size_with_role
+
+SWEEP = "second_sweep"
+
+
+def sweep_beats_cell(judgement: Judgement, cell_N: Mapping[str, float]) -> Cell:
+    """The primary comparison (`primary_sentence`) as a verdict cell: won on pass@k and on skill
+    above guessing holds, lost on either fails; the other head-to-heads in words."""
+    duels = judgement.duels
+    primary = duels[duels["opponent"] == PRIMARY_OPPONENT]
+    top = (primary[np.isclose(primary["c_inf"], primary["c_inf"].max())].set_index("measure") if len(primary)
+           else primary)
+    rule = ("the preregistered primary comparison: holds if the T² model wins on pass@k and on skill above guessing "
+            f"({DECISION_LEVEL:.0%} interval over questions and seeds excluding zero, difference at least "
+            f"{MIN_EFFECT:g}), fails "
+            "if it loses on either, otherwise inconclusive; not a test of this claim where the T² model is not "
+            "smaller than the Chinchilla choice")
+    if top.empty or top.loc["pass_at_k", "outcome"] not in DECIDED:
+        why = "no head-to-head" if top.empty else top.loc["pass_at_k", "outcome"]
+        return Cell("beats", "second", f"the primary comparison was not made ({why}); {duel_sentence(judgement.summary)}",
+                    "not a test", rule, SWEEP)
+    passed = top.loc["pass_at_k"]
+    skill = top.loc["skill"] if "skill" in top.index else None
+    skill_outcome = skill["outcome"] if skill is not None else "no guessing levels"
+    skill_text = (f"{interval(skill['difference'], skill['low'], skill['high'])}, a {skill_outcome}"
+                  if skill_outcome in DECIDED else f"not measured ({skill_outcome})")
+    t2_N, chinchilla_N = cell_N[passed["t2_cell"]], cell_N[passed["opponent_cell"]]
+    value = (f"at C_inf {format_number(passed['c_inf'])}, the {size_label(t2_N)} T² model against the "
+             f"{size_label(chinchilla_N)} Chinchilla choice: pass@k "
+             f"{interval(passed['difference'], passed['low'], passed['high'])}, a {passed['outcome']}; skill above "
+             f"guessing {skill_text}; over every budget, {duel_sentence(judgement.summary)}")
+    if t2_N >= chinchilla_N:  # the T² model is not the more overtrained one
+        return Cell("beats", "second", value + "; the T² model is not smaller than the Chinchilla choice, so this "
+                    "head-to-head is about the laws' choice, not overtraining", "not a test", rule, SWEEP)
+    return Cell("beats", "second", value, head_to_head_verdict(passed["outcome"], skill_outcome), rule, SWEEP)
+
+
+FORECAST_RULE = ("holds if every size trained for an optimum is the measured optimum or tied with it (Approach 1 on "
+                 "task NLL, Approach 2 on pass@k); fails if most are worse; a budget where every size ties is no test")
+
+
+def sweep_forecast_cell(judgement: Judgement) -> Cell:
+    """Whether the size trained for each approach's optimum is the measured optimum or tied with
+    it (on its own measure), at every inference budget where not every size ties."""
+    judged = judgement.judged
+    if judged.empty:
+        return Cell("forecast", "second", "no size was trained for an optimum", "not a test", FORECAST_RULE, SWEEP)
+    decisive = judged[judged["decisive"] & (judged["verdict"] != "affords no sample")]
+    good = int(decisive["verdict"].isin(GOOD_VERDICTS).sum())
+    stand_ins = int((decisive["away"] > SNAP_FACTOR).sum())
+    value = (f"the size trained for an optimum is the measured optimum or tied with it at {good} of {len(decisive)} "
+             f"(approach, inference budget) pairs where the sizes differ ({len(judged) - len(decisive)} more where "
+             "every size ties or none affords a sample)"
+             + (f"; at {stand_ins} of them it is a stand-in more than {SNAP_FACTOR:g}× from the optimum" if stand_ins
+                else ""))
+    verdict = ("not a test" if decisive.empty else "holds" if good == len(decisive) else
+               "fails" if good < len(decisive) / 2 else "inconclusive")
+    return Cell("forecast", "second", value, verdict, FORECAST_RULE, SWEEP)
+
+
+def sweep_overtraining_cell(judgement: Judgement, forecast: pd.DataFrame) -> Cell:
+    """With no law: whether the measured optimum on pass@k moved to a smaller size as inference
+    grew: at the largest inference budget, against the size trained for the Chinchilla choice
+    (worse beyond the interval) and against the measured optimum at the smallest budget."""
+    rule = ("holds if, at the largest inference budget, the measured optimum is smaller than both the Chinchilla "
+            "choice and the measured optimum at the smallest budget, and the Chinchilla choice is worse beyond the "
+            "interval; fails if it is the Chinchilla choice or larger and no smaller size ties with it; otherwise "
+            "inconclusive")
+    curve = judgement.curves["pass_at_k"]
+    chinchilla = size_with_role(forecast, PRIMARY_ROLE)
+    top = curve[np.isclose(curve["c_inf"], curve["c_inf"].max())]
+    first = curve[np.isclose(curve["c_inf"], curve["c_inf"].min())]
+    at_chinchilla = top[np.isclose(top["N"], chinchilla)] if chinchilla is not None else top.iloc[:0]
+    if at_chinchilla.empty:
+        return Cell("overtraining", "second", "the Chinchilla choice was not measured at the largest inference budget",
+                    "not a test", rule, SWEEP)
+    best, start = top[top["optimum"]].iloc[0], first[first["optimum"]].iloc[0]
+    chinchilla_tied = bool(at_chinchilla["tied_with_optimum"].iloc[0] or at_chinchilla["optimum"].iloc[0])
+    smaller_tied = bool((top["tied_with_optimum"] & (top["N"] < chinchilla)).any())
+    if best["N"] < min(chinchilla, start["N"]) and not chinchilla_tied:
+        verdict = "holds"
+    elif best["N"] >= chinchilla and not smaller_tied:
+        verdict = "fails"
+    else:
+        verdict = "inconclusive"
+    tied = top[top["tied_with_optimum"] & ~top["optimum"]]["N"]
+    value = (f"measured, no law: at C_inf {format_number(best['c_inf'])} the best size on pass@k is "
+             f"{size_label(best['N'])} (k = {best['k']:.3g}) against the Chinchilla choice's {size_label(chinchilla)}, "
+             + ("which is " + ("the optimum" if at_chinchilla["optimum"].iloc[0] else "tied with it")
+                if chinchilla_tied else "which is worse beyond the interval")
+             + (f"; tied with the optimum: {', '.join(size_label(n) for n in tied)}" if len(tied) else "")
+             + f"; at the smallest budget ({format_number(start['c_inf'])}) the best size was {size_label(start['N'])}")
+    return Cell("overtraining", "second", value, verdict, rule, SWEEP)
+
+
+def sweep_errors(judgement: Judgement, forecast: pd.DataFrame) -> pd.DataFrame:
+    """The forecast's prediction for each size trained for an optimum, at that optimum's budget,
+    against its measurement on the approach's own measure (task NLL for Approach 1, pass@k for
+    Approach 2): predicted/measured − 1, and whether the measurement lies in the prediction's band."""
+    rows = []
+    for key, measure in (("1", "task_nll"), ("2", "pass_at_k")):
+        curve = judgement.curves[measure]
+        priced = forecast[(forecast["approach"] == "trainable") & (forecast["priced_by"] == key)]
+        for c_inf in sorted(curve["c_inf"].unique()):
+            N = size_with_role(forecast, optimum_role(key, c_inf))
+            law = priced[np.isclose(priced["c_inf"], c_inf) & np.isclose(priced["N"], N)] if N else priced.iloc[:0]
+            seen = curve[np.isclose(curve["c_inf"], c_inf) & np.isclose(curve["N"], N)] if N else curve.iloc[:0]
+            if law.empty or seen.empty:
+                continue
+            predicted, measured = float(law["value"].iloc[0]), float(seen["value"].iloc[0])
+            low, high = (float(law[c].iloc[0]) if c in law else np.nan for c in ("value_low", "value_high"))
+            rows.append({"approach": f"Approach {key}", "c_inf": c_inf, "N": N, "predicted": predicted,
+                         "measured": measured, "relative_error": predicted / measured - 1,
+                         "inside_band": None if np.isnan(low) or np.isnan(high) else bool(low <= measured <= high)})
+    return pd.DataFrame(rows, columns=["approach", "c_inf", "N", "predicted", "measured", "relative_error",
+                                       "inside_band"])
+
+
+def _error(relative: float) -> str:
+    """A relative error as a percentage, or as a ratio where it is ten times or more."""
+    return f"{relative:+.1%}" if abs(relative) < 10 else f"{format_number(relative + 1)}× the measured value"
+
+
+def sweep_extrapolation_cell(judgement: Judgement, forecast: pd.DataFrame, n_degenerate: int) -> Cell:
+    """The laws' predictions for the sizes trained for their optima, against measurement
+    (`sweep_errors`), from laws of which `n_degenerate` are degenerate."""
+    errors = sweep_errors(judgement, forecast)
+    rule = (f"inconclusive while a law behind the predictions is degenerate; otherwise holds if every |error| ≤ "
+            f"{SMALL_ERROR:.0%} and inside its band, fails if the mean |error| exceeds {SMALL_ERROR:.0%}, else "
+            "inconclusive. Laws fitted on the whole grid, not near Chinchilla, test a weaker claim than the paper's")
+    if errors.empty:
+        return Cell("extrapolation", "second", "no size trained for an optimum was measured at its budget",
+                    "not a test", rule, SWEEP)
+    parts = []
+    for approach, rows in errors.groupby("approach"):
+        low, high = _error(rows["relative_error"].min()), _error(rows["relative_error"].max())
+        banded = rows["inside_band"].dropna()
+        parts.append(f"{approach} {low if low == high else f'{low} to {high}'} ("
+                     + (f"{int(banded.sum())} of {len(banded)} inside the band" if len(banded) else "no band") + ")")
+    value = ("the committed laws, fitted on the whole grid, predicting the sizes trained for their optima at twice its "
+             "largest budget, predicted/measured − 1: " + "; ".join(parts) + " (task NLL for Approach 1, where below "
+             "zero means too optimistic; pass@k for Approach 2, where above zero does)"
+             + (f"; {n_degenerate} of the laws behind them degenerate" if n_degenerate else ""))
+    bands = [inside for inside in errors["inside_band"] if inside is not None]
+    verdict = "inconclusive" if n_degenerate else error_verdict(list(errors["relative_error"]), bands or None)
+    return Cell("extrapolation", "second", value, verdict, rule, SWEEP)
