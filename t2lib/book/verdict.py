@@ -33,8 +33,8 @@ CLAIMS = {
 EVIDENCE = {
     "simulation": "paper-calibrated simulation",
     "public": "public real runs",
-    "grid": "the book's miniature grid",
-    "validation": "the book's validation models",
+    "grid": "the book's first miniature grid",
+    "validation": "the first suite's validation models",
     "second": "the book's second suite (guessing out of reach, seeded)",
 }
 SOURCES = {"grid": "testing_the_forecast", "second": "second_sweep"}  # where a cell's forecast is explained
