@@ -343,3 +343,21 @@ def test_two_forecasts_share_their_head_to_heads_only_if_they_set_the_same_model
     assert not same_contenders(suite, forecast, [C_INF], planted_forecast({"1": 4e4, "2": 2e4}, 1.6e5, 8e4), [C_INF])
     assert not same_contenders(suite, forecast, [C_INF], planted_forecast({"1": 4e4, "2": 4e4}, 8e4, 8e4), [C_INF])
     assert not same_contenders(suite, forecast, [C_INF], forecast, [C_INF, 2e5])
+
+
+def test_judging_two_forecasts_reuses_the_head_to_heads_only_when_they_set_the_same_models_against_each_other(
+        tmp_path: Path) -> None:
+    from t2lib.laws.sweep import judge, judge_forecasts
+    suite = load_suite(sweep_suite(tmp_path))
+    forecast = planted_forecast({"1": 4e4, "2": 4e4}, 1.6e5, 8e4)
+    kwargs = dict(guess=GUESS, resamples=50, duel_resamples=50)
+    same = judge_forecasts({"each run": (suite, forecast, [C_INF]), "pooled seeds": (suite, forecast.copy(), [C_INF])},
+                           TASKS, **kwargs)
+    assert list(same) == ["each run", "pooled seeds"] and same["pooled seeds"].scored == "pooled seeds"
+    assert same["pooled seeds"].duels is same["each run"].duels  # reused, not drawn again
+    other = planted_forecast({"1": 4e4, "2": 2e4}, 1.6e5, 8e4)  # another T² model
+    apart = judge_forecasts({"each run": (suite, forecast, [C_INF]), "pooled seeds": (suite, other, [C_INF])},
+                            TASKS, **kwargs)
+    assert apart["pooled seeds"].duels is not apart["each run"].duels
+    alone = judge(suite, other, TASKS, [C_INF], scored="pooled seeds", **kwargs)
+    pd.testing.assert_frame_equal(apart["pooled seeds"].duels, alone.duels)

@@ -502,6 +502,24 @@ def judge(suite: Suite, forecast: pd.DataFrame, tasks: Sequence[str], c_infs: Se
                                                  duel_resamples, seed, duels))
 
 
+def judge_forecasts(forecasts: Mapping[str, tuple[Suite, pd.DataFrame, Sequence[float]]], tasks: Sequence[str], *,
+                    guess: Mapping[str, float] | None = None, resamples: int = 1000, duel_resamples: int = 2000,
+                    seed: int = 0) -> dict[str, Judgement]:
+    """`judge` each forecast (what its laws were fitted to → the suite that tests it, its rows and
+    its inference budgets), scored as its laws were fitted, in the order given; one that sets the
+    same models against each other at the same budgets of the same suite as one judged before it
+    (`same_contenders`) reuses that one's head-to-heads."""
+    judgements: dict[str, Judgement] = {}
+    for fitted_to, (suite, forecast, c_infs) in forecasts.items():
+        earlier = next((judgements[f] for f, (other_suite, other, other_c_infs) in forecasts.items()
+                        if f in judgements and other_suite.sha256 == suite.sha256
+                        and same_contenders(suite, other, other_c_infs, forecast, c_infs)), None)
+        judgements[fitted_to] = judge(suite, forecast, tasks, c_infs, scored=fitted_to, guess=guess,
+                                      resamples=resamples, duel_resamples=duel_resamples, seed=seed,
+                                      duels=None if earlier is None else earlier.duels)
+    return judgements
+
+
 def _frame_digest(frame: pd.DataFrame) -> str:
     return hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()
 
