@@ -34,6 +34,14 @@ def test_every_data_file_is_listed_with_its_checksum() -> None:
         assert sha256(DATA / name) == digest, f"data/{name} does not match data/SHA256SUMS"
 
 
+def test_every_dataset_folder_has_a_row_in_the_data_readme() -> None:
+    readme = (DATA / "README.md").read_text()
+    folders = [p for p in [*DATA.iterdir(), *(DATA / "real").iterdir()] if p.is_dir() and p.name != "real"]
+    names = [p.relative_to(DATA).as_posix() for p in folders]
+    missing = [name for name in names if f"| `{name}/` |" not in readme]
+    assert not missing, f"data/README.md has no row for {missing}"
+
+
 # What the repository's data may weigh: about 30 MiB before the second miniature suite, which adds
 # about 12 MiB when its grid is complete (852,000 NLL rows, loss curves, its reference run's
 # weights and lm-evaluation-harness output).
