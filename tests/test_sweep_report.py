@@ -230,7 +230,13 @@ def test_the_primary_comparison_is_the_largest_budgets_t2_model_against_the_task
                           & (judgement.duels["measure"] == "pass_at_k")].iloc[0]
     assert said.startswith("**The primary comparison**, at the largest inference budget (C_inf = 800,000): the T² "
                            "model (40K, k = 10) scores")
-    assert f"difference {row['difference']:+.3g} [{row['low']:+.3g}, {row['high']:+.3g}], a **win** for T²." in said
+    assert (f"where guessing alone scores {row['guess_t2']:.2g} and {row['guess_opponent']:.2g}: difference "
+            f"{row['difference']:+.3g} [{row['low']:+.3g}, {row['high']:+.3g}], a **win** for T².") in said
+    assert said.endswith("for T².")  # the T² model is the smaller: no caveat
+    t2_cell = row["t2_cell"]
+    larger = primary_sentence(judgement, {**cell_N, t2_cell: 3e5})
+    assert larger.endswith("for T². The T² model is not smaller than the Chinchilla choice, so this tests whether "
+                           "the laws' choice beats Chinchilla's rule, not whether overtraining does.")
     other = judgement.duels[judgement.duels["opponent"] != "Chinchilla (task NLL, k = 1)"]
     assert "was not made" in primary_sentence(replace(judgement, duels=other), cell_N)
 

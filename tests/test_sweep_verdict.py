@@ -34,7 +34,10 @@ def test_the_sweeps_beats_cell_holds_only_when_won_on_pass_and_skill(tmp_path: P
     cell = sweep_beats_cell(with_outcomes(judgement, pass_outcome, skill_outcome), cell_N)
     assert cell.verdict == verdict
     assert cell.value.startswith("at C_inf 800,000, the 40K T² model against the 160K Chinchilla choice: pass@k +")
-    assert f", a {pass_outcome}; skill above guessing" in cell.value and "over every budget, the 40K model" in cell.value
+    assert f", a {pass_outcome} (guessing alone: " in cell.value and "over every budget, the 40K model" in cell.value
+    passed = judgement.duels[(judgement.duels["opponent"] == "Chinchilla (task NLL, k = 1)")
+                             & (judgement.duels["measure"] == "pass_at_k")].iloc[0]
+    assert f"(guessing alone: {passed['guess_t2']:.2g} and {passed['guess_opponent']:.2g} at their k); skill" in cell.value
     if skill_outcome.startswith("not measurable"):
         assert "skill above guessing not measured (not measurable: guessing reaches 0.99)" in cell.value
 
@@ -46,7 +49,15 @@ def test_the_sweeps_beats_cell_is_no_test_without_the_primary_or_with_a_larger_t
     assert sweep_beats_cell(replace(judgement, duels=other), cell_N).verdict == "not a test"
     t2_cell = judgement.duels["t2_cell"].iloc[0]
     larger = sweep_beats_cell(judgement, {**cell_N, t2_cell: 3e5})  # a T² model larger than the Chinchilla choice
-    assert larger.verdict == "not a test" and larger.value.endswith("about the laws' choice, not overtraining")
+    assert larger.verdict == "not a test" and larger.value.endswith(
+        "the T² model is not smaller than the Chinchilla choice, so this tests whether the laws' choice beats "
+        "Chinchilla's rule, not whether overtraining does")
+    # The T² model that is also the LM-loss Chinchilla choice sets the two Chinchilla rules against each other.
+    duels = judgement.duels.copy()
+    duels.loc[duels["opponent"] == "Chinchilla (LM loss)", "outcome"] = "same model"
+    both = sweep_beats_cell(replace(judgement, duels=duels), {**cell_N, t2_cell: 3e5})
+    assert both.value.endswith("; and it is also the Chinchilla choice of the law fitted to the LM loss, so it sets "
+                               "one Chinchilla rule's choice against the other's")
     no_skill = replace(judgement, duels=judgement.duels[judgement.duels["measure"] != "skill"])  # no guess levels
     assert sweep_beats_cell(no_skill, cell_N).verdict == "inconclusive"
 
@@ -66,36 +77,40 @@ def test_the_sweeps_forecast_cell_counts_the_optima_borne_out(tmp_path: Path, ve
     assert sweep_forecast_cell(replace(judgement, judged=judged.iloc[:0])).verdict == "not a test"
 
 
-def two_budget_curve(top: dict, first_best: float = 1.6e5) -> pd.DataFrame:
-    """A measured pass@k curve at two inference budgets: at 1e6 the best size is `first_best`; at 1e7
-    `top` maps each size to (optimum, tied with it)."""
+def top_curve(top: dict) -> pd.DataFrame:
+    """A measured pass@k curve at two inference budgets, of which only the largest, 1e7, is judged:
+    `top` maps each size to (optimum, tied with it) there."""
     sizes = [2e4, 4e4, 8e4, 1.6e5]
-    first = pd.DataFrame({"c_inf": 1e6, "N": sizes, "k": [1e6 / (2 * n) for n in sizes],
-                          "optimum": [n == first_best for n in sizes], "tied_with_optimum": [n == first_best for n in sizes]})
+    first = pd.DataFrame({"c_inf": 1e6, "N": sizes, "k": [1e6 / (2 * n) for n in sizes], "optimum": False,
+                          "tied_with_optimum": False})
     later = pd.DataFrame({"c_inf": 1e7, "N": list(top), "k": [1e7 / (2 * n) for n in top],
                           "optimum": [o for o, _ in top.values()], "tied_with_optimum": [t for _, t in top.values()]})
     return pd.concat([first, later], ignore_index=True)
 
 
-@pytest.mark.parametrize(("top", "first_best", "verdict"), [
+@pytest.mark.parametrize(("top", "single", "verdict"), [
     ({2e4: (False, False), 4e4: (True, True), 8e4: (False, True), 1.6e5: (False, False)}, 1.6e5, "holds"),
     ({2e4: (False, False), 4e4: (True, True), 8e4: (False, False), 1.6e5: (False, True)}, 1.6e5, "inconclusive"),
     ({2e4: (False, False), 4e4: (False, False), 8e4: (False, False), 1.6e5: (True, True)}, 1.6e5, "fails"),
     ({2e4: (False, False), 4e4: (False, True), 8e4: (False, False), 1.6e5: (True, True)}, 1.6e5, "inconclusive"),
-    # the optimum was already this small at the smallest budget: nothing moved as inference grew
-    ({2e4: (False, False), 4e4: (True, True), 8e4: (False, False), 1.6e5: (False, False)}, 4e4, "inconclusive")])
-def test_the_sweeps_overtraining_cell_needs_the_optimum_to_move_below_the_chinchilla_choice(
-        tmp_path: Path, top: dict, first_best: float, verdict: str) -> None:
+    # the size best at one sample each is already this small: inference did not move the optimum there
+    ({2e4: (False, False), 4e4: (True, True), 8e4: (False, False), 1.6e5: (False, False)}, 4e4, "inconclusive"),
+    # ... or is the smallest trained: no smaller size to move to, so the cell cannot hold
+    ({2e4: (True, True), 4e4: (False, False), 8e4: (False, False), 1.6e5: (False, False)}, 2e4, "not a test"),
+    ({2e4: (False, False), 4e4: (False, False), 8e4: (False, False), 1.6e5: (True, True)}, 2e4, "fails")])
+def test_the_sweeps_overtraining_cell_needs_the_optimum_below_chinchilla_and_the_single_sample_best(
+        tmp_path: Path, top: dict, single: float, verdict: str) -> None:
     _, forecast, judgement = planted_judgement(tmp_path)  # the Chinchilla choice is trained as 160K
-    measured = replace(judgement, curves={**judgement.curves, "pass_at_k": two_budget_curve(top, first_best)})
-    cell = sweep_overtraining_cell(measured, forecast)
+    measured = replace(judgement, curves={**judgement.curves, "pass_at_k": top_curve(top)})
+    cell = sweep_overtraining_cell(measured, forecast, single, 2e4)
     assert cell.verdict == verdict
     best = [n for n, (optimum, _) in top.items() if optimum][0]
     assert f"the best size on pass@k is {size_label(best)}" in cell.value
-    assert cell.value.endswith(f"at the smallest budget (10⁶) the best size was {size_label(first_best)}")
-    unmeasured = two_budget_curve({n: v for n, v in top.items() if n != 1.6e5}, first_best)
+    assert f"at one sample each (pass@1, inference not counted) the best size is {size_label(single)}" in cell.value
+    assert ("no smaller size was there to move to" in cell.value) == (single == 2e4)
+    unmeasured = top_curve({n: v for n, v in top.items() if n != 1.6e5})
     assert sweep_overtraining_cell(replace(judgement, curves={**judgement.curves, "pass_at_k": unmeasured}),
-                                   forecast).verdict == "not a test"
+                                   forecast, single, 2e4).verdict == "not a test"
 
 
 @pytest.mark.parametrize(("factor", "degenerate", "verdict"), [(1.05, 0, "holds"), (1.05, 1, "inconclusive"),

@@ -39,6 +39,19 @@ class SweepState:
         return bool(self.forecasts)
 
     @property
+    def made(self) -> dict[str, str]:
+        """When each committed forecast was made (ISO 8601, UTC), by what its laws were fitted to."""
+        return {fitted_to: str(meta.get("made_at", meta["made"])) for fitted_to, (meta, _) in self.forecasts.items()}
+
+    @property
+    def started_after_forecasts(self) -> bool | None:
+        """Whether the earliest scored run started after both forecasts were made (None: no run, no
+        forecast, or runs that do not record when they started)."""
+        if not self.committed or self.trained is None or "started_at" not in self.trained.base:
+            return None
+        return str(self.trained.base["started_at"].min()) > max(self.made.values())
+
+    @property
     def done(self) -> pd.Series:
         """Seeds scored per cell."""
         return (self.trained.base.groupby("cell")["seed"].nunique() if self.trained is not None
@@ -286,14 +299,18 @@ def outcome_sentence(judgement: Judgement) -> str:
     on_pass = list(compared.loc[compared["measure"] == "pass_at_k", "outcome"])
     guesses = duels.reindex(columns=["guess_t2", "guess_opponent"]).to_numpy(dtype=float)
     largest_guess = float(np.nanmax(guesses)) if np.isfinite(guesses).any() else float("nan")
-    direction = ("a smaller model drawing more samples" if max(summary.t2_N) < min(summary.rivals_N, default=np.inf)
+    pairs = duels.loc[(duels["measure"] == "pass_at_k") & duels["outcome"].isin(DECIDED), ["k_t2", "k_opponent"]]
+    direction = ("a smaller model drawing more samples" if len(pairs) and (pairs["k_t2"] > pairs["k_opponent"]).all()
+                 else "a larger model drawing fewer samples" if len(pairs) and (pairs["k_t2"] < pairs["k_opponent"]).all()
                  else "the sizes the laws chose")
     beyond = sum(a > SNAP_FACTOR for a in summary.aways)
     where = "" if beyond == len(summary.aways) else f" at {beyond} of the {len(summary.aways)} inference budgets"
     return (f"{duel_sentence(summary)}."
             + (f" Skill above guessing gives the same outcomes (guessing's pass@k is at most {largest_guess:.2g} at "
                "these k)." if skill and skill == on_pass else " On skill above guessing the outcomes differ (table)."
-               if skill else "")
+               if skill and len(skill) == len(on_pass) else
+               " Skill above guessing could not be measured in every head-to-head (table)."
+               if on_pass and (duels["measure"] == "skill").any() else "")
             + (f" Approach 2's optimum was not trained within {SNAP_FACTOR:g}×{where}, so there the head-to-heads "
                f"test the direction the laws point in ({direction}), not the optimum they name." if beyond else
                f" The size trained for Approach 2's optimum is within {SNAP_FACTOR:g}× of it at every inference budget."))
@@ -352,7 +369,8 @@ def optima_table(judgements: Mapping[str, Judgement]) -> pd.DataFrame:
                                                  judged["forecast_N_high"].astype(float))],
             trained=[size_label(s) + (f" ({a:.1f}× away)" if a > SNAP_FACTOR else "")
                      for s, a in zip(judged["stand_in_N"], judged["away"])],
-            measured=[size_label(n) for n in judged["measured_N"]],
+            measured=[measured_label(curves[m][np.isclose(curves[m]["c_inf"], c)], n)
+                      for m, c, n in zip(judged["measure"], judged["c_inf"], judged["measured_N"])],
             tied=[", ".join(size_label(n) for n in sizes) for sizes in tied],
             measure=judged["measure"].map(MEASURE_NAMES)))
     return pd.concat(rows, ignore_index=True)[["fitted_to", "c_inf", "approach", "measure", "forecast", "trained",
@@ -373,17 +391,34 @@ def duel_table(duels: Mapping[str, pd.DataFrame], cell_N: Mapping[str, float]) -
     return table.reindex(columns=(["fitted_to"] if len(duels) > 1 else []) + columns)
 
 
+EDGE_NOTE = ("A measured optimum marked smallest or largest measured is at the edge of the sizes that draw a sample "
+             "at that budget: the true optimum may lie beyond it, so it bounds the optimum rather than locates it.")
+
+
+def measured_label(curve: pd.DataFrame, N: float) -> str:
+    """The measured optimum N among the sizes of `curve` (one inference budget), flagged where it
+    is the smallest or the largest size measured there (EDGE_NOTE)."""
+    edge = (" (smallest measured)" if N <= curve["N"].min() and len(curve) > 1
+            else " (largest measured)" if N >= curve["N"].max() else "")
+    return size_label(N) + edge
+
+
 def verdict_table(judgement: Judgement) -> pd.DataFrame:
-    """Per inference budget of one judged forecast: the measured optimum on pass@k, the size
-    trained for Approach 2's optimum and its verdict, and the T² model's outcome against each
+    """Per inference budget of one judged forecast: the measured optimum on pass@k (`measured_label`)
+    and the sizes tied with it, the size trained for Approach 2's optimum and its verdict, and the
+    T² model's outcome against each
     Chinchilla choice on pass@k with the paired difference and its interval (`CHINCHILLA_ROLES`'
     names as columns)."""
     second = judgement.judged[judgement.judged["approach"] == "Approach 2"]
     on_pass = judgement.duels[judgement.duels["measure"] == "pass_at_k"]
+    curves = judgement.curves["pass_at_k"]
     rows = []
     for row in second.itertuples():
         stand_in = f", a stand-in {row.away:.1f}× away" if row.away > SNAP_FACTOR else ""
-        entry = {"c_inf": row.c_inf, "measured": size_label(row.measured_N),
+        curve = curves[np.isclose(curves["c_inf"], row.c_inf)]
+        tied = curve.loc[curve["tied_with_optimum"] & ~curve["optimum"], "N"]
+        entry = {"c_inf": row.c_inf, "measured": measured_label(curve, row.measured_N),
+                 "tied": ", ".join(size_label(n) for n in tied) or "none",
                  "t2": f"{size_label(row.stand_in_N)} for {size_label(row.forecast_N)}{stand_in}", "verdict": row.verdict}
         for duel in on_pass[np.isclose(on_pass["c_inf"], row.c_inf)].itertuples():
             interval = (f": {duel.difference:+.3g} [{duel.low:+.3g}, {duel.high:+.3g}]"
@@ -410,8 +445,23 @@ def primary_sentence(judgement: Judgement, cell_N: Mapping[str, float]) -> str:
     return (f"**The primary comparison**, at the largest inference budget (C_inf = {format_number(row['c_inf'])}): "
             f"the T² model ({size_label(cell_N[row['t2_cell']])}, k = {row['k_t2']:.3g}) scores {row['a']:.3g} pass@k against "
             f"the task-loss Chinchilla choice's {row['b']:.3g} ({size_label(cell_N[row['opponent_cell']])}, k = "
-            f"{row['k_opponent']:.3g}): difference {row['difference']:+.3g} [{row['low']:+.3g}, {row['high']:+.3g}], "
-            f"a **{row['outcome']}** for T².")
+            f"{row['k_opponent']:.3g}), where guessing alone scores {row['guess_t2']:.2g} and {row['guess_opponent']:.2g}: "
+            f"difference {row['difference']:+.3g} [{row['low']:+.3g}, {row['high']:+.3g}], a **{row['outcome']}** for "
+            f"T²." + (f" {caveat[0].upper()}{caveat[1:]}." if (caveat := primary_caveat(duels, row, cell_N)) else ""))
+
+
+def primary_caveat(duels: pd.DataFrame, row: pd.Series, cell_N: Mapping[str, float]) -> str:
+    """What the primary comparison (`row` of `duels`) does not test, as a clause ('' where it tests
+    what it should): overtraining, where the T² model is not smaller than the Chinchilla choice,
+    and the T² laws, where the T² model is also the LM-loss Chinchilla choice."""
+    if cell_N[row["t2_cell"]] < cell_N[row["opponent_cell"]]:
+        return ""
+    same = duels[np.isclose(duels["c_inf"], row["c_inf"]) & (duels["opponent"] == "Chinchilla (LM loss)")
+                 & (duels["outcome"] == "same model")]
+    return ("the T² model is not smaller than the Chinchilla choice, so this tests whether the laws' choice beats "
+            "Chinchilla's rule, not whether overtraining does"
+            + ("; and it is also the Chinchilla choice of the law fitted to the LM loss, so it sets one Chinchilla "
+               "rule's choice against the other's" if len(same) else ""))
 
 
 def finding_sentence(judgement: Judgement, forecast: pd.DataFrame, cell_N: Mapping[str, float]) -> str:

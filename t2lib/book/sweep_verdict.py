@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from t2lib.book.formatting import format_number
-from t2lib.book.sweep_report import GOOD_VERDICTS, PRIMARY_OPPONENT, PRIMARY_ROLE
+from t2lib.book.sweep_report import GOOD_VERDICTS, PRIMARY_OPPONENT, PRIMARY_ROLE, primary_caveat
 from t2lib.book.tables import size_label
 from t2lib.book.verdict import SMALL_ERROR, Cell, duel_sentence, error_verdict, head_to_head_verdict, interval
 from t2lib.laws.forecast import SNAP_FACTOR
@@ -44,11 +44,11 @@ def sweep_beats_cell(judgement: Judgement, cell_N: Mapping[str, float]) -> Cell:
     t2_N, chinchilla_N = cell_N[passed["t2_cell"]], cell_N[passed["opponent_cell"]]
     value = (f"at C_inf {format_number(passed['c_inf'])}, the {size_label(t2_N)} T² model against the "
              f"{size_label(chinchilla_N)} Chinchilla choice: pass@k "
-             f"{interval(passed['difference'], passed['low'], passed['high'])}, a {passed['outcome']}; skill above "
+             f"{interval(passed['difference'], passed['low'], passed['high'])}, a {passed['outcome']} (guessing alone: "
+             f"{passed['guess_t2']:.2g} and {passed['guess_opponent']:.2g} at their k); skill above "
              f"guessing {skill_text}; over every budget, {duel_sentence(judgement.summary)}")
     if t2_N >= chinchilla_N:  # the T² model is not the more overtrained one
-        return Cell("beats", "second", value + "; the T² model is not smaller than the Chinchilla choice, so this "
-                    "head-to-head is about the laws' choice, not overtraining", "not a test", rule, SWEEP)
+        return Cell("beats", "second", f"{value}; {primary_caveat(duels, passed, cell_N)}", "not a test", rule, SWEEP)
     return Cell("beats", "second", value, head_to_head_verdict(passed["outcome"], skill_outcome), rule, SWEEP)
 
 
@@ -75,38 +75,42 @@ def sweep_forecast_cell(judgement: Judgement) -> Cell:
     return Cell("forecast", "second", value, verdict, FORECAST_RULE, SWEEP)
 
 
-def sweep_overtraining_cell(judgement: Judgement, forecast: pd.DataFrame) -> Cell:
-    """With no law: whether the measured optimum on pass@k moved to a smaller size as inference
-    grew: at the largest inference budget, against the size trained for the Chinchilla choice
-    (worse beyond the interval) and against the measured optimum at the smallest budget."""
-    rule = ("holds if, at the largest inference budget, the measured optimum is smaller than both the Chinchilla "
-            "choice and the measured optimum at the smallest budget, and the Chinchilla choice is worse beyond the "
-            "interval; fails if it is the Chinchilla choice or larger and no smaller size ties with it; otherwise "
-            "inconclusive")
+def sweep_overtraining_cell(judgement: Judgement, forecast: pd.DataFrame, single_sample_N: float,
+                            smallest_N: float) -> Cell:
+    """With no law: whether the measured optimum on pass@k at the largest inference budget is
+    smaller than the size trained for the Chinchilla choice (worse beyond the interval) and than
+    `single_sample_N`, the size best at one sample each (pass@1: inference not counted), among
+    sizes of which the smallest is `smallest_N`."""
+    rule = ("holds if, at the largest inference budget, the measured optimum on pass@k is smaller than both the "
+            "Chinchilla choice and the size best at one sample each (pass@1, inference not counted), and the "
+            "Chinchilla choice is worse beyond the interval; fails if it is the Chinchilla choice or larger and no "
+            "smaller size ties with it; not a test if the size best at one sample is already the smallest trained "
+            "(no smaller size to move to); otherwise inconclusive")
     curve = judgement.curves["pass_at_k"]
     chinchilla = size_with_role(forecast, PRIMARY_ROLE)
     top = curve[np.isclose(curve["c_inf"], curve["c_inf"].max())]
-    first = curve[np.isclose(curve["c_inf"], curve["c_inf"].min())]
     at_chinchilla = top[np.isclose(top["N"], chinchilla)] if chinchilla is not None else top.iloc[:0]
     if at_chinchilla.empty:
         return Cell("overtraining", "second", "the Chinchilla choice was not measured at the largest inference budget",
                     "not a test", rule, SWEEP)
-    best, start = top[top["optimum"]].iloc[0], first[first["optimum"]].iloc[0]
+    best = top[top["optimum"]].iloc[0]
     chinchilla_tied = bool(at_chinchilla["tied_with_optimum"].iloc[0] or at_chinchilla["optimum"].iloc[0])
     smaller_tied = bool((top["tied_with_optimum"] & (top["N"] < chinchilla)).any())
-    if best["N"] < min(chinchilla, start["N"]) and not chinchilla_tied:
+    cornered = single_sample_N <= smallest_N
+    if best["N"] < min(chinchilla, single_sample_N) and not chinchilla_tied:
         verdict = "holds"
     elif best["N"] >= chinchilla and not smaller_tied:
         verdict = "fails"
     else:
-        verdict = "inconclusive"
+        verdict = "not a test" if cornered else "inconclusive"
     tied = top[top["tied_with_optimum"] & ~top["optimum"]]["N"]
     value = (f"measured, no law: at C_inf {format_number(best['c_inf'])} the best size on pass@k is "
              f"{size_label(best['N'])} (k = {best['k']:.3g}) against the Chinchilla choice's {size_label(chinchilla)}, "
              + ("which is " + ("the optimum" if at_chinchilla["optimum"].iloc[0] else "tied with it")
                 if chinchilla_tied else "which is worse beyond the interval")
              + (f"; tied with the optimum: {', '.join(size_label(n) for n in tied)}" if len(tied) else "")
-             + f"; at the smallest budget ({format_number(start['c_inf'])}) the best size was {size_label(start['N'])}")
+             + f"; at one sample each (pass@1, inference not counted) the best size is {size_label(single_sample_N)}"
+             + (", the smallest trained, so no smaller size was there to move to" if cornered else ""))
     return Cell("overtraining", "second", value, verdict, rule, SWEEP)
 
 

@@ -361,6 +361,6 @@ def duel_sentence(summary: DuelSummary) -> str:
         (summary.unlosable, "cannot be lost by construction (the Chinchilla model affords no sample there)"),
         (summary.same, "set it against itself (the Chinchilla choice is the same model)"),
         (summary.repeated, "duplicated one already counted (both Chinchilla choices are the same model)")) if count]
-    rivals = (f", against the Chinchilla choices ({', '.join(size_label(n) for n in summary.rivals_N)})"
-              if summary.rivals_N else "")
+    rivals = (f", against the Chinchilla choice{'s' if len(summary.rivals_N) > 1 else ''} "
+              f"({', '.join(size_label(n) for n in summary.rivals_N)})" if summary.rivals_N else "")
     return f"{model} {result}{rivals}" + "".join(f"; {e}" for e in extra)

@@ -56,6 +56,8 @@ REPEATED = "same model as the other Chinchilla choice"  # a head-to-head already
 # whose interval excludes zero but which is smaller (two models both at their ceiling, or both at
 # guessing's level) is a tie, labelled NEGLIGIBLE. Part of the sweep's preregistered rule.
 MIN_EFFECT = 0.01
+# A size at C_inf = 2N to rounding draws one sample (budgets are often set at exactly 2N).
+ONE_SAMPLE_TOLERANCE = 1e-12
 NEGLIGIBLE = f"tie (difference below {MIN_EFFECT:g})"
 DECIDED = ("win", "loss", "tie", NEGLIGIBLE)  # the outcomes of a head-to-head that was made
 # How a curve scores a size trained at several seeds, matching what a forecast's laws were fitted
@@ -91,17 +93,16 @@ def cell_nll(suite: Suite, cell: str, tasks: Sequence[str]) -> dict[str, np.ndar
 def _cell_values(nll: np.ndarray, k: float, measure: str, questions: np.ndarray, chosen: np.ndarray,
                  scored: str) -> tuple[float, np.ndarray]:
     """One cell's macro `measure` at k from its NLLs (seeds × questions), and per draw over the
-    drawn `questions` (draws × questions) and seeds `chosen` (draws × seeds): each question's
-    probability averaged over the seeds first ("pooled seeds"), or each seed's measure averaged
-    ("each run")."""
+    drawn `questions` (draws × questions): each seed's measure averaged ("each run", over the
+    draw's seeds `chosen`, draws × seeds), or each question's probability averaged over every seed
+    first ("pooled seeds": an ensemble drawn with a seed twice is a smaller ensemble, which scores
+    systematically lower, so its seeds are not resampled)."""
     if scored == "each run":
         per_seed = per_question(nll, k, measure)  # (seeds, questions)
         averaged = per_seed[chosen].mean(axis=1)  # (draws, questions)
         return float(per_seed.mean()), np.take_along_axis(averaged, questions, axis=1).mean(axis=1)
-    probabilities = np.exp(-nll)
-    pooled = per_question(-np.log(probabilities.mean(axis=0)), k, measure).mean()
-    drawn = np.take_along_axis(probabilities[chosen].mean(axis=1), questions, axis=1)
-    return float(pooled), per_question(-np.log(drawn), k, measure).mean(axis=1)
+    pooled = per_question(-np.log(np.exp(-nll).mean(axis=0)), k, measure)  # (questions,)
+    return float(pooled.mean()), pooled[questions].mean(axis=1)
 
 
 def measured_curve(suite: Suite, tasks: Sequence[str], c_inf: float, *, measure: str = "pass_at_k",
@@ -110,15 +111,17 @@ def measured_curve(suite: Suite, tasks: Sequence[str], c_inf: float, *, measure:
     """The isoFLOP curve at inference budget `c_inf` on the macro `measure` (pass@k or task NLL):
     per trained size that affords a sample (N ≤ C_inf/2), its k = C_inf/(2N), its value (`scored`
     from its seeds' pooled probabilities or as the mean of each run's, `SCORED`) with a
-    `level` interval, the share of draws in which it is the best size (`p_best`, descriptive),
+    `level` interval (over questions, and over seeds where each run is scored: an ensemble's seeds
+    are not resampled), the share of draws in which it is the best size (`p_best`, descriptive),
     whether it is the measured optimum, whether it is tied with it (the paired difference's
-    interval holds zero), and guessing's macro pass@k at its k."""
+    interval holds zero or, on pass@k, the difference is below MIN_EFFECT, as in a head-to-head),
+    and guessing's macro pass@k at its k."""
     if measure not in CURVE_MEASURES:
         raise ValueError(f"measure must be one of {', '.join(CURVE_MEASURES)}; got {measure!r}")
     if scored not in SCORED:
         raise ValueError(f"scored must be one of {', '.join(SCORED)}; got {scored!r}")
     sizes = sizes_of(suite)
-    sizes = sizes[sizes["N"] <= c_inf / 2].reset_index(drop=True)
+    sizes = sizes[sizes["N"] <= c_inf / 2 * (1 + ONE_SAMPLE_TOLERANCE)].reset_index(drop=True)
     if sizes.empty:
         raise ValueError(f"C_inf {c_inf:.4g}: no trained size affords one sample (the smallest has N = "
                          f"{sizes_of(suite)['N'].min():.0f}, needing C_inf ≥ 2N)")
@@ -137,8 +140,10 @@ def measured_curve(suite: Suite, tasks: Sequence[str], c_inf: float, *, measure:
     higher = HIGHER_IS_BETTER[measure]
     best = int(np.argmax(point) if higher else np.argmin(point))
     p_best = np.bincount(draws.argmax(axis=0) if higher else draws.argmin(axis=0), minlength=len(sizes)) / resamples
-    tied = [i == best or decide(*np.quantile(draws[i] - draws[best], [(1 - level) / 2, (1 + level) / 2]),
-                                higher_is_better=higher) == "tie" for i in range(len(sizes))]
+    smallest = MIN_EFFECT if measure == "pass_at_k" else 0.0
+    tied = [i == best or abs(point[i] - point[best]) < smallest
+            or decide(*np.quantile(draws[i] - draws[best], [(1 - level) / 2, (1 + level) / 2]),
+                      higher_is_better=higher) == "tie" for i in range(len(sizes))]
     return sizes.assign(c_inf=c_inf, k=ks, measure=measure, value=point, low=low, high=high, p_best=p_best,
                         optimum=np.arange(len(sizes)) == best, tied_with_optimum=tied,
                         guess_at_k=[macro_guess(guess, tasks, k) for k in ks])
@@ -220,9 +225,9 @@ def _duel_rows(suite: Suite, t2: str, opponent: str, tasks: Sequence[str], k_a: 
     """The rows of one head-to-head, one per measure (the labelled special cases included)."""
     if opponent == t2:
         return [{**labels, "measure": measure, "outcome": "same model"} for measure in measures]
-    if k_a < 1:
+    if k_a < 1 - ONE_SAMPLE_TOLERANCE:
         return [{**labels, "measure": measure, "outcome": "T² model affords no sample"} for measure in measures]
-    if k_b < 1:  # the opponent draws nothing, so scores zero: the T² model cannot lose
+    if k_b < 1 - ONE_SAMPLE_TOLERANCE:  # the opponent draws nothing, so scores zero: the T² model cannot lose
         return [{**labels, "measure": measure, "outcome": "cannot lose by construction"} for measure in measures]
     rows = []
     for measure in measures:
@@ -273,7 +278,7 @@ def sweep_duels(suite: Suite, forecast: pd.DataFrame, tasks: Sequence[str], c_in
 @dataclass(frozen=True)
 class DuelSummary:
     """What `sweep_duels` found on pass@k, for a page to say in a sentence: the sizes of the T²
-    model (one per distinct cell) and of its rivals, Approach 2's forecast optimum at each
+    model (one per distinct cell) and of the rivals it was decided against, Approach 2's forecast optimum at each
     inference budget, how far the T² model is from the optimum it was trained for at each (`aways`;
     the largest, `away`), whether every optimum is smaller than every size trained, and the outcomes
     (win, loss, tie), besides those that cannot lose by construction, those against itself and
@@ -310,9 +315,9 @@ def duel_summary(forecast: pd.DataFrame, suite: Suite, duels: pd.DataFrame) -> D
         optima.append(optimum)
         aways.append(max(trained / optimum, optimum / trained))
     labels = on_pass["outcome"].value_counts()
+    decided = on_pass[on_pass["outcome"].isin(DECIDED)]
     return DuelSummary(t2_N=tuple(sorted({float(N[c]) for c in on_pass["t2_cell"]})),
-                       rivals_N=tuple(sorted({float(N[c]) for c in on_pass["opponent_cell"]
-                                              if c not in set(on_pass["t2_cell"])})),
+                       rivals_N=tuple(sorted({float(N[c]) for c in decided["opponent_cell"]})),
                        optimum_N=tuple(optima), aways=tuple(aways), below_all=bool(max(optima) < N.min()),
                        outcomes={"win": int(labels.get("win", 0)), "loss": int(labels.get("loss", 0)),
                                  "tie": int(labels.get("tie", 0)) + int(labels.get(NEGLIGIBLE, 0))},
