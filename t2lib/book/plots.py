@@ -212,8 +212,8 @@ def sweep_figure(curves: pd.DataFrame, c_infs: list[float], *, forecast: pd.Data
                  marked: Mapping[str, float | Mapping[float, float]] | None = None) -> plt.Figure:
     """An isoFLOP sweep, one panel per inference budget: each trained size that affords a sample,
     its measured macro pass@k at its own k with its interval (`sweep.measured_curve`; filled where
-    the size is tied with the measured optimum by their paired difference, which overlapping bars
-    do not show; a star on the measured optimum), guessing's pass@k at the same k, the sizes of
+    the size is tied with the measured optimum by their paired difference or the minimum effect,
+    which overlapping bars do not show; a star on the measured optimum), guessing's pass@k at the same k, the sizes of
     `marked` (name → N, or → {C_inf: N} for a size that changes with the budget) ringed, and,
     given a sweep `forecast`,
     Approach 2's forecast for the same sizes with its band and its optimum's N with its band."""

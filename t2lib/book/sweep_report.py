@@ -406,9 +406,8 @@ def measured_label(curve: pd.DataFrame, N: float) -> str:
 def verdict_table(judgement: Judgement) -> pd.DataFrame:
     """Per inference budget of one judged forecast: the measured optimum on pass@k (`measured_label`)
     and the sizes tied with it, the size trained for Approach 2's optimum and its verdict, and the
-    T² model's outcome against each
-    Chinchilla choice on pass@k with the paired difference and its interval (`CHINCHILLA_ROLES`'
-    names as columns)."""
+    T² model's outcome against each Chinchilla choice on pass@k with the paired difference and its
+    interval (`CHINCHILLA_ROLES`' names as columns)."""
     second = judgement.judged[judgement.judged["approach"] == "Approach 2"]
     on_pass = judgement.duels[judgement.duels["measure"] == "pass_at_k"]
     curves = judgement.curves["pass_at_k"]

@@ -278,8 +278,8 @@ def sweep_duels(suite: Suite, forecast: pd.DataFrame, tasks: Sequence[str], c_in
 @dataclass(frozen=True)
 class DuelSummary:
     """What `sweep_duels` found on pass@k, for a page to say in a sentence: the sizes of the T²
-    model (one per distinct cell) and of the rivals it was decided against, Approach 2's forecast optimum at each
-    inference budget, how far the T² model is from the optimum it was trained for at each (`aways`;
+    model (one per distinct cell) and of the rivals it was decided against, Approach 2's forecast
+    optimum at each inference budget, how far the T² model is from the optimum it was trained for at each (`aways`;
     the largest, `away`), whether every optimum is smaller than every size trained, and the outcomes
     (win, loss, tie), besides those that cannot lose by construction, those against itself and
     those repeated (both Chinchilla choices one model)."""
