@@ -263,6 +263,8 @@ def test_a_grids_slice_is_the_budget_with_most_sizes_judged_from_its_single_samp
     assert found.c_infs == (3.2e5, 3.2e6, 3.2e7) and found.samples == (1.0, 10.0, 100.0)
     first = found.curves[found.curves["c_inf"] == 3.2e5]
     assert list(first["N"]) == SIZES and first.loc[first["N"] == 1.6e5, "k"].item() == 1.0
+    sliced = load_suite(sweep_suite(tmp_path / "sliced"))  # the slice's cells, alone: one trained model's score
+    assert np.allclose(first["value"], measured_curve(sliced, TASKS, 3.2e5, resamples=10, scored="each run")["value"])
     direction, where = slice_shift(found)  # at 1 sample of the 1.6e5 model the 4e4 one draws 4, and wins
     assert direction == "smaller" and where[0] == 1.0
     dominant = load_suite(sweep_suite(tmp_path / "dominant", p_of_size=[0.001, 0.002, 0.003, 0.004, 0.6]))

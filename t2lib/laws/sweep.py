@@ -373,10 +373,13 @@ def single_sample_best(suite: Suite, tasks: Sequence[str]) -> str:
 
 
 def grid_slice(suite: Suite, tasks: Sequence[str], *, samples: Sequence[float] = SWEEP_SAMPLES,
-               guess: Mapping[str, float] | None = None, resamples: int = 1000, seed: int = 0) -> GridSlice:
+               guess: Mapping[str, float] | None = None, resamples: int = 1000, seed: int = 0,
+               scored: str = "each run") -> GridSlice:
     """The measured isoFLOP curve of a seeded grid at the training budget with the most sizes (the
     larger budget on a tie), at the inference budgets where the size best at one sample draws
-    `samples` samples: the sweep's question asked of the grid's own cells, with no law."""
+    `samples` samples, each size `scored` (`measured_curve`; by default what one trained model
+    scores, so that the intervals cover its seeds): the sweep's question asked of the grid's own
+    cells, with no law."""
     level = widest_level(suite)
     sliced = at_budget(suite, level)
     if sizes_of(sliced).shape[0] < 2:
@@ -384,8 +387,8 @@ def grid_slice(suite: Suite, tasks: Sequence[str], *, samples: Sequence[float] =
     best = single_sample_best(sliced, tasks)
     N = float(sizes_of(sliced).set_index("cell").loc[best, "N"])
     c_infs = tuple(2.0 * N * k for k in samples)
-    curves = pd.concat([measured_curve(sliced, tasks, c_inf, guess=guess, resamples=resamples, seed=seed)
-                        for c_inf in c_infs], ignore_index=True)
+    curves = pd.concat([measured_curve(sliced, tasks, c_inf, guess=guess, resamples=resamples, seed=seed,
+                                       scored=scored) for c_inf in c_infs], ignore_index=True)
     return GridSlice(level, best, N, tuple(samples), c_infs, curves)
 
 
