@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from t2lib.book.sweep_report import (approach1_sentence, direction_sentence, duel_table, optima_sentence, optima_table, outcome_sentence,
-                                     finding_sentence, primary_sentence, ringed_sizes, slope_sentence, snap_sentence,
+                                     finding_sentence, primary_clause, primary_sentence, ringed_sizes, slope_sentence, snap_sentence,
                                      verdict_table)
 from t2lib.data.suite import load_suite
 from t2lib.laws.sweep import judge
@@ -239,6 +239,13 @@ def test_the_primary_comparison_is_the_largest_budgets_t2_model_against_the_task
                            "the laws' choice beats Chinchilla's rule, not whether overtraining does.")
     other = judgement.duels[judgement.duels["opponent"] != "Chinchilla (task NLL, k = 1)"]
     assert "was not made" in primary_sentence(replace(judgement, duels=other), cell_N)
+    assert primary_clause(judgement, cell_N) == (
+        f"primary comparison (at C_inf 800,000) was a win for the 40K T² model on pass@k against the 160K task-loss "
+        f"Chinchilla choice ({row['difference']:+.3g} [{row['low']:+.3g}, {row['high']:+.3g}])")
+    assert primary_clause(judgement, {**cell_N, t2_cell: 3e5}).endswith(
+        ", but the T² model is not smaller than the Chinchilla choice, so this tests whether the laws' choice beats "
+        "Chinchilla's rule, not whether overtraining does")
+    assert primary_clause(replace(judgement, duels=other), cell_N).startswith("primary comparison was not made")
 
 
 def test_the_finding_says_how_the_t2_model_scored_and_where_the_measured_optimum_went(tmp_path: Path) -> None:

@@ -449,6 +449,23 @@ def primary_sentence(judgement: Judgement, cell_N: Mapping[str, float]) -> str:
             f"T²." + (f" {caveat[0].upper()}{caveat[1:]}." if (caveat := primary_caveat(duels, row, cell_N)) else ""))
 
 
+def primary_clause(judgement: Judgement, cell_N: Mapping[str, float]) -> str:
+    """The primary comparison as a clause for a page's headline, after "the sweep's": at which
+    budget, the outcome on pass@k with its interval, and what it does not test (`primary_caveat`)."""
+    duels = judgement.duels
+    rows = duels[(duels["opponent"] == PRIMARY_OPPONENT) & (duels["measure"] == "pass_at_k")]
+    if rows.empty:
+        return "primary comparison was not made (no head-to-head with the task-loss Chinchilla choice)"
+    row = rows.loc[rows["c_inf"].idxmax()]
+    if row["outcome"] not in DECIDED:
+        return f"primary comparison was not made ({row['outcome']})"
+    caveat = primary_caveat(duels, row, cell_N)
+    return (f"primary comparison (at C_inf {format_number(row['c_inf'])}) was a {row['outcome']} for the "
+            f"{size_label(cell_N[row['t2_cell']])} T² model on pass@k against the "
+            f"{size_label(cell_N[row['opponent_cell']])} task-loss Chinchilla choice ({row['difference']:+.3g} "
+            f"[{row['low']:+.3g}, {row['high']:+.3g}])" + (f", but {caveat}" if caveat else ""))
+
+
 def primary_caveat(duels: pd.DataFrame, row: pd.Series, cell_N: Mapping[str, float]) -> str:
     """What the primary comparison (`row` of `duels`) does not test, as a clause ('' where it tests
     what it should): overtraining, where the T² model is not smaller than the Chinchilla choice,
