@@ -430,36 +430,39 @@ def verdict_table(judgement: Judgement) -> pd.DataFrame:
 PRIMARY_OPPONENT = "Chinchilla (task NLL, k = 1)"
 
 
+def primary_row(duels: pd.DataFrame) -> pd.Series | str:
+    """The primary comparison's pass@k row of `duels` (the T² model against the task-loss
+    Chinchilla choice at the largest inference budget), or why it was not made."""
+    rows = duels[(duels["opponent"] == PRIMARY_OPPONENT) & (duels["measure"] == "pass_at_k")]
+    if rows.empty:
+        return "there is no head-to-head with the task-loss Chinchilla choice"
+    row = rows.loc[rows["c_inf"].idxmax()]
+    return row if row["outcome"] in DECIDED else f"at C_inf {format_number(row['c_inf'])}, {row['outcome']}"
+
+
 def primary_sentence(judgement: Judgement, cell_N: Mapping[str, float]) -> str:
     """The sweep's primary comparison, fixed before its forecasts: at the largest inference budget,
     the T² model against the task-loss Chinchilla choice on pass@k, with its interval and outcome
     (`cell_N`: each cell's N)."""
-    duels = judgement.duels
-    rows = duels[(duels["opponent"] == PRIMARY_OPPONENT) & (duels["measure"] == "pass_at_k")]
-    if rows.empty:
-        return "The primary comparison was not made: there is no head-to-head with the task-loss Chinchilla choice."
-    row = rows.loc[rows["c_inf"].idxmax()]
-    if row["outcome"] not in DECIDED:
-        return f"The primary comparison, at C_inf = {format_number(row['c_inf'])}, was not made: {row['outcome']}."
+    row = primary_row(judgement.duels)
+    if isinstance(row, str):
+        return f"The primary comparison was not made: {row}."
     return (f"**The primary comparison**, at the largest inference budget (C_inf = {format_number(row['c_inf'])}): "
             f"the T² model ({size_label(cell_N[row['t2_cell']])}, k = {row['k_t2']:.3g}) scores {row['a']:.3g} pass@k against "
             f"the task-loss Chinchilla choice's {row['b']:.3g} ({size_label(cell_N[row['opponent_cell']])}, k = "
             f"{row['k_opponent']:.3g}), where guessing alone scores {row['guess_t2']:.2g} and {row['guess_opponent']:.2g}: "
             f"difference {row['difference']:+.3g} [{row['low']:+.3g}, {row['high']:+.3g}], a **{row['outcome']}** for "
-            f"T²." + (f" {caveat[0].upper()}{caveat[1:]}." if (caveat := primary_caveat(duels, row, cell_N)) else ""))
+            f"T²." + (f" {caveat[0].upper()}{caveat[1:]}." if (caveat := primary_caveat(judgement.duels, row, cell_N))
+                      else ""))
 
 
 def primary_clause(judgement: Judgement, cell_N: Mapping[str, float]) -> str:
     """The primary comparison as a clause for a page's headline, after "the sweep's": at which
     budget, the outcome on pass@k with its interval, and what it does not test (`primary_caveat`)."""
-    duels = judgement.duels
-    rows = duels[(duels["opponent"] == PRIMARY_OPPONENT) & (duels["measure"] == "pass_at_k")]
-    if rows.empty:
-        return "primary comparison was not made (no head-to-head with the task-loss Chinchilla choice)"
-    row = rows.loc[rows["c_inf"].idxmax()]
-    if row["outcome"] not in DECIDED:
-        return f"primary comparison was not made ({row['outcome']})"
-    caveat = primary_caveat(duels, row, cell_N)
+    row = primary_row(judgement.duels)
+    if isinstance(row, str):
+        return f"primary comparison was not made ({row})"
+    caveat = primary_caveat(judgement.duels, row, cell_N)
     return (f"primary comparison (at C_inf {format_number(row['c_inf'])}) was a {row['outcome']} for the "
             f"{size_label(cell_N[row['t2_cell']])} T² model on pass@k against the "
             f"{size_label(cell_N[row['opponent_cell']])} task-loss Chinchilla choice ({row['difference']:+.3g} "
