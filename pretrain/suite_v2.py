@@ -24,6 +24,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 import t2lib
@@ -120,12 +121,14 @@ def complete_cells(planned: list[tuple[str, RunSpec]], scored: set[str]) -> set[
 
 def build(runs: Path, out: Path, grid: Path = GRID_FILE, readme: Readme | None = None) -> t2lib.Suite:
     """Write the suite folder `out` from every scored run in `runs` whose cell is complete (scored at
-    all its seeds, here or in `out`), keeping what `out` holds for runs that `runs` lacks;
-    checkpoints in grid order (cells largest budget first, seeds in order). When the reference
+    all its seeds, here or in `out`), keeping what `out` holds: a committed checkpoint is never
+    replaced, so a run trained again (its weights were not kept, and are needed to fine-tune it)
+    adds only its fine-tunings, its committed scores stay; checkpoints in grid order (cells largest budget first, seeds in order). When the reference
     run is among them, its weights and its lm-evaluation-harness output go to `out/reference`.
     `readme` writes the folder's README (default: the grid suite's, `write_readme`)."""
     planned = runs_of_grid(grid)
-    scored = scored_runs(runs, planned)
+    committed = committed_ids(out)
+    scored = [entry for entry in scored_runs(runs, planned) if entry[0] not in committed]
     scored_names = {checkpoint for checkpoint, *_ in scored}
     kept = committed_cells(out, scored_names, CORPUS_VERSION)
     complete = complete_cells(planned, scored_names | set(kept[0].get("checkpoint", [])))
@@ -145,6 +148,12 @@ def build(runs: Path, out: Path, grid: Path = GRID_FILE, readme: Readme | None =
     suite = t2lib.load_suite(out)
     (readme or write_readme)(suite, pd.read_csv(grid), out / "README.md", len(scored) - len(found))
     return suite
+
+
+def committed_ids(out: Path) -> set[str]:
+    """The checkpoints the suite folder `out` already holds (none if it has no checkpoints.csv)."""
+    table = out / "checkpoints.csv"
+    return set(pd.read_csv(table, usecols=["checkpoint"])["checkpoint"]) if table.exists() else set()
 
 
 def copy_harness_output(source: Path, target: Path) -> None:
@@ -181,6 +190,29 @@ def post_training_status(suite: t2lib.Suite) -> str:
     return f"{len(both)} of {len(suite.base)} runs fine-tuned both ways (every seed of {cells} cell(s))"
 
 
+def retrained_bases(suite: t2lib.Suite) -> str:
+    """A sentence on the fine-tunings that start from a copy of their run trained again (its
+    weights were not kept), told apart by the copy's validation loss, with how far the copies and
+    how far a cell's seeds are from the committed runs."""
+    rows = suite.checkpoints
+    base = suite.base.set_index("checkpoint")
+    tuned = rows[rows["stage"] != "base"].drop_duplicates("base_checkpoint")
+    committed = base.loc[tuned["base_checkpoint"], "validation_loss"].to_numpy(float)
+    gap = (tuned["validation_loss"].to_numpy(float) - committed)
+    copies = tuned[np.abs(gap) > 1e-9]
+    if copies.empty:
+        return "Every fine-tuning starts from its run's own weights."
+    first_seed = base.groupby("cell")["validation_loss"].transform("first")
+    seed_gap = (base["validation_loss"] - first_seed)[base["seed"] > 0].abs()
+    return (f"The weights of the runs were not kept, so {len(copies)} of the fine-tuned runs were first trained "
+            f"again, from the same specification and seeds, on {', '.join(sorted(copies['cpu'].unique()))}: the "
+            f"copy is what was fine-tuned, and its fine-tunings' rows describe it (cpu, losses, times), while the "
+            f"run's own row keeps the committed scores. On another CPU the arithmetic rounds differently, so a copy "
+            f"follows its own trajectory: its validation loss differs from the committed run's by a median of "
+            f"{np.median(np.abs(gap[np.abs(gap) > 1e-9])):.3g} nats, where another seed of the same cell differs by "
+            f"{seed_gap.median():.3g}.")
+
+
 def write_readme(suite: t2lib.Suite, grid: pd.DataFrame, path: Path, n_waiting: int = 0) -> None:
     """The suite's README: the template's prose with its status computed from the suite
     (`n_waiting`: scored checkpoints left out until their cell's other seeds are scored)."""
@@ -209,7 +241,7 @@ def write_readme(suite: t2lib.Suite, grid: pd.DataFrame, path: Path, n_waiting: 
         seeds_per_cell=" to ".join(str(n) for n in sorted({grid["seeds"].min(), grid["seeds"].max()})),
         n_tasks=len(suite.tasks), n_questions=int(suite.tasks["n_questions"].iloc[0]),
         post_training=post_training_status(suite), ft_steps=RECIPES["ft"].steps, ft_lr=RECIPES["ft"].lr,
-        ft_batch=RECIPES["ft"].batch_size))
+        ft_batch=RECIPES["ft"].batch_size, retrained=retrained_bases(suite)))
 
 
 def main() -> None:

@@ -135,6 +135,38 @@ def test_fine_tunings_are_scored_directly_and_average_into_cells_of_their_own(
     assert "wait for their cell's other seeds: 1)" in readme
 
 
+def test_a_run_trained_again_adds_only_its_fine_tunings_and_its_committed_scores_stay(
+        trained: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    folder, plan = trained
+    out = folder / "committed"
+    suite_v2.build(folder / "runs", out, plan)
+    before = t2lib.load_suite(out)
+    assert "Every fine-tuning starts from its run's own weights." in (out / "README.md").read_text()
+    again = folder / "again"  # the runs trained again on another machine: other scores, other losses
+    shutil.copytree(folder / "runs", again)
+    for run in ("w16d1-c1", "w16d1-c1-s1", "w16d1-c0"):
+        scores = pd.read_csv(again / run / "nll.csv")
+        scores.assign(nll=scores["nll"] + 1.0).to_csv(again / run / "nll.csv", index=False)
+        record = json.loads((again / run / "result.json").read_text())
+        (again / run / "result.json").write_text(json.dumps({**record, "validation_loss": record["validation_loss"] + 0.01,
+                                                             "cpu": "Another CPU"}))
+    monkeypatch.setattr(finetune, "RECIPES", {stage: finetune.FinetuneSpec(stage, steps=2, batch_size=2)
+                                             for stage in ("ft", "sft")})
+    for job in finetune.pending(again, plan).itertuples():
+        finetune._finetune_run((again / job.run, job.stage, None, "cpu"))
+    after = suite_v2.build(again, out, plan)
+    assert len(after.checkpoints) == 9
+    kept = ["checkpoint", "validation_loss", "cpu", "finished_at"]
+    assert after.base[kept].equals(before.base[kept])
+    for run in ("w16d1-c1", "w16d1-c1-s1", "w16d1-c0"):
+        assert np.array_equal(after.task_nll(run, "t2mini_causal"), before.task_nll(run, "t2mini_causal"))
+    tuned = after.checkpoints.set_index("checkpoint")
+    assert tuned.loc["w16d1-c0-ft", "cpu"] == "Another CPU"  # the row describes the weights fine-tuned
+    readme = (out / "README.md").read_text()
+    assert "so 3 of the fine-tuned runs were first trained again" in readme and "on Another CPU" in readme
+    assert "by a median of 0.01 nats" in readme
+
+
 def test_the_sweeps_suite_is_built_beside_its_committed_forecast_with_its_provenance(
         trained: tuple[Path, Path]) -> None:
     folder, plan = trained
