@@ -46,7 +46,12 @@ def test_the_sweeps_beats_cell_is_no_test_without_the_primary_or_with_a_larger_t
     suite, _, judgement = planted_judgement(tmp_path)
     cell_N = dict(zip(suite.base["cell"], suite.base["params"]))
     other = judgement.duels[judgement.duels["opponent"] != "Chinchilla (task NLL, k = 1)"]
-    assert sweep_beats_cell(replace(judgement, duels=other), cell_N).verdict == "not a test"
+    missing = sweep_beats_cell(replace(judgement, duels=other), cell_N)
+    assert missing.verdict == "not a test" and missing.value.startswith(
+        "the primary comparison was not made (there is no head-to-head with the task-loss Chinchilla choice); ")
+    undecided = with_outcomes(judgement, "not measurable: guessing reaches 0.99", "tie")
+    assert sweep_beats_cell(undecided, cell_N).value.startswith(
+        "the primary comparison was not made (at C_inf 800,000, not measurable: guessing reaches 0.99); ")
     t2_cell = judgement.duels["t2_cell"].iloc[0]
     larger = sweep_beats_cell(judgement, {**cell_N, t2_cell: 3e5})  # a T² model larger than the Chinchilla choice
     assert larger.verdict == "not a test" and larger.value.endswith(

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from t2lib.book.formatting import format_number
-from t2lib.book.sweep_report import GOOD_VERDICTS, PRIMARY_OPPONENT, PRIMARY_ROLE, primary_caveat
+from t2lib.book.sweep_report import GOOD_VERDICTS, PRIMARY_OPPONENT, PRIMARY_ROLE, primary_caveat, primary_row
 from t2lib.book.tables import size_label
 from t2lib.book.verdict import SMALL_ERROR, Cell, duel_sentence, error_verdict, head_to_head_verdict, interval
 from t2lib.laws.forecast import SNAP_FACTOR
@@ -24,20 +24,18 @@ def sweep_beats_cell(judgement: Judgement, cell_N: Mapping[str, float]) -> Cell:
     """The primary comparison (`primary_sentence`) as a verdict cell: won on pass@k and on skill
     above guessing holds, lost on either fails; the other head-to-heads in words."""
     duels = judgement.duels
-    primary = duels[duels["opponent"] == PRIMARY_OPPONENT]
-    top = (primary[np.isclose(primary["c_inf"], primary["c_inf"].max())].set_index("measure") if len(primary)
-           else primary)
     rule = ("the preregistered primary comparison: holds if the T² model wins on pass@k and on skill above guessing "
             f"({DECISION_LEVEL:.0%} interval over questions and seeds excluding zero, difference at least "
             f"{MIN_EFFECT:g}), fails "
             "if it loses on either, otherwise inconclusive; not a test of this claim where the T² model is not "
             "smaller than the Chinchilla choice")
-    if top.empty or top.loc["pass_at_k", "outcome"] not in DECIDED:
-        why = "no head-to-head" if top.empty else top.loc["pass_at_k", "outcome"]
-        return Cell("beats", "second", f"the primary comparison was not made ({why}); {duel_sentence(judgement.summary)}",
-                    "not a test", rule, SWEEP)
-    passed = top.loc["pass_at_k"]
-    skill = top.loc["skill"] if "skill" in top.index else None
+    passed = primary_row(duels)
+    if isinstance(passed, str):
+        return Cell("beats", "second", f"the primary comparison was not made ({passed}); "
+                    f"{duel_sentence(judgement.summary)}", "not a test", rule, SWEEP)
+    skills = duels[(duels["opponent"] == PRIMARY_OPPONENT) & (duels["measure"] == "skill")
+                   & np.isclose(duels["c_inf"], passed["c_inf"])]
+    skill = skills.iloc[0] if len(skills) else None
     skill_outcome = skill["outcome"] if skill is not None else "no guessing levels"
     skill_text = (f"{interval(skill['difference'], skill['low'], skill['high'])}, a {skill_outcome}"
                   if skill_outcome in DECIDED else f"not measured ({skill_outcome})")
