@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import subprocess
 import time
 from pathlib import Path
@@ -56,8 +57,12 @@ class Browser:
 
     def _read_message(self, deadline: float) -> dict[str, Any]:
         while b"\0" not in self._buffer:
-            if time.monotonic() > deadline or self._process.poll() is not None:
+            left = deadline - time.monotonic()
+            if left <= 0 or self._process.poll() is not None:
                 raise BrowserError("Chromium stopped answering")
+            readable, _, _ = select.select([self._from_chromium], [], [], min(left, 1.0))
+            if not readable:  # wait at most a second at a time, so the deadline and a dead Chromium are noticed
+                continue
             chunk = os.read(self._from_chromium, 1 << 16)
             if not chunk:
                 raise BrowserError("Chromium closed its pipe")

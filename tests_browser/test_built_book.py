@@ -1,20 +1,29 @@
 """Checks of the built HTML book in a real browser (run by .ci/run after `make book`).
 
-Headless Chromium loads the pages from disk, lets MathJax typeset, and dumps the DOM;
-screenshots are kept in _build/screenshots for a person to look at.
+Headless Chromium loads each page from disk, lets MathJax typeset, and dumps the DOM (one
+process per page, its console on stderr); one more Chromium, driven over the DevTools protocol,
+lays every page out, measures its tables and keeps a screenshot in _build/screenshots for a
+person to look at.
 """
 
+from __future__ import annotations
+
+import base64
 import html
 import json
 import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import urlparse
 
 import pytest
 
 from t2lib.book.formatting import E_NOTATION  # the pattern the book writes as powers of ten
+
+if TYPE_CHECKING:
+    from cdp import Browser
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HTML = REPO_ROOT / "_build" / "html"
@@ -38,23 +47,11 @@ def chromium() -> str:
     return path
 
 
-def browse(page: Path, *action: str, tmp_path: Path) -> str:
-    command = [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *action, page.as_uri()]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-2000:]
-    return result.stdout
-
-
-def rendered_dom(page: Path, tmp_path: Path) -> str:
-    return browse(page, "--dump-dom", tmp_path=tmp_path)
-
-
-def screenshot(page: Path, name: str, tmp_path: Path) -> Path:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    target = SHOTS / f"{name}.png"
-    browse(page, f"--screenshot={target}", "--window-size=1280,1600", tmp_path=tmp_path)
-    assert target.stat().st_size > 10_000, f"screenshot {target} is suspiciously small"
-    return target
+def content_pages(pages: list[Path]) -> list[Path]:
+    """The pages a reader reads: all but the index of terms, the search page and the redirect to
+    the introduction (which navigates away as it loads)."""
+    return [page for page in pages if page.name not in ("genindex.html", "search.html")
+            and not page.read_text(errors="replace").startswith('<meta http-equiv="Refresh"')]
 
 
 @pytest.fixture(scope="module")
@@ -65,20 +62,16 @@ def pages() -> list[Path]:
     return found
 
 
-def test_index_renders_the_book_title(tmp_path: Path) -> None:
-    dom = rendered_dom(HTML / "intro.html", tmp_path)
-    assert "Train-to-Test scaling laws" in dom
-    screenshot(HTML / "intro.html", "index", tmp_path)
+def test_index_renders_the_book_title(rendered: dict[str, tuple[str, list[str]]]) -> None:
+    assert "Train-to-Test scaling laws" in rendered["intro.html"][0]
 
 
-def test_chapter_renders_title_math_and_figure(tmp_path: Path) -> None:
-    page = HTML / "chapters" / "pass_at_k.html"
-    dom = rendered_dom(page, tmp_path)
+def test_chapter_renders_title_math_and_figure(rendered: dict[str, tuple[str, list[str]]]) -> None:
+    dom = rendered["chapters/pass_at_k.html"][0]
     assert "pass@k from likelihoods" in dom
     assert re.search(r'<mjx-container[^>]*jax="CHTML"', dom), "MathJax did not typeset the math"
     assert re.search(r'<img[^>]+src="[^"]*_images/[^"]+\.svg"', dom), "the chapter's figure is missing (or not SVG)"
     assert re.search(r"Figure \d+\.\d+", dom), "figures are not numbered by chapter"
-    screenshot(page, "chapter-pass_at_k", tmp_path)
 
 
 # A console message that reports an error: an uncaught exception, or an Error object logged.
@@ -90,15 +83,66 @@ def rendered(pages: list[Path], tmp_path_factory: pytest.TempPathFactory) -> dic
     """Every content page once through the browser: its DOM after MathJax, and its console errors."""
     profile = tmp_path_factory.mktemp("browser")
     found = {}
-    for page in pages:
-        if page.name in ("genindex.html", "search.html"):
-            continue
+    for page in content_pages(pages):
         command = [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={profile / 'profile'}", "--enable-logging=stderr",
                    "--v=0", "--dump-dom", page.as_uri()]
         result = subprocess.run(command, capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stderr[-2000:]
         found[str(page.relative_to(HTML))] = (result.stdout, CONSOLE_ERROR.findall(result.stderr))
     return found
+
+
+# Every table cell of a page: its text, whether it is a header, its width, and whether it is clipped.
+MEASURE_TABLES = """JSON.stringify(Array.from(document.querySelectorAll("article table")).flatMap((table, t) =>
+  Array.from(table.querySelectorAll("th, td")).map((cell) => ({
+    table: t, head: cell.tagName === "TH", text: cell.innerText.trim(),
+    width: cell.getBoundingClientRect().width, clipped: cell.scrollWidth > cell.clientWidth + 1}))))"""
+
+# True once MathJax has typeset the page (at once on a page without MathJax); false if it has not
+# within 30 seconds, so that a stalled typesetting is a failed check, never a hung one.
+TYPESET = """window.MathJax?.startup?.promise ? Promise.race([MathJax.startup.promise.then(() => true),
+  new Promise((resolve) => setTimeout(() => resolve(false), 30000))]) : true"""
+# Chromium started afresh at most this many times when it fails on a page.
+RESTARTS = 2
+
+
+class LaidOut(NamedTuple):
+    """A page after layout in a 1280 × 1600 window: its table cells, measured, and its screenshot."""
+
+    cells: list[dict]
+    screenshot: Path
+
+
+@pytest.fixture(scope="module")
+def laid_out(pages: list[Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, LaidOut]:
+    """Every content page in one browser, typeset and laid out: its table cells measured and a
+    screenshot kept in _build/screenshots for a person to look at."""
+    from cdp import Browser, BrowserError
+
+    flags = [flag for flag in CHROMIUM_FLAGS if not flag.startswith("--virtual-time")] + ["--window-size=1280,1600"]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    todo, found, stalls = content_pages(pages), {}, []
+    while todo and len(stalls) <= RESTARTS:
+        with Browser(chromium(), flags, tmp_path_factory.mktemp("layout")) as browser:
+            for page in list(todo):
+                name = page.relative_to(HTML).as_posix()
+                try:
+                    found[name] = lay_out(browser, page, name)
+                except BrowserError as error:  # an error or no answer: a fresh Chromium for the pages left
+                    stalls.append(f"{name}: {error}")
+                    break
+                todo.remove(page)
+    assert not todo, f"Chromium failed {len(stalls)} times: " + "; ".join(stalls)
+    return found
+
+
+def lay_out(browser: Browser, page: Path, name: str) -> LaidOut:
+    """One page in `browser`, typeset: its table cells measured and its screenshot taken."""
+    browser.open(page.as_uri())
+    assert browser.evaluate(TYPESET), f"{name}: MathJax did not finish typesetting in 30 s"
+    shot = SHOTS / f"{name.removesuffix('.html').replace('/', '-')}.png"
+    shot.write_bytes(base64.b64decode(browser.send("Page.captureScreenshot", session=True, format="png")["data"]))
+    return LaidOut(json.loads(browser.evaluate(MEASURE_TABLES)), shot)
 
 
 def test_every_icon_is_drawn(rendered: dict[str, tuple[str, list[str]]]) -> None:
@@ -238,10 +282,10 @@ CHAPTERS = {
 
 
 @pytest.mark.parametrize("name", sorted(CHAPTERS))
-def test_each_chapter_shows_its_figures_and_comparison(name: str, tmp_path: Path) -> None:
+def test_each_chapter_shows_its_figures_and_comparison(name: str, rendered: dict[str, tuple[str, list[str]]],
+                                                      laid_out: dict[str, LaidOut]) -> None:
     title, figures, compares = CHAPTERS[name]
-    page = HTML / "chapters" / f"{name}.html"
-    dom = rendered_dom(page, tmp_path)
+    dom = rendered[f"chapters/{name}.html"][0]
     assert title in dom
     for figure in figures:
         block = re.search(rf'<figure[^>]*id="{figure}".*?</figure>', dom, re.S)
@@ -256,7 +300,7 @@ def test_each_chapter_shows_its_figures_and_comparison(name: str, tmp_path: Path
         section = dom[dom.index('id="paper-vs-this-book"'):]
         assert re.search(r"<table", section), f"{name}: no Paper vs this book table"
     assert "Traceback" not in dom, f"{name}: an error traceback is on the page"
-    screenshot(page, f"chapter-{name}", tmp_path)
+    assert laid_out[f"chapters/{name}.html"].screenshot.stat().st_size > 10_000, f"{name}: the screenshot is nearly empty"
 
 
 def test_every_chapter_is_in_the_table_of_contents() -> None:
@@ -267,15 +311,16 @@ def test_every_chapter_is_in_the_table_of_contents() -> None:
         assert f"chapters/{name}" in toc, f"{name} is not in _toc.yml"
 
 
-def test_the_verdict_page_has_every_claim_and_kind_of_evidence_and_the_introduction_links_it(tmp_path: Path) -> None:
+def test_the_verdict_page_has_every_claim_and_kind_of_evidence_and_the_introduction_links_it(
+        rendered: dict[str, tuple[str, list[str]]]) -> None:
     from t2lib.book.verdict import CLAIMS, EVIDENCE, VERDICTS
 
-    dom = rendered_dom(HTML / "chapters" / "verdict.html", tmp_path)
+    dom = rendered["chapters/verdict.html"][0]
     table = re.search(r"<table.*?</table>", dom, re.S).group(0)
     assert all(claim in table for claim in CLAIMS.values()) and all(kind in table for kind in EVIDENCE.values())
     verdicts = "|".join(VERDICTS)
     assert len(re.findall(rf">\s*({verdicts}):", table)) == len(CLAIMS) * len(EVIDENCE)
-    intro = rendered_dom(HTML / "intro.html", tmp_path)
+    intro = rendered["intro.html"][0]
     first_paragraph = re.search(r"<p>.*?</p>", intro[intro.index("<h1"):], re.S).group(0)
     assert 'href="chapters/verdict.html"' in first_paragraph
 
@@ -283,32 +328,12 @@ def test_the_verdict_page_has_every_claim_and_kind_of_evidence_and_the_introduct
 # Tables, as t2lib.book.tables.show_table draws them: what no table cell or header may show.
 RAW_CELL = re.compile(r"nan|NaN|None|True|False|<NA>|−?-?[\d,]+\.0")
 SNAKE_CASE = re.compile(r"\b\w+_\w+\b")
-MEASURE_TABLES = """JSON.stringify(Array.from(document.querySelectorAll("article table")).flatMap((table, t) =>
-  Array.from(table.querySelectorAll("th, td")).map((cell) => ({
-    table: t, head: cell.tagName === "TH", text: cell.innerText.trim(),
-    width: cell.getBoundingClientRect().width, clipped: cell.scrollWidth > cell.clientWidth + 1}))))"""
 
 
-@pytest.fixture(scope="module")
-def table_cells(pages: list[Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[dict]]:
-    """Every table cell of every content page, measured after layout in a 1280-pixel window."""
-    from cdp import Browser
-
-    flags = [flag for flag in CHROMIUM_FLAGS if not flag.startswith("--virtual-time")] + ["--window-size=1280,1600"]
-    found = {}
-    with Browser(chromium(), flags, tmp_path_factory.mktemp("tables")) as browser:
-        for page in pages:
-            if page.name in ("genindex.html", "search.html"):
-                continue
-            browser.open(page.as_uri())
-            found[str(page.relative_to(HTML))] = json.loads(browser.evaluate(MEASURE_TABLES))
-    return found
-
-
-def test_tables_show_headers_in_words_and_no_raw_values(table_cells: dict[str, list[dict]]) -> None:
+def test_tables_show_headers_in_words_and_no_raw_values(laid_out: dict[str, LaidOut]) -> None:
     problems = []
-    for page, cells in table_cells.items():
-        for cell in cells:
+    for page, layout in laid_out.items():
+        for cell in layout.cells:
             if cell["head"] and SNAKE_CASE.search(cell["text"]):
                 problems.append(f"{page}: raw column name {cell['text']!r}")
             elif not cell["head"] and RAW_CELL.fullmatch(cell["text"]):
@@ -316,11 +341,11 @@ def test_tables_show_headers_in_words_and_no_raw_values(table_cells: dict[str, l
     assert not problems, "\n".join(sorted(set(problems)))
 
 
-def test_no_table_cell_is_clipped_or_squeezed(table_cells: dict[str, list[dict]]) -> None:
+def test_no_table_cell_is_clipped_or_squeezed(laid_out: dict[str, LaidOut]) -> None:
     """A cell is clipped when its content is wider than the cell, squeezed when more than 30
     characters of text are wrapped into a column narrower than 120 pixels."""
     problems = [f"{page}: {'clipped' if cell['clipped'] else 'squeezed'} cell {cell['text'][:50]!r}"
-                for page, cells in table_cells.items() for cell in cells
+                for page, layout in laid_out.items() for cell in layout.cells
                 if cell["clipped"] or (len(cell["text"]) > 30 and cell["width"] < 120)]
     assert not problems, "\n".join(problems)
 
@@ -347,3 +372,19 @@ def test_the_interactive_figure_answers_its_controls_without_the_network(tmp_pat
         assert "pass@k" in other_law["measure"] and other_law["N"] != cheaper["N"], "the law choice did nothing"
         remote = [url for url in browser.requested_urls() if not url.startswith(("file:", "data:"))]
     assert not remote, f"the page asked the network for {remote}"
+
+
+def test_a_page_that_never_answers_fails_within_the_timeout(tmp_path: Path) -> None:
+    """The DevTools-protocol driver waits on Chromium's pipe with a deadline: a promise that never
+    settles is an error after the timeout, not a check that hangs CI."""
+    import time
+
+    from cdp import Browser, BrowserError
+
+    with Browser(chromium(), CHROMIUM_FLAGS[:-1], tmp_path / "profile") as browser:
+        browser.open((HTML / "intro.html").as_uri())
+        browser.timeout = 3.0
+        started = time.monotonic()
+        with pytest.raises(BrowserError, match="stopped answering"):
+            browser.evaluate("new Promise((resolve) => { window.neverCalled = resolve; })")  # kept, never settled
+        assert time.monotonic() - started < 10
