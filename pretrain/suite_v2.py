@@ -24,13 +24,12 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 import t2lib
 from t2lib.data.seeds import seed_spread
 from t2lib.data.suite import budget_levels
-from t2lib.data.training import GUESS_K, guessing_pass_at_k, post_trained_runs
+from t2lib.data.training import GUESS_K, guessing_pass_at_k, post_trained_runs, retrained_sentence
 from pretrain.corpus import CONTEXT
 from pretrain.corpus_v2 import CORPUS_VERSION, VOCAB_VERSION, CorpusV2
 from pretrain.evaluate import DIRECT_NLL
@@ -190,29 +189,6 @@ def post_training_status(suite: t2lib.Suite) -> str:
     return f"{len(both)} of {len(suite.base)} runs fine-tuned both ways (every seed of {cells} cell(s))"
 
 
-def retrained_bases(suite: t2lib.Suite) -> str:
-    """A sentence on the fine-tunings that start from a copy of their run trained again (its
-    weights were not kept), told apart by the copy's validation loss, with how far the copies and
-    how far a cell's seeds are from the committed runs."""
-    rows = suite.checkpoints
-    base = suite.base.set_index("checkpoint")
-    tuned = rows[rows["stage"] != "base"].drop_duplicates("base_checkpoint")
-    committed = base.loc[tuned["base_checkpoint"], "validation_loss"].to_numpy(float)
-    gap = (tuned["validation_loss"].to_numpy(float) - committed)
-    copies = tuned[np.abs(gap) > 1e-9]
-    if copies.empty:
-        return "Every fine-tuning starts from its run's own weights."
-    first_seed = base.groupby("cell")["validation_loss"].transform("first")
-    seed_gap = (base["validation_loss"] - first_seed)[base["seed"] > 0].abs()
-    return (f"The weights of the runs were not kept, so {len(copies)} of the fine-tuned runs were first trained "
-            f"again, from the same specification and seeds, on {', '.join(sorted(copies['cpu'].unique()))}: the "
-            f"copy is what was fine-tuned, and its fine-tunings' rows describe it (cpu, losses, times), while the "
-            f"run's own row keeps the committed scores. On another CPU the arithmetic rounds differently, so a copy "
-            f"follows its own trajectory: its validation loss differs from the committed run's by a median of "
-            f"{np.median(np.abs(gap[np.abs(gap) > 1e-9])):.3g} nats, where another seed of the same cell differs by "
-            f"{seed_gap.median():.3g}.")
-
-
 def write_readme(suite: t2lib.Suite, grid: pd.DataFrame, path: Path, n_waiting: int = 0) -> None:
     """The suite's README: the template's prose with its status computed from the suite
     (`n_waiting`: scored checkpoints left out until their cell's other seeds are scored)."""
@@ -241,7 +217,7 @@ def write_readme(suite: t2lib.Suite, grid: pd.DataFrame, path: Path, n_waiting: 
         seeds_per_cell=" to ".join(str(n) for n in sorted({grid["seeds"].min(), grid["seeds"].max()})),
         n_tasks=len(suite.tasks), n_questions=int(suite.tasks["n_questions"].iloc[0]),
         post_training=post_training_status(suite), ft_steps=RECIPES["ft"].steps, ft_lr=RECIPES["ft"].lr,
-        ft_batch=RECIPES["ft"].batch_size, retrained=retrained_bases(suite)))
+        ft_batch=RECIPES["ft"].batch_size, retrained=retrained_sentence(suite)))
 
 
 def main() -> None:

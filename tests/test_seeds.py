@@ -150,7 +150,12 @@ def test_the_progress_of_post_training_is_said_until_every_run_has_every_stage(t
                                                "post-trained at every stage (ft, sft); the others wait")
     beside = suite_beside("post_training", str(partial.path), c_train=None, c_inf=None)
     assert beside.settings is None and beside.reason.endswith(
-        f"yet: {post_training_progress(partial)}; it does when every run is.")
+        f"yet: {post_training_progress(partial)}; it does when every such run is.")
+    # At one training budget: the small cell's runs (6e10 FLOPs) are all post-trained, the long cell's are not.
+    assert post_training_progress(partial, 6e10) == ""
+    assert post_training_progress(partial, 2.4e11) == (
+        "its post-training has begun: 0 of its 2 runs trained with 2.4e+11 FLOPs (0 cells) are post-trained at "
+        "every stage (ft, sft); the others wait")
     assert post_training_progress(load_suite(with_post_training(folder, ["small", "small-s1"], ("ft",)))) != ""
     all_ft = load_suite(with_post_training(folder, ["small", "small-s1", "long", "long-s1"], ("ft",)))
     one_sft = write_suite(Path(all_ft.path).parent / "one-sft", pd.concat(

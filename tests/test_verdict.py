@@ -4,6 +4,7 @@ shares with a chapter is the chapter's own (executed in fast mode, compared glue
 
 import ast
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 import pandas as pd
 
 from t2lib.book.cache import CACHE_ENV
-from t2lib.book.verdict import (CLAIMS, EVIDENCE, Cell, approaches_cell, approaches_verdict, below_verdict,
+from t2lib.book.verdict import (CLAIMS, EVIDENCE, Cell, StageOptima, approaches_cell, approaches_verdict, below_verdict,
                                 error_verdict, forecast_cell, forecast_optimum_cell, forecast_verdict,
                                 head_to_head_cell, head_to_head_verdict, not_tested, post_training_duel_cell,
                                 post_training_optimum_cell, post_training_verdict, public_extrapolation_cell,
@@ -142,9 +143,19 @@ def test_each_cell_applies_its_rule_to_planted_measurements() -> None:
                            {"Approach 1": (3e4, 8e4), "Approach 2": (4e4, 2e5)}, (0, 12)).verdict == "holds"
     assert approaches_cell("simulation", {"Approach 1": 5e4, "Approach 2": 6e5},
                            {"Approach 1": (3e4, 8e4), "Approach 2": (4e5, 9e5)}).verdict == "fails"
-    tuned = {("Approach 1", "ft"): 300.0, ("Approach 2", "sft"): 150.0}
-    cell = post_training_optimum_cell(tuned, {"Approach 1": 400.0, "Approach 2": 100.0}, 25.0, 20.0, 0, 8)
+    quality = pd.DataFrame({"quality": ["converged"] * 8})
+    optima = StageOptima({("Approach 1", "ft"): 300.0, ("Approach 2", "sft"): 150.0},
+                         {"Approach 1": 500.0, "Approach 2": 180.0}, {"Approach 1": 400.0, "Approach 2": 100.0}, quality)
+    cell = post_training_optimum_cell(optima, 25.0, 20.0)
     assert cell.verdict == "fails" and "below the base laws' 90% band in 1 of 2" in cell.value
+    assert cell.value.startswith("optimum after ft and sft: 150 to 300 tokens per parameter (base laws: 180 to 500;")
+    assert (cell.evidence, cell.source) == ("grid", "testing_the_forecast")
+    degenerate = replace(optima, tuned={("Approach 1", "ft"): 900.0},
+                         quality=pd.DataFrame({"quality": ["converged", "degenerate"]}))
+    second = post_training_optimum_cell(degenerate, 25.0, 20.0, evidence="second", context=" at the sweep's budgets")
+    assert (second.evidence, second.source, second.verdict) == ("second", "second_sweep", "inconclusive")
+    assert second.value.startswith("optimum after ft and sft at the sweep's budgets: 900 to 900")
+    assert second.value.endswith("; 1 of 2 refits degenerate")
     assert public_extrapolation_cell(pd.Series([-0.03, -0.05]), pd.Series([0.02])).verdict == "holds"
     assert public_extrapolation_cell(pd.Series([-0.3, -0.2]), pd.Series([0.02])).verdict == "fails"
     simulated = {name: pd.Series({"t2_N": 1e9, "chinchilla_N": 3e9}) for name in ("Approach 1", "Approach 2")}

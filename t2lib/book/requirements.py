@@ -439,15 +439,17 @@ class Beside:
 def suite_beside(chapter: str, path: str, **parameters: object) -> Beside:
     """The suite at `path` ("" for none) as `chapter` would run on it (`resolve_or_reason`); a
     chapter that needs post-trained checkpoints waits, with a reason, while a planned suite's
-    post-training is under way (`post_training_progress`)."""
+    post-training of the runs at its training budget is under way (`post_training_progress`)."""
     if not path:
         return Beside(None, None, "no suite was given to show beside this one (the parameter real_suite is empty).")
     suite = load_suite(path)
-    progress = post_training_progress(suite) if "post_trained" in CHAPTER_NEEDS[chapter] else ""
+    settings, reason = resolve_or_reason(chapter, suite, **parameters)
+    c_train = settings["c_train"] if settings is not None and "c_train" in CHAPTER_NEEDS[chapter] else None
+    progress = post_training_progress(suite, c_train) if "post_trained" in CHAPTER_NEEDS[chapter] else ""
     if progress:
         return Beside(suite, None, f"The chapter '{chapter}' does not run on the suite {path} yet: {progress}; it "
-                                   "does when every run is.")
-    return Beside(suite, *resolve_or_reason(chapter, suite, **parameters))
+                                   "does when every such run is.")
+    return Beside(suite, settings, reason)
 
 
 def needs_table() -> pd.DataFrame:

@@ -18,7 +18,11 @@ import pandas as pd
 
 from t2lib.book.formatting import format_number
 from t2lib.book.tables import size_label
+from t2lib.data.suite import STAGES, Suite
+from t2lib.laws import analysis
+from t2lib.laws.bootstrap import bootstrap_fits, laws_of, percentile_band
 from t2lib.laws.forecast import SNAP_FACTOR
+from t2lib.laws.frontier import frontier
 from t2lib.laws.paired import PairedDifference
 from t2lib.laws.sweep import DuelSummary
 
@@ -39,6 +43,7 @@ EVIDENCE = {
 }
 SOURCES = {"grid": "testing_the_forecast", "second": "second_sweep"}  # where a cell's forecast is explained
 VERDICTS = ("holds", "fails", "inconclusive", "not tested", "not a test", "pending")
+APPROACHES = ("Approach 1", "Approach 2")
 SMALL_ERROR = 0.10  # "small" extrapolation error: at most 10% (an assumption; the paper reports 2.8% and 8.4%)
 
 
@@ -262,20 +267,57 @@ def approaches_cell(evidence: str, optima: Mapping[str, float], bands: Mapping[s
                 SOURCES.get(evidence, "isoflop_profiles"))
 
 
-def post_training_optimum_cell(tuned_optima: Mapping[tuple[str, str], float], base_low: Mapping[str, float],
-                               chinchilla_tokens_per_param: float, twenty: float, n_degenerate: int,
-                               n_refits: int) -> Cell:
-    """The grid's optimum after post-training ((approach, stage) → tokens per parameter) against the
-    base laws' band (approach → its lower end) and ten times Chinchilla's `twenty`."""
-    below = sum(value < base_low[name] for (name, _), value in tuned_optima.items())
+@dataclass(frozen=True)
+class StageOptima:
+    """The optimum at one budget of laws refitted to each post-training stage of a suite."""
+
+    tuned: dict[tuple[str, str], float]  # (approach, ft or sft) → optimal tokens per parameter
+    base: dict[str, float]  # approach → the base laws' optimal tokens per parameter
+    base_low: dict[str, float]  # approach → the lower end of the base optimum's band over bootstrap refits
+    quality: pd.DataFrame  # `analysis.fit_quality` of the post-trained stages' fits
+
+    @property
+    def n_degenerate(self) -> int:
+        return int((self.quality["quality"] == "degenerate").sum())
+
+
+def post_training_optima(suite: Suite, tasks: list[str], c_train: float, c_inf: float, *, resamples: int,
+                         seed: int, level: float = 0.9) -> StageOptima:
+    """Each approach's laws (over `tasks`) fitted to the base, ft and sft checkpoints of `suite`
+    (a seeded suite's cells), and their optimal tokens per parameter at `c_train` and `c_inf`,
+    with the base optimum's `level` band over `resamples` bootstrap refits."""
+    fits = {stage: analysis.fit_suite(suite, tasks, stage=stage, method="fast", seed=0) for stage in STAGES}
+    base_refits = bootstrap_fits(suite, fits["base"], resamples=resamples, seed=seed)
+
+    def optimum(laws: object) -> pd.Series:
+        return frontier(laws, [c_train], c_inf)["tokens_per_param"]
+
+    optima = {(name, stage): float(optimum(laws_of(stage_fits, name)).iloc[0])
+              for name in APPROACHES for stage, stage_fits in fits.items()}
+    return StageOptima(
+        {key: value for key, value in optima.items() if key[1] != "base"},
+        {name: optima[name, "base"] for name in APPROACHES},
+        {name: float(percentile_band(base_refits.collect(lambda refit: optimum(laws_of(refit, name))), level)[0][0])
+         for name in APPROACHES},
+        pd.concat([analysis.fit_quality(suite, fits[stage]) for stage in STAGES if stage != "base"]))
+
+
+def post_training_optimum_cell(optima: StageOptima, chinchilla_tokens_per_param: float, twenty: float, *,
+                               evidence: str = "grid", context: str = "") -> Cell:
+    """The optimum after post-training against the base laws' band and ten times Chinchilla's
+    `twenty` tokens per parameter; `context` says at which budgets, where it is not the chapter's."""
+    tuned = optima.tuned
+    below = sum(value < optima.base_low[name] for (name, _), value in tuned.items())
     return Cell(
-        "post_training", "grid",
-        f"optimum after ft and sft: {min(tuned_optima.values()):,.0f} to {max(tuned_optima.values()):,.0f} tokens per "
-        f"parameter (the base Chinchilla choice: {chinchilla_tokens_per_param:,.0f}); below the base laws' 90% band "
-        f"in {below} of {len(tuned_optima)}; {n_degenerate} of {n_refits} refits degenerate",
-        post_training_verdict(list(tuned_optima.values()), twenty, n_degenerate),
+        "post_training", evidence,
+        f"optimum after ft and sft{context}: {min(tuned.values()):,.0f} to {max(tuned.values()):,.0f} tokens per "
+        f"parameter (base laws: {min(optima.base.values()):,.0f} to {max(optima.base.values()):,.0f}; the base "
+        f"Chinchilla choice: {chinchilla_tokens_per_param:,.0f}); below the base laws' 90% band in {below} of "
+        f"{len(tuned)}; {optima.n_degenerate} of {len(optima.quality)} refits degenerate",
+        post_training_verdict(list(tuned.values()), twenty, optima.n_degenerate),
         f"holds if every post-trained optimum stays above ten times Chinchilla's {twenty:.0f} tokens per parameter and "
-        "no refit is degenerate (Chinchilla-stage refits count: Approach 2 builds on them)", "testing_the_forecast")
+        "no refit is degenerate (Chinchilla-stage refits count: Approach 2 builds on them)",
+        SOURCES.get(evidence, "testing_the_forecast"))
 
 
 def grid_table1_cell(margins: pd.Series, guessing: pd.Series, c_train: float, c_inf: float) -> Cell:

@@ -107,22 +107,65 @@ def post_trained_runs(suite: Suite, stages: Sequence[str] | None = None) -> set[
     return set.intersection(*tuned) if tuned else set()
 
 
-def post_training_progress(suite: Suite) -> str:
-    """A sentence saying how many of a planned, seeded suite's runs are post-trained at every stage
-    it holds, "" where none is post-trained at any stage or every run at every stage (or the suite
-    keeps no plan: a user's suite post-trains whichever checkpoints it chooses)."""
+def post_training_progress(suite: Suite, c_train: float | None = None) -> str:
+    """A sentence saying how many of a planned, seeded suite's runs (those trained with `c_train`,
+    within 1%, where given) are post-trained at every stage it holds, "" where no run of the suite
+    is post-trained at any stage or every such run at every stage (or the suite keeps no plan: a
+    user's suite post-trains whichever checkpoints it chooses)."""
     if not has_seeds(suite) or not (Path(suite.path) / GRID).exists():
         return ""
     rows = suite.checkpoints
     stages = sorted(set(rows["stage"]) - {"base"})
-    every, some = post_trained_runs(suite), set(rows.loc[rows["stage"] != "base", "base_checkpoint"])
-    if not some or len(every) == len(suite.base):
+    base = suite.base
+    if c_train is not None:
+        base = base[np.isclose(base["train_flops"].astype(float), c_train, rtol=0.01)]
+    runs = set(base["checkpoint"])
+    every = post_trained_runs(suite) & runs
+    started = set(rows.loc[rows["stage"] != "base", "base_checkpoint"])
+    if not started or every == runs:
         return ""
+    some = started & runs
     cells = rows.loc[rows["checkpoint"].isin(every), "cell"].nunique()
     partly = len(some - every)
-    return (f"its post-training has begun: {len(every)} of its {len(suite.base)} runs ({cells} cell"
+    scope = "" if c_train is None else f" trained with {c_train:.3g} FLOPs"
+    return (f"its post-training has begun: {len(every)} of its {len(runs)} runs{scope} ({cells} cell"
             f"{'s' if cells != 1 else ''}) are post-trained at every stage ({', '.join(stages)})"
             + (f", {partly} more at some" if partly else "") + "; the others wait")
+
+
+def retrained_bases(suite: Suite) -> pd.DataFrame:
+    """The runs whose fine-tunings start from a copy trained again (the run's weights were not
+    kept), told apart by the copy's validation loss, which a fine-tuning's row records for the
+    weights it started from: per run, the copy's CPU and its validation loss minus the run's."""
+    if "validation_loss" not in suite.checkpoints:
+        return pd.DataFrame(columns=["run", "cpu", "gap"])
+    tuned = suite.checkpoints[suite.checkpoints["stage"] != "base"].drop_duplicates("base_checkpoint")
+    committed = suite.base.set_index("checkpoint")["validation_loss"].astype(float)
+    gap = tuned["validation_loss"].astype(float).to_numpy() - committed[tuned["base_checkpoint"]].to_numpy()
+    rows = pd.DataFrame({"run": tuned["base_checkpoint"].to_numpy(), "cpu": tuned["cpu"].to_numpy(), "gap": gap})
+    return rows[rows["gap"].abs() > 1e-9].reset_index(drop=True)
+
+
+def seed_validation_gap(suite: Suite) -> float:
+    """The median absolute difference in validation loss between a seed and seed 0 of its cell."""
+    base = suite.base
+    first = base.groupby("cell")["validation_loss"].transform("first").astype(float)
+    return float((base["validation_loss"].astype(float) - first)[base["seed"] > 0].abs().median())
+
+
+def retrained_sentence(suite: Suite) -> str:
+    """In words: how many fine-tuned runs start from a copy trained again, and how far the copies
+    are from the committed runs next to how far a cell's seeds are from each other."""
+    copies = retrained_bases(suite)
+    if copies.empty:
+        return "Every fine-tuning starts from its run's own weights."
+    return (f"The weights of the runs were not kept, so {len(copies)} of the fine-tuned runs were first trained "
+            f"again, from the same specification and seeds, on {', '.join(sorted(copies['cpu'].unique()))}: the "
+            f"copy is what was fine-tuned, and its fine-tunings' rows describe it (cpu, losses, times), while the "
+            f"run's own row keeps the committed scores. On another CPU the arithmetic rounds differently, so a copy "
+            f"follows its own trajectory: its validation loss differs from the committed run's by a median of "
+            f"{copies['gap'].abs().median():.3g} nats, where another seed of the same cell differs by "
+            f"{seed_validation_gap(suite):.3g}.")
 
 
 def complete_levels(suite: Suite) -> list[float]:
