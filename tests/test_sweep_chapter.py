@@ -118,8 +118,9 @@ def test_with_the_runs_each_forecast_is_judged_as_sweep_judge_judges_it(planted_
                       duel_resamples=10).judged
         assert values[name] == list(found.loc[found["approach"] == "Approach 2", "measured_N"])
     text = shown(notebook)
-    assert notebook.read_text().count("image/png") >= 2 and notebook.read_text().count("<table") == 2 + 1 + 1 + 2
+    assert notebook.read_text().count("image/png") >= 2 and notebook.read_text().count("<table") == 2 + 1 + 1 + 1 + 2
     assert "Laws fitted to each run:" in text and "Laws fitted to pooled seeds:" in text
+    assert "measured inside the band" in notebook.read_text()  # the predictions the verdict page weighs, shown
     assert "Not measured yet" not in text and "In progress" not in text
     assert "The earliest sweep run started 2000-01-01T00:00:00+00:00 (UTC), **before** both forecasts" in text
     assert "this test is not preregistered" in text and "2 seeds per size" in text and "2 synthetic tasks" in text

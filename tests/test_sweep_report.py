@@ -138,7 +138,7 @@ def planted_judgement(tmp_path: Path, scored: str = "each run"):
 def test_the_outcome_says_what_the_planted_optimum_won_and_that_it_was_trained(tmp_path: Path) -> None:
     suite, forecast, judgement = planted_judgement(tmp_path)
     said = outcome_sentence(judgement)
-    assert said.startswith("the 40K model, trained for Approach 2's 44K optimum, won all 2 head-to-heads on pass@k")
+    assert said.startswith("the 40K model, trained for Approach 2's 44K optimum, won both head-to-heads on pass@k")
     assert "against the Chinchilla choices (80K, 160K)" in said
     assert "Skill above guessing gives the same outcomes" in said and "within 2× of it at every" in said
     assert ringed_sizes(forecast, judgement.judged) == {"Chinchilla choice (task NLL, k = 1)": 1.6e5,
@@ -208,7 +208,7 @@ def test_the_head_to_heads_say_at_how_many_budgets_the_t2_model_stood_in() -> No
     below = replace(summary, t2_N=(16_400.0,), optimum_N=(7_400.0, 7_470.0), aways=(2.2, 2.2), below_all=True,
                     outcomes={"win": 0, "loss": 2, "tie": 0})
     assert duel_sentence(below).startswith("the 16.4K model, standing in from 2.2× away for Approach 2's optima of "
-                                           "7.4K to 7.47K, smaller than any size trained, lost all 2 head-to-heads")
+                                           "7.4K to 7.47K, smaller than any size trained, lost both head-to-heads")
 
 
 def test_a_band_holds_the_optimum_only_if_a_size_tied_with_it_lies_inside(tmp_path: Path) -> None:

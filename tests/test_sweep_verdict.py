@@ -10,6 +10,7 @@ import pytest
 
 from t2lib.book.sweep_verdict import (_error, sweep_beats_cell, sweep_errors, sweep_extrapolation_cell,
                                       sweep_forecast_cell, sweep_overtraining_cell)
+from t2lib.book.formatting import format_number
 from t2lib.book.tables import size_label
 from test_sweep_report import planted_judgement
 
@@ -33,11 +34,12 @@ def test_the_sweeps_beats_cell_holds_only_when_won_on_pass_and_skill(tmp_path: P
     cell_N = dict(zip(suite.base["cell"], suite.base["params"]))
     cell = sweep_beats_cell(with_outcomes(judgement, pass_outcome, skill_outcome), cell_N)
     assert cell.verdict == verdict
-    assert cell.value.startswith("at C_inf 800,000, the 40K T² model against the 160K Chinchilla choice: pass@k +")
-    assert f", a {pass_outcome} (guessing alone: " in cell.value and "over every budget, the 40K model" in cell.value
+    assert cell.value.startswith("primary, at C_inf 800,000: the 40K T² model against the 160K Chinchilla choice, pass@k +")
+    assert f", a {pass_outcome} (guessing alone: " in cell.value
     passed = judgement.duels[(judgement.duels["opponent"] == "Chinchilla (task NLL, k = 1)")
                              & (judgement.duels["measure"] == "pass_at_k")].iloc[0]
-    assert f"(guessing alone: {passed['guess_t2']:.2g} and {passed['guess_opponent']:.2g} at their k); skill" in cell.value
+    assert (f"(guessing alone: {format_number(passed['guess_t2'], 2)} and {format_number(passed['guess_opponent'], 2)} "
+            "at their k); skill") in cell.value
     if skill_outcome.startswith("not measurable"):
         assert "skill above guessing not measured (not measurable: guessing reaches 0.99)" in cell.value
 
@@ -47,22 +49,26 @@ def test_the_sweeps_beats_cell_is_no_test_without_the_primary_or_with_a_larger_t
     cell_N = dict(zip(suite.base["cell"], suite.base["params"]))
     other = judgement.duels[judgement.duels["opponent"] != "Chinchilla (task NLL, k = 1)"]
     missing = sweep_beats_cell(replace(judgement, duels=other), cell_N)
-    assert missing.verdict == "not a test" and missing.value.startswith(
-        "the primary comparison was not made (there is no head-to-head with the task-loss Chinchilla choice); ")
+    assert missing.verdict == "not a test" and missing.value == (
+        "the primary comparison was not made (there is no head-to-head with the task-loss Chinchilla choice)")
     undecided = with_outcomes(judgement, "not measurable: guessing reaches 0.99", "tie")
-    assert sweep_beats_cell(undecided, cell_N).value.startswith(
-        "the primary comparison was not made (at C_inf 800,000, not measurable: guessing reaches 0.99); ")
+    assert sweep_beats_cell(undecided, cell_N).value == (
+        "the primary comparison was not made (at C_inf 800,000, not measurable: guessing reaches 0.99)")
     t2_cell = judgement.duels["t2_cell"].iloc[0]
     larger = sweep_beats_cell(judgement, {**cell_N, t2_cell: 3e5})  # a T² model larger than the Chinchilla choice
     assert larger.verdict == "not a test" and larger.value.endswith(
-        "the T² model is not smaller than the Chinchilla choice, so this tests whether the laws' choice beats "
-        "Chinchilla's rule, not whether overtraining does")
+        "; not a test: the T² model is not smaller than the Chinchilla choice")
     # The T² model that is also the LM-loss Chinchilla choice sets the two Chinchilla rules against each other.
     duels = judgement.duels.copy()
     duels.loc[duels["opponent"] == "Chinchilla (LM loss)", "outcome"] = "same model"
     both = sweep_beats_cell(replace(judgement, duels=duels), {**cell_N, t2_cell: 3e5})
-    assert both.value.endswith("; and it is also the Chinchilla choice of the law fitted to the LM loss, so it sets "
-                               "one Chinchilla rule's choice against the other's")
+    assert both.value.endswith("not smaller than the Chinchilla choice and is the LM-loss law's Chinchilla choice")
+    # The other forecast's comparison is reported beside the primary one and does not enter the verdict.
+    beside = sweep_beats_cell(judgement, {**cell_N, t2_cell: 3e5}, other=judgement)
+    assert beside.verdict == "not a test" and "; secondary, the other forecast's (fitted to pooled seeds) 300K T² " \
+        "model, not smaller than its 160K Chinchilla choice, at C_inf 800,000: pass@k +" in beside.value
+    assert "; secondary, the other forecast's comparison was not made (there is no head-to-head" in sweep_beats_cell(
+        judgement, cell_N, other=replace(judgement, duels=other)).value
     no_skill = replace(judgement, duels=judgement.duels[judgement.duels["measure"] != "skill"])  # no guess levels
     assert sweep_beats_cell(no_skill, cell_N).verdict == "inconclusive"
 
@@ -149,4 +155,4 @@ def test_a_small_error_outside_its_band_or_with_no_band_is_judged_as_the_rule_sa
 
 def test_an_error_ten_times_the_measurement_or_more_is_a_ratio() -> None:
     assert (_error(0.05), _error(-0.5), _error(12.0), _error(2.47e27)) == (
-        "+5.0%", "-50.0%", "13× the measured value", "2.47×10²⁷× the measured value")
+        "+5.0%", "−50.0%", "13× the measured value", "2.47×10²⁷× the measured value")

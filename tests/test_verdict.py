@@ -16,7 +16,7 @@ from t2lib.book.verdict import (CLAIMS, EVIDENCE, Cell, StageOptima, approaches_
                                 error_verdict, forecast_cell, forecast_optimum_cell, forecast_verdict,
                                 head_to_head_cell, head_to_head_verdict, not_tested, post_training_duel_cell,
                                 post_training_optimum_cell, post_training_verdict, public_extrapolation_cell,
-                                simulated_optimum_cell, trained_extrapolation_cell, verdict_table)
+                                simulated_optimum_cell, trained_extrapolation_cell, verdict_counts, verdict_table)
 from t2lib.laws.paired import PairedDifference
 from test_chapters import REPO_ROOT, VERDICT_CHAPTERS, run_fast
 
@@ -99,6 +99,8 @@ def test_the_rules_of_forecasts_optima_and_post_training() -> None:
     assert below_verdict([(1e5, 2e5)], n_degenerate=1) == "inconclusive"
     assert approaches_verdict((1, 3), (2, 4)) == "holds" and approaches_verdict((1, 2), (3, 4)) == "fails"
     assert approaches_verdict((1, 3), (2, 4), n_degenerate=2) == "inconclusive"
+    assert verdict_counts({"fails": 2, "inconclusive": 1, "pending": 1}) == (
+        "0 hold, 2 fail, 1 is inconclusive, 0 are not a test and 1 is pending")
     assert post_training_verdict([250.0, 900.0], 20.0, 0) == "holds"
     assert post_training_verdict([150.0, 900.0], 20.0, 0) == "fails"
     assert post_training_verdict([250.0], 20.0, 1) == "inconclusive"
@@ -125,7 +127,7 @@ def test_each_cell_applies_its_rule_to_planted_measurements() -> None:
     assert post_training_duel_cell({"ft": wins, "sft": wins}, "holds").verdict == "holds"
     assert post_training_duel_cell({"ft": wins, "sft": wins}, "fails").verdict == "inconclusive"  # nothing to survive
     assert post_training_duel_cell({"ft": wins, "sft": {**wins, "skill": lost}}, "holds").verdict == "fails"
-    assert "task NLL -0.20 nats (a win)" in post_training_duel_cell({"ft": wins}, "holds").value
+    assert "task NLL −0.20 nats (a win)" in post_training_duel_cell({"ft": wins}, "holds").value
     optima = {key: pd.Series({"tokens_per_param": 900.0, "N": 5e4, "N_low": 3e4, "N_high": high})
               for key, high in (("1", 8e4), ("2", 2e5))}
     chinchilla = pd.Series({"tokens_per_param": 20.0, "N": 1.5e5})

@@ -33,6 +33,17 @@ def format_number(x: float, digits: int = 3) -> str:
     return sign + text
 
 
+def signed(x: float, spec: str = "+.3f") -> str:
+    """`x` with an explicit sign, formatted by `spec` (a format spec such as "+.3f" or "+.1%"),
+    the minus a true minus sign."""
+    return f"{x:{spec}}".replace("-", MINUS)
+
+
+def interval(value: float, low: float, high: float, spec: str = "+.3f") -> str:
+    """A difference and its interval, signed: "−0.119 [−0.247, +0.010]"."""
+    return f"{signed(value, spec)} [{signed(low, spec)}, {signed(high, spec)}]"
+
+
 # A number in e-notation standing alone: no leading zero (hex digests such as 03e43079 are not
 # numbers), at most a three-digit exponent, not part of a word or of a longer number.
 E_NOTATION = re.compile(r"(?<![\w.])((?:[1-9]\d*|0)(?:\.\d+)?)e([+-]?\d{1,3})(?!\w|\.\d)")

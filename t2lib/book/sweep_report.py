@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from t2lib.book.formatting import format_number
+from t2lib.book.formatting import format_number, interval
 from t2lib.book.tables import size_label
 from t2lib.book.verdict import duel_sentence
 from t2lib.data.suite import Suite, load_suite
 from t2lib.data.training import GRID
 from t2lib.laws.forecast import SNAP_FACTOR, SWEEP_FORECAST_FILES, load_sweep_forecasts
-from t2lib.laws.sweep import DECIDED, GridSlice, Judgement, optimum_role, size_with_role
+from t2lib.laws.sweep import DECIDED, MIN_EFFECT, GridSlice, Judgement, optimum_role, size_with_role
 
 
 @dataclass(frozen=True)
@@ -371,7 +371,8 @@ def optima_table(judgements: Mapping[str, Judgement]) -> pd.DataFrame:
                      for s, a in zip(judged["stand_in_N"], judged["away"])],
             measured=[measured_label(curves[m][np.isclose(curves[m]["c_inf"], c)], n)
                       for m, c, n in zip(judged["measure"], judged["c_inf"], judged["measured_N"])],
-            tied=[", ".join(size_label(n) for n in sizes) for sizes in tied],
+            tied=[", ".join(size_label(n) for n in sizes if not np.isclose(n, optimum)) or "none"
+                  for sizes, optimum in zip(tied, judged["measured_N"])],
             measure=judged["measure"].map(MEASURE_NAMES)))
     return pd.concat(rows, ignore_index=True)[["fitted_to", "c_inf", "approach", "measure", "forecast", "trained",
                                                 "measured", "tied", "in_band", "verdict"]]
@@ -420,9 +421,9 @@ def verdict_table(judgement: Judgement) -> pd.DataFrame:
                  "tied": ", ".join(size_label(n) for n in tied) or "none",
                  "t2": f"{size_label(row.stand_in_N)} for {size_label(row.forecast_N)}{stand_in}", "verdict": row.verdict}
         for duel in on_pass[np.isclose(on_pass["c_inf"], row.c_inf)].itertuples():
-            interval = (f": {duel.difference:+.3g} [{duel.low:+.3g}, {duel.high:+.3g}]"
-                        if np.isfinite(getattr(duel, "difference", np.nan)) else "")
-            entry[duel.opponent] = f"{duel.outcome}{interval}"
+            difference = (f": {interval(duel.difference, duel.low, duel.high)}"
+                          if np.isfinite(getattr(duel, "difference", np.nan)) else "")
+            entry[duel.opponent] = f"{duel.outcome}{difference}"
         rows.append(entry)
     return pd.DataFrame(rows)
 
@@ -451,9 +452,18 @@ def primary_sentence(judgement: Judgement, cell_N: Mapping[str, float]) -> str:
             f"the T² model ({size_label(cell_N[row['t2_cell']])}, k = {row['k_t2']:.3g}) scores {row['a']:.3g} pass@k against "
             f"the task-loss Chinchilla choice's {row['b']:.3g} ({size_label(cell_N[row['opponent_cell']])}, k = "
             f"{row['k_opponent']:.3g}), where guessing alone scores {row['guess_t2']:.2g} and {row['guess_opponent']:.2g}: "
-            f"difference {row['difference']:+.3g} [{row['low']:+.3g}, {row['high']:+.3g}], a **{row['outcome']}** for "
-            f"T²." + (f" {caveat[0].upper()}{caveat[1:]}." if (caveat := primary_caveat(judgement.duels, row, cell_N))
-                      else ""))
+            f"difference {interval(row['difference'], row['low'], row['high'])}, a **{row['outcome']}** for "
+            f"T²{tie_reason(row)}." + (f" {caveat[0].upper()}{caveat[1:]}."
+                                       if (caveat := primary_caveat(judgement.duels, row, cell_N)) else ""))
+
+
+def tie_reason(row: pd.Series) -> str:
+    """Why a head-to-head (`row` of a judgement's duels) is a tie, as a clause ('' for a win or a loss)."""
+    if row["outcome"] != "tie":
+        return ""
+    if row["low"] <= 0 <= row["high"]:
+        return ": its interval includes zero, so the sweep cannot tell the two models apart"
+    return f": the difference is smaller than the {MIN_EFFECT:g} that counts"
 
 
 def primary_clause(judgement: Judgement, cell_N: Mapping[str, float]) -> str:
@@ -465,22 +475,26 @@ def primary_clause(judgement: Judgement, cell_N: Mapping[str, float]) -> str:
     caveat = primary_caveat(judgement.duels, row, cell_N)
     return (f"primary comparison (at C_inf {format_number(row['c_inf'])}) was a {row['outcome']} for the "
             f"{size_label(cell_N[row['t2_cell']])} T² model on pass@k against the "
-            f"{size_label(cell_N[row['opponent_cell']])} task-loss Chinchilla choice ({row['difference']:+.3g} "
-            f"[{row['low']:+.3g}, {row['high']:+.3g}])" + (f", but {caveat}" if caveat else ""))
+            f"{size_label(cell_N[row['opponent_cell']])} task-loss Chinchilla choice "
+            f"({interval(row['difference'], row['low'], row['high'])})" + (f", but {caveat}" if caveat else ""))
 
 
-def primary_caveat(duels: pd.DataFrame, row: pd.Series, cell_N: Mapping[str, float]) -> str:
+def primary_caveat(duels: pd.DataFrame, row: pd.Series, cell_N: Mapping[str, float], brief: bool = False) -> str:
     """What the primary comparison (`row` of `duels`) does not test, as a clause ('' where it tests
     what it should): overtraining, where the T² model is not smaller than the Chinchilla choice,
-    and the T² laws, where the T² model is also the LM-loss Chinchilla choice."""
+    and the T² laws, where the T² model is also the LM-loss Chinchilla choice (`brief`: only
+    which of the two it is, for a table cell)."""
     if cell_N[row["t2_cell"]] < cell_N[row["opponent_cell"]]:
         return ""
-    same = duels[np.isclose(duels["c_inf"], row["c_inf"]) & (duels["opponent"] == "Chinchilla (LM loss)")
-                 & (duels["outcome"] == "same model")]
+    same = len(duels[np.isclose(duels["c_inf"], row["c_inf"]) & (duels["opponent"] == "Chinchilla (LM loss)")
+                     & (duels["outcome"] == "same model")]) > 0
+    if brief:
+        return ("the T² model is not smaller than the Chinchilla choice"
+                + (" and is the LM-loss law's Chinchilla choice" if same else ""))
     return ("the T² model is not smaller than the Chinchilla choice, so this tests whether the laws' choice beats "
             "Chinchilla's rule, not whether overtraining does"
             + ("; and it is also the Chinchilla choice of the law fitted to the LM loss, so it sets one Chinchilla "
-               "rule's choice against the other's" if len(same) else ""))
+               "rule's choice against the other's" if same else ""))
 
 
 def finding_sentence(judgement: Judgement, forecast: pd.DataFrame, cell_N: Mapping[str, float]) -> str:

@@ -9,10 +9,10 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from t2lib.book.formatting import format_number
+from t2lib.book.formatting import format_number, interval, signed
 from t2lib.book.sweep_report import GOOD_VERDICTS, PRIMARY_OPPONENT, PRIMARY_ROLE, primary_caveat, primary_row
 from t2lib.book.tables import size_label
-from t2lib.book.verdict import SMALL_ERROR, Cell, duel_sentence, error_verdict, head_to_head_verdict, interval
+from t2lib.book.verdict import SMALL_ERROR, Cell, error_verdict, head_to_head_verdict
 from t2lib.laws.forecast import SNAP_FACTOR
 from t2lib.laws.paired import DECISION_LEVEL
 from t2lib.laws.sweep import DECIDED, MIN_EFFECT, Judgement, optimum_role, size_with_role
@@ -20,19 +20,21 @@ from t2lib.laws.sweep import DECIDED, MIN_EFFECT, Judgement, optimum_role, size_
 SWEEP = "second_sweep"
 
 
-def sweep_beats_cell(judgement: Judgement, cell_N: Mapping[str, float]) -> Cell:
+def sweep_beats_cell(judgement: Judgement, cell_N: Mapping[str, float], other: Judgement | None = None) -> Cell:
     """The primary comparison (`primary_sentence`) as a verdict cell: won on pass@k and on skill
-    above guessing holds, lost on either fails; the other head-to-heads in words."""
+    above guessing holds, lost on either fails; beside it, as a secondary result, the same
+    comparison for the `other` forecast (fitted to pooled seeds), which does not enter the verdict."""
     duels = judgement.duels
     rule = ("the preregistered primary comparison: holds if the T² model wins on pass@k and on skill above guessing "
             f"({DECISION_LEVEL:.0%} interval over questions and seeds excluding zero, difference at least "
             f"{MIN_EFFECT:g}), fails "
             "if it loses on either, otherwise inconclusive; not a test of this claim where the T² model is not "
-            "smaller than the Chinchilla choice")
+            "smaller than the Chinchilla choice; the other forecast's comparison is reported, not counted")
+    secondary = "" if other is None else f"; secondary, {secondary_clause(other, cell_N)}"
     passed = primary_row(duels)
     if isinstance(passed, str):
-        return Cell("beats", "second", f"the primary comparison was not made ({passed}); "
-                    f"{duel_sentence(judgement.summary)}", "not a test", rule, SWEEP)
+        return Cell("beats", "second", f"the primary comparison was not made ({passed}){secondary}", "not a test",
+                    rule, SWEEP)
     skills = duels[(duels["opponent"] == PRIMARY_OPPONENT) & (duels["measure"] == "skill")
                    & np.isclose(duels["c_inf"], passed["c_inf"])]
     skill = skills.iloc[0] if len(skills) else None
@@ -40,37 +42,71 @@ def sweep_beats_cell(judgement: Judgement, cell_N: Mapping[str, float]) -> Cell:
     skill_text = (f"{interval(skill['difference'], skill['low'], skill['high'])}, a {skill_outcome}"
                   if skill_outcome in DECIDED else f"not measured ({skill_outcome})")
     t2_N, chinchilla_N = cell_N[passed["t2_cell"]], cell_N[passed["opponent_cell"]]
-    value = (f"at C_inf {format_number(passed['c_inf'])}, the {size_label(t2_N)} T² model against the "
-             f"{size_label(chinchilla_N)} Chinchilla choice: pass@k "
+    value = (f"primary, at C_inf {format_number(passed['c_inf'])}: the {size_label(t2_N)} T² model against the "
+             f"{size_label(chinchilla_N)} Chinchilla choice, pass@k "
              f"{interval(passed['difference'], passed['low'], passed['high'])}, a {passed['outcome']} (guessing alone: "
-             f"{passed['guess_t2']:.2g} and {passed['guess_opponent']:.2g} at their k); skill above "
-             f"guessing {skill_text}; over every budget, {duel_sentence(judgement.summary)}")
+             f"{format_number(passed['guess_t2'], 2)} and {format_number(passed['guess_opponent'], 2)} at their k); skill above "
+             f"guessing {skill_text}")
     if t2_N >= chinchilla_N:  # the T² model is not the more overtrained one
-        return Cell("beats", "second", f"{value}; {primary_caveat(duels, passed, cell_N)}", "not a test", rule, SWEEP)
-    return Cell("beats", "second", value, head_to_head_verdict(passed["outcome"], skill_outcome), rule, SWEEP)
+        caveat = primary_caveat(duels, passed, cell_N, brief=True)
+        return Cell("beats", "second", f"{value}; not a test: {caveat}{secondary}", "not a test", rule, SWEEP)
+    return Cell("beats", "second", value + secondary, head_to_head_verdict(passed["outcome"], skill_outcome), rule,
+                SWEEP)
+
+
+def secondary_clause(other: Judgement, cell_N: Mapping[str, float]) -> str:
+    """The other forecast's comparison of its T² model with the task-loss Chinchilla choice at its
+    largest inference budget, in a clause, saying whether its T² model is the smaller one."""
+    row = primary_row(other.duels)
+    if isinstance(row, str):
+        return f"the other forecast's comparison was not made ({row})"
+    t2_N, chinchilla_N = cell_N[row["t2_cell"]], cell_N[row["opponent_cell"]]
+    return (f"the other forecast's (fitted to pooled seeds) {size_label(t2_N)} T² model, "
+            f"{'smaller than' if t2_N < chinchilla_N else 'not smaller than'} its {size_label(chinchilla_N)} "
+            f"Chinchilla choice, at C_inf {format_number(row['c_inf'])}: pass@k "
+            f"{interval(row['difference'], row['low'], row['high'])}, a {row['outcome']} (guessing alone: "
+            f"{format_number(row['guess_t2'], 2)} and {format_number(row['guess_opponent'], 2)})")
 
 
 FORECAST_RULE = ("holds if every size trained for an optimum is the measured optimum or tied with it (Approach 1 on "
                  "task NLL, Approach 2 on pass@k); fails if most are worse; a budget where every size ties is no test")
 
 
-def sweep_forecast_cell(judgement: Judgement) -> Cell:
-    """Whether the size trained for each approach's optimum is the measured optimum or tied with
-    it (on its own measure), at every inference budget where not every size ties."""
+def forecast_tally(judgement: Judgement) -> tuple[int, int, int, int]:
+    """Of a judged forecast's (approach, inference budget) pairs: how many the size trained for the
+    optimum is the measured optimum or tied with it, how many are decisive (the sizes differ and
+    it affords a sample), how many not, and at how many of the decisive it is a stand-in."""
     judged = judgement.judged
-    if judged.empty:
-        return Cell("forecast", "second", "no size was trained for an optimum", "not a test", FORECAST_RULE, SWEEP)
     decisive = judged[judged["decisive"] & (judged["verdict"] != "affords no sample")]
-    good = int(decisive["verdict"].isin(GOOD_VERDICTS).sum())
-    stand_ins = int((decisive["away"] > SNAP_FACTOR).sum())
-    value = (f"the size trained for an optimum is the measured optimum or tied with it at {good} of {len(decisive)} "
-             f"(approach, inference budget) pairs where the sizes differ ({len(judged) - len(decisive)} more where "
-             "every size ties or none affords a sample)"
+    return (int(decisive["verdict"].isin(GOOD_VERDICTS).sum()), len(decisive), len(judged) - len(decisive),
+            int((decisive["away"] > SNAP_FACTOR).sum()))
+
+
+def forecast_verdict(good: int, decisive: int) -> str:
+    """FORECAST_RULE on a tally."""
+    return ("not a test" if not decisive else "holds" if good == decisive else
+            "fails" if good < decisive / 2 else "inconclusive")
+
+
+def sweep_forecast_cell(judgement: Judgement, other: Judgement | None = None) -> Cell:
+    """Whether the size trained for each approach's optimum is the measured optimum or tied with
+    it (on its own measure), at every inference budget where not every size ties, for the primary
+    forecast (fitted to each run); the `other` forecast's tally beside it, not counted."""
+    if judgement.judged.empty:
+        return Cell("forecast", "second", "no size was trained for an optimum", "not a test", FORECAST_RULE, SWEEP)
+    good, decisive, undecided, stand_ins = forecast_tally(judgement)
+    value = (f"primary forecast (fitted to each run): the size trained for an optimum is the measured optimum or tied "
+             f"with it at {good} of {decisive} (approach, inference budget) pairs where the sizes differ"
+             + (f" ({undecided} more where every size ties or none affords a sample)" if undecided else "")
              + (f"; at {stand_ins} of them it is a stand-in more than {SNAP_FACTOR:g}× from the optimum" if stand_ins
                 else ""))
-    verdict = ("not a test" if decisive.empty else "holds" if good == len(decisive) else
-               "fails" if good < len(decisive) / 2 else "inconclusive")
-    return Cell("forecast", "second", value, verdict, FORECAST_RULE, SWEEP)
+    if other is not None and not other.judged.empty:
+        other_good, other_decisive, _, _ = forecast_tally(other)
+        would = {"holds": "hold", "fails": "fail", "inconclusive": "be inconclusive", "not a test": "be no test"}
+        value += (f"; secondary, the forecast fitted to pooled seeds: {other_good} of {other_decisive} (judged alone, "
+                  f"it would {would[forecast_verdict(other_good, other_decisive)]})")
+    return Cell("forecast", "second", value, forecast_verdict(good, decisive),
+                FORECAST_RULE + "; judged on the preregistered primary forecast, the other reported beside it", SWEEP)
 
 
 def sweep_overtraining_cell(judgement: Judgement, forecast: pd.DataFrame, single_sample_N: float,
@@ -137,7 +173,7 @@ def sweep_errors(judgement: Judgement, forecast: pd.DataFrame) -> pd.DataFrame:
 
 def _error(relative: float) -> str:
     """A relative error as a percentage, or as a ratio where it is ten times or more."""
-    return f"{relative:+.1%}" if abs(relative) < 10 else f"{format_number(relative + 1)}× the measured value"
+    return signed(relative, "+.1%") if abs(relative) < 10 else f"{format_number(relative + 1)}× the measured value"
 
 
 def sweep_extrapolation_cell(judgement: Judgement, forecast: pd.DataFrame, n_degenerate: int) -> Cell:

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 
 import pandas as pd
 
-from t2lib.book.formatting import format_number
+from t2lib.book.formatting import format_number, interval, signed
 from t2lib.book.tables import size_label
 from t2lib.data.suite import STAGES, Suite
 from t2lib.laws import analysis
@@ -135,17 +135,13 @@ def post_training_verdict(tuned_tokens_per_param: list[float], chinchilla_tokens
     return "holds" if min(tuned_tokens_per_param) > 10 * chinchilla_tokens_per_param else "fails"
 
 
-def interval(value: float, low: float, high: float, fmt: str = "+.3f") -> str:
-    return f"{value:{fmt}} [{low:{fmt}}, {high:{fmt}}]"
-
-
 def head_to_head_cell(passed: PairedDifference, skill: PairedDifference, task_nll: PairedDifference,
                       t2_params: float, chinchilla_params: float) -> Cell:
     """The validation head-to-head: the T² stand-in against the Chinchilla model."""
     return Cell(
         "beats", "validation",
         f"pass@k {interval(passed.difference, passed.low, passed.high)}, skill above guessing "
-        f"{interval(skill.difference, skill.low, skill.high)}, task NLL {task_nll.difference:+.2f} nats "
+        f"{interval(skill.difference, skill.low, skill.high)}, task NLL {signed(task_nll.difference, '+.2f')} nats "
         f"({size_label(t2_params)} T² stand-in against {size_label(chinchilla_params)}, one seed each, at the "
         "one inference budget the forecast chose)",
         head_to_head_verdict(passed.outcome, skill.outcome),
@@ -162,7 +158,7 @@ def trained_extrapolation_cell(t2_rows: pd.DataFrame, grid_tokens_per_param: flo
         f"laws fitted on the whole grid (up to {grid_tokens_per_param:,.0f} tokens per parameter, not only near "
         f"Chinchilla), predicting the T² stand-in at {budget_ratio:.0f}× the grid's largest budget, "
         "predicted/measured − 1: "
-        + ", ".join(f"{r.approach} {r.relative_error:+.1%} ({'inside' if r.inside_band else 'outside'} its band)"
+        + ", ".join(f"{r.approach} {signed(r.relative_error, '+.1%')} ({'inside' if r.inside_band else 'outside'} its band)"
                     for r in t2_rows.itertuples())
         + " (task NLL for Approach 1, where below zero means too optimistic; pass@k for Approach 2, where above "
         "zero does)" + (f"; {n_degenerate} of the laws behind them degenerate" if n_degenerate else ""),
@@ -204,7 +200,7 @@ def post_training_duel_cell(post: Mapping[str, Mapping[str, PairedDifference]], 
         "both models fine-tuned on the four task formats (the fine-tuning compute not counted, as in the paper); "
         + "; ".join(f"after {stage}: pass@k {interval(p['pass_at_k'].difference, p['pass_at_k'].low, p['pass_at_k'].high)}, "
                     f"skill {interval(p['skill'].difference, p['skill'].low, p['skill'].high)}, task NLL "
-                    f"{p['task_nll'].difference:+.2f} nats (a {p['task_nll'].outcome})" for stage, p in post.items())
+                    f"{signed(p['task_nll'].difference, '+.2f')} nats (a {p['task_nll'].outcome})" for stage, p in post.items())
         + f"; before fine-tuning the same comparison {before}",
         survival_verdict(before, after),
         "holds if the head-to-head holds before post-training and after every variant; fails if it fails after "
@@ -219,7 +215,7 @@ def forecast_optimum_cell(optima: Mapping[str, pd.Series], chinchilla: pd.Series
     bands) against the Chinchilla choice, on the fits to `evidence`'s grid; `guessing` (approach
     key → the macro pass@k guessing reaches at that optimum's k) where answers can be guessed;
     `context`, a clause on which forecast and budget this is."""
-    optima_text = "; ".join(f"Approach {key}: {row['tokens_per_param']:,.0f} tokens per parameter "
+    optima_text = "; ".join(f"Approach {key}: {format_number(row['tokens_per_param'])} tokens per parameter "
                             f"(N {size_label(row['N'])} [{size_label(row['N_low'])}, {size_label(row['N_high'])}]"
                             + (f", k = {row['k']:,.0f}, where guessing alone reaches pass@k {guessing[key]:.2g}"
                                if guessing else "") + ")"
@@ -235,6 +231,18 @@ def forecast_optimum_cell(optima: Mapping[str, pd.Series], chinchilla: pd.Series
         "inconclusive whenever a fit feeding the optima is degenerate (Approach 2 builds on the Chinchilla-stage fit, "
         "so all three laws of each task count); otherwise holds if both optima's 90% bands lie below the Chinchilla "
         "choice's size and fails if a band does not", SOURCES[evidence])
+
+
+def verdict_counts(counts: Mapping[str, int]) -> str:
+    """How many cells got each verdict, in words: "0 hold, 2 fail, 1 is inconclusive, 3 are not a
+    test and 1 is pending" (`counts`: verdict → cells; "not tested" left out)."""
+    def said(verdict: str, n: int) -> str:
+        if verdict in ("holds", "fails"):
+            return f"{n} {verdict if n == 1 else verdict[:-1]}"
+        return f"{n} {'is' if n == 1 else 'are'} {verdict}"
+
+    parts = [said(verdict, int(counts.get(verdict, 0))) for verdict in VERDICTS if verdict != "not tested"]
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def verdict_table(cells: list[Cell]) -> pd.DataFrame:
@@ -310,9 +318,10 @@ def post_training_optimum_cell(optima: StageOptima, chinchilla_tokens_per_param:
     below = sum(value < optima.base_low[name] for (name, _), value in tuned.items())
     return Cell(
         "post_training", evidence,
-        f"optimum after ft and sft{context}: {min(tuned.values()):,.0f} to {max(tuned.values()):,.0f} tokens per "
-        f"parameter (base laws: {min(optima.base.values()):,.0f} to {max(optima.base.values()):,.0f}; the base "
-        f"Chinchilla choice: {chinchilla_tokens_per_param:,.0f}); below the base laws' 90% band in {below} of "
+        f"optimum after ft and sft{context}: {format_number(min(tuned.values()))} to "
+        f"{format_number(max(tuned.values()))} tokens per parameter (base laws: {format_number(min(optima.base.values()))}"
+        f" to {format_number(max(optima.base.values()))}; the base Chinchilla choice: "
+        f"{format_number(chinchilla_tokens_per_param)}); below the base laws' 90% band in {below} of "
         f"{len(tuned)}; {optima.n_degenerate} of {len(optima.quality)} refits degenerate",
         post_training_verdict(list(tuned.values()), twenty, optima.n_degenerate),
         f"holds if every post-trained optimum stays above ten times Chinchilla's {twenty:.0f} tokens per parameter and "
@@ -342,12 +351,13 @@ def public_extrapolation_cell(sardana: pd.Series, gadre: pd.Series, olmo: pd.Ser
     beside = ("" if olmo is None else
               f". Beside them, not counted (fitted on runs up to {olmo_fitted_to:,.0f} tokens per parameter, not near "
               f"Chinchilla): the OLMo 2 ladder's law misses its {len(olmo)} targets' macro task loss by "
-              + " and ".join(f"{100 * e:+.1f}%" for e in olmo))
+              + " and ".join(f"{signed(100 * e, '+.1f')}%" for e in olmo))
     return Cell(
         "extrapolation", "public",
-        f"LM loss (k = 1) only: Sardana {100 * sardana.mean():+.1f}% mean over {len(sardana)} held-out runs "
-        f"(range {100 * sardana.min():+.1f}% to {100 * sardana.max():+.1f}%), Gadre {100 * gadre.mean():+.1f}% over "
-        f"{len(gadre)} (range {100 * gadre.min():+.1f}% to {100 * gadre.max():+.1f}%); "
+        f"LM loss (k = 1) only: Sardana {signed(100 * sardana.mean(), '+.1f')}% mean over {len(sardana)} held-out runs "
+        f"(range {signed(100 * sardana.min(), '+.1f')}% to {signed(100 * sardana.max(), '+.1f')}%), Gadre "
+        f"{signed(100 * gadre.mean(), '+.1f')}% over "
+        f"{len(gadre)} (range {signed(100 * gadre.min(), '+.1f')}% to {signed(100 * gadre.max(), '+.1f')}%); "
         f"{int((both < 0).sum())} of {len(both)} errors negative" + beside,
         error_verdict(list(both)),
         f"holds if every held-out run's |error| ≤ {SMALL_ERROR:.0%}; fails if their mean |error| exceeds it "
@@ -395,7 +405,8 @@ def duel_sentence(summary: DuelSummary) -> str:
     if not n:
         result = "decided none of its head-to-heads on pass@k"
     elif len(seen) == 1:
-        result = f"{verbs[seen[0]]} all {n} head-to-heads on pass@k that could be decided"
+        every = "both" if n == 2 else "the one" if n == 1 else f"all {n}"
+        result = f"{verbs[seen[0]]} {every} head-to-head{'s' if n > 1 else ''} on pass@k that could be decided"
     else:
         result = (f"won {counts['win']}, lost {counts['loss']} and tied {counts['tie']} of the {n} head-to-heads on "
                   "pass@k that could be decided")

@@ -121,7 +121,8 @@ class Suite:
     def summary(self) -> str:
         """One line saying what was loaded, with its checksum (chapters print it)."""
         stages = self.checkpoints["stage"].value_counts().reindex(list(STAGES), fill_value=0)
-        return (f"suite {self.path.name}: {stages['base']} base checkpoints (+{stages['ft']} ft, {stages['sft']} sft), "
+        tuned = f" (+{stages['ft']} ft, {stages['sft']} sft)" if stages["ft"] or stages["sft"] else ""
+        return (f"suite {self.path.name}: {stages['base']} base checkpoints{tuned}, "
                 f"{self.nll['task'].nunique()} tasks, {len(self.nll):,} NLL rows; sha256 {self.sha256[:16]}…")
 
 
