@@ -57,7 +57,7 @@ def test_the_sweeps_beats_cell_is_no_test_without_the_primary_or_with_a_larger_t
     t2_cell = judgement.duels["t2_cell"].iloc[0]
     larger = sweep_beats_cell(judgement, {**cell_N, t2_cell: 3e5})  # a T² model larger than the Chinchilla choice
     assert larger.verdict == "not a test" and larger.value.endswith(
-        "; not a test: the T² model is not smaller than the Chinchilla choice")
+        "; so no test of overtraining: the T² model is not smaller than the Chinchilla choice")
     # The T² model that is also the LM-loss Chinchilla choice sets the two Chinchilla rules against each other.
     duels = judgement.duels.copy()
     duels.loc[duels["opponent"] == "Chinchilla (LM loss)", "outcome"] = "same model"

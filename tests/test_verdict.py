@@ -116,6 +116,8 @@ def test_each_cell_applies_its_rule_to_planted_measurements() -> None:
     cell = head_to_head_cell(won, lost, duel_result(0.5, "loss"), 106_000, 1_620_000)
     assert (cell.claim, cell.evidence, cell.verdict) == ("beats", "validation", "fails")
     assert "+0.040 [+0.030, +0.050]" in cell.value and "106K T² stand-in against 1.62M" in cell.value
+    guessed = head_to_head_cell(won, lost, duel_result(0.5, "loss"), 106_000, 1_620_000, (0.583, 0.2))
+    assert guessed.value.startswith("pass@k +0.040 [+0.030, +0.050] (guessing alone: 0.58 and 0.2 at their k), skill")
     rows = pd.DataFrame({"approach": ["Approach 1", "Approach 2"], "relative_error": [-0.02, 0.03],
                          "inside_band": [True, True]})
     assert trained_extrapolation_cell(rows, 8000, 4, 0).verdict == "holds"

@@ -49,7 +49,8 @@ def sweep_beats_cell(judgement: Judgement, cell_N: Mapping[str, float], other: J
              f"guessing {skill_text}")
     if t2_N >= chinchilla_N:  # the T² model is not the more overtrained one
         caveat = primary_caveat(duels, passed, cell_N, brief=True)
-        return Cell("beats", "second", f"{value}; not a test: {caveat}{secondary}", "not a test", rule, SWEEP)
+        return Cell("beats", "second", f"{value}; so no test of overtraining: {caveat}{secondary}", "not a test", rule,
+                    SWEEP)
     return Cell("beats", "second", value + secondary, head_to_head_verdict(passed["outcome"], skill_outcome), rule,
                 SWEEP)
 

@@ -135,12 +135,19 @@ def post_training_verdict(tuned_tokens_per_param: list[float], chinchilla_tokens
     return "holds" if min(tuned_tokens_per_param) > 10 * chinchilla_tokens_per_param else "fails"
 
 
+def guessing_clause(guessing: tuple[float, float] | None) -> str:
+    """What guessing alone scores at the two models' k, as a parenthesis ('' where unknown)."""
+    return "" if guessing is None else (f" (guessing alone: {format_number(guessing[0], 2)} and "
+                                        f"{format_number(guessing[1], 2)} at their k)")
+
+
 def head_to_head_cell(passed: PairedDifference, skill: PairedDifference, task_nll: PairedDifference,
-                      t2_params: float, chinchilla_params: float) -> Cell:
-    """The validation head-to-head: the T² stand-in against the Chinchilla model."""
+                      t2_params: float, chinchilla_params: float, guessing: tuple[float, float] | None = None) -> Cell:
+    """The validation head-to-head: the T² stand-in against the Chinchilla model (`guessing`: the
+    macro pass@k guessing alone reaches at each one's k)."""
     return Cell(
         "beats", "validation",
-        f"pass@k {interval(passed.difference, passed.low, passed.high)}, skill above guessing "
+        f"pass@k {interval(passed.difference, passed.low, passed.high)}{guessing_clause(guessing)}, skill above guessing "
         f"{interval(skill.difference, skill.low, skill.high)}, task NLL {signed(task_nll.difference, '+.2f')} nats "
         f"({size_label(t2_params)} T² stand-in against {size_label(chinchilla_params)}, one seed each, at the "
         "one inference budget the forecast chose)",
@@ -191,13 +198,17 @@ def survival_verdict(before: str, after: list[str]) -> str:
     return "holds" if before == "holds" and set(after) == {"holds"} else "inconclusive"
 
 
-def post_training_duel_cell(post: Mapping[str, Mapping[str, PairedDifference]], before: str) -> Cell:
+def post_training_duel_cell(post: Mapping[str, Mapping[str, PairedDifference]], before: str,
+                            guessing: tuple[float, float] | None = None) -> Cell:
     """The head-to-head after each post-training variant (stage → {"pass_at_k", "skill",
-    "task_nll"} → duel), against its verdict before post-training."""
+    "task_nll"} → duel), against its verdict before post-training (`guessing` as in
+    `head_to_head_cell`: fine-tuning leaves a question's guess probability as it was)."""
     after = [head_to_head_verdict(p["pass_at_k"].outcome, p["skill"].outcome) for p in post.values()]
     return Cell(
         "post_training", "validation",
-        "both models fine-tuned on the four task formats (the fine-tuning compute not counted, as in the paper); "
+        "both models fine-tuned on the four task formats (the fine-tuning compute not counted, as in the paper"
+        + (f"; guessing alone scores {format_number(guessing[0], 2)} and {format_number(guessing[1], 2)} at their k"
+           if guessing is not None else "") + "); "
         + "; ".join(f"after {stage}: pass@k {interval(p['pass_at_k'].difference, p['pass_at_k'].low, p['pass_at_k'].high)}, "
                     f"skill {interval(p['skill'].difference, p['skill'].low, p['skill'].high)}, task NLL "
                     f"{signed(p['task_nll'].difference, '+.2f')} nats (a {p['task_nll'].outcome})" for stage, p in post.items())
