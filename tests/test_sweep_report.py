@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from t2lib.book.formatting import interval, signed
 from t2lib.book.sweep_report import (approach1_sentence, direction_sentence, duel_table, optima_sentence, optima_table, outcome_sentence,
                                      finding_sentence, primary_clause, primary_sentence, ringed_sizes, slope_sentence, snap_sentence,
                                      verdict_table)
@@ -241,7 +242,10 @@ def test_the_primary_comparison_is_the_largest_budgets_t2_model_against_the_task
     assert "was not made" in primary_sentence(replace(judgement, duels=other), cell_N)
     assert primary_clause(judgement, cell_N) == (
         f"primary comparison (at C_inf 800,000) was a win for the 40K T² model on pass@k against the 160K task-loss "
-        f"Chinchilla choice ({row['difference']:+.3g} [{row['low']:+.3g}, {row['high']:+.3g}])")
+        f"Chinchilla choice ({interval(row['difference'], row['low'], row['high'])})")
+    tied = replace(judgement, duels=judgement.duels.assign(outcome="tie", low=-0.01))
+    assert primary_clause(tied, cell_N).endswith(
+        f"[−0.010, {signed(row['high'])}]: its interval includes zero, so the sweep cannot tell the two models apart)")
     assert primary_clause(judgement, {**cell_N, t2_cell: 3e5}).endswith(
         ", but the T² model is not smaller than the Chinchilla choice, so this tests whether the laws' choice beats "
         "Chinchilla's rule, not whether overtraining does")

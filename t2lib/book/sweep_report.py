@@ -476,7 +476,8 @@ def primary_clause(judgement: Judgement, cell_N: Mapping[str, float]) -> str:
     return (f"primary comparison (at C_inf {format_number(row['c_inf'])}) was a {row['outcome']} for the "
             f"{size_label(cell_N[row['t2_cell']])} T² model on pass@k against the "
             f"{size_label(cell_N[row['opponent_cell']])} task-loss Chinchilla choice "
-            f"({interval(row['difference'], row['low'], row['high'])})" + (f", but {caveat}" if caveat else ""))
+            f"({interval(row['difference'], row['low'], row['high'])}{tie_reason(row)})"
+            + (f", but {caveat}" if caveat else ""))
 
 
 def primary_caveat(duels: pd.DataFrame, row: pd.Series, cell_N: Mapping[str, float], brief: bool = False) -> str:
