@@ -122,7 +122,8 @@ def build(runs: Path, out: Path, grid: Path = GRID_FILE, readme: Readme | None =
     """Write the suite folder `out` from every scored run in `runs` whose cell is complete (scored at
     all its seeds, here or in `out`), keeping what `out` holds: a committed checkpoint is never
     replaced, so a run trained again (its weights were not kept, and are needed to fine-tune it)
-    adds only its fine-tunings, its committed scores stay; checkpoints in grid order (cells largest budget first, seeds in order). When the reference
+    adds only its fine-tunings, its committed scores stay; checkpoints in grid order (cells
+    largest budget first, seeds in order). When the reference
     run is among them, its weights and its lm-evaluation-harness output go to `out/reference`.
     `readme` writes the folder's README (default: the grid suite's, `write_readme`)."""
     planned = runs_of_grid(grid)

@@ -83,7 +83,7 @@ def forecast_tally(judgement: Judgement) -> tuple[int, int, int, int]:
             int((decisive["away"] > SNAP_FACTOR).sum()))
 
 
-def forecast_verdict(good: int, decisive: int) -> str:
+def sweep_forecast_verdict(good: int, decisive: int) -> str:
     """FORECAST_RULE on a tally."""
     return ("not a test" if not decisive else "holds" if good == decisive else
             "fails" if good < decisive / 2 else "inconclusive")
@@ -105,8 +105,8 @@ def sweep_forecast_cell(judgement: Judgement, other: Judgement | None = None) ->
         other_good, other_decisive, _, _ = forecast_tally(other)
         would = {"holds": "hold", "fails": "fail", "inconclusive": "be inconclusive", "not a test": "be no test"}
         value += (f"; secondary, the forecast fitted to pooled seeds: {other_good} of {other_decisive} (judged alone, "
-                  f"it would {would[forecast_verdict(other_good, other_decisive)]})")
-    return Cell("forecast", "second", value, forecast_verdict(good, decisive),
+                  f"it would {would[sweep_forecast_verdict(other_good, other_decisive)]})")
+    return Cell("forecast", "second", value, sweep_forecast_verdict(good, decisive),
                 FORECAST_RULE + "; judged on the preregistered primary forecast, the other reported beside it", SWEEP)
 
 

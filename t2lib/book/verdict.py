@@ -299,6 +299,11 @@ class StageOptima:
     def n_degenerate(self) -> int:
         return int((self.quality["quality"] == "degenerate").sum())
 
+    @property
+    def n_below_band(self) -> int:
+        """How many post-trained optima lie below the base laws' band."""
+        return sum(value < self.base_low[name] for (name, _), value in self.tuned.items())
+
 
 def post_training_optima(suite: Suite, tasks: list[str], c_train: float, c_inf: float, *, resamples: int,
                          seed: int, level: float = 0.9) -> StageOptima:
@@ -326,13 +331,12 @@ def post_training_optimum_cell(optima: StageOptima, chinchilla_tokens_per_param:
     """The optimum after post-training against the base laws' band and ten times Chinchilla's
     `twenty` tokens per parameter; `context` says at which budgets, where it is not the chapter's."""
     tuned = optima.tuned
-    below = sum(value < optima.base_low[name] for (name, _), value in tuned.items())
     return Cell(
         "post_training", evidence,
         f"optimum after ft and sft{context}: {format_number(min(tuned.values()))} to "
         f"{format_number(max(tuned.values()))} tokens per parameter (base laws: {format_number(min(optima.base.values()))}"
         f" to {format_number(max(optima.base.values()))}; the base Chinchilla choice: "
-        f"{format_number(chinchilla_tokens_per_param)}); below the base laws' 90% band in {below} of "
+        f"{format_number(chinchilla_tokens_per_param)}); below the base laws' 90% band in {optima.n_below_band} of "
         f"{len(tuned)}; {optima.n_degenerate} of {len(optima.quality)} refits degenerate",
         post_training_verdict(list(tuned.values()), twenty, optima.n_degenerate),
         f"holds if every post-trained optimum stays above ten times Chinchilla's {twenty:.0f} tokens per parameter and "
