@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from t2lib.book.formatting import interval, signed
+from t2lib.book.formatting import format_number, interval, signed
 from t2lib.book.sweep_report import (approach1_sentence, direction_sentence, duel_table, optima_sentence, optima_table, outcome_sentence,
                                      finding_sentence, primary_clause, primary_sentence, ringed_sizes, slope_sentence, snap_sentence,
                                      verdict_table)
@@ -231,7 +231,8 @@ def test_the_primary_comparison_is_the_largest_budgets_t2_model_against_the_task
                           & (judgement.duels["measure"] == "pass_at_k")].iloc[0]
     assert said.startswith("**The primary comparison**, at the largest inference budget (C_inf = 800,000): the T² "
                            "model (40K, k = 10) scores")
-    assert (f"where guessing alone scores {row['guess_t2']:.2g} and {row['guess_opponent']:.2g}: difference "
+    assert (f"where guessing alone scores {format_number(row['guess_t2'], 2)} and "
+            f"{format_number(row['guess_opponent'], 2)}: difference "
             f"{row['difference']:+.3g} [{row['low']:+.3g}, {row['high']:+.3g}], a **win** for T².") in said
     assert said.endswith("for T².")  # the T² model is the smaller: no caveat
     t2_cell = row["t2_cell"]

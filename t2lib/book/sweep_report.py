@@ -306,9 +306,9 @@ def outcome_sentence(judgement: Judgement) -> str:
     beyond = sum(a > SNAP_FACTOR for a in summary.aways)
     where = "" if beyond == len(summary.aways) else f" at {beyond} of the {len(summary.aways)} inference budgets"
     return (f"{duel_sentence(summary)}."
-            + (f" Skill above guessing gives the same outcomes (guessing's pass@k is at most {largest_guess:.2g} at "
-               "these k)." if skill and skill == on_pass else " On skill above guessing the outcomes differ (table)."
-               if skill and len(skill) == len(on_pass) else
+            + (" Skill above guessing gives the same outcomes (guessing's pass@k is at most "
+               f"{format_number(largest_guess, 2)} at these k)." if skill and skill == on_pass
+               else " On skill above guessing the outcomes differ (table)." if skill and len(skill) == len(on_pass) else
                " Skill above guessing could not be measured in every head-to-head (table)."
                if on_pass and (duels["measure"] == "skill").any() else "")
             + (f" Approach 2's optimum was not trained within {SNAP_FACTOR:g}×{where}, so there the head-to-heads "
@@ -451,7 +451,8 @@ def primary_sentence(judgement: Judgement, cell_N: Mapping[str, float]) -> str:
     return (f"**The primary comparison**, at the largest inference budget (C_inf = {format_number(row['c_inf'])}): "
             f"the T² model ({size_label(cell_N[row['t2_cell']])}, k = {row['k_t2']:.3g}) scores {row['a']:.3g} pass@k against "
             f"the task-loss Chinchilla choice's {row['b']:.3g} ({size_label(cell_N[row['opponent_cell']])}, k = "
-            f"{row['k_opponent']:.3g}), where guessing alone scores {row['guess_t2']:.2g} and {row['guess_opponent']:.2g}: "
+            f"{row['k_opponent']:.3g}), where guessing alone scores {format_number(row['guess_t2'], 2)} and "
+            f"{format_number(row['guess_opponent'], 2)}: "
             f"difference {interval(row['difference'], row['low'], row['high'])}, a **{row['outcome']}** for "
             f"T²{tie_reason(row)}." + (f" {caveat[0].upper()}{caveat[1:]}."
                                        if (caveat := primary_caveat(judgement.duels, row, cell_N)) else ""))

@@ -228,7 +228,7 @@ def forecast_optimum_cell(optima: Mapping[str, pd.Series], chinchilla: pd.Series
     `context`, a clause on which forecast and budget this is."""
     optima_text = "; ".join(f"Approach {key}: {format_number(row['tokens_per_param'])} tokens per parameter "
                             f"(N {size_label(row['N'])} [{size_label(row['N_low'])}, {size_label(row['N_high'])}]"
-                            + (f", k = {row['k']:,.0f}, where guessing alone reaches pass@k {guessing[key]:.2g}"
+                            + (f", k = {row['k']:,.0f}, where guessing alone reaches pass@k {format_number(guessing[key], 2)}"
                                if guessing else "") + ")"
                             for key, row in optima.items())
     larger = [f"Approach {key}'s" for key, row in optima.items() if float(row["N"]) > float(chinchilla["N"])]
