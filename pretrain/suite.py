@@ -134,10 +134,11 @@ def merged_parts(kept: tuple[pd.DataFrame, ...], fresh: tuple[pd.DataFrame, ...]
 
 
 def write_folder(out: Path, parts: tuple[pd.DataFrame, ...], ids: list[str], grid_file: Path, corpus: Corpus,
-                 source: str, reference: Path | None) -> None:
+                 source: str, reference: Path | None, single_precision: bool = False) -> None:
     """Write a miniature suite's folder: its checkpoints, NLLs and curves (`parts`) in the order
     of `ids` (a checkpoint not among them is refused), its tasks (`source` says how they were
-    evaluated), a copy of its grid, its questions, and the weights of the `reference` run."""
+    evaluated), a copy of its grid, its questions, and the weights of the `reference` run;
+    `single_precision`: the NLLs stored as float32 (`t2lib.write_suite`)."""
     checkpoints, nll, curves = parts
     order = {checkpoint: i for i, checkpoint in enumerate(ids)}
     unknown = checkpoints[~checkpoints["checkpoint"].isin(order)]
@@ -149,7 +150,7 @@ def write_folder(out: Path, parts: tuple[pd.DataFrame, ...], ids: list[str], gri
 
     t2lib.write_suite(out, checkpoints.sort_values("checkpoint", key=grid_order, ignore_index=True),
                       nll.sort_values(["checkpoint", "task", "question"], key=grid_order, ignore_index=True),
-                      task_table(corpus, source))
+                      task_table(corpus, source), single_precision=single_precision)
     curves.sort_values(["checkpoint", "step"], key=grid_order).to_csv(out / "curves.csv", index=False,
                                                                      lineterminator="\n")
     shutil.copy(grid_file, out / "grid.csv")

@@ -24,12 +24,13 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 import t2lib
 from t2lib.data.seeds import seed_spread
 from t2lib.data.suite import budget_levels
-from t2lib.data.training import GUESS_K, guessing_pass_at_k, post_trained_runs, retrained_sentence
+from t2lib.data.training import COPIES, GUESS_K, guessing_pass_at_k, post_trained_runs, retrained_sentence
 from pretrain.corpus import CONTEXT
 from pretrain.corpus_v2 import CORPUS_VERSION, VOCAB_VERSION, CorpusV2
 from pretrain.evaluate import DIRECT_NLL
@@ -142,12 +143,54 @@ def build(runs: Path, out: Path, grid: Path = GRID_FILE, readme: Readme | None =
         evaluate_once_with_harness(reference)
     ids = [checkpoint for cell_ids in checkpoint_ids(planned).values() for checkpoint in cell_ids]
     write_folder(out, with_run_times(merged_parts(kept, fresh)), ids, grid, CorpusV2(0),
-                 "real: trained for this book (pretrain/), scored directly (pretrain.evaluate)", reference)
+                 "real: trained for this book (pretrain/), scored directly (pretrain.evaluate)", reference,
+                 single_precision=True)
     if reference is not None:
         copy_harness_output(reference / HARNESS_DIR, out / "reference" / HARNESS_DIR)
     suite = t2lib.load_suite(out)
+    write_copies(suite, copies_fine_tuned(suite, scored_runs(runs, planned)), ids)
     (readme or write_readme)(suite, pd.read_csv(grid), out / "README.md", len(scored) - len(found))
     return suite
+
+
+def copies_fine_tuned(suite: t2lib.Suite, found: list[Found]) -> list[Found]:
+    """The runs among `found` that are copies trained again of committed runs (another validation
+    loss) and are the weights the suite's fine-tunings of those runs started from (the fine-tunings'
+    rows record the validation loss of the weights they started from)."""
+    committed = suite.base.set_index("checkpoint")["validation_loss"].astype(float)
+    tuned = suite.checkpoints[suite.checkpoints["stage"] != "base"].groupby("base_checkpoint")["validation_loss"]
+    copies = []
+    for entry in found:
+        run, folder = entry[0], entry[3]
+        if folder.name in RECIPES or run not in committed.index or run not in tuned.groups:
+            continue
+        loss = float(json.loads((folder / RESULT).read_text())["validation_loss"])
+        started_from = tuned.get_group(run).astype(float).to_numpy()
+        if not np.isclose(loss, committed[run], rtol=1e-8, atol=0) and np.allclose(started_from, loss, rtol=1e-8, atol=0):
+            copies.append(entry)
+    return copies
+
+
+def write_copies(suite: t2lib.Suite, copies: list[Found], ids: list[str]) -> None:
+    """Add the base scores of `copies` to the suite's `copies/` folder (a suite of its own, checkpoints
+    named as the runs they copy, in the order of `ids`), so that a fine-tuning can be compared with
+    the weights it started from; a copy already there is kept."""
+    folder = Path(suite.path) / COPIES
+    held = t2lib.load_suite(folder) if (folder / "checkpoints.csv").exists() else None
+    new = [entry for entry in copies if held is None or entry[0] not in set(held.checkpoints["checkpoint"])]
+    if not new:
+        return
+    checkpoints, nll, _ = read_runs(new)
+    if held is not None:
+        checkpoints, nll = pd.concat([held.checkpoints, checkpoints]), pd.concat([held.nll, nll])
+    order = {checkpoint: i for i, checkpoint in enumerate(ids)}
+
+    def grid_order(column: pd.Series) -> pd.Series:
+        return column.map(order) if column.name == "checkpoint" else column
+
+    t2lib.write_suite(folder, checkpoints.sort_values("checkpoint", key=grid_order, ignore_index=True),
+                      nll.sort_values(["checkpoint", "task", "question"], key=grid_order, ignore_index=True),
+                      suite.tasks, single_precision=True)
 
 
 def committed_ids(out: Path) -> set[str]:

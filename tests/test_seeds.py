@@ -174,6 +174,32 @@ def test_the_progress_of_post_training_is_said_until_every_run_has_every_stage(t
     assert (unplanned.checkpoints["stage"] == "ft").sum() == 2 and post_training_progress(unplanned) == ""
 
 
+def test_fine_tunings_are_read_against_the_copy_they_started_from(tmp_path: Path) -> None:
+    from t2lib.data.training import COPIES, fine_tuned_bases, retrained_sentence
+
+    tuned = load_suite(with_post_training(seeded_suite(tmp_path), ["small", "small-s1", "long", "long-s1"]))
+    assert fine_tuned_bases(tuned) is tuned  # no copies kept: every fine-tuning started from its run
+    # Run "small" was trained again on another CPU (validation loss 1.1, not 1.0) and fine-tuned from the copy.
+    rows = tuned.checkpoints.assign(validation_loss=[1.0, 1.02, 1.0, 1.03] + [1.1, 1.02, 1.0, 1.03] * 2,
+                                    cpu=["A"] * 4 + ["B", "A", "A", "A"] * 2)
+    folder = write_suite(tmp_path / "with-copy", rows, tuned.nll)
+    copy_nll = tuned.nll[tuned.nll["checkpoint"] == "small"]
+    write_suite(folder / COPIES, rows[rows["checkpoint"] == "small"].assign(validation_loss=1.1, cpu="B"),
+                copy_nll.assign(nll=copy_nll["nll"] + 0.5))
+    suite = load_suite(folder)
+    started_from = fine_tuned_bases(suite)
+    np.testing.assert_allclose(started_from.task_nll("small", "t"), suite.task_nll("small", "t") + 0.5)
+    np.testing.assert_allclose(started_from.task_nll("long", "t"), suite.task_nll("long", "t"))
+    assert list(started_from.checkpoints["checkpoint"]) == list(suite.checkpoints["checkpoint"])
+    assert started_from.checkpoints.set_index("checkpoint").loc["small", "cpu"] == "B"
+    assert started_from.sha256 != suite.sha256  # a cache keyed on the suite never mistakes one for the other
+    said = retrained_sentence(suite)
+    assert "so 1 of the 4 fine-tuned runs were first trained again" in said and "on B:" in said
+    assert "by a median of 0.1 nats (at most 0.1), where another seed of the same cell differs by 0.025" in said
+    assert retrained_sentence(suite, 2.4e11) == ("Every fine-tuning of a run trained with 2.4e+11 FLOPs starts from "
+                                                 "its run's own weights.")
+
+
 @pytest.mark.parametrize(("guess", "learnt"), [(0.1, ["small"]), (0.01, ["small", "long"]), (None, ["small", "long"])])
 def test_the_cells_that_learnt_score_above_three_times_guessing(tmp_path: Path, guess: float | None,
                                                                 learnt: list) -> None:

@@ -15,6 +15,7 @@ import pytest
 
 import t2lib
 from t2lib.data.seeds import runs_digest, seed_averaged, seed_spread
+from t2lib.data.training import COPIES, fine_tuned_bases
 from pretrain import finetune, grid, suite_v2, validation_v2
 from pretrain.corpus import CONTEXT
 from pretrain.corpus_v2 import CORPUS_VERSION
@@ -46,7 +47,7 @@ def test_each_seed_is_a_checkpoint_with_its_cell_and_seed(trained: tuple[Path, P
     assert (suite.tasks["guess"] < 1e-4).all()  # guess-proof: one guess is right with probability < 1e-4
     scored = pd.read_csv(folder / "runs" / "w16d1-c1-s1" / "nll.csv")
     committed = suite.task_nll("w16d1-c1-s1", "t2mini_causal")
-    assert np.allclose(committed, scored.loc[scored["task"] == "causal", "nll"], rtol=1e-9)
+    assert np.allclose(committed, scored.loc[scored["task"] == "causal", "nll"], rtol=1e-7)  # stored as float32
     spread = seed_spread(suite)
     assert set(spread.loc[spread["cell"] == "w16d1-c1", "seeds"]) == {2}
     readme = (folder / "suite" / "README.md").read_text()
@@ -163,8 +164,23 @@ def test_a_run_trained_again_adds_only_its_fine_tunings_and_its_committed_scores
     tuned = after.checkpoints.set_index("checkpoint")
     assert tuned.loc["w16d1-c0-ft", "cpu"] == "Another CPU"  # the row describes the weights fine-tuned
     readme = (out / "README.md").read_text()
-    assert "so 3 of the fine-tuned runs were first trained again" in readme and "on Another CPU" in readme
-    assert "by a median of 0.01 nats" in readme
+    assert "so 3 of the 3 fine-tuned runs were first trained again" in readme and "on Another CPU" in readme
+    assert "by a median of 0.01 nats (at most 0.01)" in readme
+    copies = t2lib.load_suite(out / COPIES)  # the weights fine-tuned, kept beside the committed runs
+    assert list(copies.checkpoints["checkpoint"]) == ["w16d1-c1", "w16d1-c1-s1", "w16d1-c0"]
+    assert set(copies.checkpoints["cpu"]) == {"Another CPU"}
+    fine_tuned_from = fine_tuned_bases(after)
+    for run in ("w16d1-c1", "w16d1-c1-s1", "w16d1-c0"):
+        assert np.allclose(fine_tuned_from.task_nll(run, "t2mini_causal"), before.task_nll(run, "t2mini_causal") + 1.0)
+    assert fine_tuned_from.sha256 != after.sha256 and list(fine_tuned_from.checkpoints["checkpoint"]) == list(
+        after.checkpoints["checkpoint"])
+    third = folder / "third"  # trained a third time: not the weights the committed fine-tunings started from
+    shutil.copytree(again, third)
+    record = json.loads((third / "w16d1-c0" / "result.json").read_text())
+    (third / "w16d1-c0" / "result.json").write_text(json.dumps({**record, "validation_loss": 9.0}))
+    shutil.rmtree(out / COPIES)
+    suite_v2.build(third, out, plan)
+    assert list(t2lib.load_suite(out / COPIES).checkpoints["checkpoint"]) == ["w16d1-c1", "w16d1-c1-s1"]
 
 
 def test_the_sweeps_suite_is_built_beside_its_committed_forecast_with_its_provenance(

@@ -330,8 +330,9 @@ def frontier_legend(fig: plt.Figure, colours: Mapping[str, str], extra: list | N
     line = mpl.lines.Line2D
     fig.legend(handles=[*(line([], [], color=colour, lw=2, label=name) for name, colour in colours.items()),
                         *(extra or []),
-                        line([], [], color="0.45", lw=2, label="T² optimum within the fitted data"),
-                        line([], [], color="0.45", lw=2, ls=":", label="beyond the fitted k or N"),
-                        line([], [], color="0.45", ls="--", lw=1, label=r"limit $N_\infty$ (middle)"),
+                        # The line styles' keys in near-black, apart from every law's colour (Hoffmann's is grey).
+                        line([], [], color="0.1", lw=1.5, label="T² optimum within the fitted data"),
+                        line([], [], color="0.1", lw=1.5, ls=":", label="beyond the fitted k or N"),
+                        line([], [], color="0.1", ls="--", lw=1, label=r"limit $N_\infty$ (middle)"),
                         mpl.patches.Patch(color="0.9", label="budgets fitted on")],
                loc="outside lower center", ncol=ncol)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from t2lib.book.formatting import powers_of_ten
+from t2lib.book.formatting import powers_of_ten, signed
 from t2lib.laws.frontier import N_MIN
 
 
@@ -259,7 +259,7 @@ def number_row(quantity: str, paper: float, ours: float, fmt: str = ".3g", note:
     if not np.isfinite(ours):
         raise ValueError(f"{quantity}: our value is not finite ({ours})")
     same_digits = f"{ours:{fmt}}" == f"{paper:{fmt}}"  # a difference below the digits shown is none
-    difference = "0 at the digits shown" if same_digits else f"{ours - paper:+{fmt}}"
+    difference = "0 at the digits shown" if same_digits else signed(ours - paper, f"+{fmt}")
     close = ours == paper
     if paper != 0:
         difference += "" if same_digits else f" ({ours / paper:.2g}× {whose})"

@@ -137,7 +137,8 @@ def _need_c_inf(resolved: Resolved, params: dict, paper: float = PAPER_C_INF) ->
             c_inf = _round_up(paper * largest / PAPER_LARGEST)
             resolved.notes.append(
                 f"c_inf: {c_inf:.3g} FLOPs, the paper's {paper:.3g} scaled by this suite's largest checkpoint over the "
-                f"paper's ({largest:.3g} / {PAPER_LARGEST:.3g} parameters), so that a checkpoint affords as many "
+                f"paper's ({largest:.3g} / {PAPER_LARGEST:.3g} parameters) and rounded up to two significant digits, so "
+                f"that a checkpoint affords as many "
                 f"samples as the paper's of the same relative size (at the paper's {paper:.3g}, this suite's smallest "
                 f"checkpoint would draw k = {paper / (2 * smallest):.3g}, beyond the fitted k ≤ {FIT_KS.max():.0f}).")
         elif largest > paper / 2:

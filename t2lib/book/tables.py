@@ -88,7 +88,11 @@ def margin_bands(suite: Suite, tasks: list[str], *, c_train: float = 2.56e19, c_
     draw (which checkpoint is best is itself uncertain). The margin cannot be negative (the best
     is chosen from a set holding the Chinchilla-optimal checkpoint), so the question is only
     whether it is told apart from zero: `outcome` is "clear" when the interval's low end is above
-    zero, else "within question noise"."""
+    zero, else "within noise" (of the questions, and of the seeds where there are seeds). On a
+    suite with seeds a cell scores its seeds' mean probability per question, which scores like an
+    ensemble (more than any one run, the more so the larger k); `best_per_run` and
+    `chinchilla_per_run` give the two chosen cells' pass@k run by run instead (each seed's own,
+    averaged over seeds)."""
     rng, seed_rng = np.random.default_rng(seed), np.random.default_rng([seed, 1])
     rows = []
     for task in tasks:
@@ -96,10 +100,15 @@ def margin_bands(suite: Suite, tasks: list[str], *, c_train: float = 2.56e19, c_
         k = c_inf / (2.0 * meta["params"].to_numpy()[at_budget])
         per_seed = _seed_probabilities(suite, task, stage, meta["checkpoint"][at_budget], np.exp(-nll[at_budget]))
 
-        def margin(columns: np.ndarray, seeds: list[np.ndarray]) -> float:
+        def chosen(columns: np.ndarray, seeds: list[np.ndarray]) -> tuple[np.ndarray, int, int]:
+            """Each cell's pass@k, and the best and the Chinchilla (best at k = 1) cells' indices."""
             p = np.stack([cell[drawn][:, columns].mean(axis=0) for cell, drawn in zip(per_seed, seeds)])
-            single, corrected = p.mean(axis=1), pass_at_k(p, k[:, None]).mean(axis=1)
-            return float(corrected.max() - corrected[int(np.argmax(single))])
+            corrected = pass_at_k(p, k[:, None]).mean(axis=1)
+            return corrected, int(np.argmax(corrected)), int(np.argmax(p.mean(axis=1)))
+
+        def margin(columns: np.ndarray, seeds: list[np.ndarray]) -> float:
+            corrected, best, chinchilla = chosen(columns, seeds)
+            return float(corrected[best] - corrected[chinchilla])
 
         questions = nll.shape[1]
         every_seed = [np.arange(len(cell)) for cell in per_seed]
@@ -107,8 +116,11 @@ def margin_bands(suite: Suite, tasks: list[str], *, c_train: float = 2.56e19, c_
                                  [seed_rng.integers(0, len(cell), len(cell)) for cell in per_seed])
                           for _ in range(resamples)])
         low, high = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2])
+        _, best, chinchilla = chosen(np.arange(questions), every_seed)
+        per_run = [float(pass_at_k(per_seed[i], k[i]).mean()) for i in (best, chinchilla)]
         rows.append({"task": task, "margin": margin(np.arange(questions), every_seed), "margin_low": float(low),
-                     "margin_high": float(high), "outcome": "clear" if low > 0 else "within question noise"})
+                     "margin_high": float(high), "outcome": "clear" if low > 0 else "within noise",
+                     "best_per_run": per_run[0], "chinchilla_per_run": per_run[1]})
     return pd.DataFrame(rows)
 
 
@@ -252,6 +264,7 @@ def show_table(frame: pd.DataFrame, *, formats: dict[str, str] | None = None,
 
 
 AT_GUESSING = "at the guessing level"
+SAME_CHECKPOINT = "same checkpoint"  # the best checkpoint under its k is the Chinchilla choice: no margin to judge
 
 
 def with_margins_and_guessing(suite: Suite, table: pd.DataFrame, bands: pd.DataFrame) -> pd.DataFrame:
@@ -267,10 +280,17 @@ def with_margins_and_guessing(suite: Suite, table: pd.DataFrame, bands: pd.DataF
     guessed = ((shown["best_overtrained_pass_at_k"] <= shown["guess_best"])  # False where guessing is not recorded
                | (shown["chinchilla_opt_pass_at_k"] <= shown["guess_chinchilla"]))
     shown["gap"] = shown["gap"].where(~guessed, AT_GUESSING)
+    shown["gap"] = shown["gap"].where(shown["best_overtrained_size"] != shown["chinchilla_opt_size"], SAME_CHECKPOINT)
     shown["task"] = shown["task"].map(suite.display_names)
+    per_run = has_seeds(suite)  # a cell pools its seeds: show what its runs score one by one beside it
+    if per_run:
+        shown = shown.assign(best_per_run=bands["best_per_run"].to_numpy(),
+                             chinchilla_per_run=bands["chinchilla_per_run"].to_numpy())
     return shown[[*(["method"] if "method" in shown else []), "task", "best_overtrained_size", "best_overtrained_k",
-                  "best_overtrained_pass_at_k", "guess_best", "chinchilla_opt_size", "chinchilla_opt_k",
-                  "chinchilla_opt_pass_at_k", "guess_chinchilla", "margin", "margin_low", "margin_high", "gap"]]
+                  "best_overtrained_pass_at_k", *(["best_per_run"] if per_run else []), "guess_best",
+                  "chinchilla_opt_size", "chinchilla_opt_k", "chinchilla_opt_pass_at_k",
+                  *(["chinchilla_per_run"] if per_run else []), "guess_chinchilla", "margin", "margin_low",
+                  "margin_high", "gap"]]
 
 
 def gap_sentence(shown: pd.DataFrame) -> str:
@@ -278,18 +298,72 @@ def gap_sentence(shown: pd.DataFrame) -> str:
     construction named: how often the best checkpoint under k is the Chinchilla choice itself, how
     many rows are at the guessing level, and how often the others' margin excludes zero."""
     rows = len(shown)
-    same = int((shown["best_overtrained_size"] == shown["chinchilla_opt_size"]).sum())
+    same = int((shown["gap"] == SAME_CHECKPOINT).sum())
     guessed = int((shown["gap"] == AT_GUESSING).sum())
     clear = int((shown["gap"] == "clear").sum())
     return (f"The best checkpoint under its own $k$ is the Chinchilla choice itself in {same} of {rows} rows. In "
-            f"{guessed} of {rows}, one of the two scores no more than guessing does at its own $k$: there the margin "
-            "(whatever its interval) can be guessing's, since guessing alone rises with $k$, and says nothing about "
-            f"skill. Of the other {rows - guessed}, the margin's interval excludes zero in {clear}. The sample counts "
+            f"{guessed} of the other {rows - same}, one of the two scores no more than guessing does at its own $k$: "
+            "there the margin (whatever its interval) can be guessing's, since guessing alone rises with $k$, and says "
+            f"nothing about skill. Of the remaining {rows - same - guessed}, the margin's interval excludes zero in "
+            f"{clear}. The sample counts "
             "$k = C_\\text{inf}/(2N)$ are not rounded (pass@$k$ is exact for any real $k$), and \"best overtrained\" "
             "is the paper's name for the best checkpoint under its $k$, however many tokens per parameter it saw. "
             "This comparison **cannot lose by construction**: it measures the size of the gap on real models, not "
             "whether overtraining wins.")
 
 
+COMMITTED_BASE = "base (committed runs)"  # Table 2's base rows on a suite whose fine-tunings started from copies
+FINE_TUNED_BASE = "base (weights fine-tuned)"
+
+
+def base_shift_sentence(shown: pd.DataFrame) -> str:
+    """How far the base rows of the weights fine-tuned (FINE_TUNED_BASE) are from the committed runs'
+    (COMMITTED_BASE) in a Table 2 shown with `with_margins_and_guessing`: the largest change in
+    either checkpoint's pass@k, and on which task; "" where the table has no such pair of rows."""
+    committed = shown[shown["method"] == COMMITTED_BASE].set_index("task")
+    copies = shown[shown["method"] == FINE_TUNED_BASE].set_index("task")
+    if committed.empty or copies.empty:
+        return ""
+    columns = {"best_overtrained_pass_at_k": "best checkpoint", "chinchilla_opt_pass_at_k": "Chinchilla choice"}
+    change = (copies[list(columns)] - committed.loc[copies.index, list(columns)]).abs()
+    task, column = change.stack().idxmax()
+    return (f"The two base rows differ by up to {change.to_numpy().max():.3f} in pass@$k$ (the {columns[column]} on "
+            f"{task}: {committed.loc[task, column]:.3f} for the committed runs, {copies.loc[task, column]:.3f} for "
+            "the weights fine-tuned), so a fine-tuned row is to be read against the second: where it falls below "
+            "Table 1, its starting weights may be the cause, not the fine-tuning.")
+
+
 GUESS_HEADERS = {"margin": "margin [band]", "guess_best": "guessing at the overtrained k",
-                 "guess_chinchilla": "guessing at the Chinchilla k"}
+                 "guess_chinchilla": "guessing at the Chinchilla k",
+                 "best_per_run": "best overtrained: pass@k, run by run",
+                 "chinchilla_per_run": "Chinchilla-optimal: pass@k, run by run"}
+
+
+CEILING = 0.95  # pass@k above which a margin has little room left
+
+
+def ceiling_sentence(shown: pd.DataFrame) -> str:
+    """The tasks of a Table 1 or 2 (`with_margins_and_guessing`) on which both checkpoints score above
+    CEILING, where any margin is capped by the little room left; "" where there are none."""
+    capped = shown[(shown["best_overtrained_pass_at_k"] > CEILING) & (shown["chinchilla_opt_pass_at_k"] > CEILING)]
+    if capped.empty:
+        return ""
+    tasks = list(dict.fromkeys(capped["task"]))
+    return (f"On {' and '.join(tasks) if len(tasks) <= 2 else ', '.join(tasks[:-1]) + ' and ' + tasks[-1]} both "
+            f"checkpoints score above {CEILING:g} ({len(capped)} row{'s' if len(capped) != 1 else ''}): there no margin "
+            f"can exceed {format_number(1 - float(capped['chinchilla_opt_pass_at_k'].min()), 2)}, whatever the sizes.")
+
+
+def per_run_sentence(shown: pd.DataFrame) -> str:
+    """What scoring run by run instead of pooling a cell's seeds does to a Table 1 or 2 shown with
+    `with_margins_and_guessing` on a seeded suite: how many of the rows whose two checkpoints
+    differ keep a lead for the best one; "" where the table pools no seeds."""
+    if "best_per_run" not in shown:
+        return ""
+    differ = shown[shown["gap"] != SAME_CHECKPOINT]
+    lead = differ["best_per_run"] - differ["chinchilla_per_run"]
+    return (f"Each cell's pass@$k$ pools its seeds (their mean probability per question), which scores like an "
+            f"ensemble, above any one run, the more so the larger $k$, and the smaller model has the larger $k$; run "
+            f"by run (each seed's own pass@$k$, averaged over seeds), the best checkpoint still leads the Chinchilla "
+            f"choice in {int((lead > 0).sum())} of the {len(differ)} rows where they differ, by at most "
+            f"{format_number(max(float(lead.max()), 0.0))}.")

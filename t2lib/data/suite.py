@@ -268,13 +268,16 @@ def suite_sha256(path: str | Path) -> str:
 SUITE_FILES = ("checkpoints.csv", "nll.parquet", "tasks.csv")
 
 
-def _write_tables(folder: Path, checkpoints: pd.DataFrame, nll: pd.DataFrame, tasks: pd.DataFrame | None) -> None:
+def _write_tables(folder: Path, checkpoints: pd.DataFrame, nll: pd.DataFrame, tasks: pd.DataFrame | None,
+                  single_precision: bool = False) -> None:
     extra = [c for c in checkpoints.columns if c not in CHECKPOINT_COLUMNS]
     checkpoints[CHECKPOINT_COLUMNS + extra].to_csv(folder / "checkpoints.csv", index=False, float_format="%.10g",
                                                    lineterminator="\n")
-    table = pa.Table.from_pandas(nll[NLL_COLUMNS], preserve_index=False).replace_schema_metadata(None)
-    pq.write_table(table, folder / "nll.parquet", compression="zstd", compression_level=9, use_dictionary=True,
-                   write_statistics=False)
+    scores = nll[NLL_COLUMNS].astype({"nll": np.float32}) if single_precision else nll[NLL_COLUMNS]
+    table = pa.Table.from_pandas(scores, preserve_index=False).replace_schema_metadata(None)
+    pq.write_table(table, folder / "nll.parquet", compression="zstd", compression_level=9,
+                   use_dictionary=["checkpoint", "task", "question"] if single_precision else True,
+                   use_byte_stream_split=["nll"] if single_precision else False, write_statistics=False)
     if tasks is not None:
         guessed = GUESS_COLUMN in tasks and bool(tasks[GUESS_COLUMN].notna().any())
         columns = TASK_COLUMNS + ([GUESS_COLUMN] if guessed else [])
@@ -282,12 +285,14 @@ def _write_tables(folder: Path, checkpoints: pd.DataFrame, nll: pd.DataFrame, ta
 
 
 def write_suite(folder: str | Path, checkpoints: pd.DataFrame, nll: pd.DataFrame,
-                tasks: pd.DataFrame | None = None) -> Path:
+                tasks: pd.DataFrame | None = None, *, single_precision: bool = False) -> Path:
     """Write tables in the suite format, byte-for-byte reproducibly, and validate them as
     `load_suite` does; return the folder. The files are written and checked beside `folder`
     first: a suite already there is replaced only by a valid one (a stale tasks.csv removed),
     and a failure leaves it untouched. Columns of checkpoints.csv beyond the required ones are
-    kept after them; other files in `folder` are kept."""
+    kept after them; other files in `folder` are kept. `single_precision` stores the NLLs as
+    float32 (seven significant digits, what a model computing in float32 gives; the file about
+    half as large)."""
     folder = Path(folder)
     missing = [c for c in CHECKPOINT_COLUMNS if c not in checkpoints.columns]
     if missing:
@@ -297,7 +302,7 @@ def write_suite(folder: str | Path, checkpoints: pd.DataFrame, nll: pd.DataFrame
         raise SuiteError(f"{folder}: the NLL table lacks column '{missing[0]}'")
 
     def write_and_check(scratch: Path) -> None:
-        _write_tables(scratch, checkpoints, nll, tasks)
+        _write_tables(scratch, checkpoints, nll, tasks, single_precision)
         try:
             load_suite(scratch)
         except SuiteError as error:

@@ -8,6 +8,7 @@ answer, difficulty and the size of its answer's word class, whose log is the cha
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -17,13 +18,14 @@ import numpy as np
 import pandas as pd
 
 from t2lib.data.seeds import FALL_IN_SDS, LEARNT, has_seeds, steps_to_more_data
-from t2lib.data.suite import GUESS_COLUMN, Suite, SuiteError, budget_levels
+from t2lib.data.suite import GUESS_COLUMN, Suite, SuiteError, budget_levels, load_suite
 from t2lib.data.tablecheck import TableCheck
 from t2lib.laws.passk import pass_at_k
 
 TASK_PREFIX = "t2mini_"  # harness task names are the question files' names with this prefix
 GRID, CURVES, QUESTIONS = "grid.csv", "curves.csv", "questions"
 TRAINING_RECORDS = (GRID, CURVES, QUESTIONS)  # what a suite trained with pretrain/ keeps beside its suite files
+COPIES = "copies"  # the base scores of runs trained again whose fine-tunings start from the copy (a suite)
 # What a miniature suite must show before it can test T² (the second suite's acceptance): guessing
 # reaches at most GUESS_CEILING at pass@GUESS_K on every task, every cell has at least MIN_SEEDS
 # seeds, and at most MAX_FALLS of the steps to more data that learnt something fall by more than
@@ -116,10 +118,7 @@ def post_training_progress(suite: Suite, c_train: float | None = None) -> str:
         return ""
     rows = suite.checkpoints
     stages = sorted(set(rows["stage"]) - {"base"})
-    base = suite.base
-    if c_train is not None:
-        base = base[np.isclose(base["train_flops"].astype(float), c_train, rtol=0.01)]
-    runs = set(base["checkpoint"])
+    runs = set(at_budget(suite.base, c_train)["checkpoint"])
     every = post_trained_runs(suite) & runs
     started = set(rows.loc[rows["stage"] != "base", "base_checkpoint"])
     if not started or every == runs:
@@ -146,26 +145,58 @@ def retrained_bases(suite: Suite) -> pd.DataFrame:
     return rows[rows["gap"].abs() > 1e-9].reset_index(drop=True)
 
 
-def seed_validation_gap(suite: Suite) -> float:
-    """The median absolute difference in validation loss between a seed and seed 0 of its cell."""
-    base = suite.base
+def seed_validation_gap(suite: Suite, c_train: float | None = None) -> float:
+    """The median absolute difference in validation loss between a seed and seed 0 of its cell
+    (of the cells trained with `c_train`, within 1%, where given)."""
+    base = at_budget(suite.base, c_train)
     first = base.groupby("cell")["validation_loss"].transform("first").astype(float)
     return float((base["validation_loss"].astype(float) - first)[base["seed"] > 0].abs().median())
 
 
-def retrained_sentence(suite: Suite) -> str:
-    """In words: how many fine-tuned runs start from a copy trained again, and how far the copies
-    are from the committed runs next to how far a cell's seeds are from each other."""
+def at_budget(runs: pd.DataFrame, c_train: float | None) -> pd.DataFrame:
+    """The rows of `runs` trained with `c_train` FLOPs (within 1%); all of them where it is None."""
+    return runs if c_train is None else runs[np.isclose(runs["train_flops"].astype(float), c_train, rtol=0.01)]
+
+
+def retrained_sentence(suite: Suite, c_train: float | None = None) -> str:
+    """In words: how many fine-tuned runs (of those trained with `c_train`, where given) start from
+    a copy trained again, and how far the copies are from the committed runs next to how far a
+    cell's seeds are from each other."""
     copies = retrained_bases(suite)
+    budget = at_budget(suite.base, c_train)
+    copies = copies[copies["run"].isin(budget["checkpoint"])]
+    tuned = post_trained_runs(suite) & set(budget["checkpoint"])
+    scope = "" if c_train is None else f" trained with {c_train:.3g} FLOPs"
     if copies.empty:
-        return "Every fine-tuning starts from its run's own weights."
-    return (f"The weights of the runs were not kept, so {len(copies)} of the fine-tuned runs were first trained "
-            f"again, from the same specification and seeds, on {', '.join(sorted(copies['cpu'].unique()))}: the "
-            f"copy is what was fine-tuned, and its fine-tunings' rows describe it (cpu, losses, times), while the "
-            f"run's own row keeps the committed scores. On another CPU the arithmetic rounds differently, so a copy "
-            f"follows its own trajectory: its validation loss differs from the committed run's by a median of "
-            f"{copies['gap'].abs().median():.3g} nats, where another seed of the same cell differs by "
-            f"{seed_validation_gap(suite):.3g}.")
+        return f"Every fine-tuning{'' if c_train is None else ' of a run' + scope} starts from its run's own weights."
+    return (f"The weights of the runs were not kept, so {len(copies)} of the {len(tuned)} fine-tuned runs{scope} "
+            f"were first trained again, from the same specification and seeds, on "
+            f"{', '.join(sorted(copies['cpu'].unique()))}: the copy is what was fine-tuned, and its fine-tunings' "
+            f"rows describe it (cpu, losses, times) and its own scores are kept beside the suite (`{COPIES}/`), while "
+            f"the run's own row keeps the committed scores. On another "
+            f"CPU the arithmetic rounds differently, so a copy follows its own trajectory, as another seed would: its "
+            f"validation loss differs from the committed run's by a median of {copies['gap'].abs().median():.3g} "
+            f"nats (at most {copies['gap'].abs().max():.3g}), where another seed of the same cell differs by "
+            f"{seed_validation_gap(suite, c_train):.3g}.")
+
+
+def fine_tuned_bases(suite: Suite) -> Suite:
+    """`suite` with each run whose fine-tunings started from a copy trained again scored as that copy
+    (its row and NLLs from the suite's `COPIES` folder), so that every fine-tuning descends from the
+    base checkpoint beside it; the suite itself where it holds no copies."""
+    folder = Path(suite.path) / COPIES
+    if not (folder / "checkpoints.csv").exists():
+        return suite
+    copies = load_suite(folder)
+    ids = set(copies.checkpoints["checkpoint"])
+    order = {checkpoint: i for i, checkpoint in enumerate(suite.checkpoints["checkpoint"])}
+    checkpoints = pd.concat([suite.checkpoints[~suite.checkpoints["checkpoint"].isin(ids)],
+                             copies.checkpoints.reindex(columns=suite.checkpoints.columns)])
+    checkpoints = checkpoints.sort_values("checkpoint", key=lambda ids: ids.map(order), ignore_index=True)
+    nll = pd.concat([suite.nll[~suite.nll["checkpoint"].isin(ids)], copies.nll], ignore_index=True)
+    sha256 = hashlib.sha256(f"{suite.sha256}+{copies.sha256}".encode()).hexdigest()
+    files = {**suite.file_sha256, **{f"{COPIES}/{name}": digest for name, digest in copies.file_sha256.items()}}
+    return replace(suite, checkpoints=checkpoints, nll=nll, sha256=sha256, file_sha256=files)
 
 
 def complete_levels(suite: Suite) -> list[float]:

@@ -117,13 +117,14 @@ def classify(result: FitResult, r2: float = float("nan"), *, min_points: int = M
         reasons.append(f"{result.n_points} points, fewer than {min_points}")
         remedies.append(REMEDIES["points"])
     if np.isfinite(r2) and r2 < r2_floor:
-        reasons.append(f"in-sample R² {r2:.2f}, below {r2_floor:g}")
+        reasons.append(f"in-sample R² {r2:.3f}, below {r2_floor:g}")
         remedies.append(REMEDIES["r2"])
     if result.status not in ("converged", "hit a bound"):
         reasons.append(f"the optimiser ended with status {result.status!r}")
         remedies.append(REMEDIES["optimiser"])
     if reasons:
-        return FitQuality("degenerate", tuple(reasons + benign), r2, tuple(dict.fromkeys(remedies)))
+        return FitQuality("degenerate", tuple(reasons + [f"{reason} (benign)" for reason in benign]), r2,
+                          tuple(dict.fromkeys(remedies)))
     return FitQuality("benign bound" if benign else "converged", tuple(benign), r2)
 
 
