@@ -72,6 +72,10 @@ def test_a_suite_without_training_records_is_refused_by_file_and_by_chapter(tmp_
         read_training_records(suite)
     with pytest.raises(SuiteRequirementError, match=r"it has no curves.csv \(it was not trained with pretrain/\)"):
         resolve("miniature_suite", suite)
+    with pytest.raises(SuiteRequirementError, match=r"make pretrain-suite`, or rerun the chapter on data/real/t2mini\.$"):
+        resolve("miniature_suite", suite)
+    with pytest.raises(SuiteRequirementError, match=r"pretrain.suite_v2 build`, or rerun the chapter on data/real/t2mini-v2"):
+        resolve("second_suite", suite)  # a chapter of the second suite names the second suite's commands
 
 
 def test_guessing_is_measured_per_question_where_the_suite_keeps_its_questions(tmp_path: Path) -> None:

@@ -311,8 +311,12 @@ def _need_training_records(resolved: Resolved, params: dict) -> None:
     """The records a suite trained with pretrain/ keeps beside its tables."""
     missing = [name for name in TRAINING_RECORDS if not (Path(resolved.suite.path) / name).exists()]
     if missing:
+        remedy = ("build one with `python -m pretrain.grid run --grid pretrain/grid_v2.csv` and `python -m "
+                  "pretrain.suite_v2 build`, or rerun the chapter on data/real/t2mini-v2"
+                  if "seeds" in CHAPTER_NEEDS.get(resolved.chapter, []) else
+                  "build one with `make pretrain` and `make pretrain-suite`, or rerun the chapter on data/real/t2mini")
         raise _fail(resolved.chapter, resolved.suite, f"it has no {missing[0]} (it was not trained with pretrain/)",
-                    "build one with `make pretrain` and `make pretrain-suite`, or rerun the chapter on data/real/t2mini")
+                    remedy)
 
 
 def _need_seeds(resolved: Resolved, params: dict) -> None:

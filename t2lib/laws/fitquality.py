@@ -81,7 +81,7 @@ def r_squared(measured: ArrayLike, predicted: ArrayLike) -> float:
     return float("nan") if total == 0 else 1.0 - float(np.sum((measured - predicted) ** 2)) / total
 
 
-def _bound_reason(hit: str) -> tuple[str | None, str]:
+def bound_reason(hit: str) -> tuple[str | None, str]:
     """(remedy key, or None when benign; reason) for one entry of FitResult.on_bounds, e.g.
     "A = 0 (lower bound)"."""
     match = _BOUND.match(hit)
@@ -107,7 +107,7 @@ def classify(result: FitResult, r2: float = float("nan"), *, min_points: int = M
     not measured, which does not by itself make a fit degenerate)."""
     reasons, remedies, benign = [], [], []
     for hit in result.on_bounds:
-        remedy, reason = _bound_reason(hit)
+        remedy, reason = bound_reason(hit)
         if remedy is None:
             benign.append(reason)
         else:
