@@ -133,6 +133,13 @@ def merged_parts(kept: tuple[pd.DataFrame, ...], fresh: tuple[pd.DataFrame, ...]
     return tuple(pd.concat([part for part in pair if not part.empty], ignore_index=True) for pair in zip(kept, fresh))
 
 
+def in_id_order(frame: pd.DataFrame, by: list[str], ids: list[str]) -> pd.DataFrame:
+    """`frame` sorted by the columns `by`, its checkpoint column in the order of `ids`."""
+    order = {checkpoint: i for i, checkpoint in enumerate(ids)}
+    return frame.sort_values(by, key=lambda column: column.map(order) if column.name == "checkpoint" else column,
+                             ignore_index=True)
+
+
 def write_folder(out: Path, parts: tuple[pd.DataFrame, ...], ids: list[str], grid_file: Path, corpus: Corpus,
                  source: str, reference: Path | None, single_precision: bool = False) -> None:
     """Write a miniature suite's folder: its checkpoints, NLLs and curves (`parts`) in the order
@@ -140,19 +147,13 @@ def write_folder(out: Path, parts: tuple[pd.DataFrame, ...], ids: list[str], gri
     evaluated), a copy of its grid, its questions, and the weights of the `reference` run;
     `single_precision`: the NLLs stored as float32 (`t2lib.write_suite`)."""
     checkpoints, nll, curves = parts
-    order = {checkpoint: i for i, checkpoint in enumerate(ids)}
-    unknown = checkpoints[~checkpoints["checkpoint"].isin(order)]
+    unknown = checkpoints[~checkpoints["checkpoint"].isin(ids)]
     if not unknown.empty:
         raise SystemExit(f"{out}: checkpoint {unknown['checkpoint'].iloc[0]!r} is not a run of {grid_file}")
-
-    def grid_order(column: pd.Series) -> pd.Series:
-        return column.map(order) if column.name == "checkpoint" else column
-
-    t2lib.write_suite(out, checkpoints.sort_values("checkpoint", key=grid_order, ignore_index=True),
-                      nll.sort_values(["checkpoint", "task", "question"], key=grid_order, ignore_index=True),
+    t2lib.write_suite(out, in_id_order(checkpoints, ["checkpoint"], ids),
+                      in_id_order(nll, ["checkpoint", "task", "question"], ids),
                       task_table(corpus, source), single_precision=single_precision)
-    curves.sort_values(["checkpoint", "step"], key=grid_order).to_csv(out / "curves.csv", index=False,
-                                                                     lineterminator="\n")
+    in_id_order(curves, ["checkpoint", "step"], ids).to_csv(out / "curves.csv", index=False, lineterminator="\n")
     shutil.copy(grid_file, out / "grid.csv")
     write_questions(corpus, out / "questions")
     if reference is not None:

@@ -38,7 +38,7 @@ from pretrain.finetune import RECIPES
 from pretrain.grid import runs_of_grid
 from pretrain.grid_v2 import GRID_FILE
 from pretrain.harness import HARNESS_DIR, evaluate_run, prepare_tasks, results_file
-from pretrain.suite import METADATA, committed_cells, finetune_metadata, merged_parts, write_folder
+from pretrain.suite import METADATA, committed_cells, finetune_metadata, in_id_order, merged_parts, write_folder
 from pretrain.train import CURVE, RESULT, RunSpec
 
 SOURCE = "t2mini-v2"
@@ -129,7 +129,8 @@ def build(runs: Path, out: Path, grid: Path = GRID_FILE, readme: Readme | None =
     `readme` writes the folder's README (default: the grid suite's, `write_readme`)."""
     planned = runs_of_grid(grid)
     committed = committed_ids(out)
-    scored = [entry for entry in scored_runs(runs, planned) if entry[0] not in committed]
+    every_scored = scored_runs(runs, planned)
+    scored = [entry for entry in every_scored if entry[0] not in committed]
     scored_names = {checkpoint for checkpoint, *_ in scored}
     kept = committed_cells(out, scored_names, CORPUS_VERSION)
     complete = complete_cells(planned, scored_names | set(kept[0].get("checkpoint", [])))
@@ -148,7 +149,7 @@ def build(runs: Path, out: Path, grid: Path = GRID_FILE, readme: Readme | None =
     if reference is not None:
         copy_harness_output(reference / HARNESS_DIR, out / "reference" / HARNESS_DIR)
     suite = t2lib.load_suite(out)
-    write_copies(suite, copies_fine_tuned(suite, scored_runs(runs, planned)), ids)
+    write_copies(suite, copies_fine_tuned(suite, every_scored), ids)
     (readme or write_readme)(suite, pd.read_csv(grid), out / "README.md", len(scored) - len(found))
     return suite
 
@@ -166,7 +167,8 @@ def copies_fine_tuned(suite: t2lib.Suite, found: list[Found]) -> list[Found]:
             continue
         loss = float(json.loads((folder / RESULT).read_text())["validation_loss"])
         started_from = tuned.get_group(run).astype(float).to_numpy()
-        if not np.isclose(loss, committed[run], rtol=1e-8, atol=0) and np.allclose(started_from, loss, rtol=1e-8, atol=0):
+        retrained = not np.isclose(loss, committed[run], rtol=1e-8, atol=0)
+        if retrained and np.allclose(started_from, loss, rtol=1e-8, atol=0):
             copies.append(entry)
     return copies
 
@@ -183,14 +185,8 @@ def write_copies(suite: t2lib.Suite, copies: list[Found], ids: list[str]) -> Non
     checkpoints, nll, _ = read_runs(new)
     if held is not None:
         checkpoints, nll = pd.concat([held.checkpoints, checkpoints]), pd.concat([held.nll, nll])
-    order = {checkpoint: i for i, checkpoint in enumerate(ids)}
-
-    def grid_order(column: pd.Series) -> pd.Series:
-        return column.map(order) if column.name == "checkpoint" else column
-
-    t2lib.write_suite(folder, checkpoints.sort_values("checkpoint", key=grid_order, ignore_index=True),
-                      nll.sort_values(["checkpoint", "task", "question"], key=grid_order, ignore_index=True),
-                      suite.tasks, single_precision=True)
+    t2lib.write_suite(folder, in_id_order(checkpoints, ["checkpoint"], ids),
+                      in_id_order(nll, ["checkpoint", "task", "question"], ids), suite.tasks, single_precision=True)
 
 
 def committed_ids(out: Path) -> set[str]:

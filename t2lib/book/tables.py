@@ -116,9 +116,9 @@ def margin_bands(suite: Suite, tasks: list[str], *, c_train: float = 2.56e19, c_
                                  [seed_rng.integers(0, len(cell), len(cell)) for cell in per_seed])
                           for _ in range(resamples)])
         low, high = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2])
-        _, best, chinchilla = chosen(np.arange(questions), every_seed)
+        corrected, best, chinchilla = chosen(np.arange(questions), every_seed)
         per_run = [float(pass_at_k(per_seed[i], k[i]).mean()) for i in (best, chinchilla)]
-        rows.append({"task": task, "margin": margin(np.arange(questions), every_seed), "margin_low": float(low),
+        rows.append({"task": task, "margin": float(corrected[best] - corrected[chinchilla]), "margin_low": float(low),
                      "margin_high": float(high), "outcome": "clear" if low > 0 else "within noise",
                      "best_per_run": per_run[0], "chinchilla_per_run": per_run[1]})
     return pd.DataFrame(rows)

@@ -192,7 +192,7 @@ def fine_tuned_bases(suite: Suite) -> Suite:
     order = {checkpoint: i for i, checkpoint in enumerate(suite.checkpoints["checkpoint"])}
     checkpoints = pd.concat([suite.checkpoints[~suite.checkpoints["checkpoint"].isin(ids)],
                              copies.checkpoints.reindex(columns=suite.checkpoints.columns)])
-    checkpoints = checkpoints.sort_values("checkpoint", key=lambda ids: ids.map(order), ignore_index=True)
+    checkpoints = checkpoints.sort_values("checkpoint", key=lambda column: column.map(order), ignore_index=True)
     nll = pd.concat([suite.nll[~suite.nll["checkpoint"].isin(ids)], copies.nll], ignore_index=True)
     sha256 = hashlib.sha256(f"{suite.sha256}+{copies.sha256}".encode()).hexdigest()
     files = {**suite.file_sha256, **{f"{COPIES}/{name}": digest for name, digest in copies.file_sha256.items()}}
