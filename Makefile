@@ -181,10 +181,11 @@ lab: $(PRETRAIN_INSTALLED)
 test-pretrain: $(PRETRAIN_INSTALLED)
 	OMP_NUM_THREADS=1 $(PRETRAIN_PY) -m pytest -n 2 --dist loadfile --durations=10 tests_pretrain || { rc=$$?; [ $$rc -ne 5 ] || echo "make test-pretrain: pytest collected no tests" >&2; exit $$rc; }
 
-# The student edition: chapters as unexecuted notebooks, exercises kept, solutions removed.
+# The student edition: chapters as unexecuted notebooks, exercises kept, solutions removed, the prose
+# in plain Markdown with the numbers the executed chapters printed (so the chapters are executed first).
 STUDENT := _build/student
-student: $(INSTALLED)
-	$(PY) scripts/student_edition.py $(STUDENT)
+student: $(EXECUTED)
+	$(PY) scripts/student_edition.py $(STUDENT) $(STAGE)/chapters
 
 bench: $(INSTALLED)
 	$(PY) -m t2lib.bench
