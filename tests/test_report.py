@@ -49,6 +49,20 @@ def test_paper_vs_book_has_one_row_per_quantity() -> None:
         report.paper_vs_book([])
 
 
+def test_table_rows_name_each_task_by_its_display_name_where_given() -> None:
+    comparison = pd.DataFrame([{"task": "arc_easy", "winner_paper": "overtrained", "winner_ours": "Chinchilla",
+                                **{f"{cell}_{what}_{side}": value for cell in ("best_overtrained", "chinchilla_opt")
+                                   for side in ("paper", "ours")
+                                   for what, value in (("pass_at_k", 0.5), ("size", "84M"))}}])
+    names = pd.Series({"arc_easy": "ARC-Easy"})  # as a suite's display_names
+    named = report.paper_vs_book(report.table_rows(comparison, "FT, ", basis="independent", names=names))
+    assert list(named.index) == ["FT, ARC-Easy: best overtrained pass@k", "FT, ARC-Easy: best overtrained size",
+                                 "FT, ARC-Easy: Chinchilla-optimal pass@k", "FT, ARC-Easy: Chinchilla-optimal size",
+                                 "FT, ARC-Easy: winner"]
+    assert named.loc["FT, ARC-Easy: winner", "difference"] == "differs"
+    assert report.paper_vs_book(report.table_rows(comparison, basis="independent")).index[0].startswith("arc_easy: ")
+
+
 def test_paper_claims_come_from_the_data_folder() -> None:
     assert report.paper_claim("figure4_relative_error_approach1")["value"] == 2.8
     assert report.paper_claim("figure3_task_nll_axis")[["low", "high"]].tolist() == [10, 20]

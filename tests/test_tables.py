@@ -64,3 +64,4 @@ def test_e_notation_in_text_becomes_powers_of_ten_and_nothing_else_changes() -> 
 
     assert powers_of_ten("from 1.25e16 to 2.56e+19 FLOPs, p = 1e-05.") == "from 1.25×10¹⁶ to 2.56×10¹⁹ FLOPs, p = 10⁻⁵."
     assert powers_of_ten("digest 03e43079, d=96_l=8, v1.2e3x, 1.5e3.4") == "digest 03e43079, d=96_l=8, v1.2e3x, 1.5e3.4"
+    assert powers_of_ten("checkpoint porian-901M-2.56e+19, -1e+05") == "checkpoint porian-901M-2.56e+19, -10⁵"

@@ -46,12 +46,13 @@ def interval(value: float, low: float, high: float, spec: str = "+.3f") -> str:
 
 # A number in e-notation standing alone: no leading zero (hex digests such as 03e43079 are not
 # numbers), at most a three-digit exponent, not part of a word or of a longer number.
-E_NOTATION = re.compile(r"(?<![\w.])((?:[1-9]\d*|0)(?:\.\d+)?)e([+-]?\d{1,3})(?!\w|\.\d)")
+E_NOTATION = re.compile(r"(?<![\w.])(?<!\w-)((?:[1-9]\d*|0)(?:\.\d+)?)e([+-]?\d{1,3})(?!\w|\.\d)")
 
 
 def powers_of_ten(text: str) -> str:
     """Every number in Python's e-notation within `text` as a power of ten: 'at 2.56e+19 FLOPs'
-    → 'at 2.56×10¹⁹ FLOPs', '1e-05' → '10⁻⁵'; the rest of the text as it is."""
+    → 'at 2.56×10¹⁹ FLOPs', '1e-05' → '10⁻⁵'; the rest of the text as it is, identifiers such as
+    a checkpoint's 'porian-901M-2.56e+19' included (a reader may type them)."""
 
     def written(match: re.Match) -> str:
         mantissa, exponent = match.group(1), str(int(match.group(2)))

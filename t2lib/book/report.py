@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import numbers
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -325,8 +326,9 @@ def show_paper_vs_book(rows: list[dict[str, str]], not_comparable: str = "", ref
     """Display a link to the agreement rule (stated once, on the verdict page) and, if the run is
     not comparable, why; return the table drawn by tables.show_table. `reference` names the column
     of the published numbers (the paper's, or another study's)."""
-    from IPython.display import Markdown, display  # only available in the book's environment
+    from IPython.display import display  # only available in the book's environment
 
+    from t2lib.book.myst import Markdown
     from t2lib.book.tables import show_table
 
     display(Markdown("Each row below is judged by the book's agreement rule, and its *basis* says what an agreement "
@@ -338,13 +340,14 @@ def show_paper_vs_book(rows: list[dict[str, str]], not_comparable: str = "", ref
     return show_table(paper_vs_book(rows, not_comparable, reference), missing="")
 
 
-def table_rows(comparison: pd.DataFrame, label: str = "", *, basis: str | dict[str, str]) -> list[dict[str, str]]:
+def table_rows(comparison: pd.DataFrame, label: str = "", *, basis: str | dict[str, str],
+               names: Mapping[str, str] | pd.Series | None = None) -> list[dict[str, str]]:
     """"Paper vs this book" rows for a Table 1/2 comparison (`tables.compare_with_paper`):
-    both pass@k cells, the sizes chosen and the winner, per task. `basis` is one for all rows
-    or one per task."""
+    both pass@k cells, the sizes chosen and the winner, per task (by its display name in
+    `names`, where given). `basis` is one for all rows or one per task."""
     rows = []
     for _, row in comparison.iterrows():
-        name = f"{label}{row['task']}"
+        name = f"{label}{row['task'] if names is None else names.get(row['task'], row['task'])}"
         row_basis = basis if isinstance(basis, str) else basis[row["task"]]
         for cell, title in (("best_overtrained", "best overtrained"), ("chinchilla_opt", "Chinchilla-optimal")):
             rows.append(number_row(f"{name}: {title} pass@k", row[f"{cell}_pass_at_k_paper"],
