@@ -17,6 +17,10 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import IPython.display
 
 # The folder of the notebook being run, set where chapters display plain Markdown (student edition).
 PLAIN_MARKDOWN = "T2BOOK_PLAIN_MARKDOWN"
@@ -200,7 +204,7 @@ def student_notebook_name(chapter: str, book: Book) -> str:
     return f"{number:02d}-{chapter}.ipynb" if number else f"{chapter}.ipynb"
 
 
-def Markdown(text: str):  # noqa: N802 (IPython.display.Markdown's name, so a chapter only changes its import)
+def Markdown(text: str) -> IPython.display.Markdown:  # noqa: N802 (IPython.display.Markdown's name, so a chapter only changes its import)
     """IPython's Markdown of `text`: as it is in the book's build, as plain Markdown where the
     environment says a student notebook is running (its folder in PLAIN_MARKDOWN)."""
     from IPython.display import Markdown as IPythonMarkdown  # only in a notebook kernel
