@@ -12,6 +12,7 @@ from t2lib.book.sweep_verdict import (_error, sweep_beats_cell, sweep_errors, sw
                                       sweep_forecast_cell, sweep_overtraining_cell)
 from t2lib.book.formatting import format_number
 from t2lib.book.tables import size_label
+from t2lib.laws.sweep import DuelSummary
 from test_sweep_report import planted_judgement
 
 
@@ -56,21 +57,38 @@ def test_the_sweeps_beats_cell_is_no_test_without_the_primary_or_with_a_larger_t
         "the primary comparison was not made (at C_inf 800,000, not measurable: guessing reaches 0.99)")
     t2_cell = judgement.duels["t2_cell"].iloc[0]
     larger = sweep_beats_cell(judgement, {**cell_N, t2_cell: 3e5})  # a T² model larger than the Chinchilla choice
-    assert larger.verdict == "not a test" and larger.value.endswith(
-        "; so no test of overtraining: the T² model is not smaller than the Chinchilla choice")
+    assert larger.verdict == "not tested" and larger.value.endswith(
+        "; so no test of overtraining: the T² model is not smaller than the Chinchilla choice; no smaller T² model "
+        "was set against a Chinchilla choice")
     # The T² model that is also the LM-loss Chinchilla choice sets the two Chinchilla rules against each other.
     duels = judgement.duels.copy()
     duels.loc[duels["opponent"] == "Chinchilla (LM loss)", "outcome"] = "same model"
     both = sweep_beats_cell(replace(judgement, duels=duels), {**cell_N, t2_cell: 3e5})
-    assert both.value.endswith("not smaller than the Chinchilla choice and is the LM-loss law's Chinchilla choice")
+    assert "not smaller than the Chinchilla choice and is the LM-loss law's Chinchilla choice;" in both.value
     # The other forecast's comparison is reported beside the primary one and does not enter the verdict.
     beside = sweep_beats_cell(judgement, {**cell_N, t2_cell: 3e5}, other=judgement)
-    assert beside.verdict == "not a test" and "; secondary, the other forecast's (fitted to pooled seeds) 300K T² " \
+    assert beside.verdict == "not tested" and "; secondary, the other forecast's (fitted to pooled seeds) 300K T² " \
         "model, not smaller than its 160K Chinchilla choice, at C_inf 800,000: pass@k +" in beside.value
     assert "; secondary, the other forecast's comparison was not made (there is no head-to-head" in sweep_beats_cell(
         judgement, cell_N, other=replace(judgement, duels=other)).value
     no_skill = replace(judgement, duels=judgement.duels[judgement.duels["measure"] != "skill"])  # no guess levels
     assert sweep_beats_cell(no_skill, cell_N).verdict == "inconclusive"
+
+
+@pytest.mark.parametrize(("outcomes", "t2_N", "verdict"), [
+    ({"win": 0, "loss": 5, "tie": 0}, 16_400.0, "fails"), ({"win": 2, "loss": 0, "tie": 1}, 16_400.0, "inconclusive"),
+    ({"win": 0, "loss": 5, "tie": 0}, 50_000.0, "not tested")])  # a hindcast T² model not smaller either
+def test_where_the_primary_t2_model_is_larger_the_hindcasts_head_to_heads_decide(
+        tmp_path: Path, outcomes: dict[str, int], t2_N: float, verdict: str) -> None:
+    suite, _, judgement = planted_judgement(tmp_path)
+    cell_N = {**dict(zip(suite.base["cell"], suite.base["params"])), judgement.duels["t2_cell"].iloc[0]: 3e5}
+    hindcast = DuelSummary(t2_N=(t2_N,), rivals_N=(37_600.0, 74_800.0), optimum_N=(16_000.0,), aways=(1.0,),
+                           below_all=False, outcomes=outcomes, unlosable=0, same=0)
+    cell = sweep_beats_cell(judgement, cell_N, hindcast=hindcast)
+    assert cell.verdict == verdict
+    if verdict != "not tested":
+        assert "; the hindcast's do (not preregistered): the 16.4K model, the size trained nearest to Approach 2's " \
+               "16K optimum, " in cell.value and "against the Chinchilla choices (37.6K, 74.8K)" in cell.value
 
 
 @pytest.mark.parametrize(("verdicts", "decisive", "verdict"), [

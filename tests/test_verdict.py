@@ -129,7 +129,7 @@ def test_each_cell_applies_its_rule_to_planted_measurements() -> None:
     assert post_training_duel_cell({"ft": wins, "sft": wins}, "holds").verdict == "holds"
     assert post_training_duel_cell({"ft": wins, "sft": wins}, "fails").verdict == "inconclusive"  # nothing to survive
     assert post_training_duel_cell({"ft": wins, "sft": {**wins, "skill": lost}}, "holds").verdict == "fails"
-    assert "task NLL −0.20 nats (a win)" in post_training_duel_cell({"ft": wins}, "holds").value
+    assert "task NLL −0.20 [−0.21, −0.19] nats (a win)" in post_training_duel_cell({"ft": wins}, "holds").value
     optima = {key: pd.Series({"tokens_per_param": 900.0, "N": 5e4, "N_low": 3e4, "N_high": high})
               for key, high in (("1", 8e4), ("2", 2e5))}
     chinchilla = pd.Series({"tokens_per_param": 20.0, "N": 1.5e5})

@@ -192,8 +192,8 @@ def real_data_note(*folders: str | Path) -> str:
         title = source.read_text().splitlines()[0].lstrip("# ").strip()
         lines.append(f"- {title}. `{folder}`: source and license in `{source.name}` and `{licenses[0]}`; "
                      f"sha256 of its files `{folder_sha256(folder)}`.")
-    return ":::{admonition} Real data\n:class: note\nEvery number on this page comes from these **real** " \
-           "published training runs (no simulation):\n\n" + "\n".join(lines) + "\n:::\n"
+    return ":::{admonition} Real data\n:class: note\nThis page's numbers on published runs come from these " \
+           "**real** training runs (no simulation):\n\n" + "\n".join(lines) + "\n:::\n"
 
 
 # How every "Paper vs this book" row is judged (stated above each table).

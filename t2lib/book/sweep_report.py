@@ -290,9 +290,10 @@ def _direction(difference: float) -> int:
     return 0 if abs(difference) < SAME_LEVEL else int(np.sign(difference))
 
 
-def outcome_sentence(judgement: Judgement) -> str:
-    """The head-to-heads of one forecast: `verdict.duel_sentence`, whether skill above guessing
-    agrees, and whether they test Approach 2's optimum or only the direction the laws point in."""
+def outcome_sentence(judgement: Judgement, *, nearest: bool = False) -> str:
+    """The head-to-heads of one forecast: `verdict.duel_sentence` (`nearest`: of a hindcast, whose
+    T² model is the size trained nearest to the optimum), whether skill above guessing agrees, and
+    whether they test Approach 2's optimum or only the direction the laws point in."""
     duels, summary = judgement.duels, judgement.summary
     compared = duels[duels["outcome"].isin(DECIDED)]
     skill = list(compared.loc[compared["measure"] == "skill", "outcome"])
@@ -305,7 +306,7 @@ def outcome_sentence(judgement: Judgement) -> str:
                  else "the sizes the laws chose")
     beyond = sum(a > SNAP_FACTOR for a in summary.aways)
     where = "" if beyond == len(summary.aways) else f" at {beyond} of the {len(summary.aways)} inference budgets"
-    return (f"{duel_sentence(summary)}."
+    return (f"{duel_sentence(summary, nearest=nearest)}."
             + (" Skill above guessing gives the same outcomes (guessing's pass@k is at most "
                f"{format_number(largest_guess, 2)} at these k)." if skill and skill == on_pass
                else " On skill above guessing the outcomes differ (table)." if skill and len(skill) == len(on_pass) else

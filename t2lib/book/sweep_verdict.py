@@ -12,24 +12,29 @@ import pandas as pd
 from t2lib.book.formatting import format_number, interval, signed
 from t2lib.book.sweep_report import GOOD_VERDICTS, PRIMARY_OPPONENT, PRIMARY_ROLE, primary_caveat, primary_row
 from t2lib.book.tables import size_label
-from t2lib.book.verdict import SMALL_ERROR, Cell, error_verdict, head_to_head_verdict
+from t2lib.book.verdict import SMALL_ERROR, Cell, duel_sentence, error_verdict, head_to_head_verdict
 from t2lib.laws.forecast import SNAP_FACTOR
 from t2lib.laws.paired import DECISION_LEVEL
-from t2lib.laws.sweep import DECIDED, MIN_EFFECT, Judgement, optimum_role, size_with_role
+from t2lib.laws.sweep import DECIDED, MIN_EFFECT, DuelSummary, Judgement, optimum_role, size_with_role
 
 SWEEP = "second_sweep"
 
 
-def sweep_beats_cell(judgement: Judgement, cell_N: Mapping[str, float], other: Judgement | None = None) -> Cell:
+def sweep_beats_cell(judgement: Judgement, cell_N: Mapping[str, float], other: Judgement | None = None,
+                     hindcast: DuelSummary | None = None) -> Cell:
     """The primary comparison (`primary_sentence`) as a verdict cell: won on pass@k and on skill
     above guessing holds, lost on either fails; beside it, as a secondary result, the same
-    comparison for the `other` forecast (fitted to pooled seeds), which does not enter the verdict."""
+    comparison for the `other` forecast (fitted to pooled seeds), which does not enter the verdict.
+    Where the primary T² model is not the smaller, it does not test overtraining, and the
+    `hindcast`'s head-to-heads on pass@k decide instead, if its T² model is smaller than its rivals:
+    any loss fails, otherwise inconclusive (they have no skill measure, so nothing holds on them)."""
     duels = judgement.duels
     rule = ("the preregistered primary comparison: holds if the T² model wins on pass@k and on skill above guessing "
             f"({DECISION_LEVEL:.0%} interval over questions and seeds excluding zero, difference at least "
-            f"{MIN_EFFECT:g}), fails "
-            "if it loses on either, otherwise inconclusive; not a test of this claim where the T² model is not "
-            "smaller than the Chinchilla choice; the other forecast's comparison is reported, not counted")
+            f"{MIN_EFFECT:g}), fails if it loses on either, otherwise inconclusive; where its T² model is not smaller "
+            "than the Chinchilla choice it does not test overtraining, and the hindcast's head-to-heads on pass@k "
+            "decide (not preregistered; a smaller T² model against each Chinchilla choice): fails on any loss, "
+            "otherwise inconclusive; the other forecast's comparison is reported, not counted")
     secondary = "" if other is None else f"; secondary, {secondary_clause(other, cell_N)}"
     passed = primary_row(duels)
     if isinstance(passed, str):
@@ -47,12 +52,16 @@ def sweep_beats_cell(judgement: Judgement, cell_N: Mapping[str, float], other: J
              f"{interval(passed['difference'], passed['low'], passed['high'])}, a {passed['outcome']} (guessing alone: "
              f"{format_number(passed['guess_t2'], 2)} and {format_number(passed['guess_opponent'], 2)} at their k); skill above "
              f"guessing {skill_text}")
-    if t2_N >= chinchilla_N:  # the T² model is not the more overtrained one
-        caveat = primary_caveat(duels, passed, cell_N, brief=True)
-        return Cell("beats", "second", f"{value}; so no test of overtraining: {caveat}{secondary}", "not a test", rule,
-                    SWEEP)
-    return Cell("beats", "second", value + secondary, head_to_head_verdict(passed["outcome"], skill_outcome), rule,
-                SWEEP)
+    if t2_N < chinchilla_N:
+        return Cell("beats", "second", value + secondary, head_to_head_verdict(passed["outcome"], skill_outcome),
+                    rule, SWEEP)
+    value += f"; so no test of overtraining: {primary_caveat(duels, passed, cell_N, brief=True)}"
+    if hindcast is None or not hindcast.decided or max(hindcast.t2_N) >= min(hindcast.rivals_N):
+        return Cell("beats", "second", value + "; no smaller T² model was set against a Chinchilla choice"
+                    + secondary, "not tested", rule, SWEEP)
+    verdict = "fails" if hindcast.outcomes["loss"] else "inconclusive"
+    return Cell("beats", "second", f"{value}; the hindcast's do (not preregistered): "
+                f"{duel_sentence(hindcast, nearest=True)}{secondary}", verdict, rule, SWEEP)
 
 
 def secondary_clause(other: Judgement, cell_N: Mapping[str, float]) -> str:

@@ -148,7 +148,8 @@ def head_to_head_cell(passed: PairedDifference, skill: PairedDifference, task_nl
     return Cell(
         "beats", "validation",
         f"pass@k {interval(passed.difference, passed.low, passed.high)}{guessing_clause(guessing)}, skill above guessing "
-        f"{interval(skill.difference, skill.low, skill.high)}, task NLL {signed(task_nll.difference, '+.2f')} nats "
+        f"{interval(skill.difference, skill.low, skill.high)}, task NLL "
+        f"{interval(task_nll.difference, task_nll.low, task_nll.high, '+.2f')} nats "
         f"({size_label(t2_params)} T² stand-in against {size_label(chinchilla_params)}, one seed each, at the "
         "one inference budget the forecast chose)",
         head_to_head_verdict(passed.outcome, skill.outcome),
@@ -211,7 +212,8 @@ def post_training_duel_cell(post: Mapping[str, Mapping[str, PairedDifference]], 
            if guessing is not None else "") + "); "
         + "; ".join(f"after {stage}: pass@k {interval(p['pass_at_k'].difference, p['pass_at_k'].low, p['pass_at_k'].high)}, "
                     f"skill {interval(p['skill'].difference, p['skill'].low, p['skill'].high)}, task NLL "
-                    f"{signed(p['task_nll'].difference, '+.2f')} nats (a {p['task_nll'].outcome})" for stage, p in post.items())
+                    f"{interval(p['task_nll'].difference, p['task_nll'].low, p['task_nll'].high, '+.2f')} nats "
+                    f"(a {p['task_nll'].outcome})" for stage, p in post.items())
         + f"; before fine-tuning the same comparison {before}",
         survival_verdict(before, after),
         "holds if the head-to-head holds before post-training and after every variant; fails if it fails after "
@@ -396,24 +398,26 @@ def simulated_optimum_cell(optima: Mapping[str, pd.Series], bands: Mapping[str, 
         "data are simulated)", "isoflop_profiles")
 
 
-def duel_sentence(summary: DuelSummary) -> str:
+def duel_sentence(summary: DuelSummary, *, nearest: bool = False) -> str:
     """The T² model's head-to-heads on pass@k in one clause: the model that played (a stand-in,
     and how far from the optimum, where beyond SNAP_FACTOR), what it did, against whom, and what
-    could not be decided."""
+    could not be decided. `nearest`: the model was not trained for the optimum but is the size
+    nearest to it among those already trained (a hindcast)."""
     t2 = " and ".join(size_label(n) for n in summary.t2_N) + (" models" if len(summary.t2_N) > 1 else " model")
     low, high = size_label(min(summary.optimum_N)), size_label(max(summary.optimum_N))
     optimum = f"{low} optimum" if low == high else f"optima of {low} to {high}"
     beyond = sum(a > SNAP_FACTOR for a in summary.aways)
+    role = "the size trained nearest to" if nearest else "trained for"
     if beyond == len(summary.aways):
         spread = (f"{min(summary.aways):.1f}× to {summary.away:.1f}×" if f"{min(summary.aways):.1f}" != f"{summary.away:.1f}"
                   else f"{summary.away:.1f}×")
         model = (f"the {t2}, standing in from {spread} away for Approach 2's {optimum}"
                  + (", smaller than any size trained," if summary.below_all else ","))
     elif beyond:
-        model = (f"the {t2}, trained for Approach 2's {optimum} and a stand-in more than {SNAP_FACTOR:g}× from it at "
+        model = (f"the {t2}, {role} Approach 2's {optimum} and a stand-in more than {SNAP_FACTOR:g}× from it at "
                  f"{beyond} of the {len(summary.aways)} inference budgets (up to {summary.away:.1f}×),")
     else:
-        model = f"the {t2}, trained for Approach 2's {optimum},"
+        model = f"the {t2}, {role} Approach 2's {optimum},"
     counts, n = summary.outcomes, summary.decided
     seen = [outcome for outcome, count in counts.items() if count]
     verbs = {"win": "won", "loss": "lost", "tie": "tied"}
