@@ -106,7 +106,7 @@ def sweep_forecast_cell(judgement: Judgement, other: Judgement | None = None) ->
         return Cell("forecast", "second", "no size was trained for an optimum", "not a test", FORECAST_RULE, SWEEP)
     good, decisive, undecided, stand_ins = forecast_tally(judgement)
     value = (f"primary forecast (fitted to each run): the size trained for an optimum is the measured optimum or tied "
-             f"with it at {good} of {decisive} (approach, inference budget) pairs where the sizes differ"
+             f"with it at {good} of {decisive} (approach, inference budget) pairs where not every size trained ties"
              + (f" ({undecided} more where every size ties or none affords a sample)" if undecided else "")
              + (f"; at {stand_ins} of them it is a stand-in more than {SNAP_FACTOR:g}× from the optimum" if stand_ins
                 else ""))
