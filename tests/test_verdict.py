@@ -147,6 +147,11 @@ def test_each_cell_applies_its_rule_to_planted_measurements() -> None:
                            {"Approach 1": (3e4, 8e4), "Approach 2": (4e4, 2e5)}, (0, 12)).verdict == "holds"
     assert approaches_cell("simulation", {"Approach 1": 5e4, "Approach 2": 6e5},
                            {"Approach 1": (3e4, 8e4), "Approach 2": (4e5, 9e5)}).verdict == "fails"
+    unstable = approaches_cell("second", {"Approach 1": 5e4, "Approach 2": 1.74e5},
+                               {"Approach 1": (3e4, 8e4), "Approach 2": (2.12e4, 1.5e5)}, (12, 12))
+    assert unstable.value == ("optimal N 50K [30K, 80K] (Approach 1) against 174K [21.2K, 150K] (Approach 2): bands "
+                              "overlap; Approach 2's estimate lies outside its own band (the bootstrap refits disagree "
+                              "with the fit on all data); 12 of 12 fits degenerate")
     quality = pd.DataFrame({"quality": ["converged"] * 8})
     optima = StageOptima({("Approach 1", "ft"): 300.0, ("Approach 2", "sft"): 150.0},
                          {"Approach 1": 500.0, "Approach 2": 180.0}, {"Approach 1": 400.0, "Approach 2": 100.0}, quality)

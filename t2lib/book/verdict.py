@@ -277,8 +277,17 @@ def approaches_cell(evidence: str, optima: Mapping[str, float], bands: Mapping[s
     """Approach 1's optimal N against Approach 2's ("Approach 1", "Approach 2" → N and its band);
     `degenerate` is (degenerate fits, fits) where the fits were classified."""
     one, two = bands["Approach 1"], bands["Approach 2"]
-    value = (f"optimal N {size_label(optima['Approach 1'])} (Approach 1) against {size_label(optima['Approach 2'])} "
-             f"(Approach 2): bands {'overlap' if bands_overlap(one, two) else 'do not overlap'}")
+
+    def banded(name: str) -> str:
+        low, high = bands[name]
+        return f"{size_label(optima[name])} [{size_label(low)}, {size_label(high)}] ({name})"
+
+    value = (f"optimal N {banded('Approach 1')} against {banded('Approach 2')}: bands "
+             f"{'overlap' if bands_overlap(one, two) else 'do not overlap'}")
+    outside = [name for name in ("Approach 1", "Approach 2") if not bands[name][0] <= optima[name] <= bands[name][1]]
+    if outside:
+        value += (f"; {' and '.join(outside)}'s estimate lies outside its own band (the bootstrap refits disagree "
+                  "with the fit on all data)")
     if degenerate is not None:
         value += f"; {degenerate[0]} of {degenerate[1]} fits degenerate"
     rule = "holds if the two optima's bands overlap" + (" and no fit is degenerate" if degenerate is not None else "")
