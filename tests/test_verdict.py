@@ -167,6 +167,9 @@ def test_each_cell_applies_its_rule_to_planted_measurements() -> None:
     assert second.value.endswith("; 1 of 2 refits degenerate")
     assert public_extrapolation_cell(pd.Series([-0.03, -0.05]), pd.Series([0.02])).verdict == "holds"
     assert public_extrapolation_cell(pd.Series([-0.3, -0.2]), pd.Series([0.02])).verdict == "fails"
+    by_law = public_extrapolation_cell(pd.Series([-0.03]), pd.Series([-0.08, -0.12]),
+                                       gadre_laws={"C4": pd.Series([-0.08]), "RedPajama": pd.Series([-0.12])})
+    assert "(mean per dataset's law: C4 −8.0%, RedPajama −12.0%)" in by_law.value and by_law.verdict == "inconclusive"
     simulated = {name: pd.Series({"t2_N": 1e9, "chinchilla_N": 3e9}) for name in ("Approach 1", "Approach 2")}
     cell = simulated_optimum_cell(simulated, {"Approach 1": (5e8, 2e9), "Approach 2": (6e8, 2.5e9)}, 2.56e19)
     assert cell.verdict == "not a test" and "both bands below it" in cell.value  # the direction is built in

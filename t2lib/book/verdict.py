@@ -368,12 +368,16 @@ def grid_table1_cell(margins: pd.Series, guessing: pd.Series, c_train: float, c_
 
 
 def public_extrapolation_cell(sardana: pd.Series, gadre: pd.Series, olmo: pd.Series | None = None,
-                              olmo_fitted_to: float = float("nan")) -> Cell:
+                              olmo_fitted_to: float = float("nan"),
+                              gadre_laws: Mapping[str, pd.Series] | None = None) -> Cell:
     """Held-out relative errors of a Chinchilla-form loss law on Sardana et al.'s and Gadre et al.'s
-    runs (fitted near Chinchilla: the claim's test); beside them, for the record, the OLMo 2
+    runs (fitted near Chinchilla: the claim's test; `gadre_laws`, Gadre's errors by the dataset
+    whose law made them, are reported, the rule pooling them); beside them, for the record, the OLMo 2
     ladder's macro task-loss errors on its targets, from a law fitted on runs up to
     `olmo_fitted_to` tokens per parameter (not near Chinchilla, so outside the claim's rule)."""
     both = pd.concat([sardana, gadre])
+    per_law = ("" if not gadre_laws else " (mean per dataset's law: " + ", ".join(
+        f"{name} {signed(100 * errors.mean(), '+.1f')}%" for name, errors in gadre_laws.items()) + ")")
     beside = ("" if olmo is None else
               f". Beside them, not counted (fitted on runs up to {olmo_fitted_to:,.0f} tokens per parameter, not near "
               f"Chinchilla): the OLMo 2 ladder's law misses its {len(olmo)} targets' macro task loss by "
@@ -383,7 +387,7 @@ def public_extrapolation_cell(sardana: pd.Series, gadre: pd.Series, olmo: pd.Ser
         f"LM loss (k = 1) only: Sardana {signed(100 * sardana.mean(), '+.1f')}% mean over {len(sardana)} held-out runs "
         f"(range {signed(100 * sardana.min(), '+.1f')}% to {signed(100 * sardana.max(), '+.1f')}%), Gadre "
         f"{signed(100 * gadre.mean(), '+.1f')}% over "
-        f"{len(gadre)} (range {signed(100 * gadre.min(), '+.1f')}% to {signed(100 * gadre.max(), '+.1f')}%); "
+        f"{len(gadre)} (range {signed(100 * gadre.min(), '+.1f')}% to {signed(100 * gadre.max(), '+.1f')}%){per_law}; "
         f"{int((both < 0).sum())} of {len(both)} errors negative" + beside,
         error_verdict(list(both)),
         f"holds if every held-out run's |error| ≤ {SMALL_ERROR:.0%}; fails if their mean |error| exceeds it "
