@@ -101,9 +101,12 @@ def test_the_sweeps_forecast_cell_counts_the_optima_borne_out(tmp_path: Path, ve
                                                              verdict: str) -> None:
     _, _, judgement = planted_judgement(tmp_path)
     judged = pd.DataFrame({"approach": "Approach 2", "c_inf": 1e6, "verdict": verdicts, "decisive": decisive,
-                           "away": 1.1})
+                           "away": 1.1, "forecast_N": 1e5})
     assert sweep_forecast_cell(replace(judgement, judged=judged)).verdict == verdict
     assert sweep_forecast_cell(replace(judgement, judged=judged.iloc[:0])).verdict == "not a test"
+    bounded = judged.assign(forecast_N=[5e5] + [1e5] * (len(judged) - 1))  # k = 1 at the first: a bound
+    said = sweep_forecast_cell(replace(judgement, judged=bounded)).value
+    assert ("; at 1 of them the optimum is the largest size that affords one sample" in said) == decisive[0]
 
 
 def top_curve(top: dict) -> pd.DataFrame:

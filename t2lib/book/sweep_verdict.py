@@ -105,11 +105,16 @@ def sweep_forecast_cell(judgement: Judgement, other: Judgement | None = None) ->
     if judgement.judged.empty:
         return Cell("forecast", "second", "no size was trained for an optimum", "not a test", FORECAST_RULE, SWEEP)
     good, decisive, undecided, stand_ins = forecast_tally(judgement)
+    judged = judgement.judged
+    counted = judged[judged["decisive"] & (judged["verdict"] != "affords no sample")]
+    at_bound = int(np.isclose(counted["c_inf"] / (2 * counted["forecast_N"]), 1.0, rtol=1e-6).sum())
     value = (f"primary forecast (fitted to each run): the size trained for an optimum is the measured optimum or tied "
              f"with it at {good} of {decisive} (approach, inference budget) pairs where not every size trained ties"
              + (f" ({undecided} more where every size ties or none affords a sample)" if undecided else "")
              + (f"; at {stand_ins} of them it is a stand-in more than {SNAP_FACTOR:g}× from the optimum" if stand_ins
-                else ""))
+                else "")
+             + (f"; at {at_bound} of them the optimum is the largest size that affords one sample, a bound the budget "
+                "sets, which only a smaller size can beat" if at_bound else ""))
     if other is not None and not other.judged.empty:
         other_good, other_decisive, _, _ = forecast_tally(other)
         would = {"holds": "hold", "fails": "fail", "inconclusive": "be inconclusive", "not a test": "be no test"}
