@@ -127,15 +127,18 @@ def student_notebook(source: Path, executed: Path, book: Book, out: Path) -> nbf
 
 
 def write_student_edition(out: Path, executed_dir: Path, root: Path = REPO_ROOT) -> list[Path]:
-    """Every chapter of the book at ROOT but the build statistics, in OUT; the glued values come
-    from EXECUTED_DIR/NAME.ipynb."""
+    """Every chapter of the book at ROOT but the build statistics, in OUT (replacing an earlier
+    edition's unnumbered notebook of it); the glued values come from EXECUTED_DIR/NAME.ipynb."""
     book = read_book(root)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for source in sorted((root / "chapters").glob("*.md")):
+        target = out / student_notebook_name(source.stem, book)
+        earlier = out / f"{source.stem}.ipynb"  # an earlier edition's name for it, unnumbered
+        if earlier != target or source.stem in LEFT_OUT:
+            earlier.unlink(missing_ok=True)
         if source.stem in LEFT_OUT:
             continue
-        target = out / student_notebook_name(source.stem, book)
         jupytext.write(student_notebook(source, executed_dir / f"{source.stem}.ipynb", book, out), target)
         written.append(target)
     return written

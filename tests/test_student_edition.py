@@ -83,8 +83,11 @@ def test_a_chapter_becomes_a_numbered_notebook_with_its_printed_numbers_and_answ
     nbformat.write(executed_notebook({"c": "25600000000000000000.0", "name": "'w24d2'"}), executed / "a.ipynb")
     nbformat.write(executed_notebook({}), executed / "b.ipynb")
     out = tmp_path / "_build" / "student"
+    out.mkdir(parents=True)
+    (out / "a.ipynb").write_text("{}")  # an earlier edition's unnumbered notebook
     written = write_student_edition(out, executed, root=tmp_path)
     assert [path.name for path in written] == ["01-a.ipynb", "b.ipynb"]
+    assert sorted(path.name for path in out.iterdir()) == ["01-a.ipynb", "b.ipynb"]
     cells = [(cell["cell_type"], "".join(cell["source"]), cell["metadata"].get("jupyter", {}))
              for cell in json.loads(written[0].read_text())["cells"]]
     assert cells[0][0] == "code" and "os.chdir(root)" in cells[0][1]
