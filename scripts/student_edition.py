@@ -63,11 +63,10 @@ def glued_values(executed: Path) -> dict[str, str]:
     values = {}
     for cell in nbformat.read(executed, as_version=4).cells:
         for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
-            mime = f"{output.get('metadata', {}).get('scrapbook', {}).get('mime_prefix', '')}text/plain"
-            if name and mime in data:
-                values[name] = data[mime]
+            scrapbook = output.get("metadata", {}).get("scrapbook", {})
+            name, mime = scrapbook.get("name"), f"{scrapbook.get('mime_prefix', '')}text/plain"
+            if name and mime in output.get("data", {}):
+                values[name] = output["data"][mime]
     return values
 
 
