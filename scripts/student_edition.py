@@ -25,9 +25,7 @@ from pathlib import Path
 
 import jupytext
 import nbformat
-from myst_nb.core.variables import format_plain_text
 
-from t2lib.book.formatting import powers_of_ten  # as the book's pages print numbers (_ext/t2book_assets.py)
 from t2lib.book.myst import EXERCISE, PLAIN_MARKDOWN, Book, PlainMarkdown, read_book, student_notebook_name
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -70,11 +68,6 @@ def glued_values(executed: Path) -> dict[str, str]:
     return values
 
 
-def printed(value: str, spec: str) -> str:
-    """A glued value as the book's page prints it."""
-    return powers_of_ten(format_plain_text(value, spec))
-
-
 def up_to_each_exercise(text: str) -> list[tuple[str, bool]]:
     """A Markdown cell's text cut after each exercise: (piece, whether it ends with an exercise)."""
     pieces, start = [], 0
@@ -110,8 +103,7 @@ def student_notebook(source: Path, executed: Path, book: Book, out: Path) -> nbf
     if not executed.is_file():
         raise SystemExit(f"{executed}: no executed copy of {source}; run `make book` first "
                          "(the student edition prints the numbers the book computed)")
-    convert = PlainMarkdown(book, out, lambda name: student_notebook_name(name, book),
-                            glued=glued_values(executed), format_glued=printed, source=source)
+    convert = PlainMarkdown(book, out, glued=glued_values(executed), source=source)
     notebook = jupytext.reads(without_solutions(source.read_text(), source), fmt="md:myst")
     number = book.chapters.get(f"chapters/{source.stem}")
     cells = [nbformat.v4.new_code_cell(TO_THE_ROOT)]

@@ -39,8 +39,7 @@ def test_numbers_follow_sphinx_per_chapter_and_across_unnumbered_pages(tmp_path:
 
 def test_roles_and_blocks_become_markdown(tmp_path: Path) -> None:
     book = read_book(small_book(tmp_path))
-    convert = PlainMarkdown(book, tmp_path / "_build" / "student", lambda name: f"{name}.ipynb",
-                            glued={"c": "2.5"}, format_glued=lambda value, spec: format(float(value), spec))
+    convert = PlainMarkdown(book, tmp_path / "_build" / "student", glued={"c": "2.5"})
     text = ("(sec-a)=\n## Part\n\n{glue:text}`c:.2f` ({numref}`fig-a`, {numref}`Panel %s <fig-a>`, {ref}`sec-a`, "
             "{ref}`ex-b`), a {term}`cell <Cell>`, {doc}`b`, {doc}`the format <../appendix/format>`, {doc}`/intro`, "
             "{cite:t}`x2020`, {cite:p}`y2021`.\n\n:::{admonition} Goals\n:class: tip\nLearn.\n:::\n\n"
@@ -50,10 +49,10 @@ def test_roles_and_blocks_become_markdown(tmp_path: Path) -> None:
         "[the format](../../data/README.md), Intro (a page of the built book, `intro.md`), Mächler et al. (2020), "
         "(Yi, 2021).\n\n> **Goals**\n>\n> Learn.\n\n> **Exercise 1.1 (Hard)**\n>\n> Try.\n")
     with pytest.raises(SystemExit, match="x.md: the executed chapter glued no value 'd'"):
-        PlainMarkdown(book, tmp_path, str, glued={}, source=Path("x.md")).convert("{glue:text}`d:.1f`")
+        PlainMarkdown(book, tmp_path, glued={}, source=Path("x.md")).convert("{glue:text}`d:.1f`")
     with pytest.raises(SystemExit, match="x.md: {numref} names 'fig-z', which no page defines"):
-        PlainMarkdown(book, tmp_path, str, source=Path("x.md")).convert("{numref}`fig-z`")
-    lenient = PlainMarkdown(book, tmp_path, str, strict=False)  # what a running notebook does with the unknown
+        PlainMarkdown(book, tmp_path, source=Path("x.md")).convert("{numref}`fig-z`")
+    lenient = PlainMarkdown(book, tmp_path, strict=False)  # what a running notebook does with the unknown
     assert lenient.convert("{numref}`fig-z` {glue:text}`d:.1f` {cite:p}`nobody`") == "fig-z `d` nobody"
 
 

@@ -14,10 +14,11 @@ import functools
 import os
 import re
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from t2lib.book.formatting import powers_of_ten
 
 if TYPE_CHECKING:
     import IPython.display
@@ -125,17 +126,16 @@ def quoted(text: str) -> str:
 class PlainMarkdown:
     """Rewrites MyST prose of the book as Markdown that Jupyter renders.
 
-    `notebook_names` gives each chapter's notebook file name (links between chapters point at
-    them, in `notebook_dir`); `glued` gives the values of {glue:text} roles, formatted by `format_glued`.
-    Strict: a reference that resolves to nothing, or a value not glued, is refused (SystemExit naming
-    `source`); otherwise it is left as its target's text.
+    Links between chapters point at their student notebooks (`student_notebook_name`), in
+    `notebook_dir`; `glued` gives the values of {glue:text} roles, printed as the book's pages print
+    them. Strict: a reference that resolves to nothing, or a value not glued, is refused (SystemExit
+    naming `source`); otherwise it is left as its target's text.
     """
 
-    def __init__(self, book: Book, notebook_dir: Path, notebook_names: Callable[[str], str], *,
-                 glued: dict[str, str] | None = None, format_glued: Callable[[str, str], str] | None = None,
+    def __init__(self, book: Book, notebook_dir: Path, *, glued: dict[str, str] | None = None,
                  source: Path | None = None, strict: bool = True) -> None:
-        self.book, self.notebook_dir, self.notebook_names = book, notebook_dir, notebook_names
-        self.glued, self.format_glued, self.source, self.strict = glued or {}, format_glued, source, strict
+        self.book, self.notebook_dir = book, notebook_dir
+        self.glued, self.source, self.strict = glued or {}, source, strict
 
     def unresolved(self, what: str, fallback: str) -> str:
         if self.strict:
@@ -148,9 +148,11 @@ class PlainMarkdown:
         text, target = titled.groups() if titled else (None, content)
         if kind == "glue:text":
             key, spec = content.rsplit(":", 1) if ":" in content else (content, "s")
-            if key not in self.glued or self.format_glued is None:
+            if key not in self.glued:
                 return self.unresolved(f"the executed chapter glued no value '{key}' (run `make book` again)", f"`{key}`")
-            return self.format_glued(self.glued[key], spec)
+            from myst_nb.core.variables import format_plain_text  # the book's environment, as {glue:text} formats
+
+            return powers_of_ten(format_plain_text(self.glued[key], spec))  # as _ext/t2book_assets.py prints it
         if kind == "term":
             return text or target
         if kind == "doc":
@@ -175,7 +177,7 @@ class PlainMarkdown:
             return self.unresolved(f"{{doc}} names '{target}', which is not a page of the book", text or target)
         title = text or self.book.titles[page]
         if page.startswith("chapters/"):
-            return f"[{title}]({self.notebook_names(Path(page).name)})"
+            return f"[{title}]({student_notebook_name(Path(page).name, self.book)})"
         if page in self.book.includes:
             href = os.path.relpath(self.book.root / self.book.includes[page], self.notebook_dir.resolve())
             return f"[{title}]({href})"
@@ -212,6 +214,5 @@ def Markdown(text: str) -> IPython.display.Markdown:  # noqa: N802 (IPython.disp
     notebook_dir = os.environ.get(PLAIN_MARKDOWN)
     if notebook_dir:
         book = read_book(Path.cwd())  # the student edition's first cell moved to the repository root
-        text = PlainMarkdown(book, Path(notebook_dir), lambda name: student_notebook_name(name, book),
-                             strict=False).convert(text)
+        text = PlainMarkdown(book, Path(notebook_dir), strict=False).convert(text)
     return IPythonMarkdown(text)
