@@ -248,7 +248,7 @@ def write_readme(suite: t2lib.Suite, grid: pd.DataFrame, path: Path, n_waiting: 
                    "keeps what is here)."),
         n_runs=len(base), n_planned=planned_runs, n_cells=len(cells_done), n_waiting=n_waiting,
         n_grid_cells=len(grid), min_flops=base["train_flops"].min(), max_flops=base["train_flops"].max(),
-        n_budgets=len(set(budget_levels(base["train_flops"]))), n_sizes=base["params"].nunique(),
+        n_budgets=len(set(budget_levels(base["train_flops"]))), so_far="" if complete else " so far", n_sizes=base["params"].nunique(),
         min_params=int(base["params"].min()), max_params=int(base["params"].max()), min_ratio=ratio.min(),
         max_ratio=ratio.max(), cpu_hours=base["wall_seconds"].sum() / 3600,
         cpus=", ".join(sorted(base["cpu"].unique())), torch=", ".join(sorted(base["torch"].unique())),
