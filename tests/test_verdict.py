@@ -101,6 +101,7 @@ def test_the_rules_of_forecasts_optima_and_post_training() -> None:
     assert approaches_verdict((1, 3), (2, 4), n_degenerate=2) == "inconclusive"
     assert verdict_counts({"fails": 2, "inconclusive": 1, "pending": 1}) == (
         "0 hold, 2 fail, 1 is inconclusive, 0 are not a test and 1 is pending")
+    assert verdict_counts({"holds": 1, "inconclusive": 2}) == "1 holds, 0 fail, 2 are inconclusive and 0 are not a test"
     assert post_training_verdict([250.0, 900.0], 20.0, 0) == "holds"
     assert post_training_verdict([150.0, 900.0], 20.0, 0) == "fails"
     assert post_training_verdict([250.0], 20.0, 1) == "inconclusive"

@@ -248,13 +248,16 @@ def forecast_optimum_cell(optima: Mapping[str, pd.Series], chinchilla: pd.Series
 
 def verdict_counts(counts: Mapping[str, int]) -> str:
     """How many cells got each verdict, in words: "0 hold, 2 fail, 1 is inconclusive, 3 are not a
-    test and 1 is pending" (`counts`: verdict → cells; "not tested" left out)."""
+    test and 1 is pending" (`counts`: verdict → cells; "not tested" left out, and "pending" where
+    no cell waits)."""
     def said(verdict: str, n: int) -> str:
         if verdict in ("holds", "fails"):
             return f"{n} {verdict if n == 1 else verdict[:-1]}"
         return f"{n} {'is' if n == 1 else 'are'} {verdict}"
 
-    parts = [said(verdict, int(counts.get(verdict, 0))) for verdict in VERDICTS if verdict != "not tested"]
+    shown = [verdict for verdict in VERDICTS
+             if verdict != "not tested" and (verdict != "pending" or counts.get(verdict, 0))]
+    parts = [said(verdict, int(counts.get(verdict, 0))) for verdict in shown]
     return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
