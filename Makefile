@@ -61,7 +61,8 @@ $(INSTALLED): requirements.txt pyproject.toml
 
 # One target per chapter: re-executed when its source, the library or the data change. The
 # chapters share a cache of their deterministic fits and bootstrap refits (t2lib/book/cache.py), so the
-# chapters that refit what the isoFLOP chapter fitted run after it and reuse its results.
+# chapters that refit what the isoFLOP chapter fitted run after it and reuse its results (and the
+# verdict runs after the post-training chapter, whose refits of the second suite it weighs again).
 CACHE := $(abspath _build/cache)
 # One BLAS thread per chapter: two chapters run at once, and the fits' small matrices only lose
 # from threads (oversubscribed, the paper recipe's restarts ran 15 times slower).
@@ -69,6 +70,7 @@ ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 $(STAGE)/chapters/%.ipynb: chapters/%.md $(LIBRARY) $(DATA_FILES) scripts/run_chapter.py $(INSTALLED)
 	$(ONE_THREAD) T2LIB_CACHE=$(CACHE) $(PY) scripts/run_chapter.py $< $@
 $(STAGE)/chapters/frontiers.ipynb $(STAGE)/chapters/isoflop_per_task.ipynb $(STAGE)/chapters/verdict.ipynb: | $(STAGE)/chapters/isoflop_profiles.ipynb
+$(STAGE)/chapters/verdict.ipynb: | $(STAGE)/chapters/post_training.ipynb
 
 # The execution-statistics page reports the other chapters' build records, so it runs after them.
 STATISTICS := $(STAGE)/chapters/execution_statistics.ipynb

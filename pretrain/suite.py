@@ -48,8 +48,9 @@ def evaluate(runs: Path, device: str = "cpu") -> list[str]:
 METADATA = ("width", "depth", "heads", "lr", "steps", "batch_size", "corpus_version", "final_train_loss",
             "validation_loss", "wall_seconds", "torch", "cpu", "device")
 # A fine-tuned checkpoint's own record: its recipe's steps and learning rate, its loss at the last
-# step and its seconds (its wall_seconds column counts the base's pretraining).
-FT_METADATA = ("ft_steps", "ft_lr", "ft_final_loss", "ft_wall_seconds")
+# step, its seconds (its wall_seconds column counts the base's pretraining) and its tokens (its
+# tokens column counts the base's).
+FT_METADATA = ("ft_steps", "ft_lr", "ft_final_loss", "ft_wall_seconds", "ft_tokens")
 
 
 def evaluated_checkpoints(runs: Path, grid: pd.DataFrame) -> list[tuple[str, Path]]:
@@ -87,7 +88,7 @@ def finetune_metadata(run_dir: Path) -> dict:
     """A fine-tuned run's own recipe and record (`FT_METADATA`), from its result.json."""
     own = json.loads((run_dir / RESULT).read_text())
     return dict(zip(FT_METADATA, (own["finetune"]["steps"], own["finetune"]["lr"], own["final_loss"],
-                                  own["wall_seconds"])))
+                                  own["wall_seconds"], own.get("tokens"))))
 
 
 def import_cells(runs: Path, checkpoints: list[tuple[str, Path]],

@@ -215,6 +215,8 @@ def test_table1_on_a_seeded_suite_compares_cells_and_resamples_their_seeds(tmp_p
                                   margin_bands(plain, ["t"], resamples=300, **budgets), rtol=1e-12)
     seeded = seeded_copy(plain, tmp_path, (0.5, 1.2))
     spread = margin_bands(seeded, ["t"], resamples=300, **budgets)
+    twice = margin_bands(seeded, ["t", "t"], resamples=300, **budgets)  # a task's draws do not depend on its neighbours
+    pd.testing.assert_frame_equal(twice.iloc[[1]].reset_index(drop=True), spread.reset_index(drop=True))
     narrow = margin_bands(plain, ["t"], resamples=300, **budgets)
     width = lambda band: float(band["margin_high"].iloc[0] - band["margin_low"].iloc[0])
     assert width(spread) > 1.5 * width(narrow)
@@ -234,15 +236,19 @@ def test_the_sentences_under_table_2_name_per_run_scores_ceilings_and_the_copies
                           "best_overtrained_pass_at_k": [0.99, 0.41, 0.985, 0.01],
                           "chinchilla_opt_pass_at_k": [0.97, 0.41, 0.96, 0.01],
                           "best_per_run": [0.97, 0.2, 0.95, 0.01], "chinchilla_per_run": [0.96, 0.2, 0.955, 0.01],
+                          "best_overtrained_size": ["174K", "342K", "174K", "74.8K"],
+                          "chinchilla_opt_size": ["342K", "342K", "342K", "74.8K"],
                           "gap": ["within noise", SAME_CHECKPOINT, "within noise", SAME_CHECKPOINT]})
-    assert per_run_sentence(shown).endswith("still leads the Chinchilla choice in 1 of the 2 rows where they differ, "
-                                            "by at most 0.01.")
+    assert per_run_sentence(shown).endswith("point estimate is ahead of the Chinchilla choice's in 1 of the 2 rows "
+                                            "where they differ, by at most 0.01 (no interval is computed run by run).")
     assert per_run_sentence(shown.drop(columns=["best_per_run", "chinchilla_per_run"])) == ""
     assert ceiling_sentence(shown) == ("On Knowledge both checkpoints score above 0.95 (2 rows): there no margin can "
                                        "exceed 0.04, whatever the sizes.")
     assert ceiling_sentence(shown[shown["task"] == "Reasoning"]) == ""
     assert base_shift_sentence(shown).startswith("The two base rows differ by up to 0.400 in pass@$k$ (the best "
-                                                 "checkpoint on Reasoning: 0.410 for the committed runs, 0.010 for")
+                                                 "checkpoint on Reasoning: 0.410 for the committed runs, 0.010 for "
+                                                 "the weights fine-tuned (342K and 74.8K: the two sets of weights "
+                                                 "pick different sizes))")
     assert base_shift_sentence(shown[shown["method"] == COMMITTED_BASE]) == ""
 
 

@@ -194,10 +194,27 @@ def test_fine_tunings_are_read_against_the_copy_they_started_from(tmp_path: Path
     assert started_from.checkpoints.set_index("checkpoint").loc["small", "cpu"] == "B"
     assert started_from.sha256 != suite.sha256  # a cache keyed on the suite never mistakes one for the other
     said = retrained_sentence(suite)
-    assert "so 1 of the 4 fine-tuned runs were first trained again" in said and "on B:" in said
+    assert "so 1 of the 4 fine-tuned runs were first trained again" in said and "on B. The copy is what" in said
     assert "by a median of 0.1 nats (at most 0.1), where another seed of the same cell differs by 0.025" in said
     assert retrained_sentence(suite, 2.4e11) == ("Every fine-tuning of a run trained with 2.4e+11 FLOPs starts from "
                                                  "its run's own weights.")
+
+
+def test_the_fine_tunings_are_set_beside_the_pretraining_the_budgets_count(tmp_path: Path) -> None:
+    from t2lib.data.training import fine_tuning_share, fine_tuning_share_sentence
+
+    tuned = load_suite(with_post_training(seeded_suite(tmp_path), ["small", "small-s1", "long", "long-s1"]))
+    assert fine_tuning_share(tuned).empty and fine_tuning_share_sentence(tuned) == ""  # no ft_tokens recorded
+    rows = tuned.checkpoints.assign(ft_tokens=[None] * 4 + [2e5] * 8)  # small: 1e6 tokens, long: 4e6
+    suite = load_suite(write_suite(tmp_path / "with-ft-tokens", rows, tuned.nll))
+    assert fine_tuning_share(suite).to_dict() == pytest.approx({"long": 0.05, "long-s1": 0.05, "small": 0.2,
+                                                                "small-s1": 0.2})
+    assert fine_tuning_share(suite, 2.4e11).to_dict() == pytest.approx({"long": 0.05, "long-s1": 0.05})
+    said = fine_tuning_share_sentence(suite)
+    assert said.startswith("Each fine-tuning sees 200,000 tokens of question–answer pairs, which the budgets do not "
+                           "count")
+    assert ("12% of its run's pretraining tokens at the median over the 4 runs, more than a tenth in 2 of them, and "
+            "up to 20% (10,000 parameters trained with 6e+10 FLOPs)") in said
 
 
 @pytest.mark.parametrize(("guess", "learnt"), [(0.1, ["small"]), (0.01, ["small", "long"]), (None, ["small", "long"])])

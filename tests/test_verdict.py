@@ -16,6 +16,7 @@ from t2lib.book.verdict import (CLAIMS, EVIDENCE, Cell, StageOptima, approaches_
                                 error_verdict, forecast_cell, forecast_optimum_cell, forecast_verdict,
                                 head_to_head_cell, head_to_head_verdict, not_tested, post_training_duel_cell,
                                 post_training_optimum_cell, post_training_verdict, public_extrapolation_cell,
+                                refit_optima_sentence, refit_optima_table,
                                 simulated_optimum_cell, trained_extrapolation_cell, verdict_counts, verdict_table)
 from t2lib.laws.paired import PairedDifference
 from test_chapters import REPO_ROOT, VERDICT_CHAPTERS, run_fast
@@ -158,14 +159,33 @@ def test_each_cell_applies_its_rule_to_planted_measurements() -> None:
                          {"Approach 1": 500.0, "Approach 2": 180.0}, {"Approach 1": 400.0, "Approach 2": 100.0}, quality)
     cell = post_training_optimum_cell(optima, 25.0, 20.0)
     assert cell.verdict == "fails" and "below the base laws' 90% band in 1 of 2" in cell.value
-    assert cell.value.startswith("optimum after ft and sft: 150 to 300 tokens per parameter (base laws: 180 to 500;")
+    assert cell.value.startswith("optimum after ft and sft: 150 (Approach 2, sft) to 300 (Approach 1, ft) tokens per "
+                                 "parameter (base laws: 180 to 500;")
     assert (cell.evidence, cell.source) == ("grid", "testing_the_forecast")
     degenerate = replace(optima, tuned={("Approach 1", "ft"): 900.0},
                          quality=pd.DataFrame({"quality": ["converged", "degenerate"]}))
     second = post_training_optimum_cell(degenerate, 25.0, 20.0, evidence="second", context=" at the sweep's budgets")
     assert (second.evidence, second.source, second.verdict) == ("second", "second_sweep", "inconclusive")
-    assert second.value.startswith("optimum after ft and sft at the sweep's budgets: 900 to 900")
-    assert second.value.endswith("; 1 of 2 refits degenerate")
+    assert second.value.startswith("optimum after ft and sft at the sweep's budgets: 900 (Approach 1, ft) to 900")
+    assert second.value.endswith("; 1 of 2 refits degenerate (on the optima alone it would hold)")  # 900 > 10 × 20
+    low = post_training_optimum_cell(replace(degenerate, tuned={("Approach 2", "sft"): 15.0}), 25.0, 20.0,
+                                     note="; fine-tuning adds 14%", source="post_training")
+    assert low.value.endswith("1 of 2 refits degenerate (on the optima alone it would fail); fine-tuning adds 14%")
+    assert (low.verdict, low.source) == ("inconclusive", "post_training")
+    table = refit_optima_table(optima).set_index("approach")
+    assert table.loc["Approach 2", "sft"] == "150" and table.loc["Approach 1", "ft"] == "300 (below the band)"
+    assert table.loc["Approach 1", "base band's lower end"] == "400" and "sft" in table.columns
+    reasons = pd.DataFrame({"quality": ["degenerate", "degenerate", "converged"],
+                            "reasons": ["in-sample R² 0.585, below 0.9; on a bound: theta1 = 100 (upper bound); E at "
+                                        "its lower end (benign)",
+                                        "in-sample R² 0.3, below 0.9", ""]})
+    said = refit_optima_sentence(replace(optima, quality=reasons), 1e13, 2e6, "Each fine-tuning sees 5 tokens.")
+    assert said.startswith("At $C_\\text{train}$ = 10¹³ FLOPs and $C_\\text{inf}$ = 2×10⁶ FLOPs per token, the laws "
+                           "refitted after post-training put the optimum at 150 to 300 tokens per parameter, the base "
+                           "laws at 180 to 500; 1 of the 2 post-trained optima lies below")
+    assert ("But 2 of the 3 refits are degenerate (reasons, with how many refits give each: in-sample R² below 0.9 (2); "
+            "on a bound: theta1 (upper bound) (1))") in said and said.endswith("Each fine-tuning sees 5 tokens.")
+    assert "No refit is degenerate." in refit_optima_sentence(replace(optima, quality=reasons.iloc[2:]), 1e13, 2e6)
     assert public_extrapolation_cell(pd.Series([-0.03, -0.05]), pd.Series([0.02])).verdict == "holds"
     assert public_extrapolation_cell(pd.Series([-0.3, -0.2]), pd.Series([0.02])).verdict == "fails"
     by_law = public_extrapolation_cell(pd.Series([-0.03]), pd.Series([-0.08, -0.12]),

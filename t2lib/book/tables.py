@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import zlib
 
 import numpy as np
 import pandas as pd
@@ -92,10 +93,12 @@ def margin_bands(suite: Suite, tasks: list[str], *, c_train: float = 2.56e19, c_
     suite with seeds a cell scores its seeds' mean probability per question, which scores like an
     ensemble (more than any one run, the more so the larger k); `best_per_run` and
     `chinchilla_per_run` give the two chosen cells' pass@k run by run instead (each seed's own,
-    averaged over seeds)."""
-    rng, seed_rng = np.random.default_rng(seed), np.random.default_rng([seed, 1])
+    averaged over seeds). Each task draws from its own stream (`seed` and the task's name), so a
+    task's interval is the same whichever tasks are shown beside it."""
     rows = []
     for task in tasks:
+        stream = zlib.crc32(task.encode())
+        rng, seed_rng = np.random.default_rng([seed, stream]), np.random.default_rng([seed, 1, stream])
         meta, nll, at_budget = _at_budget(suite, task, c_train, stage)
         k = c_inf / (2.0 * meta["params"].to_numpy()[at_budget])
         per_seed = _seed_probabilities(suite, task, stage, meta["checkpoint"][at_budget], np.exp(-nll[at_budget]))
@@ -327,10 +330,13 @@ def base_shift_sentence(shown: pd.DataFrame) -> str:
     columns = {"best_overtrained_pass_at_k": "best checkpoint", "chinchilla_opt_pass_at_k": "Chinchilla choice"}
     change = (copies[list(columns)] - committed.loc[copies.index, list(columns)]).abs()
     task, column = change.stack().idxmax()
+    size = column.replace("pass_at_k", "size")
+    sizes = ((f" ({committed.loc[task, size]} and {copies.loc[task, size]}: the two sets of weights pick different "
+              "sizes)") if committed.loc[task, size] != copies.loc[task, size] else f" (both {copies.loc[task, size]})")
     return (f"The two base rows differ by up to {change.to_numpy().max():.3f} in pass@$k$ (the {columns[column]} on "
             f"{task}: {committed.loc[task, column]:.3f} for the committed runs, {copies.loc[task, column]:.3f} for "
-            "the weights fine-tuned), so a fine-tuned row is to be read against the second: where it falls below "
-            "Table 1, its starting weights may be the cause, not the fine-tuning.")
+            f"the weights fine-tuned{sizes}), so a fine-tuned row is to be read against the second: where it falls "
+            "below Table 1, its starting weights may be the cause, not the fine-tuning.")
 
 
 GUESS_HEADERS = {"margin": "margin [band]", "guess_best": "guessing at the overtrained k",
@@ -364,6 +370,6 @@ def per_run_sentence(shown: pd.DataFrame) -> str:
     lead = differ["best_per_run"] - differ["chinchilla_per_run"]
     return (f"Each cell's pass@$k$ pools its seeds (their mean probability per question), which scores like an "
             f"ensemble, above any one run, the more so the larger $k$, and the smaller model has the larger $k$; run "
-            f"by run (each seed's own pass@$k$, averaged over seeds), the best checkpoint still leads the Chinchilla "
-            f"choice in {int((lead > 0).sum())} of the {len(differ)} rows where they differ, by at most "
-            f"{format_number(max(float(lead.max()), 0.0))}.")
+            f"by run (each seed's own pass@$k$, averaged over seeds), the best checkpoint's point estimate is ahead of "
+            f"the Chinchilla choice's in {int((lead > 0).sum())} of the {len(differ)} rows where they differ, by at "
+            f"most {format_number(max(float(lead.max()), 0.0))} (no interval is computed run by run).")

@@ -11,6 +11,8 @@ construction, a direction that follows from an assumption).
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
@@ -307,7 +309,7 @@ class StageOptima:
     tuned: dict[tuple[str, str], float]  # (approach, ft or sft) → optimal tokens per parameter
     base: dict[str, float]  # approach → the base laws' optimal tokens per parameter
     base_low: dict[str, float]  # approach → the lower end of the base optimum's band over bootstrap refits
-    quality: pd.DataFrame  # `analysis.fit_quality` of the post-trained stages' fits
+    quality: pd.DataFrame  # `analysis.fit_quality` of the post-trained stages' fits, with their `stage`
 
     @property
     def n_degenerate(self) -> int:
@@ -337,25 +339,71 @@ def post_training_optima(suite: Suite, tasks: list[str], c_train: float, c_inf: 
         {name: optima[name, "base"] for name in APPROACHES},
         {name: float(percentile_band(base_refits.collect(lambda refit: optimum(laws_of(refit, name))), level)[0][0])
          for name in APPROACHES},
-        pd.concat([analysis.fit_quality(suite, fits[stage]) for stage in STAGES if stage != "base"]))
+        pd.concat([analysis.fit_quality(suite, fits[stage]).assign(stage=stage) for stage in STAGES if stage != "base"],
+                  ignore_index=True))
+
+
+def refit_optima_table(optima: StageOptima) -> pd.DataFrame:
+    """One row per approach: the base laws' optimal tokens per parameter, the lower end of its band,
+    and each post-training variant's optimum, marked where it lies below that band."""
+    stages = list(dict.fromkeys(stage for _, stage in optima.tuned))
+    return pd.DataFrame([{"approach": name, "base": format_number(optima.base[name]),
+                          "base band's lower end": format_number(optima.base_low[name]),
+                          **{stage: format_number(optima.tuned[name, stage])
+                             + (" (below the band)" if optima.tuned[name, stage] < optima.base_low[name] else "")
+                             for stage in stages if (name, stage) in optima.tuned}}
+                         for name in optima.base])
+
+
+def reason_kind(reason: str) -> str:
+    """A fit-quality reason without its fit's own numbers, so that like reasons count together."""
+    return re.sub(r" = \S+", "", re.sub(r"in-sample R² \S+, below", "in-sample R² below", reason))
+
+
+def refit_optima_sentence(optima: StageOptima, c_train: float, c_inf: float, share: str = "") -> str:
+    """In words: where the post-trained optima lie against the base laws' band, how many refits
+    are degenerate and why (benign reasons left out); `share` (how large the fine-tunings are)
+    follows."""
+    tuned = optima.tuned
+    degenerate = optima.quality[optima.quality["quality"] == "degenerate"]
+    reasons = degenerate["reasons"].str.split("; ").explode().map(reason_kind)
+    reasons = reasons[~reasons.str.endswith("(benign)")].value_counts()
+    return (f"At $C_\\text{{train}}$ = {format_number(c_train)} FLOPs and $C_\\text{{inf}}$ = {format_number(c_inf)} "
+            f"FLOPs per token, the laws refitted after post-training put the optimum at "
+            f"{format_number(min(tuned.values()))} to {format_number(max(tuned.values()))} tokens per parameter, the "
+            f"base laws at {format_number(min(optima.base.values()))} to {format_number(max(optima.base.values()))}; "
+            f"{optima.n_below_band} of the {len(tuned)} post-trained optima {'lies' if optima.n_below_band == 1 else 'lie'}"
+            " below the base optimum's band. "
+            + (f"But {optima.n_degenerate} of the {len(optima.quality)} refits are degenerate (reasons, with how many "
+               "refits give each: " + "; ".join(f"{reason} ({n})" for reason, n in reasons.items())
+               + "), so these optima, and where they lie against the band, rest on laws that the data do not pin "
+               "down. " if optima.n_degenerate else "No refit is degenerate. ")
+            + share).strip()
 
 
 def post_training_optimum_cell(optima: StageOptima, chinchilla_tokens_per_param: float, twenty: float, *,
-                               evidence: str = "grid", context: str = "") -> Cell:
+                               evidence: str = "grid", context: str = "", note: str = "",
+                               source: str | None = None) -> Cell:
     """The optimum after post-training against the base laws' band and ten times Chinchilla's
-    `twenty` tokens per parameter; `context` says at which budgets, where it is not the chapter's."""
+    `twenty` tokens per parameter; `context` says at which budgets, where it is not the chapter's,
+    `note` adds a clause at the end, and `source` names the chapter that explains the cell."""
     tuned = optima.tuned
+    (low_name, low_stage), (high_name, high_stage) = min(tuned, key=tuned.get), max(tuned, key=tuned.get)
+    verdict = post_training_verdict(list(tuned.values()), twenty, optima.n_degenerate)
+    alone = post_training_verdict(list(tuned.values()), twenty, 0)
     return Cell(
         "post_training", evidence,
-        f"optimum after ft and sft{context}: {format_number(min(tuned.values()))} to "
-        f"{format_number(max(tuned.values()))} tokens per parameter (base laws: {format_number(min(optima.base.values()))}"
-        f" to {format_number(max(optima.base.values()))}; the base Chinchilla choice: "
-        f"{format_number(chinchilla_tokens_per_param)}); below the base laws' 90% band in {optima.n_below_band} of "
-        f"{len(tuned)}; {optima.n_degenerate} of {len(optima.quality)} refits degenerate",
-        post_training_verdict(list(tuned.values()), twenty, optima.n_degenerate),
+        f"optimum after ft and sft{context}: {format_number(tuned[low_name, low_stage])} ({low_name}, {low_stage}) to "
+        f"{format_number(tuned[high_name, high_stage])} ({high_name}, {high_stage}) tokens per parameter (base laws: "
+        f"{format_number(min(optima.base.values()))} to {format_number(max(optima.base.values()))}; the base "
+        f"Chinchilla choice: {format_number(chinchilla_tokens_per_param)}); below the base laws' 90% band in "
+        f"{optima.n_below_band} of {len(tuned)}; {optima.n_degenerate} of {len(optima.quality)} refits degenerate"
+        + (f" (on the optima alone it would {alone.removesuffix('s')})" if verdict != alone else "") + note,
+        verdict,
         f"holds if every post-trained optimum stays above ten times Chinchilla's {twenty:.0f} tokens per parameter and "
-        "no refit is degenerate (Chinchilla-stage refits count: Approach 2 builds on them)",
-        SOURCES.get(evidence, "testing_the_forecast"))
+        "no refit is degenerate, fails if one does not and none is degenerate, otherwise inconclusive "
+        "(Chinchilla-stage refits count: Approach 2 builds on them)",
+        source or SOURCES.get(evidence, "testing_the_forecast"))
 
 
 def grid_table1_cell(margins: pd.Series, guessing: pd.Series, c_train: float, c_inf: float) -> Cell:

@@ -171,13 +171,40 @@ def retrained_sentence(suite: Suite, c_train: float | None = None) -> str:
         return f"Every fine-tuning{'' if c_train is None else ' of a run' + scope} starts from its run's own weights."
     return (f"The weights of the runs were not kept, so {len(copies)} of the {len(tuned)} fine-tuned runs{scope} "
             f"were first trained again, from the same specification and seeds, on "
-            f"{', '.join(sorted(copies['cpu'].unique()))}: the copy is what was fine-tuned, and its fine-tunings' "
-            f"rows describe it (cpu, losses, times) and its own scores are kept beside the suite (`{COPIES}/`), while "
-            f"the run's own row keeps the committed scores. On another "
+            f"{', '.join(sorted(copies['cpu'].unique()))}. The copy is what was fine-tuned: its fine-tunings' rows "
+            f"describe it (cpu, losses, times), its own scores are kept beside the suite (`{COPIES}/`), and the run's "
+            f"own row keeps the committed scores. On another "
             f"CPU the arithmetic rounds differently, so a copy follows its own trajectory, as another seed would: its "
             f"validation loss differs from the committed run's by a median of {copies['gap'].abs().median():.3g} "
             f"nats (at most {copies['gap'].abs().max():.3g}), where another seed of the same cell differs by "
             f"{seed_validation_gap(suite, c_train):.3g}.")
+
+
+def fine_tuning_share(suite: Suite, c_train: float | None = None) -> pd.Series:
+    """Per post-trained run (trained with `c_train`, within 1%, where given): the most tokens one of
+    its fine-tunings saw (`ft_tokens`) over its pretraining tokens; empty where the suite records none."""
+    rows = suite.checkpoints
+    if "ft_tokens" not in rows:
+        return pd.Series(dtype=float)
+    tuned = at_budget(rows[rows["stage"] != "base"], c_train)
+    share = pd.to_numeric(tuned["ft_tokens"]) / tuned["tokens"]
+    return share.groupby(tuned["base_checkpoint"]).max().dropna()
+
+
+def fine_tuning_share_sentence(suite: Suite, c_train: float | None = None) -> str:
+    """In words: how large the fine-tunings are beside the pretraining that the budgets count."""
+    share = fine_tuning_share(suite, c_train)
+    if share.empty:
+        return ""
+    largest = suite.base.set_index("checkpoint").loc[share.idxmax()]
+    tokens = pd.to_numeric(suite.checkpoints["ft_tokens"]).dropna()
+    scope = "" if c_train is None else f" trained with {c_train:.3g} FLOPs"
+    return (f"Each fine-tuning sees {tokens.max():,.0f} tokens of question–answer pairs, which the budgets "
+            f"do not count (the paper's leave out post-training too): {share.median():.0%} of its run's pretraining "
+            f"tokens at the median over the {len(share)} runs{scope}, more than a tenth in {int((share > 0.1).sum())}"
+            f" of them, and up to {share.max():.0%} ({largest['params']:,.0f} parameters trained with "
+            f"{largest['train_flops']:.3g} FLOPs). Where that share is large, a fine-tuned cell has been trained on "
+            "much more than its budget counts.")
 
 
 def fine_tuned_bases(suite: Suite) -> Suite:
