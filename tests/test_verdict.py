@@ -180,11 +180,11 @@ def test_each_cell_applies_its_rule_to_planted_measurements() -> None:
                                         "its lower end (benign)",
                                         "in-sample R² 0.3, below 0.9", ""]})
     said = refit_optima_sentence(replace(optima, quality=reasons), 1e13, 2e6, "Each fine-tuning sees 5 tokens.")
-    assert said.startswith("At $C_\\text{train}$ = 10¹³ FLOPs and $C_\\text{inf}$ = 2×10⁶ FLOPs per token, the laws "
-                           "refitted after post-training put the optimum at 150 to 300 tokens per parameter, the base "
-                           "laws at 180 to 500; 1 of the 2 post-trained optima lies below")
-    assert ("But 2 of the 3 refits are degenerate (reasons, with how many refits give each: in-sample R² below 0.9 (2); "
-            "on a bound: theta1 (upper bound) (1))") in said and said.endswith("Each fine-tuning sees 5 tokens.")
+    assert said.startswith("At $C_\\text{train}$ = 10¹³ FLOPs and $C_\\text{inf}$ = 2×10⁶ FLOPs per token, the "
+                           "laws refitted after post-training put the optimum at 150 to 300 tokens per parameter, the "
+                           "base laws at 180 to 500; 1 of the 2 post-trained optima lies below")
+    assert ("But 2 of the 3 refits are degenerate (reasons, with how many refits give each: in-sample R² below 0.9 "
+            "(2); on a bound: theta1 (upper bound) (1))") in said and said.endswith("Each fine-tuning sees 5 tokens.")
     assert "No refit is degenerate." in refit_optima_sentence(replace(optima, quality=reasons.iloc[2:]), 1e13, 2e6)
     assert public_extrapolation_cell(pd.Series([-0.03, -0.05]), pd.Series([0.02])).verdict == "holds"
     assert public_extrapolation_cell(pd.Series([-0.3, -0.2]), pd.Series([0.02])).verdict == "fails"

@@ -372,8 +372,8 @@ def refit_optima_sentence(optima: StageOptima, c_train: float, c_inf: float, sha
             f"FLOPs per token, the laws refitted after post-training put the optimum at "
             f"{format_number(min(tuned.values()))} to {format_number(max(tuned.values()))} tokens per parameter, the "
             f"base laws at {format_number(min(optima.base.values()))} to {format_number(max(optima.base.values()))}; "
-            f"{optima.n_below_band} of the {len(tuned)} post-trained optima {'lies' if optima.n_below_band == 1 else 'lie'}"
-            " below the base optimum's band. "
+            f"{optima.n_below_band} of the {len(tuned)} post-trained optima "
+            f"{'lies' if optima.n_below_band == 1 else 'lie'} below the base optimum's band. "
             + (f"But {optima.n_degenerate} of the {len(optima.quality)} refits are degenerate (reasons, with how many "
                "refits give each: " + "; ".join(f"{reason} ({n})" for reason, n in reasons.items())
                + "), so these optima, and where they lie against the band, rest on laws that the data do not pin "
