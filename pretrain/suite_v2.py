@@ -103,20 +103,6 @@ def with_run_times(parts: tuple[pd.DataFrame, ...]) -> tuple[pd.DataFrame, ...]:
     return (checkpoints.drop(columns=partial), *rest)
 
 
-def with_fine_tuning_tokens(parts: tuple[pd.DataFrame, ...]) -> tuple[pd.DataFrame, ...]:
-    """The parts with each fine-tuning's tokens (`ft_tokens`, which the post-training chapter sets
-    beside the pretraining tokens that the suite's compute counts): as its result.json records them,
-    or, for a row committed before the suite kept them, its steps × its recipe's batch × CONTEXT,
-    as `pretrain.finetune` counts them."""
-    checkpoints, *rest = parts
-    if "ft_steps" not in checkpoints:
-        return parts
-    batch = checkpoints["stage"].map({stage: recipe.batch_size for stage, recipe in RECIPES.items()})
-    recorded = pd.to_numeric(checkpoints.get("ft_tokens", pd.Series(index=checkpoints.index, dtype=float)))
-    counted = pd.to_numeric(checkpoints["ft_steps"]) * batch * CONTEXT
-    return (checkpoints.assign(ft_tokens=recorded.fillna(counted).round().astype("Int64")), *rest)
-
-
 def checkpoint_ids(planned: list[tuple[str, RunSpec]]) -> dict[str, list[str]]:
     """Each cell's checkpoint ids, in the plan's order: the grid's cells, then each stage's."""
     ids: dict[str, list[str]] = {}
@@ -157,7 +143,7 @@ def build(runs: Path, out: Path, grid: Path = GRID_FILE, readme: Readme | None =
     if reference is not None:
         evaluate_once_with_harness(reference)
     ids = [checkpoint for cell_ids in checkpoint_ids(planned).values() for checkpoint in cell_ids]
-    write_folder(out, with_fine_tuning_tokens(with_run_times(merged_parts(kept, fresh))), ids, grid, CorpusV2(0),
+    write_folder(out, with_run_times(merged_parts(kept, fresh)), ids, grid, CorpusV2(0),
                  "real: trained for this book (pretrain/), scored directly (pretrain.evaluate)", reference,
                  single_precision=True)
     if reference is not None:

@@ -206,3 +206,19 @@ def test_the_table_needs_every_claim_on_every_kind_of_evidence_once() -> None:
         verdict_table(cells + cells[:1])
     with pytest.raises(ValueError, match="known claim"):
         Cell("beats", "validation", "x", "probably", "", "")
+
+
+def test_the_refits_follow_the_post_training_stages_a_suite_holds(tmp_path: Path) -> None:
+    import t2lib
+    from t2lib.book.verdict import post_training_optima
+
+    full = t2lib.load_suite(REPO_ROOT / "data" / "t2_suite")
+    kept = full.checkpoints[full.checkpoints["stage"] != "sft"]
+    task = full.nll.loc[full.nll["checkpoint"].str.endswith("/ft"), "task"].iloc[0]  # a post-trained task
+    nll = full.nll[(full.nll["task"] == task) & full.nll["checkpoint"].isin(kept["checkpoint"])
+                   & (full.nll["question"] < 200)]
+    only_ft = t2lib.load_suite(t2lib.write_suite(tmp_path / "only-ft", kept, nll,
+                                                 full.tasks[full.tasks["task"] == task].assign(n_questions=200)))
+    optima = post_training_optima(only_ft, [task], 2.56e19, 2e9, resamples=2, seed=0)
+    assert {stage for _, stage in optima.tuned} == {"ft"} and set(optima.quality["stage"]) == {"ft"}
+    assert set(optima.base) == {"Approach 1", "Approach 2"} and len(optima.quality) == 3  # Chinchilla + 2 approaches

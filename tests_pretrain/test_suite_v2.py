@@ -90,15 +90,6 @@ def test_a_cell_enters_the_suite_only_with_all_its_seeds(trained: tuple[Path, Pa
     assert "**1 of 4 planned runs**" in readme and "wait for their cell's other seeds: 2)" in readme
 
 
-def test_a_fine_tuning_committed_before_the_suite_kept_its_tokens_is_counted_by_its_recipe() -> None:
-    rows = pd.DataFrame({"stage": ["base", "ft", "sft", "ft"], "ft_steps": [None, 200, 200, 4],
-                         "ft_tokens": [None, None, None, 2048]})
-    counted, rest = suite_v2.with_fine_tuning_tokens((rows, "curves"))
-    batch = {stage: suite_v2.RECIPES[stage].batch_size for stage in ("ft", "sft")}
-    assert counted["ft_tokens"].tolist()[1:] == [200 * batch["ft"] * 128, 200 * batch["sft"] * 128, 2048]
-    assert pd.isna(counted["ft_tokens"].iloc[0]) and rest == "curves"
-
-
 def test_the_reference_harness_output_is_copied_with_its_samples_gzipped_byte_for_byte(tmp_path: Path) -> None:
     import gzip
 

@@ -323,10 +323,13 @@ class StageOptima:
 
 def post_training_optima(suite: Suite, tasks: list[str], c_train: float, c_inf: float, *, resamples: int,
                          seed: int, level: float = 0.9) -> StageOptima:
-    """Each approach's laws (over `tasks`) fitted to the base, ft and sft checkpoints of `suite`
-    (a seeded suite's cells), and their optimal tokens per parameter at `c_train` and `c_inf`,
-    with the base optimum's `level` band over `resamples` bootstrap refits."""
-    fits = {stage: analysis.fit_suite(suite, tasks, stage=stage, method="fast", seed=0) for stage in STAGES}
+    """Each approach's laws (over `tasks`) fitted to the base checkpoints of `suite` (a seeded
+    suite's cells) and to those of each post-training stage it holds, and their optimal tokens per
+    parameter at `c_train` and `c_inf`, with the base optimum's `level` band over `resamples`
+    bootstrap refits."""
+    held = set(suite.checkpoints["stage"])
+    fits = {stage: analysis.fit_suite(suite, tasks, stage=stage, method="fast", seed=0)
+            for stage in STAGES if stage == "base" or stage in held}
     base_refits = bootstrap_fits(suite, fits["base"], resamples=resamples, seed=seed)
 
     def optimum(laws: object) -> pd.Series:
@@ -339,8 +342,8 @@ def post_training_optima(suite: Suite, tasks: list[str], c_train: float, c_inf: 
         {name: optima[name, "base"] for name in APPROACHES},
         {name: float(percentile_band(base_refits.collect(lambda refit: optimum(laws_of(refit, name))), level)[0][0])
          for name in APPROACHES},
-        pd.concat([analysis.fit_quality(suite, fits[stage]).assign(stage=stage) for stage in STAGES if stage != "base"],
-                  ignore_index=True))
+        pd.concat([analysis.fit_quality(suite, stage_fits).assign(stage=stage) for stage, stage_fits in fits.items()
+                   if stage != "base"], ignore_index=True))
 
 
 def refit_optima_table(optima: StageOptima) -> pd.DataFrame:
